@@ -1,0 +1,90 @@
+"""Fixtures shared by every test: an organisation with one user per role."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def org(db):
+    """总部 › 销售部 › 华东区 / 华北区, 客服部, 财务部 — with one user per role, and two account managers."""
+    from kehu.access.services import department_ensure_path, user_create
+
+    depts = {
+        "hq": department_ensure_path(actor=None, path="总部"),
+        "east": department_ensure_path(actor=None, path="总部/销售部/华东区"),
+        "north": department_ensure_path(actor=None, path="总部/销售部/华北区"),
+        "sales": department_ensure_path(actor=None, path="总部/销售部"),
+        "service": department_ensure_path(actor=None, path="总部/客服部"),
+        "finance": department_ensure_path(actor=None, path="总部/财务部"),
+    }
+    spec = {
+        "admin": ("admin", "hq", "系统管理员"),
+        "executive": ("executive", "hq", "王总"),
+        "manager": ("manager", "east", "李经理"),
+        "north_manager": ("manager", "north", "赵经理"),
+        "rep": ("account_manager", "east", "张伟"),
+        "rep2": ("account_manager", "east", "刘洋"),
+        "north_rep": ("account_manager", "north", "陈静"),
+        "agent": ("service_agent", "service", "周敏"),
+        "finance": ("finance", "finance", "吴会计"),
+        "analyst": ("analyst", "hq", "孙分析"),
+        "auditor": ("auditor", "hq", "郑审计"),
+    }
+    users = {
+        key: user_create(actor=None, username=key, password="Kehu#Test2026", role=role, department=depts[d],
+                         display_name=name)
+        for key, (role, d, name) in spec.items()
+    }
+
+    class Org:
+        pass
+
+    o = Org()
+    o.depts = depts
+    o.users = users
+    o.password = "Kehu#Test2026"
+    for key, user in users.items():
+        setattr(o, key, user)
+    return o
+
+
+@pytest.fixture
+def api_client(client):
+    """A Django test client that speaks JSON to /api/v1 as a given user (via a real Bearer token)."""
+    import json
+
+    from kehu.access.services import token_create
+
+    class ApiClient:
+        def __init__(self):
+            self._tokens = {}
+            self.user = None
+
+        def as_user(self, user):
+            if user is None:
+                self.user = None
+                return self
+            if user.pk not in self._tokens:
+                self._tokens[user.pk] = token_create(actor=user, name="test")[1]
+            self.user = user
+            return self
+
+        def _headers(self):
+            return {"HTTP_AUTHORIZATION": f"Bearer {self._tokens[self.user.pk]}"} if self.user else {}
+
+        def get(self, path, params=None):
+            return client.get("/api/v1" + path, params or {}, **self._headers())
+
+        def post(self, path, data=None, raw=None):
+            body = raw if raw is not None else json.dumps(data if data is not None else {})
+            return client.post("/api/v1" + path, body, content_type="application/json", **self._headers())
+
+        def patch(self, path, data):
+            return client.patch("/api/v1" + path, json.dumps(data), content_type="application/json",
+                                **self._headers())
+
+        def delete(self, path):
+            return client.delete("/api/v1" + path, **self._headers())
+
+    return ApiClient()

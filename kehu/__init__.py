@@ -1,0 +1,1 @@
+"""Kehu (客户): customer management for Chinese enterprises."""

@@ -1,0 +1,19 @@
+"""The `kehu` console script: Django's manage.py with Kehu's settings as default."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
+    from django.core.management import execute_from_command_line
+
+    argv = sys.argv[:]
+    # `kehu user create ...` and `kehu audit verify` read better than Django's flat names.
+    if len(argv) >= 3 and (argv[1], argv[2]) in {("user", "create"), ("audit", "verify"), ("keys", "rotate")}:
+        argv = [argv[0], f"{argv[1]}_{argv[2]}", *argv[3:]]
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+from kehu.access.roles import Perm
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "can_read_audit": user.has_kehu_perm(Perm.AUDIT_READ),
+        "can_write_customers": user.has_kehu_perm(Perm.CUSTOMER_WRITE),
+    }

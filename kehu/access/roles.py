@@ -1,0 +1,84 @@
+"""Roles, their data scope, the sensitivity level they may read in clear, and their permissions.
+
+Pure data, no ORM: the policy in one table. A deployment that needs other defaults changes this table
+(or KEHU_ROLE_OVERRIDES later); logic never tests a role name, it asks this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Scope:
+    OWN = "own"
+    SUBTREE = "department"
+    ALL = "all"
+
+
+class Level(IntEnum):
+    """Field sensitivity (信息分级). A role reads a field in clear when its level ≥ the field's."""
+
+    PUBLIC = 0
+    INTERNAL = 1
+    CONFIDENTIAL = 2
+    SECRET = 3
+
+
+LEVEL_LABELS = {
+    Level.PUBLIC: _("public"),
+    Level.INTERNAL: _("internal"),
+    Level.CONFIDENTIAL: _("confidential"),
+    Level.SECRET: _("secret"),
+}
+
+
+class Perm:
+    CUSTOMER_WRITE = "customer.write"
+    CUSTOMER_DELETE = "customer.delete"
+    CUSTOMER_ASSIGN = "customer.assign"  # choose another owner than oneself
+    PRIVACY = "privacy"  # data-subject export and erasure
+    AUDIT_READ = "audit.read"
+    USER_MANAGE = "user.manage"
+    CATALOG_MANAGE = "catalog.manage"  # tags, tag categories, custom-field definitions
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    label: str
+    scope: str
+    level: Level
+    perms: frozenset[str] = field(default_factory=frozenset)
+
+
+ROLES: dict[str, RoleSpec] = {
+    "admin": RoleSpec(
+        _("Administrator"), Scope.ALL, Level.SECRET,
+        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.PRIVACY,
+                   Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE}),
+    ),
+    "executive": RoleSpec(
+        _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
+        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN}),
+    ),
+    "manager": RoleSpec(
+        _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
+        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN}),
+    ),
+    "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
+                                frozenset({Perm.CUSTOMER_WRITE})),
+    "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL),
+    "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL),
+    "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL),
+    # The auditor is also the data-protection officer: reads the log, answers data-subject requests,
+    # sees the archive masked.
+    "auditor": RoleSpec(_("Auditor / DPO"), Scope.ALL, Level.INTERNAL,
+                        frozenset({Perm.AUDIT_READ, Perm.PRIVACY})),
+}
+
+ROLE_CHOICES = [(name, spec.label) for name, spec in ROLES.items()]
+
+
+def spec(role: str) -> RoleSpec:
+    return ROLES[role]

@@ -1,0 +1,133 @@
+"""Writes of the access app: departments, users, logins, API tokens. Each one audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.access.models import ApiToken, Department, LoginAttempt, User
+from kehu.access.roles import ROLES, Perm
+from kehu.audit.services import audit_record
+from kehu.errors import Forbidden, Invalid, Locked, NotAuthenticated, NotFound, from_django_validation
+
+
+@transaction.atomic
+def department_ensure_path(*, actor, path: str) -> Department:
+    """Return the department named by "总部/销售部/华东区", creating missing levels."""
+    names = [n.strip() for n in path.replace("›", "/").split("/") if n.strip()]
+    if not names:
+        raise Invalid(_("A department path is required."), fields={"department": [_("Required.")]})
+    parent = None
+    for name in names:
+        node = Department.objects.filter(parent=parent, name=name).first()
+        if node is None:
+            node = Department.objects.create(parent=parent, name=name)
+            node.path = f"{parent.path if parent else '/'}{node.pk}/"
+            node.save(update_fields=["path"])
+            audit_record(actor=actor, action="department.create", obj=node, changes={"name": [None, name]})
+        parent = node
+    return parent
+
+
+@transaction.atomic
+def user_create(*, actor, username: str, password: str, role: str, department: Department | None = None,
+                department_path: str | None = None, display_name: str = "", email: str = "") -> User:
+    """Create a user in a department (given, or by path, created if missing). ``actor`` None means
+    the command line (an operator on the server)."""
+    if actor is not None and not actor.has_kehu_perm(Perm.USER_MANAGE):
+        raise Forbidden(_("Only administrators may create users."))
+    if department is None:
+        if not department_path:
+            raise Invalid(_("A department is required."), fields={"department": [_("Required.")]})
+        department = department_ensure_path(actor=actor, path=department_path)
+    if role not in ROLES:
+        raise Invalid(_("Unknown role “%(r)s”.") % {"r": role}, fields={"role": [_("Unknown role.")]})
+    if User.objects.filter(username=username).exists():
+        raise Invalid(_("The username is already taken."), fields={"username": [_("Already taken.")]})
+    user = User(username=username, role=role, department=department, display_name=display_name, email=email)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), fields={"password": exc.messages}) from exc
+    user.set_password(password)
+    try:
+        user.full_clean()
+    except ValidationError as exc:
+        raise from_django_validation(exc) from exc
+    user.save()
+    audit_record(actor=actor, action="user.create", obj=user,
+                 changes={"role": [None, role], "department": [None, department.full_name() if department else None]})
+    return user
+
+
+def _failures_in_window(username: str) -> int:
+    since = timezone.now() - dt.timedelta(minutes=settings.KEHU_LOCKOUT_WINDOW_MINUTES)
+    last_ok = (LoginAttempt.objects.filter(username=username, succeeded=True, at__gte=since)
+               .order_by("-at").values_list("at", flat=True).first())
+    qs = LoginAttempt.objects.filter(username=username, succeeded=False, at__gte=last_ok or since)
+    return qs.count()
+
+
+def login_check(*, request, username: str, password: str) -> User:
+    """Authenticate with lockout: after N failures within the window the account refuses every
+    password until the window has passed. Records each attempt; audits lockouts."""
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    if _failures_in_window(username) >= settings.KEHU_LOCKOUT_ATTEMPTS:
+        raise Locked(_("Too many failed logins. The account is locked for %(m)d minutes.")
+                     % {"m": settings.KEHU_LOCKOUT_WINDOW_MINUTES})
+    user = authenticate(request, username=username, password=password)
+    with transaction.atomic():
+        LoginAttempt.objects.create(username=username, ip=ip, succeeded=user is not None)
+        if user is None:
+            if _failures_in_window(username) >= settings.KEHU_LOCKOUT_ATTEMPTS:
+                target = User.objects.filter(username=username).first()
+                audit_record(actor=None, action="user.locked", object_type="access.user",
+                             object_id=target.pk if target else "", object_repr=username)
+            raise NotAuthenticated(_("Wrong username or password."))
+    return user
+
+
+@transaction.atomic
+def token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
+    """Issue a personal API token; the clear key is returned once and never stored."""
+    key = "kehu_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=actor, name=(name or "api")[:100], prefix=key[:12],
+                                    key_hash=ApiToken.hash_key(key))
+    audit_record(actor=actor, action="token.create", obj=token)
+    return token, key
+
+
+@transaction.atomic
+def token_revoke(*, actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's tokens (an admin may revoke anyone's)."""
+    qs = ApiToken.objects.select_for_update()
+    if not actor.has_kehu_perm(Perm.USER_MANAGE):
+        qs = qs.filter(user=actor)
+    token = qs.filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(_("No such token."))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="token.revoke", obj=token)
+    return token
+
+
+def token_authenticate(key: str) -> User | None:
+    """The user behind a bearer token, or None. Touches last_used at most once a minute."""
+    token = (ApiToken.objects.select_related("user", "user__department")
+             .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True).first())
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

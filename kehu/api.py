@@ -1,0 +1,96 @@
+"""The one Ninja API: authentication, the error format, and each app's router."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from kehu.access.services import token_authenticate
+from kehu.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <personal API token>`."""
+
+    def authenticate(self, request, token):
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Kehu API",
+    version="1",
+    description="客户管理系统 REST API. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}.",
+    auth=[BearerToken(), django_auth],
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+
+def error_response(request, status: int, code: str, message: str, fields: dict | None = None):
+    return api.create_response(request, {"error": {"code": code, "message": message, "fields": fields or {}}},
+                               status=status)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return error_response(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _not_authenticated(request, exc):
+    return error_response(request, 401, "not_authenticated",
+                          _("Authentication required: log in or send a Bearer token."))
+
+
+@api.exception_handler(AuthorizationError)
+def _forbidden(request, exc):
+    return error_response(request, 403, "forbidden", _("You are not allowed to do this."))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    code = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 429: "too_many_requests"}.get(exc.status_code, "error")
+    return error_response(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "payload", "data")]
+        fields.setdefault(".".join(loc) or "__all__", []).append(err.get("msg", "invalid"))
+    return error_response(request, 422, "invalid", _("Some fields are not valid."), fields)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc: Exception):
+    log.exception("unexpected error in %s %s", request.method, request.path)
+    if settings.DEBUG:
+        raise exc
+    return error_response(request, 500, "server_error", _("Something went wrong on our side."))
+
+
+from kehu.access.api import router as access_router  # noqa: E402
+from kehu.audit.api import router as audit_router  # noqa: E402
+from kehu.customers.api import router as customers_router  # noqa: E402
+
+api.add_router("", access_router)
+api.add_router("", customers_router)
+api.add_router("", audit_router)

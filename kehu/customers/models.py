@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from django.utils.translation import gettext_lazy as _
+
+from kehu.access.roles import Level
+
+
+class CustomerKind(models.TextChoices):
+    ORGANIZATION = "organization", _("Organisation")
+    PERSON = "person", _("Person")
+
+
+class Stage(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    INTENT = "intent", _("Intent")
+    CUSTOMER = "customer", _("Customer")
+    LOST = "lost", _("Lost")
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+
+
+class ContactRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    PURCHASER = "purchaser", _("Purchaser")
+    USER = "user", _("User")
+    FINANCE = "finance", _("Finance")
+    OTHER = "other", _("Other")
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    CHOICE = "choice", _("Choice")
+    BOOLEAN = "boolean", _("Yes / no")
+
+
+# Sensitivity of personal fields (信息分级): masked in every list, page, export and response unless
+# revealed one value at a time by a role holding the level.
+SENSITIVE_FIELDS: dict[str, Level] = {
+    "mobile": Level.CONFIDENTIAL,
+    "id_number": Level.CONFIDENTIAL,
+    "birthday": Level.CONFIDENTIAL,
+    "traits": Level.CONFIDENTIAL,
+}
+
+
+class TagCategory(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("tag category")
+        verbose_name_plural = _("tag categories")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    category = models.ForeignKey(TagCategory, verbose_name=_("category"), on_delete=models.PROTECT,
+                                 related_name="tags")
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["category__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["category", "name"], name="tag_unique_per_category")]
+
+    def __str__(self) -> str:
+        return f"{self.category.name}:{self.name}"
+
+
+class CustomFieldDefinition(models.Model):
+    """An admin-declared extra field (自定义字段); values live in Customer.custom, type-checked."""
+
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    field_type = models.CharField(_("type"), max_length=16, choices=FieldType.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(condition=Q(field_type__in=FieldType.values), name="customfield_type_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Customer(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=CustomerKind.choices, default=CustomerKind.ORGANIZATION)
+    name = models.CharField(_("name"), max_length=200)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, blank=True, default="")
+    industry = models.CharField(_("industry"), max_length=50, blank=True, default="")
+    scale = models.CharField(_("scale"), max_length=50, blank=True, default="")
+    province = models.CharField(_("province"), max_length=50, blank=True, default="")
+    city = models.CharField(_("city"), max_length=50, blank=True, default="")
+    district = models.CharField(_("district"), max_length=50, blank=True, default="")
+    address = models.CharField(_("address"), max_length=300, blank=True, default="")
+    source = models.CharField(_("source channel"), max_length=50, blank=True, default="")
+    stage = models.CharField(_("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.PROSPECT)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+                              related_name="owned_customers")
+    department = models.ForeignKey("access.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="customers")
+    needs = models.TextField(_("business needs"), blank=True, default="")
+    preferences = models.TextField(_("preferences"), blank=True, default="")
+    pain_points = models.TextField(_("pain points"), blank=True, default="")
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    # A person customer's own mobile and ID number: encrypted, with a keyed hash for exact lookup
+    # and the mask kept for lists (masking is cheaper than decrypting 50 rows per page).
+    mobile_enc = models.TextField(blank=True, default="")
+    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
+    id_number_enc = models.TextField(blank=True, default="")
+    id_number_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    id_number_masked = models.CharField(_("ID number"), max_length=20, blank=True, default="")
+    # Search keys derived from the name (see search.py).
+    name_normalized = models.CharField(max_length=200, blank=True, default="")
+    name_pinyin = models.CharField(max_length=800, blank=True, default="")
+    name_initials = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(fields=["uscc"], condition=Q(deleted_at__isnull=True) & ~Q(uscc=""),
+                                    name="customer_uscc_unique_live"),
+            models.CheckConstraint(condition=Q(kind__in=CustomerKind.values), name="customer_kind_known"),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="customer_stage_known"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="customer_status_known"),
+            models.CheckConstraint(condition=Q(uscc="") | Q(Exact(Length("uscc"), 18)), name="customer_uscc_length"),
+            models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at", "-id"], name="cust_owner_upd"),
+            models.Index(fields=["department", "-updated_at", "-id"], name="cust_dept_upd"),
+            models.Index(fields=["city", "-updated_at", "-id"], name="cust_city_upd"),
+            models.Index(fields=["industry", "-updated_at", "-id"], name="cust_industry_upd"),
+            models.Index(fields=["-updated_at", "-id"], name="cust_upd"),
+            models.Index(fields=["name", "id"], name="cust_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
+                                 related_name="contacts")
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True, default="")
+    role = models.CharField(_("decision-chain role"), max_length=20, choices=ContactRole.choices,
+                            default=ContactRole.OTHER)
+    reports_to = models.ForeignKey("self", verbose_name=_("reports to"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="reports")
+    email = models.EmailField(_("email"), blank=True, default="")
+    wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True, default="")
+    mobile_enc = models.TextField(blank=True, default="")
+    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    preferences = models.TextField(_("preferences"), blank=True, default="")
+    traits = models.TextField(_("personal traits"), blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=ContactRole.values), name="contact_role_known"),
+            models.CheckConstraint(condition=~Q(name=""), name="contact_name_required"),
+            models.CheckConstraint(condition=~Q(reports_to=models.F("id")), name="contact_not_own_superior"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsentStatus(models.TextChoices):
+    GRANTED = "granted", _("Granted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Consent(models.Model):
+    """What a person agreed to (PIPL 告知-同意): purpose, scope, channel and evidence; withdrawable."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
+                                 related_name="consents")
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=200)
+    scope = models.CharField(_("scope"), max_length=200, blank=True, default="")
+    channel = models.CharField(_("channel"), max_length=50)
+    evidence = models.CharField(_("evidence"), max_length=300, blank=True, default="")
+    status = models.CharField(_("status"), max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.GRANTED)
+    granted_at = models.DateTimeField(_("granted at"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ConsentStatus.values), name="consent_status_known"),
+            models.CheckConstraint(
+                condition=Q(status="granted", withdrawn_at__isnull=True) | Q(status="withdrawn", withdrawn_at__isnull=False),
+                name="consent_withdrawn_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.purpose
+
+
+class ChangeRecord(models.Model):
+    """Field-level history of a customer and what hangs off it (信息动态更新): the 360° timeline."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(_("time"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    object_type = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    action = models.CharField(max_length=32)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+        indexes = [models.Index(fields=["customer", "-at", "-id"], name="change_customer_at")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}#{self.object_id} {self.action}"
+
+
+class SearchToken(models.Model):
+    """Inverted index of name n-grams (see search.py)."""
+
+    pk = models.CompositePrimaryKey("token", "customer")
+    token = models.CharField(max_length=16)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["customer"], name="searchtoken_customer")]
+
+    def __str__(self) -> str:
+        return self.token

@@ -1,0 +1,245 @@
+"""API shapes of the customer archive. Confidential fields only ever leave masked here; the clear
+value comes from a reveal endpoint, one value per audited call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Schema
+
+from kehu.access import protection
+
+Kind = Literal["organization", "person"]
+StageT = Literal["prospect", "intent", "customer", "lost"]
+StatusT = Literal["active", "suspended", "disqualified"]
+RoleT = Literal["decision_maker", "influencer", "purchaser", "user", "finance", "other"]
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    category: str
+
+    @staticmethod
+    def resolve_category(obj):
+        return obj.category.name
+
+
+class TagIn(Schema):
+    category: str = Field(..., max_length=50)
+    name: str = Field(..., max_length=50)
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    kind: Kind
+    uscc: str
+    industry: str
+    scale: str
+    province: str
+    city: str
+    district: str
+    address: str
+    source: str
+    stage: StageT
+    status: StatusT
+    owner: int = Field(..., alias="owner_id")
+    owner_name: str
+    department: int | None = Field(None, alias="department_id")
+    department_name: str | None
+    tags: list[TagOut]
+    custom: dict
+    mobile: str = Field("", alias="mobile_masked", description="masked; reveal to see it in clear")
+    id_number: str = Field("", alias="id_number_masked", description="masked; reveal to see it in clear")
+    needs: str
+    preferences: str
+    pain_points: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_owner_name(obj):
+        return str(obj.owner)
+
+    @staticmethod
+    def resolve_department_name(obj):
+        return obj.department.name if obj.department_id else None
+
+    @staticmethod
+    def resolve_tags(obj):
+        return list(obj.tags.all())
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    next: str | None
+
+
+class CustomerIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    kind: Kind = "organization"
+    uscc: str = Field("", max_length=30)
+    industry: str = Field("", max_length=50)
+    scale: str = Field("", max_length=50)
+    province: str = Field("", max_length=50)
+    city: str = Field("", max_length=50)
+    district: str = Field("", max_length=50)
+    address: str = Field("", max_length=300)
+    source: str = Field("", max_length=50)
+    stage: StageT = "prospect"
+    status: StatusT = "active"
+    owner: int | None = None
+    tags: list[int] = []
+    custom: dict = {}
+    mobile: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=30)
+    needs: str = Field("", max_length=5000)
+    preferences: str = Field("", max_length=5000)
+    pain_points: str = Field("", max_length=5000)
+
+
+class CustomerPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kind: Kind | None = None
+    uscc: str | None = Field(None, max_length=30)
+    industry: str | None = Field(None, max_length=50)
+    scale: str | None = Field(None, max_length=50)
+    province: str | None = Field(None, max_length=50)
+    city: str | None = Field(None, max_length=50)
+    district: str | None = Field(None, max_length=50)
+    address: str | None = Field(None, max_length=300)
+    source: str | None = Field(None, max_length=50)
+    stage: StageT | None = None
+    status: StatusT | None = None
+    owner: int | None = None
+    tags: list[int] | None = None
+    custom: dict | None = None
+    mobile: str | None = Field(None, max_length=30)
+    id_number: str | None = Field(None, max_length=30)
+    needs: str | None = Field(None, max_length=5000)
+    preferences: str | None = Field(None, max_length=5000)
+    pain_points: str | None = Field(None, max_length=5000)
+
+
+class ContactOut(Schema):
+    id: int
+    customer: int = Field(..., alias="customer_id")
+    name: str
+    title: str
+    role: RoleT
+    reports_to: int | None = Field(None, alias="reports_to_id")
+    mobile: str = Field("", alias="mobile_masked", description="masked; POST …/reveal to see it in clear")
+    email: str
+    wechat: str
+    birthday: str
+    traits: str
+    preferences: str
+
+    @staticmethod
+    def resolve_birthday(obj):
+        return protection.mask_date(obj.birthday)
+
+    @staticmethod
+    def resolve_traits(obj):
+        return protection.mask_text(obj.traits)
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next: str | None
+
+
+class ContactIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    title: str = Field("", max_length=100)
+    role: RoleT = "other"
+    reports_to: int | None = None
+    mobile: str | None = Field(None, max_length=30)
+    email: str = Field("", max_length=254)
+    wechat: str = Field("", max_length=64)
+    birthday: dt.date | None = None
+    traits: str = Field("", max_length=2000)
+    preferences: str = Field("", max_length=2000)
+
+
+class ContactPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    title: str | None = Field(None, max_length=100)
+    role: RoleT | None = None
+    reports_to: int | None = None
+    mobile: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=254)
+    wechat: str | None = Field(None, max_length=64)
+    birthday: dt.date | None = None
+    traits: str | None = Field(None, max_length=2000)
+    preferences: str | None = Field(None, max_length=2000)
+
+
+class RevealIn(Schema):
+    field: Literal["mobile", "id_number", "birthday", "traits"] = "mobile"
+
+
+class RevealOut(Schema):
+    field: str
+    value: str
+
+
+class ConsentOut(Schema):
+    id: int
+    customer: int = Field(..., alias="customer_id")
+    contact: int | None = Field(None, alias="contact_id")
+    purpose: str
+    scope: str
+    channel: str
+    evidence: str
+    status: Literal["granted", "withdrawn"]
+    granted_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+
+
+class ConsentPage(Schema):
+    items: list[ConsentOut]
+    next: str | None
+
+
+class ConsentIn(Schema):
+    contact: int | None = None
+    purpose: str = Field(..., min_length=1, max_length=200)
+    scope: str = Field("", max_length=200)
+    channel: str = Field(..., min_length=1, max_length=50)
+    evidence: str = Field("", max_length=300)
+    granted_at: dt.datetime | None = None
+
+
+class ChangeOut(Schema):
+    id: int
+    at: dt.datetime
+    actor: str = Field(..., alias="actor_name")
+    object_type: str
+    object_id: int
+    action: str
+    changes: dict
+
+
+class ChangePage(Schema):
+    items: list[ChangeOut]
+    next: str | None
+
+
+class CustomFieldIn(Schema):
+    key: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,49}$")
+    label: str = Field(..., min_length=1, max_length=100)
+    field_type: Literal["text", "number", "date", "choice", "boolean"]
+    choices: list[str] = []
+    required: bool = False
+
+
+class CustomFieldOut(Schema):
+    id: int
+    key: str
+    label: str
+    field_type: str
+    choices: list
+    required: bool

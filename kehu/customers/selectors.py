@@ -1,0 +1,188 @@
+"""Every read of the customer archive, narrowed to the actor's data scope. Outside the scope a record
+does not exist (NotFound), so existence never leaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from kehu.access import protection
+from kehu.access.models import User
+from kehu.access.roles import Perm, Scope
+from kehu.access.scopes import scope_q
+from kehu.customers import search
+from kehu.customers.models import (
+    ChangeRecord,
+    Consent,
+    Contact,
+    Customer,
+    CustomFieldDefinition,
+    SearchToken,
+    Tag,
+)
+from kehu.customers.validation import InvalidValue, normalize_mobile
+from kehu.errors import NotFound
+from kehu.pagination import Page, paginate
+
+CUSTOMER_ORDERINGS = {"id": int, "name": str, "updated_at": dt.datetime, "created_at": dt.datetime}
+# A driver token seen more than this often is too common to be worth an index probe (e.g. 公司).
+SEARCH_DRIVER_CAP = 20000
+
+
+def customer_base(*, actor) -> QuerySet[Customer]:
+    """Live customers within the actor's data scope."""
+    return Customer.objects.filter(scope_q(actor), deleted_at__isnull=True)
+
+
+def customer_get(*, actor, customer_id: int, for_update: bool = False) -> Customer:
+    """One customer in scope, or NotFound."""
+    qs = customer_base(actor=actor).select_related("owner", "department")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    customer = qs.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    return customer
+
+
+def customer_detail(*, actor, customer_id: int) -> Customer:
+    """One customer in scope with what the 360° page shows, in a bounded number of queries."""
+    qs = customer_base(actor=actor).select_related("owner", "department").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.select_related("category")),
+        Prefetch("contacts", queryset=Contact.objects.order_by("id")),
+        Prefetch("consents", queryset=Consent.objects.select_related("contact").order_by("-granted_at")),
+    )
+    customer = qs.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    return customer
+
+
+def customer_list(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
+                  stage: str | None = None, status: str | None = None, owner: int | None = None,
+                  department: int | None = None, tag: int | None = None, kind: str | None = None,
+                  ordering: str = "-updated_at", limit: int | None = None, cursor: str | None = None) -> Page:
+    """A page of customers in scope matching the filters, keyset-paginated."""
+    qs = customer_base(actor=actor)
+    filters = {"industry": industry, "city": city, "stage": stage, "status": status, "owner_id": owner,
+               "department_id": department, "kind": kind}
+    qs = qs.filter(**{k: v for k, v in filters.items() if v not in (None, "")})
+    if tag:
+        qs = qs.filter(tags__id=tag)
+    if q:
+        qs = customer_search_filter(qs, q)
+    qs = qs.select_related("owner", "department").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.select_related("category")))
+    return paginate(qs, ordering=ordering or "-updated_at", allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
+
+
+def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]:
+    """Narrow ``qs`` to customers matching one search box: name (Chinese substring), pinyin, pinyin
+    initials, mobile (customer's or a contact's), or USCC."""
+    p = search.plan(query)
+    if p.kind == "empty":
+        return qs
+    if p.kind == "uscc":
+        return qs.filter(uscc=p.value)
+    if p.kind == "mobile":
+        try:
+            digest = protection.lookup_hash(normalize_mobile(p.value))
+        except InvalidValue:
+            return qs.none()
+        contact_owners = Contact.objects.filter(mobile_hash=digest).values("customer_id")
+        return qs.filter(Q(mobile_hash=digest) | Q(id__in=contact_owners))
+    if p.bigrams:
+        driver = _rarest(p.bigrams)
+        cond = Q(name_normalized__contains=p.value)
+        if driver is not None:
+            cond &= Q(id__in=SearchToken.objects.filter(token=driver).values("customer_id"))
+        return qs.filter(cond)
+    cond = Q()
+    for probe in p.probes:
+        part = Q(**{f"{probe.field}__contains": probe.needle})
+        if probe.token:
+            part &= Q(id__in=SearchToken.objects.filter(token=probe.token).values("customer_id"))
+        elif probe.prefix:
+            part &= Q(id__in=SearchToken.objects.filter(
+                token__gte=probe.prefix, token__lt=search.prefix_upper_bound(probe.prefix)).values("customer_id"))
+        cond |= part
+    return qs.filter(cond)
+
+
+def _rarest(tokens: tuple[str, ...]) -> str | None:
+    """The token with the fewest postings (counted up to a cap), or None when all are very common
+    and scanning in the requested order finds matches sooner than the index would."""
+    if len(tokens) == 1:
+        return tokens[0]
+    best, best_n = None, SEARCH_DRIVER_CAP
+    for t in tokens:
+        n = SearchToken.objects.filter(token=t).values("customer_id")[:SEARCH_DRIVER_CAP].count()
+        if n < best_n:
+            best, best_n = t, n
+        if n == 0:
+            break
+    return best
+
+
+def contact_get(*, actor, contact_id: int, for_update: bool = False) -> Contact:
+    """One contact whose customer is in scope, or NotFound."""
+    qs = Contact.objects.select_related("customer").filter(
+        customer__in=customer_base(actor=actor).values("id"))
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    contact = qs.filter(pk=contact_id).first()
+    if contact is None:
+        raise NotFound(_("Contact not found."))
+    return contact
+
+
+def contact_list(*, actor, customer_id: int, limit: int | None = None, cursor: str | None = None) -> Page:
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    return paginate(Contact.objects.filter(customer=customer), ordering="id", allowed={"id": int},
+                    limit=limit, cursor=cursor)
+
+
+def consent_get(*, actor, consent_id: int, for_update: bool = False) -> Consent:
+    qs = Consent.objects.filter(customer__in=customer_base(actor=actor).values("id"))
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    consent = qs.filter(pk=consent_id).first()
+    if consent is None:
+        raise NotFound(_("Consent not found."))
+    return consent
+
+
+def consent_list(*, actor, customer_id: int, limit: int | None = None, cursor: str | None = None) -> Page:
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    return paginate(Consent.objects.filter(customer=customer).select_related("contact"), ordering="-id",
+                    allowed={"id": int}, limit=limit, cursor=cursor)
+
+
+def history_list(*, actor, customer_id: int, limit: int | None = None, cursor: str | None = None) -> Page:
+    """The customer's timeline, newest first."""
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    return paginate(ChangeRecord.objects.filter(customer=customer), ordering="-id", allowed={"id": int},
+                    limit=limit, cursor=cursor)
+
+
+def tag_list(*, actor) -> QuerySet[Tag]:
+    return Tag.objects.select_related("category").order_by("category__name", "name")
+
+
+def custom_field_list(*, actor) -> QuerySet[CustomFieldDefinition]:
+    return CustomFieldDefinition.objects.order_by("key")
+
+
+def assignable_owner_get(*, actor, owner_id: int) -> User | None:
+    """A user the actor may make owner of a customer, or None."""
+    qs = User.objects.filter(pk=owner_id, is_active=True,
+                             role__in=["account_manager", "manager", "executive", "admin"])
+    if not actor.has_kehu_perm(Perm.CUSTOMER_ASSIGN):
+        return qs.filter(pk=actor.pk).first()
+    if actor.role_spec.scope == Scope.SUBTREE:
+        qs = qs.filter(department_id__in=actor.department_subtree_ids())
+    elif actor.role_spec.scope == Scope.OWN:
+        qs = qs.filter(pk=actor.pk)
+    return qs.first()

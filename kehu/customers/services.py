@@ -1,0 +1,702 @@
+"""Every write to the customer archive. Each function takes the acting user first, validates, runs in
+one transaction, records field-level history and one audit entry per write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.access import protection
+from kehu.access.models import User
+from kehu.access.roles import Perm
+from kehu.access.scopes import in_scope
+from kehu.audit.services import audit_record, audit_record_many
+from kehu.customers import search, selectors
+from kehu.customers.models import (
+    SENSITIVE_FIELDS,
+    ChangeRecord,
+    Consent,
+    ConsentStatus,
+    Contact,
+    Customer,
+    CustomerKind,
+    CustomFieldDefinition,
+    FieldType,
+    SearchToken,
+    Tag,
+    TagCategory,
+)
+from kehu.customers.validation import InvalidValue, normalize_id_number, normalize_mobile, normalize_uscc
+from kehu.errors import Conflict, Forbidden, Invalid, from_django_validation
+
+CUSTOMER_FIELDS = ("kind", "name", "uscc", "industry", "scale", "province", "city", "district", "address",
+                   "source", "stage", "status", "needs", "preferences", "pain_points")
+CONTACT_FIELDS = ("name", "title", "role", "email", "wechat", "preferences")
+CONSENT_FIELDS = ("purpose", "scope", "channel", "evidence")
+
+
+# ---------------------------------------------------------------- helpers shared by the services
+
+def _require(actor, perm: str) -> None:
+    if not actor.has_kehu_perm(perm):
+        raise Forbidden(_("You are not allowed to do this."))
+
+
+def _clean(obj, exclude: Iterable[str] = ()) -> None:
+    try:
+        obj.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise from_django_validation(exc) from exc
+
+
+def _history(*, actor, customer_id: int, obj, action: str, changes: dict) -> None:
+    ChangeRecord.objects.create(
+        customer_id=customer_id, at=timezone.now(), actor=actor if actor and actor.pk else None,
+        actor_name=(actor.get_username() if actor and actor.pk else "system"),
+        object_type=obj._meta.model_name, object_id=obj.pk, action=action, changes=changes,
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return str(value)
+    return value
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {k: [_jsonable(before.get(k)), _jsonable(after[k])] for k in after if before.get(k) != after[k]}
+
+
+def _set_mobile(obj, raw: str | None, field: str = "mobile") -> None:
+    if not raw:
+        setattr(obj, f"{field}_enc", "")
+        setattr(obj, f"{field}_hash", "")
+        setattr(obj, f"{field}_masked", "")
+        return
+    try:
+        value = normalize_mobile(raw)
+    except InvalidValue as exc:
+        raise Invalid(_("“%(v)s” is not a valid mobile number.") % {"v": raw},
+                      fields={field: [_("Enter a valid mobile number, e.g. 13812345678.")]}) from exc
+    setattr(obj, f"{field}_enc", protection.encrypt(value))
+    setattr(obj, f"{field}_hash", protection.lookup_hash(value))
+    setattr(obj, f"{field}_masked", protection.mask_mobile(value))
+
+
+def _set_id_number(obj, raw: str | None) -> None:
+    if not raw:
+        obj.id_number_enc = obj.id_number_hash = obj.id_number_masked = ""
+        return
+    try:
+        value = normalize_id_number(raw)
+    except InvalidValue as exc:
+        raise Invalid(_("The ID number is not valid."),
+                      fields={"id_number": [_("Enter a valid 18-character resident ID number.")]}) from exc
+    obj.id_number_enc = protection.encrypt(value)
+    obj.id_number_hash = protection.lookup_hash(value)
+    obj.id_number_masked = protection.mask_id_number(value)
+
+
+def _apply_name_keys(customer: Customer) -> frozenset[str]:
+    keys = search.name_keys(customer.name)
+    customer.name_normalized = keys.normalized[:200]
+    customer.name_pinyin = keys.pinyin[:800]
+    customer.name_initials = keys.initials[:200]
+    return keys.tokens
+
+
+def _write_tokens(customer_id: int, tokens: Iterable[str], *, replace: bool) -> None:
+    if replace:
+        SearchToken.objects.filter(customer_id=customer_id).delete()
+    SearchToken.objects.bulk_create([SearchToken(token=t[:16], customer_id=customer_id) for t in tokens],
+                                    ignore_conflicts=True)
+
+
+def _check_uscc(customer: Customer) -> None:
+    if customer.kind == CustomerKind.ORGANIZATION and customer.uscc:
+        try:
+            customer.uscc = normalize_uscc(customer.uscc)
+        except InvalidValue as exc:
+            raise Invalid(_("The unified social credit code “%(v)s” is not valid (GB 32100-2015 check failed).")
+                          % {"v": customer.uscc},
+                          fields={"uscc": [_("Enter a valid 18-character unified social credit code.")]}) from exc
+    elif customer.kind == CustomerKind.PERSON:
+        customer.uscc = ""
+    clash = (Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True)
+             .exclude(pk=customer.pk).select_related("department").first()) if customer.uscc else None
+    if clash is not None:
+        _raise_uscc_conflict(clash)
+
+
+def _raise_uscc_conflict(clash: Customer):
+    # Say it is taken and by which department, nothing else the caller might not be allowed to see.
+    dept = clash.department.name if clash.department_id else _("no department")
+    raise Conflict(_("This unified social credit code is already registered (owner's department: %(d)s).")
+                   % {"d": dept}, fields={"uscc": [_("Already registered.")]}, code="duplicate_uscc")
+
+
+def _validate_custom(values: dict | None, *, existing: dict | None = None) -> dict:
+    """Type-check custom field values against the declared definitions."""
+    merged = dict(existing or {})
+    values = values or {}
+    if not isinstance(values, dict):
+        raise Invalid(_("Custom fields must be an object."), fields={"custom": [_("Must be an object.")]})
+    definitions = {d.key: d for d in CustomFieldDefinition.objects.all()}
+    errors: dict[str, list[str]] = {}
+    for key, value in values.items():
+        d = definitions.get(key)
+        if d is None:
+            errors[f"custom.{key}"] = [_("No such custom field.")]
+            continue
+        if value in (None, ""):
+            merged.pop(key, None)
+            continue
+        try:
+            merged[key] = _coerce_custom(d, value)
+        except (TypeError, ValueError, InvalidOperation):
+            errors[f"custom.{key}"] = [_("Expected a value of type “%(t)s”.") % {"t": d.get_field_type_display()}]
+    for key, d in definitions.items():
+        if d.required and merged.get(key) in (None, ""):
+            errors.setdefault(f"custom.{key}", [_("This field is required.")])
+    if errors:
+        raise Invalid(_("Some custom fields are not valid."), fields=errors)
+    return merged
+
+
+def _coerce_custom(d: CustomFieldDefinition, value):
+    if d.field_type == FieldType.TEXT:
+        if not isinstance(value, str) or len(value) > 1000:
+            raise ValueError
+        return value
+    if d.field_type == FieldType.NUMBER:
+        if isinstance(value, bool):
+            raise ValueError
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise ValueError
+        return float(number) if number != number.to_integral_value() else int(number)
+    if d.field_type == FieldType.DATE:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    if d.field_type == FieldType.BOOLEAN:
+        if not isinstance(value, bool):
+            raise ValueError
+        return value
+    if d.field_type == FieldType.CHOICE:
+        if value not in d.choices:
+            raise ValueError
+        return value
+    raise ValueError
+
+
+def _resolve_owner(actor, owner_id: int | None, current: User | None = None) -> User:
+    if owner_id is None:
+        return current or actor
+    if current is not None and owner_id == current.pk:
+        return current
+    owner = selectors.assignable_owner_get(actor=actor, owner_id=owner_id)
+    if owner is None:
+        raise Invalid(_("You cannot make this user the owner."), fields={"owner": [_("Not assignable by you.")]})
+    return owner
+
+
+def _resolve_tags(tag_ids: list[int] | None) -> list[Tag] | None:
+    if tag_ids is None:
+        return None
+    tags = list(Tag.objects.filter(pk__in=set(tag_ids)))
+    if len(tags) != len(set(tag_ids)):
+        raise Invalid(_("Unknown tag."), fields={"tags": [_("Unknown tag.")]})
+    return tags
+
+
+def _customer_state(c: Customer) -> dict:
+    state = {f: getattr(c, f) for f in CUSTOMER_FIELDS}
+    state.update(owner=c.owner_id, department=c.department_id, custom=c.custom,
+                 mobile=c.mobile_masked, id_number=c.id_number_masked)
+    return state
+
+
+def _writable_customer(actor, customer_id: int) -> Customer:
+    _require(actor, Perm.CUSTOMER_WRITE)
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id, for_update=True)
+    if customer.erased_at is not None:
+        raise Conflict(_("This customer's personal data was erased; the record is closed."), code="erased")
+    return customer
+
+
+# ---------------------------------------------------------------- customers
+
+@transaction.atomic
+def customer_create(*, actor, data: dict) -> Customer:
+    """Register a customer. The owner defaults to the actor; the department follows the owner."""
+    _require(actor, Perm.CUSTOMER_WRITE)
+    owner = _resolve_owner(actor, data.get("owner"))
+    customer = Customer(**{f: data[f] for f in CUSTOMER_FIELDS if data.get(f) is not None})
+    customer.name = (customer.name or "").strip()
+    customer.owner = owner
+    customer.department_id = owner.department_id
+    customer.created_by = actor
+    _set_mobile(customer, data.get("mobile") if customer.kind == CustomerKind.PERSON else None)
+    _set_id_number(customer, data.get("id_number") if customer.kind == CustomerKind.PERSON else None)
+    customer.custom = _validate_custom(data.get("custom"))
+    tags = _resolve_tags(data.get("tags"))
+    _clean(customer, exclude=["owner", "department", "created_by"])
+    _check_uscc(customer)
+    tokens = _apply_name_keys(customer)
+    try:
+        with transaction.atomic():
+            customer.save(force_insert=True)
+    except IntegrityError as exc:  # a concurrent registration of the same USCC won the race
+        clash = Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True).first()
+        if clash is not None:
+            _raise_uscc_conflict(clash)
+        raise Conflict(_("The customer could not be saved: %(e)s") % {"e": exc}) from exc
+    if tags:
+        customer.tags.set(tags)
+    _write_tokens(customer.pk, tokens, replace=False)
+    changes = _diff({}, _customer_state(customer))
+    if tags:
+        changes["tags"] = [[], sorted(str(t) for t in tags)]
+    _history(actor=actor, customer_id=customer.pk, obj=customer, action="create", changes=changes)
+    audit_record(actor=actor, action="customer.create", obj=customer, changes=changes)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
+    """Change some fields of a customer; only the fields present in ``data`` change."""
+    customer = _writable_customer(actor, customer_id)
+    before = _customer_state(customer)
+    before_tags = sorted(str(t) for t in customer.tags.all())
+    for f in CUSTOMER_FIELDS:
+        if f in data and data[f] is not None:
+            setattr(customer, f, data[f].strip() if isinstance(data[f], str) else data[f])
+    if "owner" in data and data["owner"] is not None:
+        owner = _resolve_owner(actor, data["owner"], current=customer.owner)
+        customer.owner = owner
+        customer.department_id = owner.department_id
+    if customer.kind == CustomerKind.PERSON:
+        if "mobile" in data:
+            _set_mobile(customer, data["mobile"])
+        if "id_number" in data:
+            _set_id_number(customer, data["id_number"])
+    else:
+        _set_mobile(customer, None)
+        _set_id_number(customer, None)
+    if "custom" in data and data["custom"] is not None:
+        customer.custom = _validate_custom(data["custom"], existing=customer.custom)
+    tags = _resolve_tags(data.get("tags"))
+    _clean(customer, exclude=["owner", "department", "created_by"])
+    _check_uscc(customer)
+    after = _customer_state(customer)
+    changes = _diff(before, after)
+    if tags is not None:
+        after_tags = sorted(str(t) for t in tags)
+        if after_tags != before_tags:
+            customer.tags.set(tags)
+            changes["tags"] = [before_tags, after_tags]
+    if not changes:
+        return customer
+    if before["name"] != after["name"]:
+        _write_tokens(customer.pk, _apply_name_keys(customer), replace=True)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        clash = Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True).exclude(pk=customer.pk).first()
+        if clash is not None:
+            _raise_uscc_conflict(clash)
+        raise
+    _history(actor=actor, customer_id=customer.pk, obj=customer, action="update", changes=changes)
+    audit_record(actor=actor, action="customer.update", obj=customer, changes=changes)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, actor, customer_id: int) -> None:
+    """Soft-delete: the record leaves every list and frees its USCC; history and audit stay."""
+    _require(actor, Perm.CUSTOMER_DELETE)
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id, for_update=True)
+    customer.deleted_at = timezone.now()
+    customer.save(update_fields=["deleted_at", "updated_at"])
+    _history(actor=actor, customer_id=customer.pk, obj=customer, action="delete", changes={})
+    audit_record(actor=actor, action="customer.delete", obj=customer)
+
+
+@transaction.atomic
+def customer_reveal(*, actor, customer_id: int, field: str) -> str:
+    """Return one confidential value of a person customer in clear, and audit that it was seen."""
+    customer = selectors.customer_get(actor=actor, customer_id=customer_id)
+    return _reveal(actor, customer, customer, field, {"mobile": "mobile_enc", "id_number": "id_number_enc"})
+
+
+def _reveal(actor, customer: Customer, obj, field: str, encrypted: dict[str, str]) -> str:
+    level = SENSITIVE_FIELDS.get(field)
+    if level is None or (field not in encrypted and field not in ("birthday", "traits")):
+        raise Invalid(_("“%(f)s” is not a field that can be revealed.") % {"f": field},
+                      fields={"field": [_("Not revealable.")]})
+    if not actor.can_read_level(level) or not in_scope(actor, owner_id=customer.owner_id,
+                                                       department_id=customer.department_id):
+        raise Forbidden(_("Your role may not see this field in clear."))
+    if field in encrypted:
+        value = protection.decrypt(getattr(obj, encrypted[field]))
+    elif field == "birthday":
+        value = obj.birthday.isoformat() if obj.birthday else ""
+    else:
+        value = obj.traits
+    audit_record(actor=actor, action=f"{obj._meta.model_name}.reveal", obj=obj, changes={"field": field})
+    return value
+
+
+# ---------------------------------------------------------------- contacts
+
+def _contact_state(c: Contact) -> dict:
+    state = {f: getattr(c, f) for f in CONTACT_FIELDS}
+    state.update(reports_to=c.reports_to_id, mobile=c.mobile_masked,
+                 birthday=protection.mask_date(c.birthday), traits=protection.mask_text(c.traits))
+    return state
+
+
+def _resolve_reports_to(customer: Customer, contact: Contact | None, reports_to_id: int | None) -> Contact | None:
+    if reports_to_id is None:
+        return None
+    superior = Contact.objects.filter(pk=reports_to_id, customer=customer).first()
+    if superior is None:
+        raise Invalid(_("The superior must be a contact of the same customer."),
+                      fields={"reports_to": [_("Not a contact of this customer.")]})
+    if contact is not None and contact.pk is not None:
+        # Walk up from the proposed superior: meeting the contact itself would close a loop.
+        node, seen = superior, set()
+        while node is not None and node.pk not in seen:
+            if node.pk == contact.pk:
+                raise Invalid(_("A contact cannot report to someone who reports to them."),
+                              fields={"reports_to": [_("This would make a loop in the org chart.")]})
+            seen.add(node.pk)
+            node = node.reports_to
+    return superior
+
+
+def _parse_birthday(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise Invalid(_("Enter the birthday as YYYY-MM-DD."), fields={"birthday": [_("Invalid date.")]}) from exc
+
+
+@transaction.atomic
+def contact_create(*, actor, customer_id: int, data: dict) -> Contact:
+    """Add a contact to a customer within the actor's scope."""
+    customer = _writable_customer(actor, customer_id)
+    contact = Contact(customer=customer, **{f: data[f] for f in CONTACT_FIELDS if data.get(f) is not None})
+    contact.name = (contact.name or "").strip()
+    contact.traits = data.get("traits") or ""
+    contact.birthday = _parse_birthday(data.get("birthday"))
+    _set_mobile(contact, data.get("mobile"))
+    contact.reports_to = _resolve_reports_to(customer, None, data.get("reports_to"))
+    _clean(contact, exclude=["customer", "reports_to"])
+    contact.save()
+    changes = _diff({}, _contact_state(contact))
+    _history(actor=actor, customer_id=customer.pk, obj=contact, action="create", changes=changes)
+    audit_record(actor=actor, action="contact.create", obj=contact, changes=changes)
+    Customer.objects.filter(pk=customer.pk).update(updated_at=timezone.now())
+    return contact
+
+
+def _writable_contact(actor, contact_id: int) -> Contact:
+    _require(actor, Perm.CUSTOMER_WRITE)
+    contact = selectors.contact_get(actor=actor, contact_id=contact_id, for_update=True)
+    if contact.erased_at is not None:
+        raise Conflict(_("This contact's personal data was erased; the record is closed."), code="erased")
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor, contact_id: int, data: dict) -> Contact:
+    contact = _writable_contact(actor, contact_id)
+    before = _contact_state(contact)
+    for f in CONTACT_FIELDS:
+        if f in data and data[f] is not None:
+            setattr(contact, f, data[f].strip() if isinstance(data[f], str) else data[f])
+    if "traits" in data and data["traits"] is not None:
+        contact.traits = data["traits"]
+    if "birthday" in data:
+        contact.birthday = _parse_birthday(data["birthday"])
+    if "mobile" in data:
+        _set_mobile(contact, data["mobile"])
+    if "reports_to" in data:
+        contact.reports_to = _resolve_reports_to(contact.customer, contact, data["reports_to"])
+    _clean(contact, exclude=["customer", "reports_to"])
+    changes = _diff(before, _contact_state(contact))
+    if not changes:
+        return contact
+    contact.save()
+    _history(actor=actor, customer_id=contact.customer_id, obj=contact, action="update", changes=changes)
+    audit_record(actor=actor, action="contact.update", obj=contact, changes=changes)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor, contact_id: int) -> None:
+    contact = _writable_contact(actor, contact_id)
+    customer_id, pk, name = contact.customer_id, contact.pk, contact.name
+    contact.delete()
+    contact.pk = pk
+    _history(actor=actor, customer_id=customer_id, obj=contact, action="delete", changes={"name": [name, None]})
+    audit_record(actor=actor, action="contact.delete", object_type="customers.contact", object_id=pk,
+                 object_repr=name)
+
+
+@transaction.atomic
+def contact_reveal(*, actor, contact_id: int, field: str = "mobile") -> str:
+    """Return one confidential value of a contact in clear, and audit that it was seen."""
+    contact = selectors.contact_get(actor=actor, contact_id=contact_id)
+    return _reveal(actor, contact.customer, contact, field, {"mobile": "mobile_enc"})
+
+
+# ---------------------------------------------------------------- consents
+
+@transaction.atomic
+def consent_create(*, actor, customer_id: int, data: dict) -> Consent:
+    """Record a consent (purpose, scope, channel, evidence) of the customer or one of its contacts."""
+    customer = _writable_customer(actor, customer_id)
+    contact = None
+    if data.get("contact") is not None:
+        contact = Contact.objects.filter(pk=data["contact"], customer=customer).first()
+        if contact is None:
+            raise Invalid(_("The contact must belong to this customer."), fields={"contact": [_("Unknown contact.")]})
+    consent = Consent(customer=customer, contact=contact, recorded_by=actor,
+                      granted_at=data.get("granted_at") or timezone.now(),
+                      **{f: (data.get(f) or "").strip() for f in CONSENT_FIELDS})
+    _clean(consent, exclude=["customer", "contact", "recorded_by"])
+    consent.save()
+    changes = {f: [None, getattr(consent, f)] for f in CONSENT_FIELDS}
+    changes["contact"] = [None, contact.name if contact else None]
+    _history(actor=actor, customer_id=customer.pk, obj=consent, action="create", changes=changes)
+    audit_record(actor=actor, action="consent.create", obj=consent, changes=changes)
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, actor, consent_id: int) -> Consent:
+    """Mark a consent withdrawn (撤回同意) from now on."""
+    consent = selectors.consent_get(actor=actor, consent_id=consent_id, for_update=True)
+    _writable_customer(actor, consent.customer_id)
+    if consent.status == ConsentStatus.WITHDRAWN:
+        raise Conflict(_("This consent was already withdrawn."), code="already_withdrawn")
+    consent.status = ConsentStatus.WITHDRAWN
+    consent.withdrawn_at = timezone.now()
+    consent.save(update_fields=["status", "withdrawn_at"])
+    changes = {"status": ["granted", "withdrawn"]}
+    _history(actor=actor, customer_id=consent.customer_id, obj=consent, action="withdraw", changes=changes)
+    audit_record(actor=actor, action="consent.withdraw", obj=consent, changes=changes)
+    return consent
+
+
+# ---------------------------------------------------------------- tags and custom fields
+
+@transaction.atomic
+def tag_create(*, actor, category: str, name: str) -> Tag:
+    """Create a tag in a category (the category is created on first use)."""
+    _require(actor, Perm.CATALOG_MANAGE)
+    category, name = (category or "").strip(), (name or "").strip()
+    if not category or not name:
+        raise Invalid(_("Category and name are required."),
+                      fields={k: [_("This field is required.")] for k, v in (("category", category), ("name", name)) if not v})
+    cat, _created = TagCategory.objects.get_or_create(name=category[:50])
+    if Tag.objects.filter(category=cat, name=name).exists():
+        raise Conflict(_("This tag already exists."), fields={"name": [_("Already exists.")]})
+    tag = Tag.objects.create(category=cat, name=name[:50])
+    audit_record(actor=actor, action="tag.create", obj=tag)
+    return tag
+
+
+@transaction.atomic
+def custom_field_define(*, actor, key: str, label: str, field_type: str, choices: list | None = None,
+                        required: bool = False) -> CustomFieldDefinition:
+    """Declare a custom customer field."""
+    _require(actor, Perm.CATALOG_MANAGE)
+    definition = CustomFieldDefinition(key=key, label=label, field_type=field_type, choices=choices or [],
+                                       required=required)
+    if field_type == FieldType.CHOICE and not definition.choices:
+        raise Invalid(_("A choice field needs its choices."), fields={"choices": [_("Required for choice fields.")]})
+    _clean(definition)
+    if CustomFieldDefinition.objects.filter(key=key).exists():
+        raise Conflict(_("A custom field with this key exists."), fields={"key": [_("Already exists.")]})
+    definition.save()
+    audit_record(actor=actor, action="customfield.create", obj=definition,
+                 changes={"key": [None, key], "type": [None, field_type]})
+    return definition
+
+
+# ---------------------------------------------------------------- data-subject rights (PIPL)
+
+def subject_export(*, actor, customer_id: int | None = None, contact_id: int | None = None) -> dict:
+    """Everything held on one person (a person customer or a contact), in clear; audited."""
+    _require(actor, Perm.PRIVACY)
+    with transaction.atomic():
+        if contact_id is not None:
+            contact = selectors.contact_get(actor=actor, contact_id=contact_id)
+            person = _contact_export(contact)
+            person["customer"] = {"id": contact.customer_id, "name": contact.customer.name}
+            person["consents"] = [_consent_export(c) for c in contact.consents.all().order_by("id")]
+            obj = contact
+        else:
+            customer = selectors.customer_get(actor=actor, customer_id=customer_id)
+            if customer.kind != CustomerKind.PERSON:
+                raise Invalid(_("Only a person customer is a data subject; export its contacts one by one."))
+            person = {f: getattr(customer, f) for f in CUSTOMER_FIELDS}
+            person.update(id=customer.pk, mobile=protection.decrypt(customer.mobile_enc),
+                          id_number=protection.decrypt(customer.id_number_enc), custom=customer.custom,
+                          created_at=customer.created_at.isoformat(), updated_at=customer.updated_at.isoformat())
+            person["contacts"] = [_contact_export(c) for c in customer.contacts.all().order_by("id")]
+            person["consents"] = [_consent_export(c) for c in customer.consents.all().order_by("id")]
+            obj = customer
+        person["history"] = [
+            {"at": h.at.isoformat(), "by": h.actor_name, "object": h.object_type, "action": h.action,
+             "changes": h.changes}
+            for h in ChangeRecord.objects.filter(
+                customer_id=obj.customer_id if contact_id is not None else obj.pk,
+                object_type=obj._meta.model_name, object_id=obj.pk).order_by("at", "id")
+        ]
+        audit_record(actor=actor, action=f"{obj._meta.model_name}.subject_export", obj=obj)
+    return {"exported_at": timezone.now().isoformat(), "subject": person}
+
+
+def _contact_export(c: Contact) -> dict:
+    return {"id": c.pk, "name": c.name, "title": c.title, "role": c.role, "email": c.email, "wechat": c.wechat,
+            "mobile": protection.decrypt(c.mobile_enc), "birthday": c.birthday.isoformat() if c.birthday else None,
+            "preferences": c.preferences, "traits": c.traits, "reports_to": c.reports_to_id,
+            "created_at": c.created_at.isoformat(), "updated_at": c.updated_at.isoformat()}
+
+
+def _consent_export(c: Consent) -> dict:
+    return {"id": c.pk, "purpose": c.purpose, "scope": c.scope, "channel": c.channel, "evidence": c.evidence,
+            "status": c.status, "granted_at": c.granted_at.isoformat(),
+            "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None}
+
+
+ERASED_NAME = "已删除个人信息"
+
+
+@transaction.atomic
+def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | None = None) -> None:
+    """Anonymise one person (PIPL erasure): personal fields cleared, history values blanked; the audit
+    log keeps that it happened and by whom, never the erased values."""
+    _require(actor, Perm.PRIVACY)
+    now = timezone.now()
+    if contact_id is not None:
+        contact = selectors.contact_get(actor=actor, contact_id=contact_id, for_update=True)
+        targets, customer_id_for_history = [contact], contact.customer_id
+        obj = contact
+    else:
+        customer = selectors.customer_get(actor=actor, customer_id=customer_id, for_update=True)
+        if customer.kind != CustomerKind.PERSON:
+            raise Invalid(_("Only a person customer can be erased; erase its contacts one by one."))
+        targets, customer_id_for_history = [customer, *customer.contacts.all()], customer.pk
+        obj = customer
+    if obj.erased_at is not None:
+        raise Conflict(_("Already erased."), code="already_erased")
+    for t in targets:
+        t.name = ERASED_NAME
+        _set_mobile(t, None)
+        if isinstance(t, Customer):
+            _set_id_number(t, None)
+            t.address = t.needs = t.preferences = t.pain_points = ""
+            t.custom = {}
+            t.deleted_at = now
+            t.erased_at = now
+            t.save()
+            _write_tokens(t.pk, _apply_name_keys(t), replace=True)
+            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials"])
+        else:
+            t.title = t.email = t.wechat = t.preferences = t.traits = ""
+            t.birthday = None
+            t.erased_at = now
+            t.save()
+            Consent.objects.filter(contact=t).update(evidence="")
+    # History rows kept their old values (masked for confidential fields, clear for names):
+    # blank them so nothing of the person survives outside the audit trace of the erasure itself.
+    erased_ids = {(t._meta.model_name, t.pk) for t in targets}
+    for h in ChangeRecord.objects.filter(customer_id=customer_id_for_history):
+        if (h.object_type, h.object_id) in erased_ids:
+            h.changes = {k: ["—", "—"] for k in h.changes}
+            h.save(update_fields=["changes"])
+    _history(actor=actor, customer_id=customer_id_for_history, obj=obj, action="erase", changes={})
+    audit_record(actor=actor, action=f"{obj._meta.model_name}.erase", object_type=obj._meta.label_lower,
+                 object_id=obj.pk, object_repr=ERASED_NAME)
+
+
+# ---------------------------------------------------------------- bulk registration (demo, bench, import)
+
+def customer_bulk_create(*, actor, rows: list[dict], batch_size: int = 2000) -> int:
+    """Register many customers with their contacts: the same validation as customer_create, written
+    in batches (one transaction per batch), with history and one audit entry per customer.
+    Each row: customer fields + "owner" (User) + optional "contacts" (list of contact dicts)."""
+    _require(actor, Perm.CUSTOMER_WRITE)
+    created = 0
+    for start in range(0, len(rows), batch_size):
+        created += _bulk_batch(actor, rows[start:start + batch_size])
+    return created
+
+
+@transaction.atomic
+def _bulk_batch(actor, rows: list[dict]) -> int:
+    now = timezone.now()
+    customers, token_sets, seen_uscc = [], [], set()
+    for i, row in enumerate(rows):
+        owner = row.get("owner") or actor
+        c = Customer(**{f: row[f] for f in CUSTOMER_FIELDS if row.get(f) is not None})
+        c.owner, c.department_id, c.created_by = owner, owner.department_id, actor
+        if c.kind == CustomerKind.PERSON:
+            _set_mobile(c, row.get("mobile"))
+            _set_id_number(c, row.get("id_number"))
+        if c.kind == CustomerKind.ORGANIZATION and c.uscc:
+            try:
+                c.uscc = normalize_uscc(c.uscc)
+            except InvalidValue as exc:
+                raise Invalid(_("Row %(n)d: the unified social credit code is not valid.") % {"n": i + 1},
+                              fields={"uscc": [c.uscc]}) from exc
+            if c.uscc in seen_uscc:
+                raise Conflict(_("Row %(n)d: duplicate unified social credit code.") % {"n": i + 1})
+            seen_uscc.add(c.uscc)
+        token_sets.append(_apply_name_keys(c))
+        c.created_at = c.updated_at = now
+        customers.append(c)
+    if seen_uscc:
+        clash = Customer.objects.filter(uscc__in=seen_uscc, deleted_at__isnull=True).first()
+        if clash is not None:
+            _raise_uscc_conflict(clash)
+    Customer.objects.bulk_create(customers, batch_size=500)
+    tokens = [SearchToken(token=t[:16], customer_id=c.pk) for c, ts in zip(customers, token_sets, strict=True)
+              for t in ts]
+    SearchToken.objects.bulk_create(tokens, batch_size=2000)
+    contacts = []
+    for c, row in zip(customers, rows, strict=True):
+        for cd in row.get("contacts") or ():
+            ct = Contact(customer_id=c.pk, **{f: cd[f] for f in CONTACT_FIELDS if cd.get(f) is not None})
+            ct.birthday = _parse_birthday(cd.get("birthday"))
+            ct.traits = cd.get("traits") or ""
+            _set_mobile(ct, cd.get("mobile"))
+            ct.created_at = ct.updated_at = now
+            contacts.append(ct)
+    Contact.objects.bulk_create(contacts, batch_size=1000)
+    ChangeRecord.objects.bulk_create(
+        [ChangeRecord(customer_id=c.pk, at=now, actor=actor, actor_name=actor.get_username(),
+                      object_type="customer", object_id=c.pk, action="create",
+                      changes={"name": [None, c.name]}) for c in customers], batch_size=1000)
+    audit_record_many(actor=actor, action="customer.create", objects=customers,
+                      changes=[{"name": [None, c.name], "bulk": True} for c in customers])
+    return len(customers)

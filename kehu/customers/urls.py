@@ -1,0 +1,8 @@
+from django.urls import path
+
+from kehu.customers import views
+
+app_name = "customers"
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+]

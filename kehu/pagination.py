@@ -1,0 +1,102 @@
+"""Keyset (cursor) pagination: no OFFSET, so page 1000 costs what page 1 costs."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from kehu.errors import BadRequest
+
+
+@dataclass
+class Page:
+    items: list
+    next: str | None
+
+
+def _encode(values: list) -> str:
+    raw = json.dumps(values, default=str, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]}) from exc
+    if not isinstance(values, list) or len(values) != 2:
+        raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]})
+    return values
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return settings.KEHU_PAGE_SIZE_DEFAULT
+    if limit < 1 or limit > settings.KEHU_PAGE_SIZE_MAX:
+        raise BadRequest(
+            _("The page size must be between 1 and %(max)d.") % {"max": settings.KEHU_PAGE_SIZE_MAX},
+            fields={"limit": [_("Out of range.")]},
+        )
+    return limit
+
+
+def paginate(qs: QuerySet, *, ordering: str, allowed: dict[str, type], limit: int | None, cursor: str | None) -> Page:
+    """Order ``qs`` by ``ordering`` (a key of ``allowed``, optionally prefixed with ``-``) then id, and
+    return the page after ``cursor``. ``allowed`` maps field name → Python type of its values."""
+    limit = clamp_limit(limit)
+    descending = ordering.startswith("-")
+    field = ordering.lstrip("-")
+    if field not in allowed:
+        raise BadRequest(
+            _("Unknown ordering “%(o)s”.") % {"o": ordering},
+            fields={"ordering": [_("Allowed: %(a)s") % {"a": ", ".join(sorted(allowed))}]},
+        )
+    if field == "id":
+        qs = qs.order_by("-id" if descending else "id")
+    else:
+        qs = qs.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+    if cursor:
+        value, last_id = _decode(cursor)
+        value = _coerce(value, allowed[field])
+        try:
+            last_id = int(last_id)
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]}) from exc
+        op = "lt" if descending else "gt"
+        if field == "id":
+            qs = qs.filter(**{f"id__{op}": last_id})
+        else:
+            qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+    rows = list(qs[: limit + 1])
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        key = getattr(last, field)
+        nxt = _encode([key.isoformat() if isinstance(key, dt.datetime) else key, last.pk])
+    return Page(items=rows, next=nxt)
+
+
+def _coerce(value, kind: type):
+    try:
+        if kind is dt.datetime:
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("naive")
+            return parsed
+        if kind is int:
+            return int(value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise ValueError("not a string")
+            return value
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]}) from exc
+    return value

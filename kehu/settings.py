@@ -1,0 +1,167 @@
+"""Kehu's one settings module. Everything a deployment changes comes from KEHU_* environment variables."""
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("KEHU_VAR_DIR", BASE_DIR.parent / "var"))
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = _env_bool("KEHU_DEBUG")
+TESTING = _env_bool("KEHU_TESTING")
+
+SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "KEHU_SECRET_KEY is not set. Refusing to start in production mode without a secret "
+            "(set KEHU_SECRET_KEY, or KEHU_DEBUG=1 for a development server)."
+        )
+    SECRET_KEY = "kehu-insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = _env_list("KEHU_ALLOWED_HOSTS", "127.0.0.1,localhost" + (",testserver" if TESTING else ""))
+CSRF_TRUSTED_ORIGINS = _env_list("KEHU_CSRF_TRUSTED_ORIGINS")
+
+# Field-encryption keys (Fernet, urlsafe base64, 32 bytes). The first key encrypts; all keys decrypt,
+# so a new key is put first and `kehu keys rotate` re-encrypts every stored value with it.
+FIELD_KEYS = _env_list("KEHU_FIELD_KEYS")
+if not FIELD_KEYS:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("KEHU_FIELD_KEYS is not set; personal data cannot be encrypted at rest.")
+    FIELD_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(("field:" + SECRET_KEY).encode()).digest()).decode()]
+# Key of the keyed hash stored beside encrypted values for exact lookup (phone search). Changing it
+# requires `kehu keys rotate`, which recomputes every lookup hash.
+LOOKUP_KEY = os.environ.get("KEHU_LOOKUP_KEY") or hashlib.sha256(("lookup:" + FIELD_KEYS[-1]).encode()).hexdigest()
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "kehu.access",
+    "kehu.audit",
+    "kehu.customers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kehu.access.middleware.RequestContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kehu.urls"
+WSGI_APPLICATION = "kehu.wsgi.application"
+AUTH_USER_MODEL = "access.User"
+LOGIN_URL = "access:login"
+LOGIN_REDIRECT_URL = "customers:list"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kehu.access.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=600 if not url.startswith("sqlite") else 0)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config.setdefault("OPTIONS", {}).update(
+            {
+                # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
+                # two writers queue on the busy timeout instead of failing with "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            }
+        )
+    return config
+
+
+DATABASE_URL = os.environ.get("KEHU_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kehu.sqlite3'}"
+DATABASES = {"default": _database(DATABASE_URL)}
+if os.environ.get("KEHU_TEST_DATABASE_URL"):
+    # The test run against another server: pytest-django creates test_<name> beside it.
+    DATABASES = {"default": _database(os.environ["KEHU_TEST_DATABASE_URL"])}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Login-failure lockout and idle timeout (policy defaults, configurable).
+KEHU_LOCKOUT_ATTEMPTS = int(os.environ.get("KEHU_LOCKOUT_ATTEMPTS", "5"))
+KEHU_LOCKOUT_WINDOW_MINUTES = int(os.environ.get("KEHU_LOCKOUT_WINDOW_MINUTES", "15"))
+SESSION_COOKIE_AGE = int(os.environ.get("KEHU_IDLE_TIMEOUT_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True  # the cookie age then counts from the last request: an idle timeout
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _env_bool("KEHU_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = os.environ.get("KEHU_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static/ dirs: no collectstatic step needed
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# API paging.
+KEHU_PAGE_SIZE_DEFAULT = 50
+KEHU_PAGE_SIZE_MAX = 200
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+}

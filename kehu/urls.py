@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from kehu.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("kehu.access.urls")),
+    path("", include("kehu.customers.urls")),
+    path("", include("kehu.audit.urls")),
+]
