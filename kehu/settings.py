@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "kehu.access",
     "kehu.audit",
     "kehu.customers",
+    "kehu.demo",
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -680,12 +680,17 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
         if clash is not None:
             _raise_uscc_conflict(clash)
     Customer.objects.bulk_create(customers, batch_size=500)
-    tokens = [SearchToken(token=t[:16], customer_id=c.pk) for c, ts in zip(customers, token_sets, strict=True)
-              for t in ts]
-    SearchToken.objects.bulk_create(tokens, batch_size=2000)
-    contacts = []
+    # Tokens are the bulk of the rows (≈25 a customer): plain executemany, not model instances.
+    token_table = SearchToken._meta.db_table
+    with connection.cursor() as cur:
+        cur.executemany(f"INSERT INTO {token_table} (token, customer_id) VALUES (%s, %s)",
+                        [(t[:16], c.pk) for c, ts in zip(customers, token_sets, strict=True) for t in ts])
+    contacts, superiors = [], []
     for c, row in zip(customers, rows, strict=True):
+        first = len(contacts)
         for cd in row.get("contacts") or ():
+            idx = cd.get("reports_to_index")
+            superiors.append(first + idx if idx is not None else None)
             ct = Contact(customer_id=c.pk, **{f: cd[f] for f in CONTACT_FIELDS if cd.get(f) is not None})
             ct.birthday = _parse_birthday(cd.get("birthday"))
             ct.traits = cd.get("traits") or ""
@@ -693,6 +698,11 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
             ct.created_at = ct.updated_at = now
             contacts.append(ct)
     Contact.objects.bulk_create(contacts, batch_size=1000)
+    links = [(contacts[sup].pk, ct.pk) for ct, sup in zip(contacts, superiors, strict=True)
+             if sup is not None and contacts[sup] is not ct]
+    if links:
+        with connection.cursor() as cur:
+            cur.executemany(f"UPDATE {Contact._meta.db_table} SET reports_to_id = %s WHERE id = %s", links)
     ChangeRecord.objects.bulk_create(
         [ChangeRecord(customer_id=c.pk, at=now, actor=actor, actor_name=actor.get_username(),
                       object_type="customer", object_id=c.pk, action="create",

@@ -1,0 +1,110 @@
+"""`kehu demo --customers 2000`: a believable company — departments, one user per role, customers
+across industries and real cities, contacts with decision chains, tags, custom fields, consents."""
+
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from kehu.access.models import User
+from kehu.access.services import department_ensure_path, user_create
+from kehu.customers import services
+from kehu.customers.models import Contact, Customer, Tag
+from kehu.demo.generators import customer_rows
+
+USERS = [
+    # username, password, role, department, display name
+    ("admin", "Kehu#Admin2026", "admin", "总部", "系统管理员"),
+    ("ceo", "Kehu#Ceo2026", "executive", "总部", "王建国"),
+    ("manager", "Kehu#Manager2026", "manager", "总部/销售部/华东区", "李明辉"),
+    ("rep", "Kehu#Rep2026", "account_manager", "总部/销售部/华东区", "张伟"),
+    ("rep2", "Kehu#Rep2026", "account_manager", "总部/销售部/华东区", "刘洋"),
+    ("north_manager", "Kehu#Manager2026", "manager", "总部/销售部/华北区", "赵志强"),
+    ("north_rep", "Kehu#Rep2026", "account_manager", "总部/销售部/华北区", "陈静"),
+    ("south_rep", "Kehu#Rep2026", "account_manager", "总部/销售部/华南区", "黄海燕"),
+    ("agent", "Kehu#Agent2026", "service_agent", "总部/客服部", "周敏"),
+    ("finance", "Kehu#Finance2026", "finance", "总部/财务部", "吴秀兰"),
+    ("analyst", "Kehu#Analyst2026", "analyst", "总部/市场部", "孙浩然"),
+    ("auditor", "Kehu#Auditor2026", "auditor", "总部/审计与合规部", "郑欣怡"),
+]
+TAGS = {
+    "合作阶段": ["新开发", "稳定合作", "战略合作"],
+    "贡献度": ["高贡献", "中贡献", "低贡献"],
+    "行业地位": ["行业龙头", "区域领先"],
+}
+
+
+class Command(BaseCommand):
+    help = "Load a demo company (departments, one user per role, customers, contacts, tags, consents)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when demo users exist")
+
+    def handle(self, *args, customers, seed, if_empty, **options):
+        if if_empty and User.objects.filter(username="admin").exists():
+            self.stdout.write("demo data already loaded")
+            self._print_logins()
+            return
+        users = {}
+        for username, password, role, dept, name in USERS:
+            existing = User.objects.filter(username=username).first()
+            users[username] = existing or user_create(
+                actor=None, username=username, password=password, role=role,
+                department=department_ensure_path(actor=None, path=dept), display_name=name)
+        admin = users["admin"]
+        tags = []
+        for category, names in TAGS.items():
+            for name in names:
+                tag = Tag.objects.filter(category__name=category, name=name).first()
+                tags.append(tag or services.tag_create(actor=admin, category=category, name=name))
+        from kehu.customers.models import CustomFieldDefinition
+
+        if not CustomFieldDefinition.objects.filter(key="annual_volume").exists():
+            services.custom_field_define(actor=admin, key="annual_volume", label="年采购量(吨)", field_type="number")
+            services.custom_field_define(actor=admin, key="credit_rating", label="信用等级", field_type="choice",
+                                         choices=["AAA", "AA", "A", "B", "C"])
+        owners = [users[u] for u in ("rep", "rep2", "north_rep", "south_rep", "manager", "north_manager")]
+        rng = random.Random(seed)
+        start = Customer.objects.count()
+        rows = []
+        for row in customer_rows(customers, seed=seed, start=start):
+            row["owner"] = owners[rng.randrange(len(owners))]
+            rows.append(row)
+        created = services.customer_bulk_create(actor=admin, rows=rows)
+        self._decorate(admin, tags, rng, start)
+        self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
+                                             f"{Contact.objects.count()} contacts"))
+        self._print_logins()
+
+    @transaction.atomic
+    def _decorate(self, admin, tags, rng, start):
+        """Tags, custom values and consents on the new customers (bulk, as an import would)."""
+        new = list(Customer.objects.filter(id__gt=0).order_by("id")[start:])
+        through = Customer.tags.through
+        links = []
+        for c in new:
+            for tag in rng.sample(tags, rng.randint(0, 2)):
+                links.append(through(customer_id=c.pk, tag_id=tag.pk))
+            if c.kind == "organization":
+                c.custom = {"annual_volume": rng.randint(200, 6000),
+                            "credit_rating": rng.choice(["AAA", "AA", "A", "B"])}
+        through.objects.bulk_create(links, ignore_conflicts=True)
+        Customer.objects.bulk_update(new, ["custom"], batch_size=1000)
+        from kehu.customers.models import Consent
+
+        now = timezone.now()
+        consents = [
+            Consent(customer_id=ct.customer_id, contact=ct, purpose="客户服务与业务联系", scope="姓名、手机、职务",
+                    channel=rng.choice(["纸质授权书", "电子签名", "电话录音"]), evidence=f"授权书编号 SQ-{ct.pk:07d}",
+                    granted_at=now, recorded_by=admin)
+            for ct in Contact.objects.filter(customer__in=new, role="decision_maker")
+        ]
+        Consent.objects.bulk_create(consents, batch_size=1000)
+
+    def _print_logins(self):
+        self.stdout.write("\nDemo logins (http://127.0.0.1:8000/login/):")
+        for username, password, role, dept, name in USERS:
+            self.stdout.write(f"  {username:<14} {password:<18} {role:<16} {dept}  {name}")
