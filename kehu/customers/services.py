@@ -710,3 +710,39 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
     audit_record_many(actor=actor, action="customer.create", objects=customers,
                       changes=[{"name": [None, c.name], "bulk": True} for c in customers])
     return len(customers)
+
+
+# ---------------------------------------------------------------- key rotation
+
+def field_keys_rotate(*, actor, batch_size: int = 2000) -> dict[str, int]:
+    """Re-encrypt every stored personal value with the first of KEHU_FIELD_KEYS and recompute the
+    lookup hashes with the current KEHU_LOOKUP_KEY. Batched, one transaction per batch, resumable
+    (re-running it is harmless); one audit entry at the end."""
+    counts = {}
+    for model, fields in ((Customer, ("mobile", "id_number")), (Contact, ("mobile",))):
+        done, last_id = 0, 0
+        while True:
+            with transaction.atomic():
+                batch = list(model.objects.filter(pk__gt=last_id).order_by("pk")
+                             .only("pk", *[f"{f}_enc" for f in fields], *[f"{f}_hash" for f in fields])[:batch_size])
+                if not batch:
+                    break
+                changed = []
+                for obj in batch:
+                    dirty = False
+                    for f in fields:
+                        token = getattr(obj, f"{f}_enc")
+                        if token:
+                            setattr(obj, f"{f}_enc", protection.rotate(token))
+                            setattr(obj, f"{f}_hash", protection.lookup_hash(protection.decrypt(getattr(obj, f"{f}_enc"))))
+                            dirty = True
+                    if dirty:
+                        changed.append(obj)
+                model.objects.bulk_update(changed, [x for f in fields for x in (f"{f}_enc", f"{f}_hash")],
+                                          batch_size=500)
+                done += len(changed)
+                last_id = batch[-1].pk
+        counts[model._meta.model_name] = done
+    with transaction.atomic():
+        audit_record(actor=actor, action="keys.rotate", object_type="system", changes=counts)
+    return counts
