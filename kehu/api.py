@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
@@ -94,3 +95,25 @@ from kehu.customers.api import router as customers_router  # noqa: E402
 api.add_router("", access_router)
 api.add_router("", customers_router)
 api.add_router("", audit_router)
+
+
+class ApiErrorFormatMiddleware:
+    """Responses under /api/ that Django or Ninja produce outside our handlers (405 for a wrong
+    method, 404 for an unknown path) get the same JSON error format as everything else."""
+
+    MESSAGES = {404: ("not_found", gettext_lazy("Not found.")),
+                405: ("method_not_allowed", gettext_lazy("Method not allowed."))}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (request.path.startswith("/api/") and response.status_code in self.MESSAGES
+                and not response.get("Content-Type", "").startswith("application/json")):
+            code, message = self.MESSAGES[response.status_code]
+            formatted = error_response(request, response.status_code, code, str(message))
+            if response.has_header("Allow"):
+                formatted["Allow"] = response["Allow"]
+            return formatted
+        return response

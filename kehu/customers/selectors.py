@@ -36,6 +36,12 @@ def customer_base(*, actor) -> QuerySet[Customer]:
     return Customer.objects.filter(scope_q(actor), deleted_at__isnull=True)
 
 
+def _via_customer(actor) -> Q:
+    """Scope of rows hanging off a customer: the customer's scope, joined (no IN over all customers)."""
+    return scope_q(actor, owner_field="customer__owner", department_field="customer__department") & Q(
+        customer__deleted_at__isnull=True)
+
+
 def customer_get(*, actor, customer_id: int, for_update: bool = False) -> Customer:
     """One customer in scope, or NotFound."""
     qs = customer_base(actor=actor).select_related("owner", "department")
@@ -128,8 +134,7 @@ def _rarest(tokens: tuple[str, ...]) -> str | None:
 
 def contact_get(*, actor, contact_id: int, for_update: bool = False) -> Contact:
     """One contact whose customer is in scope, or NotFound."""
-    qs = Contact.objects.select_related("customer").filter(
-        customer__in=customer_base(actor=actor).values("id"))
+    qs = Contact.objects.select_related("customer").filter(_via_customer(actor))
     if for_update:
         qs = qs.select_for_update(of=("self",))
     contact = qs.filter(pk=contact_id).first()
@@ -145,7 +150,7 @@ def contact_list(*, actor, customer_id: int, limit: int | None = None, cursor: s
 
 
 def consent_get(*, actor, consent_id: int, for_update: bool = False) -> Consent:
-    qs = Consent.objects.filter(customer__in=customer_base(actor=actor).values("id"))
+    qs = Consent.objects.filter(_via_customer(actor))
     if for_update:
         qs = qs.select_for_update(of=("self",))
     consent = qs.filter(pk=consent_id).first()
@@ -175,14 +180,18 @@ def custom_field_list(*, actor) -> QuerySet[CustomFieldDefinition]:
     return CustomFieldDefinition.objects.order_by("key")
 
 
-def assignable_owner_get(*, actor, owner_id: int) -> User | None:
-    """A user the actor may make owner of a customer, or None."""
-    qs = User.objects.filter(pk=owner_id, is_active=True,
-                             role__in=["account_manager", "manager", "executive", "admin"])
+def assignable_owner_list(*, actor) -> QuerySet[User]:
+    """The users the actor may make owner of a customer (oneself only without customer.assign)."""
+    qs = User.objects.filter(is_active=True, role__in=["account_manager", "manager", "executive", "admin"])
     if not actor.has_kehu_perm(Perm.CUSTOMER_ASSIGN):
-        return qs.filter(pk=actor.pk).first()
+        return qs.filter(pk=actor.pk)
     if actor.role_spec.scope == Scope.SUBTREE:
         qs = qs.filter(department_id__in=actor.department_subtree_ids())
     elif actor.role_spec.scope == Scope.OWN:
         qs = qs.filter(pk=actor.pk)
-    return qs.first()
+    return qs.select_related("department").order_by("department__path", "display_name", "username")
+
+
+def assignable_owner_get(*, actor, owner_id: int) -> User | None:
+    """A user the actor may make owner of a customer, or None."""
+    return assignable_owner_list(actor=actor).filter(pk=owner_id).first()
