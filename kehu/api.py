@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -78,6 +79,15 @@ def _validation_error(request, exc: ValidationError):
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "payload", "data")]
         fields.setdefault(".".join(loc) or "__all__", []).append(err.get("msg", "invalid"))
     return error_response(request, 422, "invalid", _("Some fields are not valid."), fields)
+
+
+@api.exception_handler(DataError)
+@api.exception_handler(OverflowError)
+def _unstorable_value(request, exc: Exception):
+    # Input the database cannot hold (an id beyond 64 bits, a NUL character on PostgreSQL) is the
+    # client's mistake, not ours: 400, never 500.
+    return error_response(request, 400, "bad_request", _("A value is out of range or contains characters that "
+                                                          "cannot be stored."))
 
 
 @api.exception_handler(Exception)

@@ -153,6 +153,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # shared assets and vendor/ (kehu itself is no app)
 STATIC_ROOT = os.environ.get("KEHU_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static/ dirs: no collectstatic step needed
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -54,7 +54,14 @@ def mask_mobile(value: str | None) -> str:
     digits = value
     if len(digits) <= 7:
         return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}" if len(digits) == 11 else f"{digits[:4]}****{digits[-4:]}"
+    if len(digits) == 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    # Other (E.164) numbers can be as short as 8 characters (+683 7012): keep at most 4 at each end
+    # and always hide at least 4, so a short number is never shown whole.
+    keep = len(digits) - 4
+    tail = min(4, keep // 2)
+    head = min(4, keep - tail)
+    return f"{digits[:head]}****{digits[-tail:]}"
 
 
 def mask_id_number(value: str | None) -> str:

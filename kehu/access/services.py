@@ -91,7 +91,9 @@ def login_check(*, request, username: str, password: str) -> User:
                 target = User.objects.filter(username=username).first()
                 audit_record(actor=None, action="user.locked", object_type="access.user",
                              object_id=target.pk if target else "", object_repr=username)
-            raise NotAuthenticated(_("Wrong username or password."))
+    # Raised after the block: raising inside it would roll back the failed attempt just recorded.
+    if user is None:
+        raise NotAuthenticated(_("Wrong username or password."))
     return user
 
 

@@ -65,20 +65,29 @@ def audit_record_many(*, actor, action: str, objects: list, changes: list[dict] 
         actor_id = actor.pk if actor and actor.pk else None
         actor_name = actor.get_username() if actor_id else "system"
         ip = current_ip.get()
-        entries = []
+        # Plain executemany of prepared rows: model instances cost ~90 µs each at bulk scale.
+        at_db = AuditEntry._meta.get_field("at").get_db_prep_save(at, connection)
+        changes_field = AuditEntry._meta.get_field("changes")
+        rows = []
         for i, obj in enumerate(objects):
             ch = changes[i] if changes else {}
-            e = AuditEntry(id=prev_id + 1 + i, at=at, actor_id=actor_id, actor_name=actor_name, ip=ip,
-                           action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk),
-                           object_repr=str(obj)[:200], changes=ch, prev_hash=prev_hash)
-            e.hash = prev_hash = chain.entry_hash(
-                e.prev_hash, entry_id=e.id, at=at_text, actor_id=actor_id, actor_name=actor_name, ip=ip,
-                action=action, object_type=e.object_type, object_id=e.object_id, object_repr=e.object_repr,
+            entry_id, object_id, object_repr = prev_id + 1 + i, str(obj.pk), str(obj)[:200]
+            object_type = obj._meta.label_lower
+            entry_hash = chain.entry_hash(
+                prev_hash, entry_id=entry_id, at=at_text, actor_id=actor_id, actor_name=actor_name, ip=ip,
+                action=action, object_type=object_type, object_id=object_id, object_repr=object_repr,
                 changes=ch,
             )
-            entries.append(e)
-        AuditEntry.objects.bulk_create(entries, batch_size=1000)
-    return len(entries)
+            rows.append((entry_id, at_db, actor_id, actor_name, ip, action, object_type, object_id, object_repr,
+                         changes_field.get_db_prep_save(ch, connection), prev_hash, entry_hash))
+            prev_hash = entry_hash
+        with connection.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {AuditEntry._meta.db_table} (id, at, actor_id, actor_name, ip, action, object_type,"
+                " object_id, object_repr, changes, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+    return len(rows)
 
 
 def audit_verify() -> list[str]:

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from kehu.audit import views
+
 app_name = "audit"
-urlpatterns: list = []
+urlpatterns = [
+    path("audit/", views.audit_list, name="list"),
+]

@@ -116,10 +116,11 @@ class Customer(models.Model):
     source = models.CharField(_("source channel"), max_length=50, blank=True, default="")
     stage = models.CharField(_("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.PROSPECT)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # db_index=False: the composite indexes cust_owner_upd / cust_dept_upd lead with these columns.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
-                              related_name="owned_customers")
+                              related_name="owned_customers", db_index=False)
     department = models.ForeignKey("access.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="customers")
+                                   on_delete=models.PROTECT, related_name="customers", db_index=False)
     needs = models.TextField(_("business needs"), blank=True, default="")
     preferences = models.TextField(_("preferences"), blank=True, default="")
     pain_points = models.TextField(_("pain points"), blank=True, default="")
@@ -242,7 +243,8 @@ class Consent(models.Model):
 class ChangeRecord(models.Model):
     """Field-level history of a customer and what hangs off it (信息动态更新): the 360° timeline."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes",
+                                 db_index=False)  # change_customer_at leads with it
     at = models.DateTimeField(_("time"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     actor_name = models.CharField(max_length=150, blank=True, default="")
@@ -265,7 +267,8 @@ class SearchToken(models.Model):
 
     pk = models.CompositePrimaryKey("token", "customer")
     token = models.CharField(max_length=16)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)  # searchtoken_customer is the one index on it
 
     class Meta:
         indexes = [models.Index(fields=["customer"], name="searchtoken_customer")]

