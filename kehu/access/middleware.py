@@ -13,3 +13,16 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             current_ip.reset(token)
+
+
+class ChineseFirstMiddleware:
+    """Pages are Chinese unless the user chose English with the language switch (a cookie): a
+    browser's Accept-Language is not a choice. The API still honours Accept-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/"):
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

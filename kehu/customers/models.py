@@ -164,6 +164,9 @@ class Customer(models.Model):
             models.Index(fields=["industry", "-updated_at", "-id"], name="cust_industry_upd"),
             models.Index(fields=["-updated_at", "-id"], name="cust_upd"),
             models.Index(fields=["name", "id"], name="cust_name"),
+            # The partial unique index above cannot serve `uscc = %s` (SQLite cannot prove a bound
+            # parameter is not ''), so exact USCC lookups and the duplicate check need their own.
+            models.Index(fields=["uscc"], name="cust_uscc"),
         ]
 
     def __str__(self) -> str:
