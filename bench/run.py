@@ -347,7 +347,7 @@ def measure(db: str, url: str, scale: int, meta: dict, n: int, create_seconds: f
     from kehu.customers import selectors
     from kehu.customers.api import CustomerFilters
     from kehu.customers.models import Customer
-    from kehu.customers.schemas import CustomerOut, CustomerPage
+    from kehu.customers.schemas import CustomerOut, CustomerPage, customer_out
 
     results: list = []
     emit(results, "bulk_load", scale, db, rate_per_s=round(meta["load_rate"]),
@@ -360,7 +360,7 @@ def measure(db: str, url: str, scale: int, meta: dict, n: int, create_seconds: f
         def run():
             f = CustomerFilters(**kw)
             page = selectors.customer_list(actor=actor, **f.dict())
-            CustomerPage.model_validate({"items": page.items, "next": page.next}).model_dump()
+            CustomerPage.model_validate({"items": [customer_out(c) for c in page.items], "next": page.next}).model_dump()
         return RawSQL.capture(run)
 
     proc, port = start_server(workers)
@@ -395,7 +395,7 @@ def measure(db: str, url: str, scale: int, meta: dict, n: int, create_seconds: f
             ms.append(t)
 
         def detail():
-            CustomerOut.model_validate(selectors.customer_detail(actor=execu, customer_id=ids[0])).model_dump()
+            CustomerOut.model_validate(customer_out(selectors.customer_detail(actor=execu, customer_id=ids[0]))).model_dump()
         emit(results, "customer_detail", scale, db, **fig(ms, raw.timed(RawSQL.capture(detail), n)))
         results.append(create_bench(db, scale, port, tok_exec, execu, raw, create_seconds))
         print(json.dumps(results[-1], ensure_ascii=False), flush=True)
@@ -409,7 +409,7 @@ def create_bench(db, scale, port, tok, actor, raw: RawSQL, seconds: float) -> di
     from django.db import transaction
 
     from kehu.customers import selectors, services
-    from kehu.customers.schemas import CustomerOut
+    from kehu.customers.schemas import CustomerOut, customer_out
 
     base = int(time.time() * 1000) % 10**7 * 100
     counter = iter(range(base, base + 10**8))
@@ -449,7 +449,7 @@ def create_bench(db, scale, port, tok, actor, raw: RawSQL, seconds: float) -> di
         try:
             with transaction.atomic():
                 c = services.customer_create(actor=actor, data={**create_payload(next(counter)), "tags": [], "custom": {}})
-                CustomerOut.model_validate(selectors.customer_detail(actor=actor, customer_id=c.pk)).model_dump()
+                CustomerOut.model_validate(customer_out(selectors.customer_detail(actor=actor, customer_id=c.pk))).model_dump()
                 raise Rollback
         except Rollback:
             pass

@@ -22,6 +22,8 @@ from kehu.customers.schemas import (
     RevealOut,
     TagIn,
     TagOut,
+    customer_out,
+    tag_out,
 )
 
 router = Router(tags=["customers"])
@@ -45,24 +47,24 @@ class CustomerFilters(Schema):
 @router.get("/customers", response=CustomerPage, summary="List and search customers in my scope")
 def customer_list(request, filters: Query[CustomerFilters]):
     page = selectors.customer_list(actor=request.user, **filters.dict())
-    return {"items": page.items, "next": page.next}
+    return {"items": [customer_out(c) for c in page.items], "next": page.next}
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Register a customer")
 def customer_create(request, payload: CustomerIn):
     customer = services.customer_create(actor=request.user, data=payload.dict())
-    return Status(201, selectors.customer_detail(actor=request.user, customer_id=customer.pk))
+    return Status(201, customer_out(selectors.customer_detail(actor=request.user, customer_id=customer.pk)))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
 def customer_get(request, customer_id: int):
-    return selectors.customer_detail(actor=request.user, customer_id=customer_id)
+    return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
 def customer_update(request, customer_id: int, payload: CustomerPatch):
     services.customer_update(actor=request.user, customer_id=customer_id, data=payload.dict(exclude_unset=True))
-    return selectors.customer_detail(actor=request.user, customer_id=customer_id)
+    return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
 
 
 @router.delete("/customers/{customer_id}", response={204: None})
@@ -156,12 +158,12 @@ def history_list(request, customer_id: int, limit: int | None = None, cursor: st
 
 @router.get("/tags", response=list[TagOut])
 def tag_list(request):
-    return list(selectors.tag_list(actor=request.user))
+    return [tag_out(t) for t in selectors.tag_list(actor=request.user)]
 
 
 @router.post("/tags", response={201: TagOut})
 def tag_create(request, payload: TagIn):
-    return Status(201, services.tag_create(actor=request.user, category=payload.category, name=payload.name))
+    return Status(201, tag_out(services.tag_create(actor=request.user, category=payload.category, name=payload.name)))
 
 
 @router.get("/custom-fields", response=list[CustomFieldOut])

@@ -3,10 +3,13 @@ of the business (USCC checksum, mobile, scope, owner) is the services' and comes
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from kehu.access import protection
 from kehu.customers.models import ContactRole, CustomerKind, FieldType, Stage, Status
 from kehu.web import StyledForm
 
@@ -168,6 +171,46 @@ class ContactForm(StyledForm):
         return data
 
 
+class ContactEditForm(ContactForm):
+    """ContactForm for an existing contact. Confidential values are never sent to the browser, so a
+    blank mobile, birthday or traits keeps what is stored; the mobile can be cleared explicitly."""
+
+    KEPT_WHEN_BLANK = ("mobile", "birthday", "traits")
+
+    clear_mobile = forms.BooleanField(label=_("Clear the mobile number"), required=False)
+
+    def __init__(self, *args, contact, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reports_to"].queryset = self.fields["reports_to"].queryset.exclude(pk=contact.pk)
+        for name in self.KEPT_WHEN_BLANK:
+            self.fields[name].help_text = _("Leave blank to keep the stored value.")
+        self.fields["mobile"].widget.attrs["placeholder"] = contact.mobile_masked
+        self.fields["traits"].widget.attrs["placeholder"] = protection.mask_text(contact.traits)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("clear_mobile") and data.get("mobile"):
+            self.add_error("mobile", _("Either enter a new mobile number or clear it, not both."))
+        return data
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        d = self.cleaned_data
+        for name in self.KEPT_WHEN_BLANK:
+            if not d.get(name):
+                data.pop(name, None)
+        if d.get("clear_mobile"):
+            data["mobile"] = None
+        return data
+
+    @staticmethod
+    def initial_from(contact) -> dict:
+        """What the form may show of a stored contact: everything but the confidential values."""
+        initial = {f: getattr(contact, f) for f in ("name", "title", "role", "email", "wechat", "preferences")}
+        initial["reports_to"] = contact.reports_to_id
+        return initial
+
+
 class ConsentForm(StyledForm):
     """Mirrors schemas.ConsentIn."""
 
@@ -188,3 +231,38 @@ class ConsentForm(StyledForm):
         data = {f: d.get(f) or "" for f in ("purpose", "scope", "channel", "evidence")}
         data["contact"] = d["contact"].pk if d.get("contact") else None
         return data
+
+
+class TagForm(StyledForm):
+    """Mirrors schemas.TagIn: a tag in a category (a new category is created on first use)."""
+
+    category = forms.CharField(label=_("Category"), max_length=50,
+                               widget=forms.TextInput(attrs={"list": "tag-categories", "autocomplete": "off",
+                                                             "placeholder": _("e.g. Value, Industry chain")}))
+    name = forms.CharField(label=_("Tag"), max_length=50)
+
+    def service_data(self) -> dict:
+        return {"category": self.cleaned_data["category"], "name": self.cleaned_data["name"]}
+
+
+CHOICE_SEPARATORS = re.compile(r"[,，、;；\n]")
+
+
+class CustomFieldForm(StyledForm):
+    """Mirrors schemas.CustomFieldIn; the choices are typed as one comma-separated line."""
+
+    key = forms.CharField(label=_("Key"), max_length=50,
+                          help_text=_("Letters, digits, hyphens and underscores, e.g. annual_revenue."),
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    label = forms.CharField(label=_("Label"), max_length=100)
+    field_type = forms.ChoiceField(label=_("Type"), choices=FieldType.choices, initial=FieldType.TEXT)
+    choices = forms.CharField(label=_("Choices"), required=False, max_length=1000,
+                              help_text=_("For the choice type: the options, separated by commas."))
+    required = forms.BooleanField(label=_("Required"), required=False)
+
+    def service_data(self) -> dict:
+        d = self.cleaned_data
+        choices = [c.strip() for c in CHOICE_SEPARATORS.split(d.get("choices") or "") if c.strip()]
+        return {"key": d["key"].strip(), "label": d["label"].strip(), "field_type": d["field_type"],
+                "choices": list(dict.fromkeys(choices)) if d["field_type"] == FieldType.CHOICE else [],
+                "required": bool(d.get("required"))}

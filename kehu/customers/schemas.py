@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Field, Schema
+from pydantic import BaseModel
 
 from kehu.access import protection
 
@@ -16,14 +17,10 @@ StatusT = Literal["active", "suspended", "disqualified"]
 RoleT = Literal["decision_maker", "influencer", "purchaser", "user", "finance", "other"]
 
 
-class TagOut(Schema):
+class TagOut(BaseModel):
     id: int
     name: str
     category: str
-
-    @staticmethod
-    def resolve_category(obj):
-        return obj.category.name
 
 
 class TagIn(Schema):
@@ -31,7 +28,9 @@ class TagIn(Schema):
     name: str = Field(..., max_length=50)
 
 
-class CustomerOut(Schema):
+# The hot read shapes are plain pydantic models filled by the presenters below: Ninja's Schema wraps
+# every ORM object in a getter proxy, which cost ~0.4 ms a row on the customer list.
+class CustomerOut(BaseModel):
     id: int
     name: str
     kind: Kind
@@ -45,36 +44,46 @@ class CustomerOut(Schema):
     source: str
     stage: StageT
     status: StatusT
-    owner: int = Field(..., alias="owner_id")
+    owner: int
     owner_name: str
-    department: int | None = Field(None, alias="department_id")
+    department: int | None
     department_name: str | None
     tags: list[TagOut]
     custom: dict
-    mobile: str = Field("", alias="mobile_masked", description="masked; reveal to see it in clear")
-    id_number: str = Field("", alias="id_number_masked", description="masked; reveal to see it in clear")
+    mobile: str = Field("", description="masked; reveal to see it in clear")
+    id_number: str = Field("", description="masked; reveal to see it in clear")
     needs: str
     preferences: str
     pain_points: str
     created_at: dt.datetime
     updated_at: dt.datetime
 
-    @staticmethod
-    def resolve_owner_name(obj):
-        return str(obj.owner)
 
-    @staticmethod
-    def resolve_department_name(obj):
-        return obj.department.name if obj.department_id else None
-
-    @staticmethod
-    def resolve_tags(obj):
-        return list(obj.tags.all())
-
-
-class CustomerPage(Schema):
+class CustomerPage(BaseModel):
     items: list[CustomerOut]
     next: str | None
+
+
+def tag_out(t) -> dict:
+    return {"id": t.id, "name": t.name, "category": t.category.name}
+
+
+def customer_out(c) -> dict:
+    """The API shape of a customer (confidential values masked). Tags come from the list selector's
+    prefetch (``tag_list``) when present."""
+    tags = getattr(c, "tag_list", None)
+    if tags is None:
+        tags = c.tags.all()
+    return {
+        "id": c.id, "name": c.name, "kind": c.kind, "uscc": c.uscc, "industry": c.industry, "scale": c.scale,
+        "province": c.province, "city": c.city, "district": c.district, "address": c.address,
+        "source": c.source, "stage": c.stage, "status": c.status, "owner": c.owner_id,
+        "owner_name": str(c.owner), "department": c.department_id,
+        "department_name": c.department.name if c.department_id else None,
+        "tags": [tag_out(t) for t in tags], "custom": c.custom, "mobile": c.mobile_masked,
+        "id_number": c.id_number_masked, "needs": c.needs, "preferences": c.preferences,
+        "pain_points": c.pain_points, "created_at": c.created_at, "updated_at": c.updated_at,
+    }
 
 
 class CustomerIn(Schema):

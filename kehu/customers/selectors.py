@@ -70,7 +70,8 @@ def customer_list(*, actor, q: str | None = None, industry: str | None = None, c
                   stage: str | None = None, status: str | None = None, owner: int | None = None,
                   department: int | None = None, tag: int | None = None, kind: str | None = None,
                   ordering: str = "-updated_at", limit: int | None = None, cursor: str | None = None) -> Page:
-    """A page of customers in scope matching the filters, keyset-paginated."""
+    """A page of customers in scope matching the filters, keyset-paginated; each item carries its
+    tags (with categories) prefetched as ``tag_list``."""
     qs = customer_base(actor=actor)
     filters = {"industry": industry, "city": city, "stage": stage, "status": status, "owner_id": owner,
                "department_id": department, "kind": kind}
@@ -80,7 +81,7 @@ def customer_list(*, actor, q: str | None = None, industry: str | None = None, c
     if q:
         qs = customer_search_filter(qs, q)
     qs = qs.select_related("owner", "department").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.select_related("category")))
+        Prefetch("tags", queryset=Tag.objects.select_related("category"), to_attr="tag_list"))
     return paginate(qs, ordering=ordering or "-updated_at", allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
 
 

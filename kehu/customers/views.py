@@ -3,21 +3,34 @@ validation and audit all live in the services and selectors."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from itertools import groupby
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.models import Department, User
+from kehu.access.roles import Perm
 from kehu.customers import selectors, services
-from kehu.customers.forms import ConsentForm, ContactForm, CustomerFilterForm, CustomerForm
+from kehu.customers.forms import (
+    ConsentForm,
+    ContactEditForm,
+    ContactForm,
+    CustomerFilterForm,
+    CustomerForm,
+    CustomFieldForm,
+    TagForm,
+)
 from kehu.customers.models import (
     Consent,
     ConsentStatus,
@@ -28,7 +41,7 @@ from kehu.customers.models import (
     Stage,
     Status,
 )
-from kehu.errors import DomainError, Forbidden
+from kehu.errors import Conflict, DomainError, Forbidden, Invalid
 from kehu.web import form_errors_from, is_htmx, page, render_page
 
 PAGE_SIZE = 50
@@ -36,6 +49,12 @@ HISTORY_PAGE_SIZE = 20
 FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "ordering")
 # Column → the direction a first click sorts in (names A→Z, dates newest first).
 SORTABLE = {"name": "name", "updated_at": "-updated_at", "created_at": "-created_at"}
+
+
+def _require(request, perm: str) -> None:
+    """Refuse a page (403) to a role the service would refuse anyway, before showing its form."""
+    if not request.user.has_kehu_perm(perm):
+        raise Forbidden(_("You are not allowed to do this."))
 
 
 def _form_error_status(form, exc: DomainError) -> int:
@@ -294,6 +313,27 @@ def customer_edit(request, customer_id: int):
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status)
 
 
+@page
+@require_http_methods(["GET", "POST"])
+def customer_delete(request, customer_id: int):
+    """Confirm, then soft-delete the customer (roles holding customer.delete)."""
+    _require(request, Perm.CUSTOMER_DELETE)
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    if request.method == "POST":
+        services.customer_delete(actor=request.user, customer_id=customer.pk)
+        messages.success(request, _("Customer “%(name)s” deleted.") % {"name": customer.name})
+        return redirect("customers:list")
+    return _confirm(request, customer=customer, title=_("Delete customer"), action=_("Delete customer"),
+                    message=_("“%(name)s” leaves every list and frees its unified social credit code. Its history "
+                              "and the audit log are kept.") % {"name": customer.name})
+
+
+def _confirm(request, *, customer, title: str, action: str, message: str, subject: str = "") -> HttpResponse:
+    """The confirmation page of a destructive POST (the form posts back to the same URL)."""
+    return render(request, "customers/confirm.html", {"customer": customer, "title": title, "action": action,
+                                                       "message": message, "subject": subject})
+
+
 # ---------------------------------------------------------------- contacts
 
 @page
@@ -315,6 +355,45 @@ def contact_create(request, customer_id: int):
                 messages.success(request, _("Contact “%(name)s” added.") % {"name": contact.name})
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
     return render(request, "customers/contact_form.html", {"form": form, "customer": customer}, status=status)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, contact_id: int):
+    _require(request, Perm.CUSTOMER_WRITE)
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    customer = contact.customer
+    form = ContactEditForm(request.POST or None, initial=ContactEditForm.initial_from(contact), contact=contact,
+                           contacts=customer.contacts.order_by("id"))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.contact_update(actor=request.user, contact_id=contact.pk, data=form.service_data())
+            except DomainError as exc:
+                status = _form_error_status(form, exc)
+                form_errors_from(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
+    return render(request, "customers/contact_form.html",
+                  {"form": form, "customer": customer, "contact": contact}, status=status)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_delete(request, contact_id: int):
+    _require(request, Perm.CUSTOMER_WRITE)
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    if request.method == "POST":
+        services.contact_delete(actor=request.user, contact_id=contact.pk)
+        messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
+        return redirect(reverse("customers:detail", args=[contact.customer_id]) + "#contacts")
+    return _confirm(request, customer=contact.customer, title=_("Delete contact"), action=_("Delete contact"),
+                    subject=contact.name,
+                    message=_("The contact leaves the customer and its org chart; whoever reported to them "
+                              "then reports to nobody. The timeline keeps that they were deleted."))
 
 
 @page
@@ -377,3 +456,125 @@ def consent_withdraw(request, consent_id: int):
         return render(request, "customers/_consent_row.html", {"consent": consent})
     messages.success(request, _("Consent withdrawn."))
     return redirect(reverse("customers:detail", args=[consent.customer_id]) + "#consents")
+
+
+# ---------------------------------------------------------------- data-subject rights (PIPL)
+
+@page
+@require_POST
+def contact_export(request, contact_id: int):
+    """Everything held on one contact, as a JSON download (audited by the service)."""
+    data = services.subject_export(actor=request.user, contact_id=contact_id)
+    return _json_download(data, f"contact-{contact_id}")
+
+
+@page
+@require_POST
+def customer_export(request, customer_id: int):
+    """Everything held on a person customer and their contacts, as a JSON download (audited)."""
+    data = services.subject_export(actor=request.user, customer_id=customer_id)
+    return _json_download(data, f"customer-{customer_id}")
+
+
+def _json_download(data: dict, stem: str) -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    response = HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")
+    filename = f"kehu-personal-data-{stem}-{timezone.localdate():%Y%m%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    add_never_cache_headers(response)  # personal data in clear: no cache keeps a copy
+    return response
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_erase(request, contact_id: int):
+    _require(request, Perm.PRIVACY)
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    if request.method == "POST":
+        services.subject_erase(actor=request.user, contact_id=contact.pk)
+        messages.success(request, _("The contact's personal data was erased."))
+        return redirect(reverse("customers:detail", args=[contact.customer_id]) + "#contacts")
+    if contact.erased_at is not None:
+        raise Conflict(_("Already erased."))
+    return _confirm(request, customer=contact.customer, title=_("Erase personal data"),
+                    action=_("Erase personal data"), subject=contact.name, message=_erase_message())
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def customer_erase(request, customer_id: int):
+    """Erasing a person customer closes the record: it leaves the archive, so the list is next."""
+    _require(request, Perm.PRIVACY)
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    if request.method == "POST":
+        services.subject_erase(actor=request.user, customer_id=customer.pk)
+        messages.success(request, _("The customer's personal data was erased and the record closed."))
+        return redirect("customers:list")
+    if customer.kind != CustomerKind.PERSON:
+        raise Invalid(_("Only a person customer can be erased; erase its contacts one by one."))
+    return _confirm(request, customer=customer, title=_("Erase personal data"), action=_("Erase personal data"),
+                    subject=customer.name, message=_erase_message())
+
+
+def _erase_message() -> str:
+    return _("Name, mobile, ID number, birthday, traits and every other personal value are cleared for good, "
+             "also in the timeline. The audit log keeps only that the erasure happened and who did it. "
+             "This cannot be undone: export the data first if the person asked for a copy.")
+
+
+
+# ---------------------------------------------------------------- catalogue: tags and custom fields
+
+@page
+@require_http_methods(["GET"])
+def catalog(request):
+    _require(request, Perm.CATALOG_MANAGE)
+    return _catalog_page(request)
+
+
+@page
+@require_POST
+def catalog_tag_create(request):
+    _require(request, Perm.CATALOG_MANAGE)
+    form = TagForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            tag = services.tag_create(actor=request.user, **form.service_data())
+        except DomainError as exc:
+            status = _form_error_status(form, exc)
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Tag “%(name)s” added.") % {"name": tag})
+            return redirect(reverse("customers:catalog") + "#tags")
+    return _catalog_page(request, tag_form=form, status=status)
+
+
+@page
+@require_POST
+def catalog_field_create(request):
+    _require(request, Perm.CATALOG_MANAGE)
+    form = CustomFieldForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            definition = services.custom_field_define(actor=request.user, **form.service_data())
+        except DomainError as exc:
+            status = _form_error_status(form, exc)
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Custom field “%(label)s” added.") % {"label": definition.label})
+            return redirect(reverse("customers:catalog") + "#custom-fields")
+    return _catalog_page(request, field_form=form, status=status)
+
+
+def _catalog_page(request, *, tag_form=None, field_form=None, status=200) -> HttpResponse:
+    tags = selectors.tag_list(actor=request.user)
+    categories = [(category, list(group)) for category, group in groupby(tags, key=lambda t: t.category)]
+    context = {
+        "categories": categories,
+        "definitions": list(selectors.custom_field_list(actor=request.user)),
+        "tag_form": tag_form or TagForm(),
+        "field_form": field_form or CustomFieldForm(),
+    }
+    return render(request, "customers/catalog.html", context, status=status)
