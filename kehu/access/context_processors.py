@@ -8,4 +8,7 @@ def navigation(request):
     return {
         "can_read_audit": user.has_kehu_perm(Perm.AUDIT_READ),
         "can_write_customers": user.has_kehu_perm(Perm.CUSTOMER_WRITE),
+        "can_delete_customers": user.has_kehu_perm(Perm.CUSTOMER_DELETE),
+        "can_handle_privacy": user.has_kehu_perm(Perm.PRIVACY),
+        "can_manage_catalog": user.has_kehu_perm(Perm.CATALOG_MANAGE),
     }

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from kehu.audit.models import AuditEntry
 from kehu.customers import services
-from kehu.customers.models import ChangeRecord, Contact, Customer, CustomFieldDefinition, Tag
+from kehu.customers.models import ChangeRecord, Contact, CustomFieldDefinition, Tag
 
 pytestmark = pytest.mark.django_db
 

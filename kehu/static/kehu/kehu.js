@@ -15,4 +15,31 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-customer-form]").forEach(syncKind);
   });
+
+  // A button with data-copy="#input" copies that input's value; the input selects itself on focus.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-copy]");
+    if (!button) return;
+    var input = document.querySelector(button.getAttribute("data-copy"));
+    if (!input) return;
+    input.focus();
+    input.select();
+    var done = function () {
+      var label = button.getAttribute("data-copied-label");
+      if (label) button.textContent = label;
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy") && done(); });
+    } else if (document.execCommand("copy")) {
+      done();
+    }
+  });
+  document.addEventListener("focusin", function (e) {
+    if (e.target && e.target.hasAttribute && e.target.hasAttribute("data-select-on-focus")) e.target.select();
+  });
+  // A submit button with data-confirm asks first.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) e.preventDefault();
+  });
 })();
