@@ -20,11 +20,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Development server with the demo company: migrates var/kehu.sqlite3, loads demo data once,
-# prints the demo logins and serves http://$(HOST):$(PORT)
+# prints the demo logins, starts the background worker and serves http://$(HOST):$(PORT)
 run: $(STAMP)
 	mkdir -p var
 	KEHU_DEBUG=1 $(BIN)/kehu migrate --no-input -v0
 	KEHU_DEBUG=1 $(BIN)/kehu demo --customers $(CUSTOMERS) --if-empty
+	KEHU_DEBUG=1 $(BIN)/kehu worker > var/worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "worker started (pid $$worker, log var/worker.log)"; \
 	KEHU_DEBUG=1 $(BIN)/kehu runserver $(HOST):$(PORT)
 
 demo: $(STAMP)

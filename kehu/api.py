@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
 from kehu.access.services import token_authenticate
@@ -29,6 +30,34 @@ class BearerToken(HttpBearer):
         return user
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class NulRefusingParser(Parser):
+    """Ninja's JSON parser, refusing NUL characters in bodies and query strings: PostgreSQL cannot
+    store or compare them, so they are bad input (400) on every database rather than a database error
+    on one and silently stored on the other."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise ValueError("NUL character")  # Ninja answers 400 "Cannot parse request body"
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        parsed = super().parse_querydict(data, list_fields, request)
+        if _has_nul(parsed):
+            raise HttpError(400, _("A value contains a NUL character."))
+        return parsed
+
+
 api = NinjaAPI(
     title="Kehu API",
     version="1",
@@ -36,6 +65,7 @@ api = NinjaAPI(
     auth=[BearerToken(), django_auth],
     docs_url="/docs",
     urls_namespace="api",
+    parser=NulRefusingParser(),
 )
 
 
@@ -99,12 +129,20 @@ def _unexpected(request, exc: Exception):
 
 
 from kehu.access.api import router as access_router  # noqa: E402
+from kehu.approvals.api import router as approvals_router  # noqa: E402
 from kehu.audit.api import router as audit_router  # noqa: E402
 from kehu.customers.api import router as customers_router  # noqa: E402
+from kehu.notifications.api import router as notifications_router  # noqa: E402
+from kehu.service_desk.api import router as service_desk_router  # noqa: E402
+from kehu.workdays.api import router as workdays_router  # noqa: E402
 
 api.add_router("", access_router)
 api.add_router("", customers_router)
 api.add_router("", audit_router)
+api.add_router("", workdays_router)
+api.add_router("", service_desk_router)
+api.add_router("", approvals_router)
+api.add_router("", notifications_router)
 
 
 class ApiErrorFormatMiddleware:

@@ -94,7 +94,7 @@ def _coerce(value, kind: type):
         if kind is int:
             return int(value)
         if kind is str:
-            if not isinstance(value, str):
+            if not isinstance(value, str) or "\x00" in value:  # NUL: no database column holds it
                 raise ValueError("not a string")
             return value
     except (TypeError, ValueError) as exc:

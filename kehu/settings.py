@@ -56,9 +56,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "huey.contrib.djhuey",
     "kehu.access",
     "kehu.audit",
     "kehu.customers",
+    "kehu.workdays",
+    "kehu.service_desk",
+    "kehu.notifications",
+    "kehu.approvals",
     "kehu.demo",
 ]
 
@@ -95,6 +100,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kehu.access.context_processors.navigation",
+                "kehu.workdays.context_processors.calendar_warning",
+                "kehu.notifications.context_processors.unread_notifications",
+                "kehu.approvals.context_processors.pending_approvals",
             ],
         },
     }
@@ -159,9 +167,45 @@ STATIC_ROOT = os.environ.get("KEHU_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static/ dirs: no collectstatic step needed
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Background work: Huey, SQLite storage under var/ by default, Redis when KEHU_REDIS_URL is set.
+# `kehu worker` runs the consumer with its periodic tasks; tests run tasks inline (immediate mode).
+if os.environ.get("KEHU_REDIS_URL"):
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "kehu", "url": os.environ["KEHU_REDIS_URL"],
+            "immediate": TESTING}
+else:
+    HUEY = {"huey_class": "huey.SqliteHuey", "name": "kehu", "filename": str(VAR_DIR / "huey.sqlite3"),
+            "immediate": TESTING}
+HUEY["consumer"] = {"workers": int(os.environ.get("KEHU_WORKER_THREADS", "2")), "worker_type": "thread",
+                    "periodic": True, "check_worker_health": True}
+
+# Complaints (客户投诉): "within N working days" by nature — general 1, major 3 — and at most 7 with
+# an approved extension. The public form's complaints go to the service agent with the fewest open ones.
+KEHU_COMPLAINT_SLA_DAYS = {"general": 1, "major": 3, "serious": 3}
+KEHU_COMPLAINT_SLA_MAX_DAYS = 7
+KEHU_COMPLAINT_INTAKE_ROLE = "service_agent"
+KEHU_PUBLIC_FORM_RATE = (5, 3600)
+KEHU_SLA_SWEEP_MINUTES = int(os.environ.get("KEHU_SLA_SWEEP_MINUTES", "1"))  # at most 5 complaints per hour from one address
+
+# Approvals (审批): a task pending this many hours reminds its assignee (again after as many hours);
+# a step that finds nobody in the requester's line asks this role instead.
+KEHU_APPROVAL_REMIND_HOURS = float(os.environ.get("KEHU_APPROVAL_REMIND_HOURS", "24"))
+KEHU_APPROVAL_FALLBACK_ROLE = "admin"
+
 # API paging.
 KEHU_PAGE_SIZE_DEFAULT = 50
 KEHU_PAGE_SIZE_MAX = 200
+
+# Working days (kehu.workdays). "Within N working days" means, by default, by 24:00 Asia/Shanghai of
+# the N-th working day after the day of receipt; a receipt on a non-working day counts as received at
+# 00:00 of the next working day. count_from: "next_working_day" | "receipt_day" (count from the
+# calendar day of receipt, even a holiday); due_at: "end_of_day" | "time_of_receipt" (the clock time
+# of receipt on the last day); timezone: the zone whose days are counted.
+KEHU_WORKDAY_SLA = {"count_from": "next_working_day", "due_at": "end_of_day", "timezone": "Asia/Shanghai"}
+# Weekdays never worked unless a make-up day says so (0 = Monday … 6 = Sunday).
+KEHU_WORKDAY_WEEKEND = [5, 6]
+# Administrators see a warning once a year with no statutory schedule is this many days away (the
+# State Council publishes the next year's schedule around November).
+KEHU_WORKDAY_WARN_DAYS_AHEAD = int(os.environ.get("KEHU_WORKDAY_WARN_DAYS_AHEAD", "92"))
 
 LOGGING = {
     "version": 1,

@@ -8,4 +8,7 @@ urlpatterns = [
     path("", include("kehu.access.urls")),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.audit.urls")),
+    path("", include("kehu.workdays.urls")),
+    path("", include("kehu.approvals.urls")),
+    path("", include("kehu.notifications.urls")),
 ]

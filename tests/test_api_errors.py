@@ -3,7 +3,8 @@
 Every error is ``{"error": {"code": str, "message": str, "fields": {field: [str, ...]}}}`` with
 400 (bad request: malformed JSON, cursor, page size, ordering, unstorable values), 401 (no or bad
 credentials), 403 (the role may not), 404 (absent or outside the scope), 409 (conflict: duplicate
-USCC, already withdrawn…), 422 (a field is not valid) or 429 (account locked)."""
+USCC, already withdrawn…), 422 (a field is not valid) or 429 (account locked); an unknown path or
+method under /api/ gets the same shape (404, 405)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from kehu.customers.tests.factories import (
 )
 
 HUGE = 10**30
-CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found", 409: "conflict",
-         422: "invalid", 429: "locked"}
+CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         409: "conflict", 422: "invalid", 429: "locked"}
 
 
 def build_world():
@@ -107,6 +108,14 @@ def assert_error(r, status, *, fields=None):
     ("GET", f"/customers?ordering=name&cursor={cursor([5, 1])}", None, None, ("cursor",)),
     ("GET", f"/customers?ordering=id&cursor={cursor([1, 'x'])}", None, None, ("cursor",)),
     ("GET", f"/customers/{{hx}}/history?cursor={cursor([None, None])}", None, None, ("cursor",)),
+    # NUL characters: PostgreSQL cannot hold them, so they are refused on every database alike.
+    ("GET", "/customers?industry=%00", None, None, ()),
+    ("GET", "/customers?q=%E5%8D%8E%00%E6%98%9F", None, None, ()),
+    ("GET", f"/customers?ordering=name&cursor={cursor(['华星' + chr(0), 1])}", None, None, ("cursor",)),
+    ("POST", "/customers", {"name": "华星\x00石化"}, None, ()),
+    ("POST", "/customers", {"name": "华星石化", "custom": {"\x00": 1}}, None, ()),
+    ("POST", "/customers/{hx}/contacts", {"name": "陈晓", "wechat": "wx\x00"}, None, ()),
+    ("PATCH", "/customers/{hx}", {"address": "杭州\x00"}, None, ()),
 ])
 def test_bad_request_is_400(db, client, world, method, path, body, raw, fields):
     """Malformed JSON, a bad cursor, a page size outside 1–200 and an unknown ordering answer 400."""
@@ -178,6 +187,21 @@ def test_not_found_is_404_and_the_same_outside_scope(db, client, world, who, met
     """An absent record and a record outside the scope give the same 404."""
     err = assert_error(request(client, world, who, method, path, {}), 404)
     assert err["fields"] == {}
+
+
+def test_unknown_api_path_is_404_in_the_error_format(db, client, world):
+    """A path under /api/v1/ that does not exist answers the JSON 404, not an HTML page."""
+    r = client.get("/api/v1/customerz", HTTP_AUTHORIZATION=f"Bearer {world.tokens['rep']}")
+    assert_error(r, 404)
+
+
+def test_wrong_method_is_405_in_the_error_format(db, client, world):
+    """PUT on a resource that takes PATCH answers 405 in the error format, with Allow."""
+    r = client.put(f"/api/v1/customers/{world.hx}", "{}", content_type="application/json",
+                   HTTP_AUTHORIZATION=f"Bearer {world.tokens['rep']}")
+    err = assert_error(r, 405)
+    assert err["code"] == "method_not_allowed"
+    assert "PATCH" in r["Allow"]
 
 
 # ---------------------------------------------------------------- 409
@@ -269,21 +293,13 @@ def test_custom_field_declaration_is_type_checked(db, client, world):
     ("GET", f"/customers?department={HUGE}", None),
     ("GET", f"/customers?cursor={cursor(['2026-01-01T00:00:00+00:00', HUGE])}", None),
     ("GET", f"/customers?ordering=id&cursor={cursor([HUGE, HUGE])}", None),
-    ("GET", "/customers?industry=%00", None),
-    ("GET", "/customers?q=%00", None),
-    ("GET", "/customers?q=%E5%8D%8E%00%E6%98%9F", None),
-    ("GET", f"/customers?ordering=name&cursor={cursor(['华星' + chr(0), 1])}", None),
     ("GET", "/customers?q=" + "华" * 3000, None),
     ("GET", "/customers?q=" + "%F0%9F%98%80" * 10, None),
     ("GET", "/customers?q=!!!", None),
-    ("GET", "/audit?action=%00", None),
-    ("POST", "/customers", {"name": "华星\x00石化"}),
-    ("POST", "/customers", {"name": "华星石化", "address": "杭州\x00"}),
     ("POST", "/customers", {"name": "华星石化", "tags": [HUGE]}),
     ("POST", "/customers", {"name": "华星石化", "owner": HUGE}),
     ("POST", "/customers", {"name": "华星石化", "custom": {"capital": 1e308}}),
     ("POST", "/customers", {"name": "😀" * 200}),
-    ("POST", "/customers/{hx}/contacts", {"name": "陈晓", "wechat": "\x00"}),
     ("POST", "/customers/{hx}/consents", {"purpose": "回访", "channel": "电话", "granted_at": "2026-13-01"}),
     ("PATCH", "/customers/{hx}", {"name": "  "}),
     ("PATCH", "/customers/{hx}", {"custom": {"capital": {"$gt": 1}}}),

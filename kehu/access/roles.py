@@ -41,7 +41,12 @@ class Perm:
     PRIVACY = "privacy"  # data-subject export and erasure
     AUDIT_READ = "audit.read"
     USER_MANAGE = "user.manage"
+    COMPLAINT_HANDLE = "complaint.handle"  # record and work complaints and service requests
+    COMPLAINT_REASSIGN = "complaint.reassign"  # move accountability to someone else (with a reason)
     CATALOG_MANAGE = "catalog.manage"  # tags, tag categories, custom-field definitions
+    CALENDAR_MANAGE = "calendar.manage"  # the holiday table: statutory schedule, closures, make-up days
+    APPROVAL_MANAGE = "approval.manage"  # define approval chains
+    APPROVAL_READ_ALL = "approval.read_all"  # see every approval request and its history
 
 
 @dataclass(frozen=True)
@@ -56,19 +61,22 @@ ROLES: dict[str, RoleSpec] = {
     "admin": RoleSpec(
         _("Administrator"), Scope.ALL, Level.SECRET,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.PRIVACY,
-                   Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE}),
+                   Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE, Perm.CALENDAR_MANAGE,
+                   Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
-        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN}),
+        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
+                   Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
-        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN}),
+        frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
+                   Perm.COMPLAINT_REASSIGN}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
-                                frozenset({Perm.CUSTOMER_WRITE})),
-    "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL),
+                                frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE})),
+    "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL, frozenset({Perm.COMPLAINT_HANDLE})),
     "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL),
     "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL),
     # The auditor is also the data-protection officer: reads the log, answers data-subject requests,

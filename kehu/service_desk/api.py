@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from ninja import Router, Status
+
+from kehu.service_desk import selectors, services
+from kehu.service_desk.schemas import (
+    ActionIn,
+    ComplaintIn,
+    ComplaintOut,
+    ComplaintPage,
+    EventOut,
+    ExtensionIn,
+    PublicComplaintIn,
+    ReassignIn,
+    TrackOut,
+    complaint_out,
+)
+
+router = Router(tags=["complaints"])
+
+
+@router.get("/complaints", response=ComplaintPage, summary="Complaints in my scope")
+def complaint_list(request, state: str | None = None, severity: str | None = None, open_only: bool = False,
+                   breached: bool | None = None, customer: int | None = None, ordering: str = "due_at",
+                   limit: int | None = None, cursor: str | None = None):
+    page = selectors.complaint_list(actor=request.user, state=state, severity=severity, open_only=open_only,
+                                    breached=breached, customer=customer, ordering=ordering, limit=limit,
+                                    cursor=cursor)
+    return {"items": [complaint_out(c) for c in page.items], "next": page.next}
+
+
+@router.post("/complaints", response={201: ComplaintOut}, summary="Record a complaint (I become accountable)")
+def complaint_record(request, payload: ComplaintIn):
+    c = services.complaint_record(actor=request.user, data=payload.dict())
+    return Status(201, complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk)))
+
+
+@router.get("/complaints/{complaint_id}", response=ComplaintOut)
+def complaint_get(request, complaint_id: int):
+    return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=complaint_id))
+
+
+@router.get("/complaints/{complaint_id}/events", response=list[EventOut])
+def complaint_events(request, complaint_id: int):
+    return [{"at": e.at, "actor": e.actor_name, "action": e.action, "from_state": e.from_state,
+             "to_state": e.to_state, "note": e.note}
+            for e in selectors.complaint_events(actor=request.user, complaint_id=complaint_id)]
+
+
+@router.post("/complaints/{complaint_id}/actions", response=ComplaintOut, summary="Take the next step")
+def complaint_act(request, complaint_id: int, payload: ActionIn):
+    data = payload.dict(exclude={"action", "expected_version"})
+    c = services.complaint_act(actor=request.user, complaint_id=complaint_id, action=payload.action, data=data,
+                               expected_version=payload.expected_version)
+    return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
+
+
+@router.post("/complaints/{complaint_id}/reassign", response=ComplaintOut)
+def complaint_reassign(request, complaint_id: int, payload: ReassignIn):
+    c = services.complaint_reassign(actor=request.user, complaint_id=complaint_id, user_id=payload.user,
+                                    reason=payload.reason)
+    return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
+
+
+@router.post("/complaints/{complaint_id}/extension", response={202: ComplaintOut},
+             summary="Ask for a longer deadline (approval)")
+def complaint_extension(request, complaint_id: int, payload: ExtensionIn):
+    c = services.complaint_request_extension(actor=request.user, complaint_id=complaint_id, days=payload.days,
+                                             reason=payload.reason)
+    return Status(202, complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk)))
+
+
+@router.post("/public/complaints", auth=None, response={201: TrackOut}, summary="File a complaint (no account)")
+def public_complaint(request, payload: PublicComplaintIn):
+    c = services.complaint_public_submit(data=payload.dict(), ip=request.META.get("REMOTE_ADDR"))
+    return Status(201, _track_out(c))
+
+
+@router.get("/public/complaints/{tracking_no}", auth=None, response=TrackOut, summary="Follow a complaint")
+def public_track(request, tracking_no: str, phone: str):
+    return _track_out(selectors.complaint_track_or_404(tracking_no=tracking_no, phone=phone))
+
+
+def _track_out(c) -> dict:
+    return {"tracking_no": c.tracking_no, "state": c.state, "state_label": str(c.get_state_display()),
+            "received_at": c.received_at, "due_at": c.due_at, "answered": c.answered_at is not None,
+            "reply": c.reply if c.answered_at else ""}

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kehu.service_desk import workflow
+
+
+class Channel(models.TextChoices):
+    LETTER = "letter", _("Letter")
+    SUGGESTION_BOX = "suggestion_box", _("Suggestion box")
+    IN_PERSON = "in_person", _("In person")
+    PROXY = "proxy", _("By proxy")
+    ONLINE_FORM = "online_form", _("Online form")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+
+
+class Severity(models.TextChoices):
+    GENERAL = "general", _("General")
+    MAJOR = "major", _("Major")
+    SERIOUS = "serious", _("Serious")
+
+
+STATE_LABELS = {
+    workflow.RECORDED: _("Recorded"),
+    workflow.JUDGED: _("Nature judged"),
+    workflow.INVESTIGATING: _("Cause under investigation"),
+    workflow.ASSIGNED: _("Responsible person assigned"),
+    workflow.SOLUTION_PROPOSED: _("Solution awaiting approval"),
+    workflow.SOLUTION_APPROVED: _("Solution approved"),
+    workflow.ANSWERED: _("Customer answered"),
+    workflow.RETURN_VISITED: _("Return visit done"),
+    workflow.EVALUATED: _("Summarised and evaluated"),
+    workflow.CLOSED: _("Closed"),
+}
+
+
+class Complaint(models.Model):
+    """A customer complaint (客户投诉). Whoever receives it stays accountable (首问责任制) unless a
+    manager reassigns it with a reason."""
+
+    tracking_no = models.CharField(_("tracking number"), max_length=32, unique=True)
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="complaints")
+    complainant_name = models.CharField(_("complainant"), max_length=100)
+    complainant_phone_enc = models.TextField(blank=True, default="")
+    complainant_phone_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    complainant_phone_masked = models.CharField(_("phone"), max_length=20, blank=True, default="")
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    received_at = models.DateTimeField(_("received at"))
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("received by"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    accountable = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("accountable person"),
+                                    on_delete=models.PROTECT, related_name="accountable_complaints")
+    department = models.ForeignKey("access.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(_("state"), max_length=20, default=workflow.RECORDED,
+                             choices=[(s, STATE_LABELS[s]) for s in workflow.STATES])
+    severity = models.CharField(_("nature"), max_length=10, choices=Severity.choices, default=Severity.GENERAL)
+    category = models.CharField(_("category"), max_length=50, blank=True, default="")
+    cause = models.TextField(_("cause"), blank=True, default="")
+    responsible = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible person"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="responsible_complaints")
+    solution = models.TextField(_("solution"), blank=True, default="")
+    meeting_minutes = models.TextField(_("managers' meeting minutes"), blank=True, default="")
+    reply = models.TextField(_("reply to the customer"), blank=True, default="")
+    return_visit_note = models.TextField(_("return visit"), blank=True, default="")
+    satisfied = models.BooleanField(_("customer satisfied"), null=True, blank=True)
+    evaluation = models.TextField(_("summary and evaluation"), blank=True, default="")
+    sla_days = models.PositiveSmallIntegerField(_("SLA (working days)"))
+    due_at = models.DateTimeField(_("due"), db_index=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("SLA breached at"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    version = models.PositiveIntegerField(default=0)  # optimistic check for two agents acting at once
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=workflow.STATES), name="complaint_state_known"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="complaint_severity_known"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="complaint_channel_known"),
+            models.CheckConstraint(condition=Q(escalation_level__lte=2), name="complaint_escalation_range"),
+            models.CheckConstraint(condition=Q(sla_days__gte=1), name="complaint_sla_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="complaint_open_due"),
+            models.Index(fields=["accountable", "state"], name="complaint_accountable"),
+            models.Index(fields=["department", "state"], name="complaint_department"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_no} {self.subject}"
+
+
+class ComplaintEvent(models.Model):
+    """The complaint's history: every step, by whom, from which state to which."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=20, blank=True, default="")
+    to_state = models.CharField(max_length=20, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["complaint", "at"], name="complaint_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.action}"

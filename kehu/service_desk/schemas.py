@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+from pydantic import BaseModel
+
+
+class ComplaintIn(Schema):
+    customer: int | None = None
+    complainant_name: str = Field(..., min_length=1, max_length=100)
+    complainant_phone: str | None = Field(None, max_length=30)
+    channel: str = Field(..., max_length=20)
+    subject: str = Field(..., min_length=1, max_length=200)
+    description: str = Field(..., min_length=1, max_length=10000)
+    received_at: dt.datetime | None = None
+
+
+class PublicComplaintIn(Schema):
+    complainant_name: str = Field(..., min_length=1, max_length=100)
+    complainant_phone: str = Field(..., min_length=7, max_length=30)
+    company: str = Field("", max_length=200)
+    subject: str = Field(..., min_length=1, max_length=200)
+    description: str = Field(..., min_length=1, max_length=10000)
+    website: str = Field("", max_length=200, description="leave empty (spam trap)")
+
+
+class ActionIn(Schema):
+    action: str = Field(..., max_length=20)
+    expected_version: int | None = None
+    severity: str | None = Field(None, max_length=10)
+    category: str | None = Field(None, max_length=50)
+    cause: str | None = Field(None, max_length=5000)
+    responsible: int | None = None
+    solution: str | None = Field(None, max_length=5000)
+    meeting_minutes: str | None = Field(None, max_length=10000)
+    reply: str | None = Field(None, max_length=5000)
+    return_visit_note: str | None = Field(None, max_length=5000)
+    satisfied: bool | None = None
+    evaluation: str | None = Field(None, max_length=5000)
+
+
+class ReassignIn(Schema):
+    user: int
+    reason: str = Field(..., max_length=500)
+
+
+class ExtensionIn(Schema):
+    days: int
+    reason: str = Field(..., max_length=500)
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    tracking_no: str
+    customer: int | None
+    customer_name: str | None
+    complainant_name: str
+    complainant_phone: str
+    channel: str
+    subject: str
+    description: str
+    state: str
+    state_label: str
+    severity: str
+    category: str
+    accountable: int
+    accountable_name: str
+    responsible: int | None
+    cause: str
+    solution: str
+    reply: str
+    received_at: dt.datetime
+    sla_days: int
+    due_at: dt.datetime
+    breached: bool
+    escalation_level: int
+    version: int
+
+
+class ComplaintPage(BaseModel):
+    items: list[ComplaintOut]
+    next: str | None
+
+
+class EventOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    action: str
+    from_state: str
+    to_state: str
+    note: str
+
+
+class TrackOut(BaseModel):
+    tracking_no: str
+    state: str
+    state_label: str
+    received_at: dt.datetime
+    due_at: dt.datetime
+    answered: bool
+    reply: str
+
+
+def complaint_out(c) -> dict:
+    return {
+        "id": c.id, "tracking_no": c.tracking_no, "customer": c.customer_id,
+        "customer_name": c.customer.name if c.customer_id else None, "complainant_name": c.complainant_name,
+        "complainant_phone": c.complainant_phone_masked, "channel": c.channel, "subject": c.subject,
+        "description": c.description, "state": c.state, "state_label": str(c.get_state_display()),
+        "severity": c.severity, "category": c.category, "accountable": c.accountable_id,
+        "accountable_name": str(c.accountable), "responsible": c.responsible_id, "cause": c.cause,
+        "solution": c.solution, "reply": c.reply, "received_at": c.received_at, "sla_days": c.sla_days,
+        "due_at": c.due_at, "breached": c.breached_at is not None, "escalation_level": c.escalation_level,
+        "version": c.version,
+    }

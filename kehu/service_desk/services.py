@@ -1,0 +1,325 @@
+"""Every write of the complaint process. Each function takes the acting user first, runs in one
+transaction with the complaint row locked, records a ComplaintEvent and an audit entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.access import protection
+from kehu.access.models import User
+from kehu.access.roles import Perm
+from kehu.audit.services import audit_record
+from kehu.customers.validation import InvalidValue, normalize_mobile
+from kehu.errors import Conflict, Forbidden, Invalid
+from kehu.service_desk import selectors, workflow
+from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity
+from kehu.workdays.selectors import calendar_get, sla_rule
+
+APPROVAL_CHAINS = {
+    Severity.GENERAL: "complaint.solution.general",
+    Severity.MAJOR: "complaint.solution.general",
+    Severity.SERIOUS: "complaint.solution.serious",
+}
+EXTENSION_CHAIN = "complaint.deadline_extension"
+
+
+def sla_days_for(severity: str) -> int:
+    """The policy's "within N working days" for a severity (settings, policy defaults 1 / 3 / 3)."""
+    return int(settings.KEHU_COMPLAINT_SLA_DAYS[severity])
+
+
+def due_for(received_at: dt.datetime, days: int) -> dt.datetime:
+    return calendar_get().sla_due(received_at, days, sla_rule())
+
+
+def _event(complaint: Complaint, actor, action: str, from_state: str, note: str = "") -> None:
+    ComplaintEvent.objects.create(
+        complaint=complaint, at=timezone.now(), actor=actor if actor and actor.pk else None,
+        actor_name=actor.get_username() if actor and actor.pk else "system", action=action,
+        from_state=from_state, to_state=complaint.state, note=note[:2000],
+    )
+
+
+def _tracking_no(now: dt.datetime) -> str:
+    local = timezone.localtime(now)
+    return f"TS{local:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _set_phone(c: Complaint, raw: str | None) -> None:
+    if not raw:
+        return
+    try:
+        value = normalize_mobile(raw)
+    except InvalidValue as exc:
+        raise Invalid(_("“%(v)s” is not a valid mobile number.") % {"v": raw},
+                      fields={"complainant_phone": [_("Enter a valid mobile number, e.g. 13812345678.")]}) from exc
+    c.complainant_phone_enc = protection.encrypt(value)
+    c.complainant_phone_hash = protection.lookup_hash(value)
+    c.complainant_phone_masked = protection.mask_mobile(value)
+
+
+def _require_fields(data: dict, *names: str) -> None:
+    missing = {n: [_("This field is required.")] for n in names if not str(data.get(n) or "").strip()}
+    if missing:
+        raise Invalid(_("Some required fields are missing."), fields=missing)
+
+
+@transaction.atomic
+def complaint_record(*, actor, data: dict) -> Complaint:
+    """Record a complaint received by ``actor`` on any channel; the receiver becomes accountable."""
+    if not actor.has_kehu_perm(Perm.COMPLAINT_HANDLE):
+        raise Forbidden(_("You are not allowed to do this."))
+    _require_fields(data, "complainant_name", "subject", "description", "channel")
+    if data["channel"] not in Channel.values:
+        raise Invalid(_("Unknown channel."), fields={"channel": [_("Unknown channel.")]})
+    customer = None
+    if data.get("customer"):
+        from kehu.customers.selectors import customer_get
+
+        customer = customer_get(actor=actor, customer_id=data["customer"])
+    received_at = data.get("received_at") or timezone.now()
+    if received_at > timezone.now() + dt.timedelta(minutes=5):
+        raise Invalid(_("The time of receipt cannot be in the future."), fields={"received_at": [_("In the future.")]})
+    return _create(actor=actor, accountable=actor, customer=customer, channel=data["channel"], data=data,
+                   received_at=received_at)
+
+
+def _create(*, actor, accountable: User, customer, channel: str, data: dict, received_at) -> Complaint:
+    days = sla_days_for(Severity.GENERAL)  # until its nature is judged, the shortest promise applies
+    c = Complaint(
+        tracking_no=_tracking_no(received_at), customer=customer,
+        complainant_name=data["complainant_name"].strip()[:100], channel=channel,
+        subject=data["subject"].strip()[:200], description=data["description"].strip(),
+        received_at=received_at, received_by=actor if actor and actor.pk else None, accountable=accountable,
+        department_id=accountable.department_id, sla_days=days, due_at=due_for(received_at, days),
+    )
+    _set_phone(c, data.get("complainant_phone"))
+    c.save()
+    _event(c, actor, "record", "", note=c.subject)
+    audit_record(actor=actor, action="complaint.record", obj=c,
+                 changes={"channel": [None, channel], "accountable": [None, accountable.get_username()]})
+    return c
+
+
+@transaction.atomic
+def complaint_public_submit(*, data: dict, ip: str | None) -> Complaint:
+    """A complaint filed on the public form (no account). The service agent with the fewest open
+    complaints receives it and is accountable. Rate-limited per address; a filled spam trap is refused."""
+    from kehu.audit.models import AuditEntry
+    from kehu.errors import Locked
+
+    if (data.get("website") or "").strip():
+        raise Invalid(_("The form could not be accepted."), code="spam")
+    limit, seconds = settings.KEHU_PUBLIC_FORM_RATE
+    recent = AuditEntry.objects.filter(action="complaint.record", actor__isnull=True, ip=ip,
+                                       at__gte=timezone.now() - dt.timedelta(seconds=seconds)).count()
+    if ip and recent >= limit:
+        raise Locked(_("Too many complaints from your address; please try again later or call us."))
+    _require_fields(data, "complainant_name", "complainant_phone", "subject", "description")
+    if (data.get("company") or "").strip():
+        data = {**data, "description": f"{data['description'].strip()}\n（单位：{data['company'].strip()}）"}
+    agent = (User.objects.filter(role=settings.KEHU_COMPLAINT_INTAKE_ROLE, is_active=True)
+             .annotate(open=Count("accountable_complaints",
+                                  filter=Q(accountable_complaints__state__in=workflow.OPEN_STATES)))
+             .order_by("open", "id").first())
+    if agent is None:
+        raise Conflict(_("No service agent can receive complaints right now; please call us."), code="no_agent")
+    return _create(actor=None, accountable=agent, customer=None, channel=Channel.ONLINE_FORM, data=data,
+                   received_at=timezone.now())
+
+
+def _locked(actor, complaint_id: int, expected_version: int | None) -> Complaint:
+    if not actor.has_kehu_perm(Perm.COMPLAINT_HANDLE):
+        raise Forbidden(_("You are not allowed to do this."))
+    c = selectors.complaint_get(actor=actor, complaint_id=complaint_id, for_update=True)
+    if expected_version is not None and c.version != expected_version:
+        raise Conflict(_("Someone else changed this complaint a moment ago; reload it and try again."),
+                       code="stale")
+    return c
+
+
+def _move(c: Complaint, action: str) -> str:
+    before = c.state
+    try:
+        c.state = workflow.next_state(c.state, action)
+    except workflow.IllegalTransition as exc:
+        raise Conflict(_("“%(a)s” is not allowed while the complaint is “%(s)s”.")
+                       % {"a": action, "s": c.get_state_display()}, code="illegal_transition") from exc
+    c.version += 1
+    return before
+
+
+@transaction.atomic
+def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = None,
+                  expected_version: int | None = None) -> Complaint:
+    """Take the next step of the procedure. Illegal steps are refused (409); a step on a version
+    someone else already changed is refused (409) so two agents acting at once cannot both win."""
+    data = data or {}
+    c = _locked(actor, complaint_id, expected_version)
+    if action not in workflow.USER_ACTIONS:
+        raise Invalid(_("Unknown action."), fields={"action": [_("Unknown action.")]})
+    before = _move(c, action)
+    note = ""
+    if action == "judge":
+        severity = data.get("severity")
+        if severity not in Severity.values:
+            raise Invalid(_("Judge the nature: general, major or serious."), fields={"severity": [_("Required.")]})
+        c.severity, c.category = severity, (data.get("category") or "").strip()[:50]
+        c.sla_days = sla_days_for(severity)
+        c.due_at = due_for(c.received_at, c.sla_days)
+        note = f"{c.get_severity_display()} {c.category}".strip()
+    elif action == "investigate":
+        _require_fields(data, "cause")
+        c.cause = note = data["cause"].strip()
+    elif action == "assign":
+        responsible = User.objects.filter(pk=data.get("responsible"), is_active=True).first()
+        if responsible is None:
+            raise Invalid(_("Choose the responsible person."), fields={"responsible": [_("Unknown user.")]})
+        c.responsible, note = responsible, str(responsible)
+    elif action == "propose":
+        _require_fields(data, "solution")
+        if c.severity == Severity.SERIOUS:
+            _require_fields(data, "meeting_minutes")
+            c.meeting_minutes = data["meeting_minutes"].strip()
+        c.solution = note = data["solution"].strip()
+    elif action == "answer":
+        _require_fields(data, "reply")
+        c.reply, c.answered_at, note = data["reply"].strip(), timezone.now(), data["reply"].strip()
+    elif action == "return_visit":
+        _require_fields(data, "return_visit_note")
+        c.return_visit_note = note = data["return_visit_note"].strip()
+        c.satisfied = data.get("satisfied")
+    elif action == "evaluate":
+        _require_fields(data, "evaluation")
+        c.evaluation = note = data["evaluation"].strip()
+    elif action == "close":
+        c.closed_at = timezone.now()
+    c.save()
+    _event(c, actor, action, before, note)
+    audit_record(actor=actor, action=f"complaint.{action}", obj=c, changes={"state": [before, c.state]})
+    if action == "propose":
+        _ask_approval(actor, c, APPROVAL_CHAINS[c.severity], _("Solution for complaint %(n)s") % {"n": c.tracking_no})
+    return c
+
+
+@transaction.atomic
+def complaint_reassign(*, actor, complaint_id: int, user_id: int, reason: str) -> Complaint:
+    """Only a manager (or above) moves accountability to someone else, and must say why."""
+    if not actor.has_kehu_perm(Perm.COMPLAINT_REASSIGN):
+        raise Forbidden(_("Only a manager may reassign a complaint."))
+    if not (reason or "").strip():
+        raise Invalid(_("Give the reason for the reassignment."), fields={"reason": [_("Required.")]})
+    c = _locked(actor, complaint_id, None)
+    target = User.objects.filter(pk=user_id, is_active=True).first()
+    if target is None or not target.has_kehu_perm(Perm.COMPLAINT_HANDLE):
+        raise Invalid(_("This user cannot handle complaints."), fields={"user": [_("Not a complaint handler.")]})
+    old = c.accountable
+    c.accountable, c.department_id, c.version = target, target.department_id, c.version + 1
+    c.save()
+    _event(c, actor, "reassign", c.state, note=f"{old} → {target}: {reason.strip()}")
+    audit_record(actor=actor, action="complaint.reassign", obj=c,
+                 changes={"accountable": [old.get_username(), target.get_username()], "reason": reason.strip()})
+    return c
+
+
+@transaction.atomic
+def complaint_request_extension(*, actor, complaint_id: int, days: int, reason: str) -> Complaint:
+    """Ask (through the approval engine) to extend the deadline to ``days`` working days in all,
+    at most the policy's maximum (7)."""
+    c = _locked(actor, complaint_id, None)
+    limit = int(settings.KEHU_COMPLAINT_SLA_MAX_DAYS)
+    if c.state == workflow.CLOSED:
+        raise Conflict(_("The complaint is closed."), code="closed")
+    if not (c.sla_days < days <= limit):
+        raise Invalid(_("An extension must be longer than the current %(cur)d and at most %(max)d working days.")
+                      % {"cur": c.sla_days, "max": limit}, fields={"days": [_("Out of range.")]})
+    if not (reason or "").strip():
+        raise Invalid(_("Give the reason for the extension."), fields={"reason": [_("Required.")]})
+    _event(c, actor, "extension_requested", c.state, note=f"{days}: {reason.strip()}")
+    audit_record(actor=actor, action="complaint.extension_request", obj=c, changes={"days": [c.sla_days, days]})
+    _ask_approval(actor, c, EXTENSION_CHAIN, _("Extend complaint %(n)s to %(d)d working days") %
+                  {"n": c.tracking_no, "d": days}, payload={"days": days})
+    return c
+
+
+def _ask_approval(actor, c: Complaint, chain: str, title: str, payload: dict | None = None) -> None:
+    from kehu.approvals.services import approval_request
+
+    approval_request(actor=actor, chain_code=chain, target=c, title=title, payload=payload or {})
+
+
+def on_approval_outcome(request, outcome: str) -> None:
+    """The approval engine's answer about a complaint (same transaction as the decision)."""
+    c = Complaint.objects.select_for_update().get(pk=request.object_id)
+    before = c.state
+    if request.chain.code == EXTENSION_CHAIN:
+        if outcome == "approved":
+            days = int((request.payload or {}).get("days") or c.sla_days)
+            c.sla_days, c.due_at = days, due_for(c.received_at, days)
+            if c.breached_at and c.due_at > timezone.now():
+                c.breached_at, c.escalation_level = None, 0
+            c.version += 1
+            c.save()
+        _event(c, None, f"extension_{outcome}", before, note=str(c.sla_days))
+        return
+    if c.state != workflow.SOLUTION_PROPOSED:
+        return
+    _move(c, "solution_approved" if outcome == "approved" else "solution_sent_back")
+    c.save()
+    _event(c, None, f"solution_{outcome}", before)
+
+
+def register_approval_handlers() -> None:
+    try:
+        from kehu.approvals.hooks import register_outcome_handler
+    except ImportError:  # the approval engine is not installed in this deployment
+        return
+    register_outcome_handler("service_desk.complaint", on_approval_outcome)
+
+
+# ---------------------------------------------------------------- SLA sweep (worker)
+
+def complaint_sla_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Mark open complaints past their deadline as breached and escalate: first to the managers of
+    the accountable person's department line, then, after one more working day, to the level above.
+    Idempotent (each level is set once, by a conditional update) and safe with several workers."""
+    now = now or timezone.now()
+    open_q = Q(state__in=workflow.OPEN_STATES)
+    breached, escalated = 0, 0
+    for c in Complaint.objects.filter(open_q, due_at__lt=now, escalation_level=0).only("id", "due_at")[:5000]:
+        with transaction.atomic():
+            if Complaint.objects.filter(pk=c.pk, escalation_level=0).update(
+                    breached_at=now, escalation_level=1) == 1:
+                breached += 1
+                _escalate(c.pk, level=1)
+    second_due = calendar_get()
+    for c in Complaint.objects.filter(open_q, escalation_level=1).only("id", "due_at")[:5000]:
+        if second_due.sla_due(c.due_at, 1, sla_rule()) > now:
+            continue
+        with transaction.atomic():
+            if Complaint.objects.filter(pk=c.pk, escalation_level=1).update(escalation_level=2) == 1:
+                escalated += 1
+                _escalate(c.pk, level=2)
+    return {"breached": breached, "escalated": escalated}
+
+
+def _escalate(complaint_id: int, *, level: int) -> None:
+    c = Complaint.objects.select_related("accountable", "department").get(pk=complaint_id)
+    recipients = selectors.escalation_recipients(c, level=level)
+    _event(c, None, f"escalated_{level}", c.state, note=", ".join(u.get_username() for u in recipients))
+    audit_record(actor=None, action="complaint.escalate", obj=c,
+                 changes={"level": [level - 1, level], "to": [u.get_username() for u in recipients]})
+    try:
+        from kehu.notifications.services import notify
+    except ImportError:
+        return
+    title = _("Complaint %(n)s is overdue (escalation level %(l)d)") % {"n": c.tracking_no, "l": level}
+    for user in recipients + ([c.accountable] if level == 1 else []):
+        notify(user=user, title=title, body=c.subject, link=f"/complaints/{c.pk}/")
