@@ -24,6 +24,20 @@ def error_format_for_4xx(ctx, response, case):
     return None
 
 
+@pytest.fixture(autouse=True)
+def _keep_test_connection_open():
+    """Schemathesis calls the WSGI app directly; Django's end-of-request hook would close the
+    test transaction's PostgreSQL connection. Django's own test client disconnects it the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def admin_token(org):
     from kehu.access.services import token_create

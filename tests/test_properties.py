@@ -89,7 +89,24 @@ def test_foreign_numbers_normalise_to_e164_idempotently(region, kind):
     assert once == e164 and normalize_mobile(once) == once
 
 
-@given(st.text(max_size=20))
+def _outcome(text: str) -> str:
+    try:
+        return normalize_mobile(text)
+    except InvalidValue:
+        return "refused"
+
+
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True))
+@example("13812345678")
+@example("17912345678")
+@example("14012345678")
+def test_eleven_digits_and_the_same_with_plus_86_get_the_same_answer(digits):
+    """Any 11 digits starting 13–19 are accepted or refused exactly as the same number written +86…
+    (the fast path for plain digits agrees with phonenumbers)."""
+    assert _outcome(digits) == _outcome("+86" + digits)
+
+
+@given(st.text(max_size=20) | st.text("0123456789+- ()", min_size=5, max_size=20))
 def test_mobile_normalisation_never_crashes(text):
     """Any text either normalises to a valid number or is refused with InvalidValue."""
     try:

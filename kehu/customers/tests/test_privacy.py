@@ -123,6 +123,7 @@ def test_subject_erase_of_a_contact_leaves_no_trace_in_history(org, wang):
     for trace in ("王强", "138****5678", "wangqiang", "wq_hxsh", "总经理", "王强签字"):
         assert trace not in history
     assert "浙江华星石化有限公司" in history  # the organisation's own history is not personal data
+    assert selectors.customer_list(actor=org.admin, q=MOBILE_WANG).items == []  # lookup hash gone too
     assert AuditEntry.objects.filter(action="contact.erase", actor=org.admin).count() == 1
     assert audit_verify() == []
 
