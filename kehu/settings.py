@@ -101,8 +101,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "kehu.access.context_processors.navigation",
                 "kehu.workdays.context_processors.calendar_warning",
-                "kehu.notifications.context_processors.unread_notifications",
-                "kehu.approvals.context_processors.pending_approvals",
             ],
         },
     }

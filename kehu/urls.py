@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("kehu.customers.urls")),
     path("", include("kehu.audit.urls")),
     path("", include("kehu.workdays.urls")),
+    path("", include("kehu.service_desk.urls")),
     path("", include("kehu.approvals.urls")),
     path("", include("kehu.notifications.urls")),
 ]

@@ -11,4 +11,5 @@ def navigation(request):
         "can_delete_customers": user.has_kehu_perm(Perm.CUSTOMER_DELETE),
         "can_handle_privacy": user.has_kehu_perm(Perm.PRIVACY),
         "can_manage_catalog": user.has_kehu_perm(Perm.CATALOG_MANAGE),
+        "can_handle_complaints": user.has_kehu_perm(Perm.COMPLAINT_HANDLE),
     }

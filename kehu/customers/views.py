@@ -46,6 +46,7 @@ from kehu.web import form_errors_from, is_htmx, page, render_page
 
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
+COMPLAINT_PAGE_SIZE = 20
 FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "ordering")
 # Column → the direction a first click sorts in (names A→Z, dates newest first).
 SORTABLE = {"name": "name", "updated_at": "-updated_at", "created_at": "-created_at"}
@@ -133,7 +134,18 @@ def _detail_context(request, customer_id: int, *, consent_form: ConsentForm | No
         "consent_form": consent_form or ConsentForm(contacts=customer.contacts.order_by("id")),
         "timeline": _timeline(history.items, contacts, labels),
         "history_next": history.next,
+        "complaints": _complaints(request, customer_id),
     }
+
+
+def _complaints(request, customer_id: int) -> list:
+    """The customer's complaints in the actor's scope, for those who handle complaints."""
+    if not request.user.has_kehu_perm(Perm.COMPLAINT_HANDLE):
+        return []
+    from kehu.service_desk.selectors import complaint_list
+
+    return complaint_list(actor=request.user, customer=customer_id, ordering="-received_at",
+                          limit=COMPLAINT_PAGE_SIZE).items
 
 
 @page

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.service_desk import workflow
 
@@ -25,7 +26,7 @@ class Severity(models.TextChoices):
 
 
 STATE_LABELS = {
-    workflow.RECORDED: _("Recorded"),
+    workflow.RECORDED: pgettext_lazy("complaint state", "Recorded"),
     workflow.JUDGED: _("Nature judged"),
     workflow.INVESTIGATING: _("Cause under investigation"),
     workflow.ASSIGNED: _("Responsible person assigned"),

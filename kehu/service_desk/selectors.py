@@ -55,9 +55,20 @@ def complaint_list(*, actor, state: str | None = None, severity: str | None = No
 
 def complaint_board(*, actor, limit_per_state: int = 50) -> dict[str, list[Complaint]]:
     """Open complaints by state, soonest due first (the board)."""
-    qs = complaint_base(actor=actor).filter(state__in=workflow.OPEN_STATES).select_related("accountable")
+    qs = (complaint_base(actor=actor).filter(state__in=workflow.OPEN_STATES)
+          .select_related("accountable", "customer"))
     return {state: list(qs.filter(state=state).order_by("due_at", "id")[:limit_per_state])
             for state in workflow.OPEN_STATES}
+
+
+def complaint_handler_list(*, actor) -> QuerySet[User]:
+    """Active users who may handle complaints: whom a step can name responsible or a manager can
+    make accountable."""
+    from kehu.access.roles import ROLES, Perm
+
+    roles = [name for name, spec in ROLES.items() if Perm.COMPLAINT_HANDLE in spec.perms]
+    return User.objects.filter(is_active=True, role__in=roles).select_related("department").order_by(
+        "department__path", "id")
 
 
 def complaint_events(*, actor, complaint_id: int) -> list[ComplaintEvent]:

@@ -1,0 +1,331 @@
+"""HTML views of the complaint process: parse → call a selector/service → render. The procedure, its
+scope and its audit all live in the services and selectors; the public form and tracking page need
+no account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kehu.access.roles import Perm
+from kehu.errors import DomainError, Forbidden, Invalid
+from kehu.service_desk import selectors, services, workflow
+from kehu.service_desk.forms import (
+    STEP_FORMS,
+    AssignForm,
+    ComplaintFilterForm,
+    ComplaintForm,
+    ExtensionForm,
+    PublicComplaintForm,
+    ReassignForm,
+    StepForm,
+    TrackForm,
+)
+from kehu.service_desk.models import STATE_LABELS, Complaint
+from kehu.web import form_errors_from, page, render_page
+
+PAGE_SIZE = 50
+# Time left before the deadline below which a card turns red / orange.
+RED_WITHIN = dt.timedelta(hours=2)
+ORANGE_WITHIN = dt.timedelta(hours=24)
+
+EVENT_LABELS = {
+    "record": gettext_lazy("Received"),
+    "judge": gettext_lazy("Nature judged"),
+    "investigate": gettext_lazy("Cause investigated"),
+    "assign": gettext_lazy("Responsible person assigned"),
+    "propose": gettext_lazy("Solution proposed"),
+    "solution_approved": gettext_lazy("Solution approved"),
+    "solution_rejected": gettext_lazy("Solution rejected"),
+    "solution_returned": gettext_lazy("Solution returned for changes"),
+    "solution_cancelled": gettext_lazy("Solution approval withdrawn"),
+    "answer": gettext_lazy("Customer answered"),
+    "return_visit": gettext_lazy("Return visit"),
+    "evaluate": gettext_lazy("Summarised and evaluated"),
+    "close": gettext_lazy("Closed"),
+    "reassign": gettext_lazy("Accountable person changed"),
+    "extension_requested": gettext_lazy("Extension requested"),
+    "extension_approved": gettext_lazy("Extension approved"),
+    "extension_rejected": gettext_lazy("Extension rejected"),
+    "extension_returned": gettext_lazy("Extension returned"),
+    "extension_cancelled": gettext_lazy("Extension withdrawn"),
+    "escalated_1": gettext_lazy("Overdue: escalated to the managers"),
+    "escalated_2": gettext_lazy("Still overdue: escalated one level higher"),
+}
+
+
+def _require(request, perm: str = Perm.COMPLAINT_HANDLE) -> None:
+    if not request.user.has_kehu_perm(perm):
+        raise Forbidden(_("You are not allowed to do this."))
+
+
+def due_tone(c: Complaint, now: dt.datetime) -> str:
+    """red: breached or under 2 h left; orange: under 24 h; green otherwise (closed: grey)."""
+    if c.state == workflow.CLOSED:
+        return "secondary"
+    left = c.due_at - now
+    if c.breached_at is not None or left < RED_WITHIN:
+        return "red"
+    if left < ORANGE_WITHIN:
+        return "orange"
+    return "green"
+
+
+def _with_due(complaints, now: dt.datetime) -> list[Complaint]:
+    """Each complaint with its colour and a "time left" phrase, both as of ``now``."""
+    for c in complaints:
+        c.due_tone = due_tone(c, now)
+        if c.state == workflow.CLOSED:
+            c.due_text = ""
+        elif c.due_at <= now:
+            c.due_text = _("overdue by %(t)s") % {"t": timesince(c.due_at, now, depth=1)}
+        else:
+            c.due_text = _("%(t)s left") % {"t": timeuntil(c.due_at, now, depth=1)}
+    return list(complaints)
+
+
+# ---------------------------------------------------------------- board and list
+
+@page
+@require_http_methods(["GET"])
+def complaint_board(request):
+    """Open complaints in a column per state, soonest due first."""
+    _require(request)
+    now = timezone.now()
+    board = selectors.complaint_board(actor=request.user)
+    columns = [{"state": state, "label": STATE_LABELS[state], "items": _with_due(items, now)}
+               for state, items in board.items()]
+    return render(request, "service_desk/board.html",
+                  {"columns": columns, "total": sum(len(c["items"]) for c in columns), "view": "board"})
+
+
+@page
+@require_http_methods(["GET"])
+def complaint_list(request):
+    """Every complaint in scope (closed too), filtered, soonest due first, cursor-paged."""
+    _require(request)
+    form = ComplaintFilterForm(request.GET or None)
+    form.is_valid()
+    result = selectors.complaint_list(actor=request.user, limit=PAGE_SIZE, **form.selector_args())
+    filters = form.filters()
+    context = {
+        "form": form,
+        "complaints": _with_due(result.items, timezone.now()),
+        "filtered": bool(filters),
+        "view": "list",
+        "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,
+        "first_url": f"?{urlencode(filters)}" if form.selector_args()["cursor"] else None,
+    }
+    return render_page(request, "service_desk/list.html", "service_desk/_complaint_rows.html", context)
+
+
+# ---------------------------------------------------------------- record
+
+@page
+@require_http_methods(["GET", "POST"])
+def complaint_create(request):
+    _require(request)
+    initial = {}
+    if request.method == "GET" and (request.GET.get("customer") or "").isdigit():
+        initial["customer"] = int(request.GET["customer"])
+    form = ComplaintForm(request.POST or None, initial=initial)
+    customer_id = (form.data.get("customer") if form.is_bound else initial.get("customer")) or None
+    customer = _customer(request, customer_id)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                c = services.complaint_record(actor=request.user, data=form.service_data())
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                status = exc.status
+                form_errors_from(form, exc)
+            else:
+                messages.success(request, _("Complaint %(n)s recorded; you are its accountable person (首问责任人).")
+                                 % {"n": c.tracking_no})
+                return redirect("service_desk:detail", complaint_id=c.pk)
+    return render(request, "service_desk/complaint_form.html", {"form": form, "customer": customer}, status=status)
+
+
+def _customer(request, customer_id):
+    """The customer a complaint is recorded for, in the actor's scope (404 otherwise)."""
+    if not str(customer_id or "").isdigit():
+        return None
+    from kehu.customers.selectors import customer_get
+
+    return customer_get(actor=request.user, customer_id=int(customer_id))
+
+
+# ---------------------------------------------------------------- detail and the steps
+
+@page
+@require_http_methods(["GET"])
+def complaint_detail(request, complaint_id: int):
+    _require(request)
+    return render(request, "service_desk/detail.html", _detail_context(request, complaint_id))
+
+
+def _step_form(action: str, complaint: Complaint, handlers, data=None) -> StepForm:
+    form_class = STEP_FORMS[action]
+    if form_class is AssignForm:
+        return form_class(data, complaint=complaint, handlers=handlers)
+    return form_class(data, complaint=complaint)
+
+
+def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = None, alert: str = "",
+                    reassign_form: ReassignForm | None = None, extension_form: ExtensionForm | None = None) -> dict:
+    complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    handlers = selectors.complaint_handler_list(actor=request.user)
+    step_forms = []
+    for action in workflow.allowed_actions(complaint.state):
+        if step_form is not None and step_form.action_name == action:
+            step_forms.append(step_form)
+        else:
+            step_forms.append(_step_form(action, complaint, handlers))
+    events = selectors.complaint_events(actor=request.user, complaint_id=complaint.pk)
+    for e in events:
+        e.label = EVENT_LABELS.get(e.action, e.action)
+        e.to_label = STATE_LABELS.get(e.to_state, "") if e.to_state != e.from_state else ""
+    _with_due([complaint], timezone.now())
+    is_open = complaint.state != workflow.CLOSED
+    can_reassign = request.user.has_kehu_perm(Perm.COMPLAINT_REASSIGN)
+    return {
+        "complaint": complaint,
+        "events": events,
+        # The step that moves the complaint on; the others (re-assigning while assigned) come second.
+        "next_form": step_forms[-1] if step_forms else None,
+        "other_forms": step_forms[:-1],
+        "awaiting_approval": complaint.state == workflow.SOLUTION_PROPOSED,
+        "alert": alert,
+        "is_open": is_open,
+        "reassign_form": (reassign_form or ReassignForm(handlers=handlers)) if can_reassign and is_open else None,
+        "extension_form": (extension_form or ExtensionForm(initial={"days": complaint.sla_days + 1}))
+        if is_open else None,
+    }
+
+
+@page
+@require_POST
+def complaint_act(request, complaint_id: int):
+    """Take the next step. An illegal step or one on a version someone else changed meanwhile is a
+    409 shown above the fresh page; a step missing what it needs comes back with its errors."""
+    _require(request)
+    complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    action = request.POST.get("action", "")
+    if action not in STEP_FORMS:
+        raise Invalid(_("Unknown action."))
+    form = _step_form(action, complaint, selectors.complaint_handler_list(actor=request.user), data=request.POST)
+    status, alert = 400, ""
+    if form.is_valid():
+        try:
+            c = services.complaint_act(actor=request.user, complaint_id=complaint.pk, action=action,
+                                       data=form.service_data(),
+                                       expected_version=form.cleaned_data["expected_version"])
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            status = exc.status
+            if exc.status == 409:
+                alert, form = exc.message, None
+            else:
+                form_errors_from(form, exc)
+        else:
+            if c.state == workflow.SOLUTION_PROPOSED:
+                messages.success(request, _("Solution submitted; it now awaits approval."))
+            else:
+                messages.success(request, _("Done: %(step)s.") % {"step": EVENT_LABELS[action]})
+            return redirect("service_desk:detail", complaint_id=c.pk)
+    context = _detail_context(request, complaint.pk, step_form=form, alert=alert)
+    return render(request, "service_desk/detail.html", context, status=status)
+
+
+@page
+@require_POST
+def complaint_reassign(request, complaint_id: int):
+    _require(request)
+    complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    form = ReassignForm(request.POST, handlers=selectors.complaint_handler_list(actor=request.user))
+    status = 400
+    if form.is_valid():
+        try:
+            services.complaint_reassign(actor=request.user, complaint_id=complaint.pk,
+                                        user_id=form.cleaned_data["user"].pk, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            status = exc.status
+            form_errors_from(form, exc, field_map={"user": "user"})
+        else:
+            messages.success(request, _("Accountability moved to %(who)s.") % {"who": form.cleaned_data["user"]})
+            return redirect("service_desk:detail", complaint_id=complaint.pk)
+    return render(request, "service_desk/detail.html", _detail_context(request, complaint.pk, reassign_form=form),
+                  status=status)
+
+
+@page
+@require_POST
+def complaint_extension(request, complaint_id: int):
+    _require(request)
+    complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    form = ExtensionForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.complaint_request_extension(actor=request.user, complaint_id=complaint.pk,
+                                                 days=form.cleaned_data["days"], reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            status = exc.status
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Extension requested; the deadline changes once it is approved."))
+            return redirect("service_desk:detail", complaint_id=complaint.pk)
+    return render(request, "service_desk/detail.html",
+                  _detail_context(request, complaint.pk, extension_form=form), status=status)
+
+
+# ---------------------------------------------------------------- public: no account needed
+
+@require_http_methods(["GET", "POST"])
+def public_complaint(request):
+    """The public complaint form; a service agent receives what is filed here."""
+    form = PublicComplaintForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                c = services.complaint_public_submit(data=form.service_data(), ip=request.META.get("REMOTE_ADDR"))
+            except DomainError as exc:
+                status = exc.status
+                form_errors_from(form, exc)
+            else:
+                return render(request, "service_desk/public_done.html", {"complaint": c})
+    return render(request, "service_desk/public_form.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def public_track(request):
+    """State, deadline and (once answered) the reply, for whoever has the tracking number and the
+    complainant's phone. POST keeps the phone out of addresses and logs."""
+    form = TrackForm(request.POST or None, initial={"tracking_no": request.GET.get("no", "")[:32]})
+    status, complaint, not_found = 200, None, False
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            complaint = selectors.complaint_track(tracking_no=form.cleaned_data["tracking_no"],
+                                                  phone=form.cleaned_data["phone"])
+            status, not_found = (200, False) if complaint else (404, True)
+    return render(request, "service_desk/public_track.html",
+                  {"form": form, "complaint": complaint, "not_found": not_found}, status=status)
