@@ -15,7 +15,9 @@ def scope_q(actor, *, owner_field: str = "owner", department_field: str = "depar
     if scope == Scope.ALL:
         return Q()
     if scope == Scope.SUBTREE:
-        return Q(**{f"{department_field}_id__in": actor.department_subtree_ids()}) | Q(**{f"{owner_field}_id": actor.pk})
+        # The department subtree alone (a record's department follows its owner's): no "OR owner",
+        # which would stop the database from reading the subtree's rows in index order.
+        return Q(**{f"{department_field}_id__in": actor.department_subtree_ids()})
     return Q(**{f"{owner_field}_id": actor.pk})
 
 
@@ -26,8 +28,6 @@ def in_scope(actor, *, owner_id, department_id) -> bool:
     scope = actor.role_spec.scope
     if scope == Scope.ALL:
         return True
-    if owner_id == actor.pk:
-        return True
     if scope == Scope.SUBTREE:
         return department_id in actor.department_subtree_ids()
-    return False
+    return owner_id == actor.pk

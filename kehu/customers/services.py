@@ -239,9 +239,10 @@ def _writable_customer(actor, customer_id: int) -> Customer:
 
 # ---------------------------------------------------------------- customers
 
-@transaction.atomic
 def customer_create(*, actor, data: dict) -> Customer:
-    """Register a customer. The owner defaults to the actor; the department follows the owner."""
+    """Register a customer. The owner defaults to the actor; the department follows the owner.
+    Validation, pinyin keys and encryption happen before the transaction opens, so the database's
+    write lock is held only for the inserts (the USCC constraint still decides a race)."""
     _require(actor, Perm.CUSTOMER_WRITE)
     owner = _resolve_owner(actor, data.get("owner"))
     customer = Customer(**{f: data[f] for f in CUSTOMER_FIELDS if data.get(f) is not None})
@@ -256,22 +257,23 @@ def customer_create(*, actor, data: dict) -> Customer:
     _check_uscc(customer)  # first: it compacts "9133 0106…" to the 18 characters the model allows
     _clean(customer, exclude=["owner", "department", "created_by"])
     tokens = _apply_name_keys(customer)
-    try:
-        with transaction.atomic():
-            customer.save(force_insert=True)
-    except IntegrityError as exc:  # a concurrent registration of the same USCC won the race
-        clash = Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True).first()
-        if clash is not None:
-            _raise_uscc_conflict(clash)
-        raise Conflict(_("The customer could not be saved: %(e)s") % {"e": exc}) from exc
-    if tags:
-        customer.tags.set(tags)
-    _write_tokens(customer.pk, tokens, replace=False)
     changes = _diff({}, _customer_state(customer))
     if tags:
         changes["tags"] = [[], sorted(str(t) for t in tags)]
-    _history(actor=actor, customer_id=customer.pk, obj=customer, action="create", changes=changes)
-    audit_record(actor=actor, action="customer.create", obj=customer, changes=changes)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                customer.save(force_insert=True)
+        except IntegrityError as exc:  # a concurrent registration of the same USCC won the race
+            clash = Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True).first()
+            if clash is not None:
+                _raise_uscc_conflict(clash)
+            raise Conflict(_("The customer could not be saved: %(e)s") % {"e": exc}) from exc
+        if tags:
+            customer.tags.set(tags)
+        _write_tokens(customer.pk, tokens, replace=False)
+        _history(actor=actor, customer_id=customer.pk, obj=customer, action="create", changes=changes)
+        audit_record(actor=actor, action="customer.create", obj=customer, changes=changes)
     return customer
 
 

@@ -160,14 +160,17 @@ def test_department_created_later_under_a_region_is_in_its_managers_scope(org):
 
 
 @pytest.mark.django_db
-def test_manager_keeps_own_customers_outside_the_subtree(org):
-    """A manager always sees the customers they own, wherever those are filed."""
+def test_manager_scope_is_exactly_the_department_subtree(org):
+    """A manager's data scope is their department and below (a record's department follows its
+    owner's): a record filed under another department is outside it, even one the manager owns."""
     from kehu.customers.models import Customer
 
     c = org_customer(org.manager, "宁波港务物流有限公司")
-    Customer.objects.filter(pk=c.pk).update(department=org.depts["north"])
-    assert in_scope(org.manager, owner_id=org.manager.pk, department_id=org.depts["north"].pk)
+    assert c.department == org.depts["east"]
     assert c.pk in {x.pk for x in selectors.customer_list(actor=org.manager).items}
+    Customer.objects.filter(pk=c.pk).update(department=org.depts["north"])
+    assert not in_scope(org.manager, owner_id=org.manager.pk, department_id=org.depts["north"].pk)
+    assert c.pk not in {x.pk for x in selectors.customer_list(actor=org.manager).items}
 
 
 @pytest.mark.django_db
