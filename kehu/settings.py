@@ -176,6 +176,25 @@ else:
 HUEY["consumer"] = {"workers": int(os.environ.get("KEHU_WORKER_THREADS", "2")), "worker_type": "thread",
                     "periodic": True, "check_worker_health": True}
 
+# Notifications: every notify() goes to each channel listed here ("inapp" = the bell, "email" = a mail
+# sent by the worker after the write commits, to users with an e-mail address, when KEHU_NOTIFY_EMAIL is on).
+KEHU_NOTIFY_CHANNELS = _env_list("KEHU_NOTIFY_CHANNELS", "inapp,email")
+KEHU_NOTIFY_EMAIL = _env_bool("KEHU_NOTIFY_EMAIL", True)
+KEHU_SITE_URL = os.environ.get("KEHU_SITE_URL", "").rstrip("/")  # makes the links in e-mails absolute
+
+# E-mail: printed to the console in development, sent by SMTP otherwise (KEHU_EMAIL_BACKEND overrides).
+EMAIL_BACKEND = os.environ.get("KEHU_EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("KEHU_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("KEHU_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("KEHU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KEHU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("KEHU_EMAIL_USE_TLS")  # STARTTLS, usually port 587
+EMAIL_USE_SSL = _env_bool("KEHU_EMAIL_USE_SSL")  # implicit TLS, usually port 465
+EMAIL_TIMEOUT = int(os.environ.get("KEHU_EMAIL_TIMEOUT", "30"))  # seconds; a failed send is retried by the worker
+DEFAULT_FROM_EMAIL = os.environ.get("KEHU_EMAIL_DEFAULT_FROM", "kehu@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Complaints (客户投诉): "within N working days" by nature — general 1, major 3 — and at most 7 with
 # an approved extension. The public form's complaints go to the service agent with the fewest open ones.
 KEHU_COMPLAINT_SLA_DAYS = {"general": 1, "major": 3, "serious": 3}

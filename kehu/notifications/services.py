@@ -1,8 +1,10 @@
-"""Writes of in-app notifications. A notification is a side effect of another write, so it is only
-created once that write has committed (a rolled-back decision notifies nobody)."""
+"""Writes of notifications. A notification is a side effect of another write, so it is only delivered
+once that write has committed (a rolled-back decision notifies nobody). It goes to each channel named
+in settings.KEHU_NOTIFY_CHANNELS: "inapp" (the bell) and "email" (a mail sent by the worker)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,13 +14,36 @@ from kehu.notifications.models import Notification
 
 
 def notify(*, user, title: str, body: str = "", link: str = "") -> None:
-    """Queue one notification to ``user``, written when the current transaction commits (at once
-    outside a transaction). Inactive users are skipped."""
+    """Queue one notification to ``user`` on every configured channel, delivered when the current
+    transaction commits (at once outside a transaction). Inactive users are skipped."""
     if user is None or not user.is_active:
         return
-    user_id = user.pk
     title, body, link = str(title)[:200], str(body), str(link)[:500]
+    for name in settings.KEHU_NOTIFY_CHANNELS:
+        CHANNELS[name](user=user, title=title, body=body, link=link)
+
+
+def _inapp(*, user, title: str, body: str, link: str) -> None:
+    user_id = user.pk
     transaction.on_commit(lambda: Notification.objects.create(user_id=user_id, title=title, body=body, link=link))
+
+
+def _email(*, user, title: str, body: str, link: str) -> None:
+    """Enqueue a mail to the worker after commit: a slow mail server never holds up the request, and
+    a queue that cannot be reached is logged, not raised (the write has committed by then)."""
+    to = (user.email or "").strip()
+    if not (to and settings.KEHU_NOTIFY_EMAIL):
+        return
+    from kehu.notifications.tasks import send_notification_email
+
+    subject = " ".join(title.split())  # one header line
+    if link and link.startswith("/") and settings.KEHU_SITE_URL:
+        link = settings.KEHU_SITE_URL + link
+    text = "\n\n".join(part for part in (body, link) if part) or subject
+    transaction.on_commit(lambda: send_notification_email(to, subject, text), robust=True)
+
+
+CHANNELS = {"inapp": _inapp, "email": _email}
 
 
 @transaction.atomic
