@@ -43,6 +43,7 @@ class Perm:
     USER_MANAGE = "user.manage"
     COMPLAINT_HANDLE = "complaint.handle"  # record and work complaints and service requests
     COMPLAINT_REASSIGN = "complaint.reassign"  # move accountability to someone else (with a reason)
+    COMPLAINT_REPORT = "complaint.report"  # read complaint reports (SLA, causes, repeat complainers), in scope
     CATALOG_MANAGE = "catalog.manage"  # tags, tag categories, custom-field definitions
     CALENDAR_MANAGE = "calendar.manage"  # the holiday table: statutory schedule, closures, make-up days
     APPROVAL_MANAGE = "approval.manage"  # define approval chains
@@ -62,23 +63,25 @@ ROLES: dict[str, RoleSpec] = {
         _("Administrator"), Scope.ALL, Level.SECRET,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.PRIVACY,
                    Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE, Perm.CALENDAR_MANAGE,
-                   Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL}),
+                   Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
+                   Perm.COMPLAINT_REPORT}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
-                   Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL}),
+                   Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
-                   Perm.COMPLAINT_REASSIGN}),
+                   Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
-                                frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE})),
-    "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL, frozenset({Perm.COMPLAINT_HANDLE})),
+                                frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT})),
+    "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL,
+                              frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT})),
     "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL),
-    "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL),
+    "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL, frozenset({Perm.COMPLAINT_REPORT})),
     # The auditor is also the data-protection officer: reads the log, answers data-subject requests,
     # sees the archive masked.
     "auditor": RoleSpec(_("Auditor / DPO"), Scope.ALL, Level.INTERNAL,

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
-from kehu.service_desk import selectors, services
+from kehu.service_desk import reports, selectors, services
 from kehu.service_desk.schemas import (
     ActionIn,
+    CauseReportOut,
     ComplaintIn,
     ComplaintOut,
     ComplaintPage,
     EventOut,
     ExtensionIn,
+    HandlingReportOut,
     PublicComplaintIn,
     ReassignIn,
+    RepeatReportOut,
+    RepeatReportQuery,
+    ReportRange,
+    SlaReportOut,
+    SlaReportQuery,
     TrackOut,
     complaint_out,
 )
@@ -33,6 +40,31 @@ def complaint_list(request, state: str | None = None, severity: str | None = Non
 def complaint_record(request, payload: ComplaintIn):
     c = services.complaint_record(actor=request.user, data=payload.dict())
     return Status(201, complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk)))
+
+
+# The reports come before /complaints/{complaint_id} so that their paths are never read as an id.
+@router.get("/complaints/reports/sla", response=SlaReportOut, summary="SLA compliance of complaints")
+def complaint_report_sla(request, query: Query[SlaReportQuery]):
+    return reports.complaint_report_sla(actor=request.user, date_from=query.date_from, date_to=query.date_to,
+                                        group_by=query.group_by)
+
+
+@router.get("/complaints/reports/causes", response=CauseReportOut, summary="Complaints per category (Pareto)")
+def complaint_report_causes(request, query: Query[ReportRange]):
+    return reports.complaint_report_causes(actor=request.user, date_from=query.date_from, date_to=query.date_to)
+
+
+@router.get("/complaints/reports/repeat", response=RepeatReportOut, summary="Repeat complainers")
+def complaint_report_repeat(request, query: Query[RepeatReportQuery]):
+    return reports.complaint_report_repeat(actor=request.user, date_from=query.date_from, date_to=query.date_to,
+                                           min_count=query.min_count)
+
+
+@router.get("/complaints/reports/handling-time", response=HandlingReportOut,
+            summary="Working days from receipt to answer, per severity")
+def complaint_report_handling_time(request, query: Query[ReportRange]):
+    return reports.complaint_report_handling_time(actor=request.user, date_from=query.date_from,
+                                                  date_to=query.date_to)
 
 
 @router.get("/complaints/{complaint_id}", response=ComplaintOut)

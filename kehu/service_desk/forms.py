@@ -201,3 +201,21 @@ class ExtensionForm(StyledForm):
     days = forms.IntegerField(label=_("Working days in all"), min_value=1, max_value=30)
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
+
+
+class ReportFilterForm(StyledForm):
+    """The reports page's filters: the range of receipt dates and how SLA compliance is grouped."""
+
+    date_from = forms.DateField(label=_("Received from"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date_to = forms.DateField(label=_("Received to"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    group_by = forms.ChoiceField(label=_("SLA by"), required=False, choices=[
+        ("severity", _("Nature")), ("department", _("Department")), ("person", _("Accountable person")),
+        ("month", _("Month"))])
+
+    def report_args(self) -> dict:
+        """The valid filters as report arguments (an invalid one falls back to its default)."""
+        data = getattr(self, "cleaned_data", {})
+        return {"date_from": data.get("date_from"), "date_to": data.get("date_to"),
+                "group_by": data.get("group_by") or "severity"}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from ninja import Field, Schema
 from pydantic import BaseModel
@@ -114,3 +115,87 @@ def complaint_out(c) -> dict:
         "due_at": c.due_at, "breached": c.breached_at is not None, "escalation_level": c.escalation_level,
         "version": c.version,
     }
+
+
+# ---------------------------------------------------------------- reports
+
+class ReportRange(Schema):
+    date_from: dt.date | None = Field(None, alias="from", description="First day of receipt (default: 12 months ago).")
+    date_to: dt.date | None = Field(None, alias="to", description="Last day of receipt (default: today).")
+
+
+class SlaReportQuery(ReportRange):
+    group_by: Literal["severity", "department", "person", "month"] = "severity"
+
+
+class RepeatReportQuery(ReportRange):
+    min_count: int = Field(2, ge=1, le=1000)
+
+
+class SlaRowOut(BaseModel):
+    key: str
+    label: str
+    total: int
+    answered_in_time: int
+    answered_late: int
+    open_overdue: int
+    pending: int = Field(description="open and not yet due: left out of the percentage")
+    compliance_pct: float | None = Field(description="in time ÷ (in time + late + open overdue), null when none")
+
+
+class SlaReportOut(BaseModel):
+    date_from: dt.date
+    date_to: dt.date
+    group_by: str
+    rows: list[SlaRowOut]
+    overall: SlaRowOut
+
+
+class CauseRowOut(BaseModel):
+    key: str
+    label: str
+    count: int
+    pct: float | None
+    cumulative_pct: float | None
+    vital_few: bool = Field(description="among the categories that make up the first 80 %")
+
+
+class CauseReportOut(BaseModel):
+    date_from: dt.date
+    date_to: dt.date
+    total: int
+    rows: list[CauseRowOut]
+
+
+class RepeatRowOut(BaseModel):
+    key: str
+    customer: int | None
+    name: str
+    phone: str = Field(description="masked; set when no customer is linked")
+    count: int
+    last_received_at: dt.datetime
+    last_complaint: int
+    last_tracking_no: str
+
+
+class RepeatReportOut(BaseModel):
+    date_from: dt.date
+    date_to: dt.date
+    min_count: int
+    rows: list[RepeatRowOut]
+
+
+class HandlingRowOut(BaseModel):
+    key: str
+    label: str
+    answered: int
+    avg_working_days: float | None
+    median_working_days: float | None
+
+
+class HandlingReportOut(BaseModel):
+    date_from: dt.date
+    date_to: dt.date
+    rows: list[HandlingRowOut]
+    overall: HandlingRowOut
+    truncated: bool

@@ -6,6 +6,7 @@ app_name = "service_desk"
 urlpatterns = [
     path("complaints/", views.complaint_board, name="board"),
     path("complaints/list/", views.complaint_list, name="list"),
+    path("complaints/reports/", views.complaint_reports, name="reports"),
     path("complaints/new/", views.complaint_create, name="create"),
     path("complaints/public/", views.public_complaint, name="public"),
     path("complaints/track/", views.public_track, name="track"),

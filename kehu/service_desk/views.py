@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.roles import Perm
 from kehu.errors import DomainError, Forbidden, Invalid
-from kehu.service_desk import selectors, services, workflow
+from kehu.service_desk import reports, selectors, services, workflow
 from kehu.service_desk.forms import (
     STEP_FORMS,
     AssignForm,
@@ -26,6 +26,7 @@ from kehu.service_desk.forms import (
     ExtensionForm,
     PublicComplaintForm,
     ReassignForm,
+    ReportFilterForm,
     StepForm,
     TrackForm,
 )
@@ -125,6 +126,31 @@ def complaint_list(request):
         "first_url": f"?{urlencode(filters)}" if form.selector_args()["cursor"] else None,
     }
     return render_page(request, "service_desk/list.html", "service_desk/_complaint_rows.html", context)
+
+
+# ---------------------------------------------------------------- reports
+
+@page
+@require_http_methods(["GET"])
+def complaint_reports(request):
+    """SLA compliance (grouped as chosen), the Pareto of categories, repeat complainers and handling
+    time, for complaints received in the chosen range and in the actor's scope."""
+    _require(request, Perm.COMPLAINT_REPORT)
+    form = ReportFilterForm(request.GET or None)
+    form.is_valid()
+    args = form.report_args()
+    date_from, date_to = reports.report_range(args["date_from"], args["date_to"])  # a reversed range: 400 page
+    span = {"actor": request.user, "date_from": date_from, "date_to": date_to}
+    sla = reports.complaint_report_sla(group_by=args["group_by"], **span)
+    if not form.is_bound:
+        form = ReportFilterForm(initial={"date_from": date_from, "date_to": date_to, "group_by": args["group_by"]})
+    return render(request, "service_desk/reports.html", {
+        "form": form, "view": "reports", "sla": sla,
+        "group_label": dict(form.fields["group_by"].choices)[args["group_by"]],
+        "causes": reports.complaint_report_causes(**span),
+        "repeat": reports.complaint_report_repeat(**span),
+        "handling": reports.complaint_report_handling_time(**span),
+    })
 
 
 # ---------------------------------------------------------------- record
