@@ -132,8 +132,11 @@ from kehu.access.api import router as access_router  # noqa: E402
 from kehu.approvals.api import router as approvals_router  # noqa: E402
 from kehu.audit.api import router as audit_router  # noqa: E402
 from kehu.customers.api import router as customers_router  # noqa: E402
+from kehu.customers.review.api import router as review_router  # noqa: E402
+from kehu.imports.api import router as imports_router  # noqa: E402
 from kehu.notifications.api import router as notifications_router  # noqa: E402
 from kehu.service_desk.api import router as service_desk_router  # noqa: E402
+from kehu.service_desk.inspections.api import router as inspections_router  # noqa: E402
 from kehu.workdays.api import router as workdays_router  # noqa: E402
 
 api.add_router("", access_router)
@@ -143,6 +146,9 @@ api.add_router("", workdays_router)
 api.add_router("", service_desk_router)
 api.add_router("", approvals_router)
 api.add_router("", notifications_router)
+api.add_router("", imports_router)
+api.add_router("", review_router)
+api.add_router("", inspections_router)
 
 
 class ApiErrorFormatMiddleware:

@@ -12,4 +12,7 @@ urlpatterns = [
     path("", include("kehu.service_desk.urls")),
     path("", include("kehu.approvals.urls")),
     path("", include("kehu.notifications.urls")),
+    path("", include("kehu.imports.urls")),
+    path("", include("kehu.customers.review.urls")),
+    path("", include("kehu.service_desk.inspections.urls")),
 ]

@@ -48,6 +48,11 @@ class Perm:
     CALENDAR_MANAGE = "calendar.manage"  # the holiday table: statutory schedule, closures, make-up days
     APPROVAL_MANAGE = "approval.manage"  # define approval chains
     APPROVAL_READ_ALL = "approval.read_all"  # see every approval request and its history
+    CUSTOMER_IMPORT = "customer.import"  # upload, dry-run and commit import files (rows land in one's scope)
+    CUSTOMER_EXPORT = "customer.export"  # download filtered lists as CSV/XLSX (scope and masking still apply)
+    CUSTOMER_MERGE = "customer.merge"  # review duplicate candidates, merge and undo merges
+    REVIEW_MANAGE = "review.manage"  # start periodic review runs (定期复核) and reassign a user's customers
+    INSPECTION_MANAGE = "inspection.manage"  # define inspection plans and checklists (巡检)
 
 
 @dataclass(frozen=True)
@@ -64,24 +69,29 @@ ROLES: dict[str, RoleSpec] = {
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.PRIVACY,
                    Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE, Perm.CALENDAR_MANAGE,
                    Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
-                   Perm.COMPLAINT_REPORT}),
+                   Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
+                   Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
-                   Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT}),
+                   Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
+                   Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
-                   Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT}),
+                   Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT,
+                   Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
-                                frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT})),
+                                frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT,
+                                           Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT})),
     "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL,
                               frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT})),
     "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL),
-    "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL, frozenset({Perm.COMPLAINT_REPORT})),
+    "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL,
+                        frozenset({Perm.COMPLAINT_REPORT, Perm.CUSTOMER_EXPORT})),
     # The auditor is also the data-protection officer: reads the log, answers data-subject requests,
     # sees the archive masked.
     "auditor": RoleSpec(_("Auditor / DPO"), Scope.ALL, Level.INTERNAL,

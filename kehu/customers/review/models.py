@@ -1,0 +1,1 @@
+"""Tables of Periodic review and reassignment."""
