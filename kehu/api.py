@@ -134,9 +134,11 @@ from kehu.audit.api import router as audit_router  # noqa: E402
 from kehu.customers.api import router as customers_router  # noqa: E402
 from kehu.customers.review.api import router as review_router  # noqa: E402
 from kehu.imports.api import router as imports_router  # noqa: E402
+from kehu.imports.export_api import router as exports_router  # noqa: E402
 from kehu.notifications.api import router as notifications_router  # noqa: E402
 from kehu.service_desk.api import router as service_desk_router  # noqa: E402
 from kehu.service_desk.inspections.api import router as inspections_router  # noqa: E402
+from kehu.service_desk.tickets.api import router as tickets_router  # noqa: E402
 from kehu.workdays.api import router as workdays_router  # noqa: E402
 
 api.add_router("", access_router)
@@ -147,8 +149,10 @@ api.add_router("", service_desk_router)
 api.add_router("", approvals_router)
 api.add_router("", notifications_router)
 api.add_router("", imports_router)
+api.add_router("", exports_router)
 api.add_router("", review_router)
 api.add_router("", inspections_router)
+api.add_router("", tickets_router)
 
 
 class ApiErrorFormatMiddleware:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kehu.workdays",
     "kehu.service_desk",
     "kehu.service_desk.inspections",
+    "kehu.service_desk.tickets",
     "kehu.customers.review",
     "kehu.imports",
     "kehu.notifications",

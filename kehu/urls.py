@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("kehu.approvals.urls")),
     path("", include("kehu.notifications.urls")),
     path("", include("kehu.imports.urls")),
+    path("", include("kehu.imports.export_urls")),
     path("", include("kehu.customers.review.urls")),
     path("", include("kehu.service_desk.inspections.urls")),
+    path("", include("kehu.service_desk.tickets.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Tables of service requests and emergencies."""
