@@ -5,6 +5,8 @@ from ninja import Query, Router, Status
 from kehu.service_desk import reports, selectors, services
 from kehu.service_desk.schemas import (
     ActionIn,
+    CategoryTrendOut,
+    CategoryTrendQuery,
     CauseReportOut,
     ComplaintIn,
     ComplaintOut,
@@ -52,6 +54,13 @@ def complaint_report_sla(request, query: Query[SlaReportQuery]):
 @router.get("/complaints/reports/causes", response=CauseReportOut, summary="Complaints per category (Pareto)")
 def complaint_report_causes(request, query: Query[ReportRange]):
     return reports.complaint_report_causes(actor=request.user, date_from=query.date_from, date_to=query.date_to)
+
+
+@router.get("/complaints/reports/categories", response=CategoryTrendOut,
+            summary="Complaints per category or cause per month")
+def complaint_report_categories(request, query: Query[CategoryTrendQuery]):
+    return reports.complaint_report_categories(actor=request.user, date_from=query.date_from,
+                                               date_to=query.date_to, by=query.by)
 
 
 @router.get("/complaints/reports/repeat", response=RepeatReportOut, summary="Repeat complainers")

@@ -213,9 +213,11 @@ class ReportFilterForm(StyledForm):
     group_by = forms.ChoiceField(label=_("SLA by"), required=False, choices=[
         ("severity", _("Nature")), ("department", _("Department")), ("person", _("Accountable person")),
         ("month", _("Month"))])
+    trend_by = forms.ChoiceField(label=_("Over time by"), required=False, choices=[
+        ("category", _("Category")), ("cause", _("Cause"))])
 
     def report_args(self) -> dict:
         """The valid filters as report arguments (an invalid one falls back to its default)."""
         data = getattr(self, "cleaned_data", {})
         return {"date_from": data.get("date_from"), "date_to": data.get("date_to"),
-                "group_by": data.get("group_by") or "severity"}
+                "group_by": data.get("group_by") or "severity", "trend_by": data.get("trend_by") or "category"}

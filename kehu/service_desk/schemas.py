@@ -128,6 +128,10 @@ class SlaReportQuery(ReportRange):
     group_by: Literal["severity", "department", "person", "month"] = "severity"
 
 
+class CategoryTrendQuery(ReportRange):
+    by: Literal["category", "cause"] = Field("category", description="Count per category or per recorded cause.")
+
+
 class RepeatReportQuery(ReportRange):
     min_count: int = Field(2, ge=1, le=1000)
 
@@ -199,3 +203,21 @@ class HandlingReportOut(BaseModel):
     rows: list[HandlingRowOut]
     overall: HandlingRowOut
     truncated: bool
+
+
+class TrendSeriesOut(BaseModel):
+    key: str = Field(description="the category or cause; \"\" when none was recorded, \"*\" for the other values")
+    label: str
+    other: bool = Field(description="the sum of the values outside the 8 most frequent")
+    counts: list[int] = Field(description="complaints per month, aligned with ``months``")
+    total: int
+
+
+class CategoryTrendOut(BaseModel):
+    date_from: dt.date
+    date_to: dt.date
+    by: str
+    months: list[str] = Field(description="every month of the range, YYYY-MM (Asia/Shanghai)")
+    series: list[TrendSeriesOut] = Field(description="most frequent first; \"other\" last")
+    totals: list[int] = Field(description="complaints per month, all series together")
+    total: int

@@ -14,7 +14,7 @@ from kehu.access.scopes import scope_q
 from kehu.errors import NotFound
 from kehu.pagination import Page, paginate
 from kehu.service_desk import workflow
-from kehu.service_desk.models import Complaint, ComplaintEvent
+from kehu.service_desk.models import Complaint, ComplaintEvent, open_q
 
 ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime}
 
@@ -43,7 +43,7 @@ def complaint_list(*, actor, state: str | None = None, severity: str | None = No
     if state:
         qs = qs.filter(state=state)
     if open_only:
-        qs = qs.filter(state__in=workflow.OPEN_STATES)
+        qs = qs.filter(open_q())
     if severity:
         qs = qs.filter(severity=severity)
     if breached is not None:
@@ -55,8 +55,9 @@ def complaint_list(*, actor, state: str | None = None, severity: str | None = No
 
 def complaint_board(*, actor, limit_per_state: int = 50) -> dict[str, list[Complaint]]:
     """Open complaints by state, soonest due first (the board)."""
-    qs = (complaint_base(actor=actor).filter(state__in=workflow.OPEN_STATES)
-          .select_related("accountable", "customer"))
+    # One query per column; "state = s" alone lets the (state, due_at) index read each column in
+    # order (with the open-states condition too, the planner would scan every open complaint).
+    qs = complaint_base(actor=actor).select_related("accountable", "customer")
     return {state: list(qs.filter(state=state).order_by("due_at", "id")[:limit_per_state])
             for state in workflow.OPEN_STATES}
 
@@ -99,21 +100,52 @@ def escalation_recipients(c: Complaint, *, level: int) -> list[User]:
     """Level 1: managers of the accountable person's department, or the nearest department above
     that has one. Level 2: managers one department higher, else the executives."""
     path = c.department.path if c.department_id else ""
-    ancestors = [int(x) for x in path.strip("/").split("/") if x][::-1]  # own department first
-    found_at = None
-    for i, dept_id in enumerate(ancestors):
-        managers = list(User.objects.filter(department_id=dept_id, role="manager", is_active=True))
-        if managers:
+    return EscalationDirectory().recipients(path, level=level)
+
+
+def _ancestors(path: str) -> list[int]:
+    """Department ids of a materialised path "/1/4/9/", own department first."""
+    return [int(x) for x in path.strip("/").split("/") if x][::-1]
+
+
+class EscalationDirectory:
+    """Who receives escalations, loaded once (the active managers by department, the executives and
+    the admins: three small queries, made on first use) and answered per department path from memory,
+    so a sweep over thousands of complaints costs the same few queries. Same rule as
+    ``escalation_recipients``; build a new one per sweep so role changes show up at the next sweep."""
+
+    def __init__(self) -> None:
+        self._managers: dict[int, list[User]] | None = None
+        self._fallback: list[User] | None = None
+        self._cache: dict[tuple[str, int], list[User]] = {}
+
+    def _load(self) -> None:
+        managers: dict[int, list[User]] = {}
+        for u in User.objects.filter(role="manager", is_active=True).order_by("id"):
+            managers.setdefault(u.department_id, []).append(u)
+        self._managers = managers
+
+    def _top(self) -> list[User]:
+        if self._fallback is None:
+            self._fallback = (list(User.objects.filter(role="executive", is_active=True).order_by("id"))
+                              or list(User.objects.filter(role="admin", is_active=True).order_by("id")))
+        return self._fallback
+
+    def recipients(self, department_path: str, *, level: int) -> list[User]:
+        key = (department_path or "", level)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(department_path or "", level)
+        return self._cache[key]
+
+    def _resolve(self, path: str, level: int) -> list[User]:
+        if self._managers is None:
+            self._load()
+        ancestors = _ancestors(path)
+        found_at = next((i for i, dept_id in enumerate(ancestors) if self._managers.get(dept_id)), None)
+        if found_at is not None:
             if level == 1:
-                return managers
-            found_at = i
-            break
-    if level == 2 and found_at is not None:
-        for dept_id in ancestors[found_at + 1:]:
-            managers = list(User.objects.filter(department_id=dept_id, role="manager", is_active=True))
-            if managers:
-                return managers
-    return list(User.objects.filter(role="executive", is_active=True)) or list(
-        User.objects.filter(role="admin", is_active=True))
-
-
+                return self._managers[ancestors[found_at]]
+            for dept_id in ancestors[found_at + 1:]:
+                if self._managers.get(dept_id):
+                    return self._managers[dept_id]
+        return self._top()

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
@@ -34,6 +35,9 @@ from kehu.service_desk.models import STATE_LABELS, Complaint
 from kehu.web import form_errors_from, page, render_page
 
 PAGE_SIZE = 50
+# Cards per board column: the soonest due; the rest are one click away in the list filtered by state
+# (a column of 50 cards is not read, and rendering 450 of them dominated the page's time at scale).
+BOARD_CARDS = 20
 # Time left before the deadline below which a card turns red / orange.
 RED_WITHIN = dt.timedelta(hours=2)
 ORANGE_WITHIN = dt.timedelta(hours=24)
@@ -101,11 +105,14 @@ def complaint_board(request):
     """Open complaints in a column per state, soonest due first."""
     _require(request)
     now = timezone.now()
-    board = selectors.complaint_board(actor=request.user)
-    columns = [{"state": state, "label": STATE_LABELS[state], "items": _with_due(items, now)}
+    board = selectors.complaint_board(actor=request.user, limit_per_state=BOARD_CARDS + 1)
+    list_url = reverse("service_desk:list")
+    columns = [{"state": state, "label": STATE_LABELS[state], "items": _with_due(items[:BOARD_CARDS], now),
+                "more": len(items) > BOARD_CARDS, "more_url": f"{list_url}?{urlencode({'state': state})}"}
                for state, items in board.items()]
     return render(request, "service_desk/board.html",
-                  {"columns": columns, "total": sum(len(c["items"]) for c in columns), "view": "board"})
+                  {"columns": columns, "total": sum(len(c["items"]) for c in columns), "view": "board",
+                   "truncated": any(c["more"] for c in columns), "cards_per_column": BOARD_CARDS})
 
 
 @page
@@ -142,15 +149,42 @@ def complaint_reports(request):
     date_from, date_to = reports.report_range(args["date_from"], args["date_to"])  # a reversed range: 400 page
     span = {"actor": request.user, "date_from": date_from, "date_to": date_to}
     sla = reports.complaint_report_sla(group_by=args["group_by"], **span)
+    trend = reports.complaint_report_categories(by=args["trend_by"], **span)
     if not form.is_bound:
-        form = ReportFilterForm(initial={"date_from": date_from, "date_to": date_to, "group_by": args["group_by"]})
+        form = ReportFilterForm(initial={"date_from": date_from, "date_to": date_to, "group_by": args["group_by"],
+                                         "trend_by": args["trend_by"]})
     return render(request, "service_desk/reports.html", {
         "form": form, "view": "reports", "sla": sla,
         "group_label": dict(form.fields["group_by"].choices)[args["group_by"]],
         "causes": reports.complaint_report_causes(**span),
+        "trend": trend,
+        "trend_chart": trend_chart(trend),
         "repeat": reports.complaint_report_repeat(**span),
         "handling": reports.complaint_report_handling_time(**span),
     })
+
+
+# One Tabler colour per series, most frequent first; "other" is grey.
+SERIES_COLOURS = ("blue", "orange", "green", "purple", "red", "cyan", "yellow", "pink")
+
+
+def trend_chart(trend: dict) -> dict:
+    """The categories-over-time report as a stacked bar chart drawn with plain HTML/CSS: a column per
+    month whose segments' heights are shares of the busiest month (no chart library is vendored)."""
+    peak = max(trend["totals"], default=0)
+    series = [{**s, "colour": "secondary" if s["other"] else SERIES_COLOURS[i % len(SERIES_COLOURS)]}
+              for i, s in enumerate(trend["series"])]
+    columns = []
+    crowded = len(trend["months"]) > 24  # beyond two years only Januaries are labelled
+    for i, month in enumerate(trend["months"]):
+        year, mm = month.split("-")
+        first = i == 0 or mm == "01"
+        segments = [{"label": s["label"], "count": s["counts"][i], "colour": s["colour"],
+                     "height": f"{100.0 * s['counts'][i] / peak:.1f}"} for s in series if s["counts"][i]]
+        columns.append({"month": month, "total": trend["totals"][i], "segments": segments,
+                        "cells": [s["counts"][i] for s in series],
+                        "short": "" if crowded and not first else str(int(mm)), "year": year if first else ""})
+    return {"series": series, "columns": columns, "peak": peak}
 
 
 # ---------------------------------------------------------------- record
