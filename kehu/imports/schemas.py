@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Schema
+
+from kehu.imports.models import ImportJob, JobState
+
+
+class RowErrorOut(Schema):
+    row: int
+    errors: list[str]
+
+
+class ImportJobOut(Schema):
+    id: int
+    file_name: str
+    file_sha256: str
+    file_size: int
+    file_format: str
+    encoding: str
+    state: str
+    state_label: str
+    resumable: bool
+    mode: str
+    headers: list[str]
+    columns: list[str]
+    preview: list[list[str]]
+    total_rows: int
+    valid_rows: int
+    error_rows: int
+    done_rows: int
+    imported_rows: int
+    skipped_rows: int
+    percent: int
+    cursor: int
+    cancel_requested: bool
+    message: str
+    created_by: str
+    created_at: dt.datetime
+    validated_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    first_errors: list[RowErrorOut] = []
+
+
+class ImportJobPage(Schema):
+    items: list[ImportJobOut]
+    next: str | None
+
+
+class DryRunIn(Schema):
+    columns: list[str] | None = Field(None, max_length=500, description="field key or '' for each column")
+    save_mapping_as: str | None = Field(None, max_length=100)
+
+
+class CommitIn(Schema):
+    mode: Literal["all", "valid"]
+
+
+class MappingIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    mapping: dict[str, str] = Field(..., description="header text → field key ('' = ignore)")
+
+
+class MappingOut(Schema):
+    id: int
+    name: str
+    mapping: dict[str, str]
+    updated_at: dt.datetime
+
+
+class FieldOut(Schema):
+    key: str
+    label: str
+
+
+def effective_state(job: ImportJob) -> str:
+    """An importing job whose worker stopped beating shows as interrupted before the sweep marks it."""
+    from kehu.imports.services import _is_stale
+
+    return JobState.INTERRUPTED if job.state == JobState.IMPORTING and _is_stale(job) else job.state
+
+
+def job_out(job: ImportJob, errors=None) -> dict:
+    state = effective_state(job)
+    return {
+        **{f: getattr(job, f) for f in ("id", "file_name", "file_sha256", "file_size", "file_format", "encoding",
+                                        "mode", "headers", "columns", "preview", "total_rows", "valid_rows",
+                                        "error_rows", "done_rows", "imported_rows", "skipped_rows", "percent",
+                                        "cursor", "cancel_requested", "message", "created_at", "validated_at",
+                                        "started_at", "finished_at")},
+        "state": state, "state_label": str(JobState(state).label), "resumable": state == JobState.INTERRUPTED,
+        "created_by": str(job.created_by),
+        "first_errors": [{"row": e.row_number, "errors": e.errors} for e in (errors or [])],
+    }
