@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from django.http import JsonResponse
 from ninja import Query, Router, Schema, Status
 
+from kehu.access.roles import Perm
+from kehu.customers import merge as merge_services
 from kehu.customers import selectors, services
 from kehu.customers.schemas import (
+    CandidateOut,
+    CandidatePage,
     ChangePage,
     ConsentIn,
     ConsentOut,
@@ -18,13 +23,20 @@ from kehu.customers.schemas import (
     CustomerPatch,
     CustomFieldIn,
     CustomFieldOut,
+    MergeIn,
+    MergeOut,
+    MergePage,
     RevealIn,
     RevealOut,
+    ScanOut,
     TagIn,
     TagOut,
+    candidate_out,
     customer_out,
+    merge_out,
     tag_out,
 )
+from kehu.errors import NotFound
 
 router = Router(tags=["customers"])
 
@@ -56,9 +68,10 @@ def customer_create(request, payload: CustomerIn):
     return Status(201, customer_out(selectors.customer_detail(actor=request.user, customer_id=customer.pk)))
 
 
-@router.get("/customers/{customer_id}", response=CustomerOut)
+@router.get("/customers/{customer_id}", response=CustomerOut,
+            description="A merged-away id answers 307 to the surviving customer (see _customer_get_or_redirect).")
 def customer_get(request, customer_id: int):
-    return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
+    return _customer_get_or_redirect(request, customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
@@ -174,3 +187,94 @@ def custom_field_list(request):
 @router.post("/custom-fields", response={201: CustomFieldOut})
 def custom_field_create(request, payload: CustomFieldIn):
     return Status(201, services.custom_field_define(actor=request.user, **payload.dict()))
+
+
+# ---------------------------------------------------------------- duplicates and merges
+# A merged-away customer's id keeps resolving: GET /customers/{loser_id} answers 307 Temporary
+# Redirect to the survivor (Location header + {"merged_into": id} body). Temporary, because an undo
+# within KEHU_MERGE_UNDO_DAYS brings the old record back.
+
+
+
+def _customer_get_or_redirect(request, customer_id: int):
+    try:
+        return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
+    except NotFound:
+        target = selectors.customer_merged_into(actor=request.user, customer_id=customer_id)
+        if target is None:
+            raise
+        response = JsonResponse({"merged_into": target}, status=307)
+        response["Location"] = request.path.rsplit("/", 1)[0] + f"/{target}"
+        return response
+
+
+class DuplicateFilters(Schema):
+    state: str | None = "open"
+    customer: int | None = None
+    min_score: int | None = None
+    rule: str | None = None
+    ordering: str = "-score"
+    limit: int | None = None
+    cursor: str | None = None
+
+
+@router.get("/duplicates", response=CandidatePage, summary="Duplicate candidate pairs in my scope")
+def duplicate_list(request, filters: Query[DuplicateFilters]):
+    page = selectors.duplicate_list(actor=request.user, **filters.dict())
+    return {"items": [candidate_out(d) for d in page.items], "next": page.next}
+
+
+@router.post("/duplicates/scan", response={202: ScanOut}, summary="Start a duplicate scan (background job)")
+def duplicate_scan(request):
+    from kehu.customers.tasks import duplicate_scan_task
+
+    services._require(request.user, Perm.CUSTOMER_MERGE)
+    result = duplicate_scan_task(request.user.pk)
+    return Status(202, {"job": str(getattr(result, "id", "")), "state": "queued"})
+
+
+@router.get("/duplicates/{candidate_id}", response=CandidateOut)
+def duplicate_get(request, candidate_id: int):
+    return candidate_out(selectors.duplicate_get(actor=request.user, candidate_id=candidate_id))
+
+
+@router.post("/duplicates/{candidate_id}/dismiss", response=CandidateOut, summary="Not a duplicate (remembered)")
+def duplicate_dismiss(request, candidate_id: int):
+    merge_services.duplicate_dismiss(actor=request.user, candidate_id=candidate_id)
+    return candidate_out(selectors.duplicate_get(actor=request.user, candidate_id=candidate_id))
+
+
+@router.post("/customers/{customer_id}/duplicates/check", response=list[CandidateOut],
+             summary="Look for duplicates of this customer now")
+def duplicate_check(request, customer_id: int):
+    found = merge_services.duplicate_check(actor=request.user, customer_id=customer_id)
+    ids = [d.pk for d in found]
+    qs = selectors.duplicate_base(actor=request.user).filter(pk__in=ids).select_related(
+        "customer_a__owner", "customer_a__department", "customer_b__owner", "customer_b__department", "decided_by")
+    return [candidate_out(d) for d in qs.order_by("-score", "id")]
+
+
+@router.post("/customers/{customer_id}/merge", response={201: MergeOut},
+             summary="Merge another customer (the loser) into this one")
+def customer_merge(request, customer_id: int, payload: MergeIn):
+    record = merge_services.customer_merge(actor=request.user, survivor_id=customer_id, loser_id=payload.loser,
+                                           choices=payload.choices)
+    return Status(201, merge_out(selectors.merge_get(actor=request.user, merge_id=record.pk)))
+
+
+@router.get("/merges", response=MergePage, summary="Merges into customers in my scope, newest first")
+def merge_list(request, customer: int | None = None, limit: int | None = None, cursor: str | None = None):
+    page = selectors.merge_list(actor=request.user, customer=customer, limit=limit, cursor=cursor)
+    return {"items": [merge_out(m) for m in page.items], "next": page.next}
+
+
+@router.get("/merges/{merge_id}", response=MergeOut)
+def merge_get(request, merge_id: int):
+    return merge_out(selectors.merge_get(actor=request.user, merge_id=merge_id))
+
+
+@router.post("/merges/{merge_id}/undo", response=MergeOut, summary="Undo a merge (within KEHU_MERGE_UNDO_DAYS)")
+def merge_undo(request, merge_id: int):
+    merge_services.customer_merge_undo(actor=request.user, merge_id=merge_id)
+    return merge_out(selectors.merge_get(actor=request.user, merge_id=merge_id))
+

@@ -144,6 +144,11 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+    # A merged-away duplicate stays as a tombstone (deleted_at set too, so it leaves every list and
+    # frees its USCC) pointing at the record that absorbed it; old links and API ids still resolve.
+    merged_into = models.ForeignKey("self", verbose_name=_("merged into"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="merged_from")
+    merged_at = models.DateTimeField(_("merged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -156,6 +161,9 @@ class Customer(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="customer_status_known"),
             models.CheckConstraint(condition=Q(uscc="") | Q(Exact(Length("uscc"), 18)), name="customer_uscc_length"),
             models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
+            models.CheckConstraint(condition=Q(merged_into__isnull=True) | (
+                Q(merged_at__isnull=False) & Q(deleted_at__isnull=False) & ~Q(merged_into=models.F("id"))),
+                name="customer_tombstone_consistent"),
         ]
         indexes = [
             models.Index(fields=["owner", "-updated_at", "-id"], name="cust_owner_upd"),
@@ -278,3 +286,69 @@ class SearchToken(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+# ---------------------------------------------------------------- duplicates and merge
+
+class CandidateState(models.TextChoices):
+    OPEN = "open", _("Open")
+    MERGED = "merged", _("Merged")
+    DISMISSED = "dismissed", _("Not a duplicate")
+
+
+class DuplicateCandidate(models.Model):
+    """A pair of customers that may be the same (疑似重复), with the evidence found by a scan.
+    One row per unordered pair (a < b); a dismissal stays on the row, so no later scan re-proposes it."""
+
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(_("evidence"), default=list)
+    score = models.PositiveSmallIntegerField(_("score"))
+    state = models.CharField(_("state"), max_length=16, choices=CandidateState.choices, default=CandidateState.OPEN)
+    detected_at = models.DateTimeField(_("detected"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("duplicate candidate")
+        verbose_name_plural = _("duplicate candidates")
+        constraints = [
+            models.UniqueConstraint(fields=["customer_a", "customer_b"], name="dupcand_pair_unique"),
+            models.CheckConstraint(condition=Q(customer_a__lt=models.F("customer_b")), name="dupcand_pair_ordered"),
+            models.CheckConstraint(condition=Q(state__in=CandidateState.values), name="dupcand_state_known"),
+            models.CheckConstraint(condition=Q(score__lte=100), name="dupcand_score_range"),
+        ]
+        indexes = [models.Index(fields=["state", "-score", "-id"], name="dupcand_state_score")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_a_id}~{self.customer_b_id}"
+
+
+class CustomerMerge(models.Model):
+    """One merge of ``loser`` into ``survivor`` (客户合并): what moved (model label → FK field → pks),
+    the survivor's replaced values and the loser's prior state, so an undo puts everything back."""
+
+    survivor = models.ForeignKey(Customer, verbose_name=_("survivor"), on_delete=models.PROTECT,
+                                 related_name="merges_absorbed")
+    loser = models.ForeignKey(Customer, verbose_name=_("merged record"), on_delete=models.PROTECT,
+                              related_name="merges_lost")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("merged at"))
+    moved = models.JSONField(default=dict)
+    survivor_before = models.JSONField(default=dict)
+    survivor_after = models.JSONField(default=dict)
+    loser_before = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        constraints = [
+            models.CheckConstraint(condition=~Q(survivor=models.F("loser")), name="merge_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loser_id} → {self.survivor_id}"

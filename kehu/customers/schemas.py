@@ -252,3 +252,94 @@ class CustomFieldOut(Schema):
     field_type: str
     choices: list
     required: bool
+
+
+# ---------------------------------------------------------------- duplicates and merges
+
+class CandidateCustomerOut(BaseModel):
+    id: int
+    name: str
+    kind: Kind
+    uscc: str
+    mobile: str = Field("", description="masked")
+    city: str
+    owner: int
+    owner_name: str
+    department_name: str | None
+    updated_at: dt.datetime
+
+
+class CandidateOut(BaseModel):
+    id: int
+    score: int
+    state: Literal["open", "merged", "dismissed"]
+    reasons: list[dict]
+    customer_a: CandidateCustomerOut
+    customer_b: CandidateCustomerOut
+    detected_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str | None
+
+
+class CandidatePage(BaseModel):
+    items: list[CandidateOut]
+    next: str | None
+
+
+class ScanOut(BaseModel):
+    job: str
+    state: str
+
+
+def _candidate_customer_out(c) -> dict:
+    return {"id": c.id, "name": c.name, "kind": c.kind, "uscc": c.uscc, "mobile": c.mobile_masked, "city": c.city,
+            "owner": c.owner_id, "owner_name": str(c.owner), "updated_at": c.updated_at,
+            "department_name": c.department.name if c.department_id else None}
+
+
+def candidate_out(d) -> dict:
+    return {"id": d.id, "score": d.score, "state": d.state, "reasons": d.reasons,
+            "customer_a": _candidate_customer_out(d.customer_a), "customer_b": _candidate_customer_out(d.customer_b),
+            "detected_at": d.detected_at, "decided_at": d.decided_at,
+            "decided_by": str(d.decided_by) if d.decided_by_id else None}
+
+
+MergeSide = Literal["survivor", "loser"]
+
+
+class MergeIn(Schema):
+    loser: int
+    choices: dict[str, MergeSide] = Field(default_factory=dict,
+                                          description="field → which record's value survives (default: the survivor's, "
+                                                      "its blanks filled from the loser)")
+
+
+class MergeOut(BaseModel):
+    id: int
+    survivor: int
+    survivor_name: str
+    loser: int
+    loser_name: str
+    at: dt.datetime
+    by: str | None
+    moved: dict[str, int] = Field(description="model label → rows moved to the survivor")
+    kept: dict[str, int] = Field(description="model label → rows left on the tombstone (already on the survivor)")
+    undone_at: dt.datetime | None
+    undo_until: dt.datetime | None
+
+
+class MergePage(BaseModel):
+    items: list[MergeOut]
+    next: str | None
+
+
+def merge_out(m) -> dict:
+    from kehu.customers.merge import undo_days
+
+    def counts(key):
+        return {label: sum(len(p) for p in fields.values()) for label, fields in m.moved.get(key, {}).items()}
+
+    return {"id": m.id, "survivor": m.survivor_id, "survivor_name": m.survivor.name, "loser": m.loser_id,
+            "loser_name": m.loser.name, "at": m.at, "by": str(m.actor) if m.actor_id else None,
+            "moved": counts("moved"), "kept": counts("kept"), "undone_at": m.undone_at,
+            "undo_until": None if m.undone_at else m.at + dt.timedelta(days=undo_days())}

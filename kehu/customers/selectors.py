@@ -211,3 +211,118 @@ def assignable_owner_list(*, actor) -> QuerySet[User]:
 def assignable_owner_get(*, actor, owner_id: int) -> User | None:
     """A user the actor may make owner of a customer, or None."""
     return assignable_owner_list(actor=actor).filter(pk=owner_id).first()
+
+
+# ---------------------------------------------------------------- duplicates and merges
+
+def _require_merge(actor) -> None:
+    from kehu.errors import Forbidden
+
+    if not actor.has_kehu_perm(Perm.CUSTOMER_MERGE):
+        raise Forbidden(_("You are not allowed to do this."))
+
+
+def duplicate_base(*, actor) -> QuerySet:
+    """Candidate pairs whose two customers are both in the actor's scope."""
+    from kehu.customers.models import DuplicateCandidate
+
+    _require_merge(actor)
+    return DuplicateCandidate.objects.filter(
+        scope_q(actor, owner_field="customer_a__owner", department_field="customer_a__department"),
+        scope_q(actor, owner_field="customer_b__owner", department_field="customer_b__department"))
+
+
+def duplicate_list(*, actor, state: str | None = "open", customer: int | None = None, min_score: int | None = None,
+                   rule: str | None = None, ordering: str = "-score", limit: int | None = None,
+                   cursor: str | None = None) -> Page:
+    """A page of candidate pairs in scope, both customers loaded (with owners), highest score first."""
+    qs = duplicate_base(actor=actor)
+    if state:
+        qs = qs.filter(state=state)
+    if state == "open":  # an open pair with a deleted or merged-away side is moot
+        qs = qs.filter(customer_a__deleted_at__isnull=True, customer_b__deleted_at__isnull=True)
+    if customer:
+        qs = qs.filter(Q(customer_a_id=customer) | Q(customer_b_id=customer))
+    if min_score is not None:
+        qs = qs.filter(score__gte=min_score)
+    if rule:
+        qs = qs.filter(reasons__contains=[{"rule": rule}]) if _json_contains_ok() else qs.filter(
+            reasons__icontains=f'"rule": "{rule}"')
+    qs = qs.select_related("customer_a__owner", "customer_a__department", "customer_b__owner",
+                           "customer_b__department", "decided_by")
+    return paginate(qs, ordering=ordering or "-score", allowed={"score": int, "id": int, "detected_at": dt.datetime},
+                    limit=limit, cursor=cursor)
+
+
+def _json_contains_ok() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def duplicate_get(*, actor, candidate_id: int, for_update: bool = False):
+    """One candidate pair in scope, or NotFound."""
+    qs = duplicate_base(actor=actor).select_related("customer_a", "customer_b")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    candidate = qs.filter(pk=candidate_id).first()
+    if candidate is None:
+        raise NotFound(_("Duplicate candidate not found."))
+    return candidate
+
+
+def merge_base(*, actor) -> QuerySet:
+    """Merges whose survivor is in the actor's scope."""
+    from kehu.customers.models import CustomerMerge
+
+    _require_merge(actor)
+    return CustomerMerge.objects.filter(scope_q(actor, owner_field="survivor__owner",
+                                                department_field="survivor__department"))
+
+
+def merge_list(*, actor, customer: int | None = None, limit: int | None = None, cursor: str | None = None) -> Page:
+    """The actor's reachable merges, newest first (``customer``: as survivor or as loser)."""
+    qs = merge_base(actor=actor)
+    if customer:
+        qs = qs.filter(Q(survivor_id=customer) | Q(loser_id=customer))
+    qs = qs.select_related("survivor", "loser", "actor", "undone_by")
+    return paginate(qs, ordering="-id", allowed={"id": int}, limit=limit, cursor=cursor)
+
+
+def merge_get(*, actor, merge_id: int, for_update: bool = False):
+    """One merge whose survivor is in scope, or NotFound."""
+    qs = merge_base(actor=actor).select_related("survivor", "loser", "actor", "undone_by")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    record = qs.filter(pk=merge_id).first()
+    if record is None:
+        raise NotFound(_("Merge not found."))
+    return record
+
+
+def customer_merged_into(*, actor, customer_id: int) -> int | None:
+    """Where a merged-away customer (tombstone) now lives: the live survivor's id if it is in the
+    actor's scope (following later merges), else None."""
+    target, seen = customer_id, set()
+    while target is not None and target not in seen:
+        seen.add(target)
+        row = Customer.objects.filter(pk=target).values_list("merged_into_id", "deleted_at").first()
+        if row is None:
+            return None
+        into, deleted = row
+        if into is None:
+            if deleted is not None or target == customer_id:
+                return None
+            return target if customer_base(actor=actor).filter(pk=target).exists() else None
+        target = into
+    return None
+
+
+def customer_merges_absorbed(*, actor, customer_id: int, limit: int = 10) -> list:
+    """The merges into this customer, newest first (the 360° page's "merged from …")."""
+    from kehu.customers.models import CustomerMerge
+
+    if not actor.has_kehu_perm(Perm.CUSTOMER_MERGE):
+        return []
+    return list(CustomerMerge.objects.filter(survivor_id=customer_id).select_related("loser", "actor")
+                .order_by("-id")[:limit])

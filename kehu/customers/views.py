@@ -3,6 +3,7 @@ validation and audit all live in the services and selectors."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from itertools import groupby
@@ -41,7 +42,7 @@ from kehu.customers.models import (
     Stage,
     Status,
 )
-from kehu.errors import Conflict, DomainError, Forbidden, Invalid
+from kehu.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from kehu.web import form_errors_from, is_htmx, page, render_page
 
 PAGE_SIZE = 50
@@ -111,7 +112,18 @@ def _sort_columns(ordering: str, filters: dict) -> dict:
 @page
 @require_http_methods(["GET"])
 def customer_detail(request, customer_id: int):
-    return render(request, "customers/detail.html", _detail_context(request, customer_id))
+    try:
+        context = _detail_context(request, customer_id)
+    except NotFound:
+        # A merged-away customer's old link leads to the record that absorbed it, with a notice.
+        target = selectors.customer_merged_into(actor=request.user, customer_id=customer_id)
+        if target is None:
+            raise
+        messages.info(request, _("Customer #%(old)s was merged into this record.") % {"old": customer_id})
+        return redirect("customers:detail", target)
+    context["merges"] = _merges_absorbed(request, context["customer"])  # customers/merge_banner.html
+    context["can_merge"] = request.user.has_kehu_perm(Perm.CUSTOMER_MERGE)
+    return render(request, "customers/detail.html", context)
 
 
 def _detail_context(request, customer_id: int, *, consent_form: ConsentForm | None = None) -> dict:
@@ -590,3 +602,161 @@ def _catalog_page(request, *, tag_form=None, field_form=None, status=200) -> Htt
         "field_form": field_form or CustomFieldForm(),
     }
     return render(request, "customers/catalog.html", context, status=status)
+
+
+# ---------------------------------------------------------------- duplicates and merge
+
+DUPLICATE_PAGE_SIZE = 30
+ACTION_LABELS["merge_undo"] = pgettext_lazy("change action", "merge undone")
+RULE_LABELS = {"uscc": pgettext_lazy("duplicate rule", "Same USCC"),
+               "id_number": pgettext_lazy("duplicate rule", "Same ID number"),
+               "mobile": pgettext_lazy("duplicate rule", "Same mobile"),
+               "name": pgettext_lazy("duplicate rule", "Similar name")}
+
+
+def _merges_absorbed(request, customer) -> list[dict]:
+    """The 360° page's "merged from …" rows, with whether each can still be undone."""
+    from kehu.customers.merge import undo_days
+
+    now = timezone.now()
+    rows = []
+    for m in selectors.customer_merges_absorbed(actor=request.user, customer_id=customer.pk):
+        until = m.at + dt.timedelta(days=undo_days())
+        rows.append({"merge": m, "until": until, "undoable": m.undone_at is None and until > now})
+    return rows
+
+
+def _evidence(candidate) -> list[str]:
+    out = []
+    for r in candidate.reasons:
+        label = str(RULE_LABELS.get(r.get("rule"), r.get("rule")))
+        out.append(f"{label} {r['score']:.0f}" if "score" in r else label)
+    return out
+
+
+@page
+@require_http_methods(["GET"])
+def duplicate_queue(request):
+    """The review queue: open candidate pairs in scope, highest score first, evidence side by side."""
+    state = request.GET.get("state") or "open"
+    if state not in ("open", "dismissed", "merged"):
+        state = "open"
+    result = selectors.duplicate_list(actor=request.user, state=state, limit=DUPLICATE_PAGE_SIZE,
+                                      cursor=request.GET.get("cursor") or None)
+    pairs = [{"c": d, "evidence": _evidence(d)} for d in result.items]
+    context = {"pairs": pairs, "state": state, "page": result,
+               "next_url": f"?{urlencode({'state': state, 'cursor': result.next})}" if result.next else None}
+    return render_page(request, "customers/duplicates.html", "customers/_duplicate_rows.html", context)
+
+
+@page
+@require_POST
+def duplicate_scan_start(request):
+    from kehu.customers.tasks import duplicate_scan_task
+
+    _require(request, Perm.CUSTOMER_MERGE)
+    duplicate_scan_task(request.user.pk)
+    messages.success(request, _("A duplicate scan was started; new pairs appear here when it finishes."))
+    return redirect("customers:duplicates")
+
+
+@page
+@require_POST
+def duplicate_dismiss(request, candidate_id: int):
+    from kehu.customers import merge as merge_services
+
+    merge_services.duplicate_dismiss(actor=request.user, candidate_id=candidate_id)
+    if is_htmx(request):
+        return HttpResponse("")  # the row disappears from the queue
+    messages.success(request, _("Marked as not a duplicate; this pair will not be proposed again."))
+    return redirect("customers:duplicates")
+
+
+@page
+@require_POST
+def duplicate_check(request, customer_id: int):
+    from kehu.customers import merge as merge_services
+
+    found = merge_services.duplicate_check(actor=request.user, customer_id=customer_id)
+    if found:
+        messages.warning(request, _("%(n)d possible duplicate(s) found.") % {"n": len(found)})
+        return redirect(f"{reverse('customers:duplicates')}")
+    messages.success(request, _("No duplicates found."))
+    return redirect("customers:detail", customer_id)
+
+
+def _merge_rows(survivor, loser, picked: dict) -> list[dict]:
+    from kehu.customers.merge import MERGE_FIELDS
+
+    def show(c, f):
+        if f == "owner":
+            return str(c.owner)
+        if f in ("mobile", "id_number"):
+            return getattr(c, f"{f}_masked")
+        if f == "custom":
+            return json.dumps(c.custom, ensure_ascii=False) if c.custom else ""
+        value = getattr(c, f)
+        display = getattr(c, f"get_{f}_display", None)
+        return str(display()) if display and value else value
+
+    rows = []
+    for f in MERGE_FIELDS:
+        try:
+            label = Customer._meta.get_field(f).verbose_name
+        except FieldDoesNotExist:
+            label = {"mobile": _("Mobile"), "id_number": _("ID number")}.get(f, f)
+        a, b = show(survivor, f), show(loser, f)
+        rows.append({"field": f, "label": label, "survivor": a, "loser": b, "same": a == b,
+                     "pick": picked.get(f, "survivor")})
+    return rows
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def customer_merge(request, survivor_id: int, loser_id: int):
+    """Two records side by side, one radio per field; POST merges the right one into the left one."""
+    from kehu.customers import merge as merge_services
+    from kehu.customers.merge import MERGE_FIELDS, _choose
+
+    _require(request, Perm.CUSTOMER_MERGE)
+    survivor = selectors.customer_get(actor=request.user, customer_id=survivor_id)
+    loser = selectors.customer_get(actor=request.user, customer_id=loser_id)
+    error = None
+    if request.method == "POST":
+        choices = {f: request.POST[f"pick_{f}"] for f in MERGE_FIELDS if request.POST.get(f"pick_{f}")}
+        try:
+            record = merge_services.customer_merge(actor=request.user, survivor_id=survivor.pk, loser_id=loser.pk,
+                                                   choices=choices)
+        except (Conflict, Invalid) as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("“%(loser)s” was merged into this record. You can undo it within %(d)d days.")
+                             % {"loser": loser.name, "d": merge_services.undo_days()})
+            return redirect("customers:detail", record.survivor_id)
+    picked = _choose(survivor, loser, {})
+    context = {"survivor": survivor, "loser": loser, "rows": _merge_rows(survivor, loser, picked), "error": error,
+               "counts": _link_counts(loser)}
+    return render(request, "customers/merge.html", context, status=422 if error else 200)
+
+
+def _link_counts(customer) -> list[tuple[str, int]]:
+    """What would move with the loser, per kind of record (for the confirmation)."""
+    from kehu.customers.merge import merge_links
+
+    out = []
+    for model, field in merge_links():
+        n = model._base_manager.filter(**{field: customer.pk}).count()
+        if n:
+            out.append((str(model._meta.verbose_name_plural), n))
+    return out
+
+
+@page
+@require_POST
+def merge_undo(request, merge_id: int):
+    from kehu.customers import merge as merge_services
+
+    record = merge_services.customer_merge_undo(actor=request.user, merge_id=merge_id)
+    messages.success(request, _("The merge was undone; “%(loser)s” is a separate record again.")
+                     % {"loser": record.loser.name})
+    return redirect("customers:detail", record.survivor_id)
