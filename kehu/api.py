@@ -142,6 +142,7 @@ from kehu.service_desk.tickets.api import router as tickets_router  # noqa: E402
 from kehu.workdays.api import router as workdays_router  # noqa: E402
 
 api.add_router("", access_router)
+api.add_router("", exports_router)  # before customers: /customers/export must win over /customers/{customer_id}
 api.add_router("", customers_router)
 api.add_router("", audit_router)
 api.add_router("", workdays_router)
@@ -149,7 +150,6 @@ api.add_router("", service_desk_router)
 api.add_router("", approvals_router)
 api.add_router("", notifications_router)
 api.add_router("", imports_router)
-api.add_router("", exports_router)
 api.add_router("", review_router)
 api.add_router("", inspections_router)
 api.add_router("", tickets_router)

@@ -203,6 +203,31 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # an approved extension. The public form's complaints go to the service agent with the fewest open ones.
 KEHU_COMPLAINT_SLA_DAYS = {"general": 1, "major": 3, "serious": 3}
 KEHU_COMPLAINT_SLA_MAX_DAYS = 7
+# Service requests (咨询/报修/服务请求): "within N working days" per kind. Emergencies (紧急): first response
+# within hours (clock hours), resolved within their working day of receipt; one level higher that many hours
+# after the breach.
+KEHU_SERVICE_SLA_DAYS = {"consultation": 1, "repair": 3, "service": 3}
+KEHU_EMERGENCY_RESPONSE_HOURS = float(os.environ.get("KEHU_EMERGENCY_RESPONSE_HOURS", "2"))
+KEHU_EMERGENCY_ESCALATION_HOURS = float(os.environ.get("KEHU_EMERGENCY_ESCALATION_HOURS", "1"))
+# Scheduled inspections (巡检): default cycle in days per customer importance (grading will feed the
+# importance; until then it is set on the plan), and how many days ahead the daily job opens visits.
+KEHU_INSPECTION_CYCLE_DAYS = {"key": 30, "important": 90, "normal": 180}
+KEHU_INSPECTION_HORIZON_DAYS = int(os.environ.get("KEHU_INSPECTION_HORIZON_DAYS", "14"))
+# Customer import: upload limit, rows per committed batch, dry runs in the request up to this size
+# (bigger ones in the worker), seconds without progress after which a running import counts as interrupted.
+KEHU_IMPORT_MAX_BYTES = int(os.environ.get("KEHU_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+KEHU_IMPORT_BATCH_ROWS = int(os.environ.get("KEHU_IMPORT_BATCH_ROWS", "2000"))
+KEHU_IMPORT_INLINE_BYTES = int(os.environ.get("KEHU_IMPORT_INLINE_BYTES", str(1024 * 1024)))
+KEHU_IMPORT_STALE_SECONDS = int(os.environ.get("KEHU_IMPORT_STALE_SECONDS", "300"))
+# Export cap (rows per file) and periodic review (定期复核).
+KEHU_EXPORT_MAX_ROWS = int(os.environ.get("KEHU_EXPORT_MAX_ROWS", "100000"))
+KEHU_REVIEW_STALE_MONTHS = int(os.environ.get("KEHU_REVIEW_STALE_MONTHS", "12"))
+KEHU_REVIEW_DUE_WORKING_DAYS = int(os.environ.get("KEHU_REVIEW_DUE_WORKING_DAYS", "14"))
+KEHU_REVIEW_SCHEDULE_MONTHS = int(os.environ.get("KEHU_REVIEW_SCHEDULE_MONTHS", "12"))  # 0 = off
+KEHU_REVIEW_SCHEDULE_USER = os.environ.get("KEHU_REVIEW_SCHEDULE_USER", "")  # default: first active admin
+# Duplicates and merge (查重与合并)
+KEHU_DEDUPE_NAME_THRESHOLD = float(os.environ.get("KEHU_DEDUPE_NAME_THRESHOLD", "90"))
+KEHU_MERGE_UNDO_DAYS = int(os.environ.get("KEHU_MERGE_UNDO_DAYS", "30"))
 KEHU_COMPLAINT_INTAKE_ROLE = "service_agent"
 KEHU_PUBLIC_FORM_RATE = (5, 3600)
 KEHU_SLA_SWEEP_MINUTES = int(os.environ.get("KEHU_SLA_SWEEP_MINUTES", "1"))  # at most 5 complaints per hour from one address

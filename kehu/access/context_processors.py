@@ -12,4 +12,9 @@ def navigation(request):
         "can_handle_privacy": user.has_kehu_perm(Perm.PRIVACY),
         "can_manage_catalog": user.has_kehu_perm(Perm.CATALOG_MANAGE),
         "can_handle_complaints": user.has_kehu_perm(Perm.COMPLAINT_HANDLE),
+        "can_read_complaint_reports": user.has_kehu_perm(Perm.COMPLAINT_REPORT),
+        "can_see_inspections": user.has_kehu_perm(Perm.COMPLAINT_HANDLE) or user.has_kehu_perm(Perm.INSPECTION_MANAGE),
+        "can_merge_customers": user.has_kehu_perm(Perm.CUSTOMER_MERGE),
+        "can_import_customers": user.has_kehu_perm(Perm.CUSTOMER_IMPORT),
+        "can_review_customers": user.has_kehu_perm(Perm.CUSTOMER_WRITE) or user.has_kehu_perm(Perm.REVIEW_MANAGE),
     }

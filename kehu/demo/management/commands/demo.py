@@ -75,6 +75,16 @@ class Command(BaseCommand):
             rows.append(row)
         created = services.customer_bulk_create(actor=admin, rows=rows)
         self._decorate(admin, tags, rng, start)
+        # Each capability adds its own believable records through its services.
+        from kehu.customers.demo_dupes import demo_load as dupes_demo_load
+        from kehu.customers.review.demo import demo_load as review_demo_load
+        from kehu.imports.demo import demo_load as imports_demo_load
+        from kehu.service_desk.inspections.demo import demo_load as inspections_demo_load
+        from kehu.service_desk.tickets.demo import demo_load as tickets_demo_load
+
+        for offset, load in enumerate([tickets_demo_load, inspections_demo_load, imports_demo_load,
+                                       dupes_demo_load, review_demo_load], start=1):
+            self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
