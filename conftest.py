@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 
@@ -88,3 +90,52 @@ def api_client(client):
             return client.delete("/api/v1" + path, **self._headers())
 
     return ApiClient()
+
+
+# Transactional tests (browser journeys, several threads on committed data) end with a flush of every
+# table. The append-only audit log refuses that flush, so its triggers are lifted just for that
+# teardown; and the flush empties what data migrations seeded (the policy's approval chains, the
+# statutory holiday table), so those rows are put back for the tests that follow. The same teardown
+# may also destroy the test database (pointing the connection back at the real one): then nothing
+# is restored, and the real database is not touched.
+_append_only = importlib.import_module("kehu.audit.migrations.0002_append_only")
+_SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
+                       "kehu.workdays.migrations.0002_seed_statutory_schedule")
+
+
+def _set_audit_triggers(enabled: bool) -> None:
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        (_append_only.forward if enabled else _append_only.backward)(None, editor)
+
+
+def _restore_migration_seeds() -> None:
+    from django.apps import apps
+
+    for module in _SEEDING_MIGRATIONS:
+        importlib.import_module(module).seed(apps, None)
+
+
+@pytest.fixture
+def audit_triggers_lifted_at_teardown(request, django_db_blocker):
+    request.node.kehu_db_blocker = django_db_blocker
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    blocker = getattr(item, "kehu_db_blocker", None)
+    if blocker is None:
+        return (yield)
+    from django.db import connection
+
+    with blocker.unblock():
+        test_database = str(connection.settings_dict["NAME"])
+        _set_audit_triggers(False)
+    try:
+        return (yield)
+    finally:
+        with blocker.unblock():
+            if str(connection.settings_dict["NAME"]) == test_database:
+                _set_audit_triggers(True)
+                _restore_migration_seeds()

@@ -3,7 +3,6 @@ live server (a real HTTP server on 127.0.0.1, sharing the test database)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
@@ -52,46 +51,5 @@ def new_page(chromium, live_server, audit_triggers_lifted_at_teardown):
         context.close()
 
 
-# ---------------------------------------------------------------- the append-only audit log vs. flush
-# A live-server test runs in a transactional database that is emptied after the test by Django's
-# flush (DELETE on SQLite, TRUNCATE on PostgreSQL), which the audit log's append-only triggers refuse.
-# The triggers are dropped just before the teardown of such a test and put back right after it, so
-# every other test still runs against the real, append-only table. After the last test of a session
-# the same teardown also destroys the test database (and points the connection back at the real
-# one): then there is nothing to put back, and the real database must not be touched.
-
-_append_only = importlib.import_module("kehu.audit.migrations.0002_append_only")
-
-
-def _set_audit_triggers(enabled: bool) -> None:
-    from django.db import connection
-
-    with connection.schema_editor() as editor:
-        (_append_only.forward if enabled else _append_only.backward)(None, editor)
-
-
-def _database_name() -> str:
-    from django.db import connection
-
-    return str(connection.settings_dict["NAME"])
-
-
-@pytest.fixture
-def audit_triggers_lifted_at_teardown(request, django_db_blocker):
-    request.node.kehu_db_blocker = django_db_blocker
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    blocker = getattr(item, "kehu_db_blocker", None)
-    if blocker is None:
-        return (yield)
-    with blocker.unblock():
-        test_database = _database_name()
-        _set_audit_triggers(False)
-    try:
-        return (yield)
-    finally:
-        with blocker.unblock():
-            if _database_name() == test_database:
-                _set_audit_triggers(True)
+# The audit-trigger lifting around the flush, and the re-seeding after it, are in the root conftest.py
+# (fixture audit_triggers_lifted_at_teardown).

@@ -37,7 +37,7 @@ class ReassignForm(StyledForm):
         super().__init__(*args, **kwargs)
         choices = [(u.pk, f"{u} · {u.department.name if u.department_id else ''}"
                     + ("" if u.is_active else f" ({_('inactive')})")) for u in users]
-        self.fields["source"].choices = choices
+        self.fields["source"].choices = [("", _("— choose the user who hands over —"))] + choices
         self.fields["targets"].choices = [c for c, u in zip(choices, users, strict=True) if u.is_active]
 
     def service_args(self) -> dict:

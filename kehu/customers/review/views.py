@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -108,18 +111,31 @@ def reassign_page(request):
     _require(request, Perm.CUSTOMER_ASSIGN, Perm.REVIEW_MANAGE)
     users = list(selectors.reassign_user_choices(actor=request.user))
     form = ReassignForm(request.POST or None, users=users)
-    preview = None
+    preview = plan_key = None
     if request.method == "POST" and form.is_valid():
         args = form.service_args()
         try:
             if request.POST.get("confirm") == "1":
-                out = reassign.reassignment_commit(actor=request.user, **args)
-                messages.success(request, _("%(n)d customers were moved.") % {"n": out["moved"]})
-                return redirect(reverse("review:reassign"))
+                # Only the plan that was previewed may be confirmed: a receiver, filter or strategy changed
+                # after the preview gets a fresh preview instead of a move nobody has seen.
+                if request.POST.get("plan") == _plan_key(args):
+                    out = reassign.reassignment_commit(actor=request.user, **args)
+                    messages.success(request, _("%(n)d customers were moved.") % {"n": out["moved"]})
+                    return redirect(reverse("review:reassign"))
+                messages.warning(request, _("The choices changed after the preview. Check the new preview, "
+                                            "then confirm."))
             preview = reassign.reassignment_preview(actor=request.user, **args)
+            plan_key = _plan_key({**args, "seed": preview.get("seed")})
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
             form_errors_from(form, exc, field_map={"targets": "targets", "strategy": "strategy"})
     status = 422 if request.method == "POST" and form.errors else 200
-    return render(request, "review/reassign.html", {"form": form, "preview": preview}, status=status)
+    return render(request, "review/reassign.html", {"form": form, "preview": preview, "plan_key": plan_key},
+                  status=status)
+
+
+def _plan_key(args: dict) -> str:
+    """A fingerprint of what a reassignment preview showed (who, to whom, how, which draw, which filter)."""
+    canon = {**args, "target_ids": sorted(args["target_ids"])}
+    return hashlib.sha256(json.dumps(canon, sort_keys=True, default=str).encode()).hexdigest()[:32]

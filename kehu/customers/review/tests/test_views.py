@@ -4,6 +4,7 @@ preview then confirm; permission and scope on every page; the demo loader."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -92,7 +93,9 @@ def test_reassign_page_previews_then_moves(org, client, run):
     r = client.post("/review/reassign/", data)
     assert r.status_code == 200 and 'data-testid="reassign-plan"' in r.content.decode()
     assert Customer.objects.filter(owner=org.rep).count() == 1
-    r = client.post("/review/reassign/", {**data, "confirm": "1", "seed": "7"})
+    plan = re.search(r'name="plan" value="([0-9a-f]+)"', r.content.decode()).group(1)
+    seed = re.search(r'name="seed" value="(\d+)"', r.content.decode()).group(1)
+    r = client.post("/review/reassign/", {**data, "confirm": "1", "seed": seed, "plan": plan})
     assert r.status_code == 302 and Customer.objects.filter(owner=org.rep).count() == 0
     r = client.post("/review/reassign/", {"source": org.rep2.pk, "targets": [org.north_rep.pk]})
     assert r.status_code == 422
@@ -111,3 +114,15 @@ def test_demo_load_creates_a_finished_run_with_some_items_resolved(org):
     items = ReviewItem.objects.filter(run=run)
     assert items.values("assignee").distinct().count() == 3
     assert items.exclude(state=ItemState.OPEN).exists() and items.filter(state=ItemState.OPEN).exists()
+
+
+def test_reassign_confirm_after_changing_the_choices_shows_a_new_preview_and_moves_nothing(org, client, run):
+    """Only the previewed plan can be confirmed: changing the strategy after the preview moves nothing."""
+    client.force_login(org.manager)
+    data = {"source": org.rep.pk, "targets": [org.rep2.pk], "strategy": "even"}
+    r = client.post("/review/reassign/", data)
+    plan = re.search(r'name="plan" value="([0-9a-f]+)"', r.content.decode()).group(1)
+    before = Customer.objects.filter(owner=org.rep).count()
+    r = client.post("/review/reassign/", {**data, "strategy": "random", "confirm": "1", "plan": plan})
+    assert r.status_code == 200 and 'data-testid="reassign-plan"' in r.content.decode()
+    assert Customer.objects.filter(owner=org.rep).count() == before
