@@ -82,6 +82,21 @@ def form_errors_from(form: forms.Form, exc: DomainError, *, field_map: dict[str,
     form.add_error(None, exc.message)
 
 
+def form_submit(form: forms.Form, write, *, field_map: dict[str, str] | None = None) -> tuple[bool, object, int]:
+    """Validate a bound form, then run ``write()`` (one service call): ``(ok, result, status)``.
+    Invalid input answers 400; a refused write puts its message on the form and answers its own 4xx;
+    403 and 404 propagate so @page shows them. On success the caller redirects."""
+    if not form.is_valid():
+        return False, None, 400
+    try:
+        return True, write(), 200
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        form_errors_from(form, exc, field_map=field_map)
+        return False, None, exc.status
+
+
 class StyledForm(forms.Form):
     """A form whose widgets carry Tabler's classes."""
 

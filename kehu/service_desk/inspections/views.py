@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.roles import Perm
-from kehu.errors import DomainError
 from kehu.service_desk.inspections import selectors, services
 from kehu.service_desk.inspections.forms import (
     CancelForm,
@@ -23,7 +22,7 @@ from kehu.service_desk.inspections.forms import (
     VisitFilterForm,
 )
 from kehu.service_desk.inspections.models import VisitState
-from kehu.web import form_errors_from, page, render_page
+from kehu.web import form_submit, page, render_page
 
 PAGE_SIZE = 50
 CUSTOMER_SEARCH_LIMIT = 20
@@ -117,18 +116,11 @@ def visit_report(request, visit_id: int):
     form = ReportForm(request.POST or None, items=visit.checklist_items)
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.visit_report(actor=request.user, visit_id=visit.pk, data=form.service_data())
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("Inspection report filed."))
-                return redirect("inspections:visit_detail", visit_id=visit.pk)
+        ok, __, status = form_submit(form, lambda: services.visit_report(
+            actor=request.user, visit_id=visit.pk, data=form.service_data()))
+        if ok:
+            messages.success(request, _("Inspection report filed."))
+            return redirect("inspections:visit_detail", visit_id=visit.pk)
     return render(request, "inspections/report_form.html", {"visit": visit, "form": form, "view": "visits"},
                   status=status)
 
@@ -139,19 +131,11 @@ def visit_cancel(request, visit_id: int):
     selectors.require_manage(request.user)
     visit = selectors.visit_get(actor=request.user, visit_id=visit_id, manage=True)
     form = CancelForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            services.visit_cancel(actor=request.user, visit_id=visit.pk, reason=form.cleaned_data["reason"],
-                                  missed=form.cleaned_data["missed"])
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            status = exc.status
-            form_errors_from(form, exc)
-        else:
-            messages.success(request, _("The inspection was closed without a report."))
-            return redirect("inspections:visit_detail", visit_id=visit.pk)
+    ok, __, status = form_submit(form, lambda: services.visit_cancel(
+        actor=request.user, visit_id=visit.pk, reason=form.cleaned_data["reason"], missed=form.cleaned_data["missed"]))
+    if ok:
+        messages.success(request, _("The inspection was closed without a report."))
+        return redirect("inspections:visit_detail", visit_id=visit.pk)
     return render(request, "inspections/visit_detail.html", _visit_context(request, visit.pk, cancel_form=form),
                   status=status)
 
@@ -203,19 +187,12 @@ def plan_create(request):
                       if request.user.has_kehu_perm(Perm.COMPLAINT_HANDLE) else {})
     status = 200
     if request.method == "POST" and customer is not None:
-        status = 400
-        if form.is_valid():
-            try:
-                plan = services.plan_create(actor=request.user, data={**form.service_data(), "customer": customer.pk})
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("Inspection plan saved; the next inspection is on %(d)s.")
-                                 % {"d": plan.next_due.isoformat()})
-                return redirect(f"{redirect('inspections:plans').url}?customer={customer.pk}")
+        ok, plan, status = form_submit(form, lambda: services.plan_create(
+            actor=request.user, data={**form.service_data(), "customer": customer.pk}))
+        if ok:
+            messages.success(request, _("Inspection plan saved; the next inspection is on %(d)s.")
+                             % {"d": plan.next_due.isoformat()})
+            return redirect(f"{redirect('inspections:plans').url}?customer={customer.pk}")
     return render(request, "inspections/plan_form.html", {
         "form": form, "customer": customer, "q": q, "found": found, "view": "plans",
         "cycle_days": services.cycle_days_table()}, status=status)
@@ -232,20 +209,11 @@ def plan_edit(request, plan_id: int):
     form = _plan_form(request, request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.service_data()
-            data.setdefault("cycle_length", None)
-            try:
-                services.plan_update(actor=request.user, plan_id=plan.pk, data=data)
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("Inspection plan saved."))
-                return redirect(f"{redirect('inspections:plans').url}?customer={plan.customer_id}")
+        ok, __, status = form_submit(form, lambda: services.plan_update(
+            actor=request.user, plan_id=plan.pk, data={"cycle_length": None, **form.service_data()}))
+        if ok:
+            messages.success(request, _("Inspection plan saved."))
+            return redirect(f"{redirect('inspections:plans').url}?customer={plan.customer_id}")
     return render(request, "inspections/plan_form.html", {
         "form": form, "customer": plan.customer, "plan": plan, "deactivate_form": DeactivateForm(),
         "view": "plans", "cycle_days": services.cycle_days_table()}, status=status)
@@ -276,18 +244,11 @@ def checklist_list(request):
     form = ChecklistForm(request.POST or None) if can_manage else None
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.checklist_create(actor=request.user, data=form.service_data())
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("Checklist saved."))
-                return redirect("inspections:checklists")
+        ok, __, status = form_submit(form, lambda: services.checklist_create(actor=request.user,
+                                                                              data=form.service_data()))
+        if ok:
+            messages.success(request, _("Checklist saved."))
+            return redirect("inspections:checklists")
     return render(request, "inspections/checklist_list.html", {
         "checklists": checklists, "form": form, "can_manage": can_manage, "view": "checklists"}, status=status)
 
@@ -302,17 +263,10 @@ def checklist_edit(request, checklist_id: int):
         "items": ChecklistForm.items_text(checklist)})
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.checklist_update(actor=request.user, checklist_id=checklist.pk, data=form.service_data())
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("Checklist saved."))
-                return redirect("inspections:checklists")
+        ok, __, status = form_submit(form, lambda: services.checklist_update(
+            actor=request.user, checklist_id=checklist.pk, data=form.service_data()))
+        if ok:
+            messages.success(request, _("Checklist saved."))
+            return redirect("inspections:checklists")
     return render(request, "inspections/checklist_form.html",
                   {"form": form, "checklist": checklist, "view": "checklists"}, status=status)

@@ -27,7 +27,7 @@ from kehu.service_desk.tickets.forms import (
     TicketForm,
 )
 from kehu.service_desk.tickets.models import STATE_LABELS, Kind, ServiceTicket
-from kehu.web import form_errors_from, page, render_page
+from kehu.web import form_errors_from, form_submit, page, render_page
 
 PAGE_SIZE = 50
 # Time left before the deadline below which a card turns red / orange (emergencies: always at least orange).
@@ -168,23 +168,15 @@ def ticket_create(request):
     customer = _customer(request, form.data.get("customer") if form.is_bound else initial.get("customer"))
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                t = services.ticket_record(actor=request.user, data=form.service_data())
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
+        ok, t, status = form_submit(form, lambda: services.ticket_record(actor=request.user, data=form.service_data()))
+        if ok:
+            if t.is_emergency:
+                messages.warning(request, _("Emergency %(n)s recorded; the people on duty have been notified.")
+                                 % {"n": t.number})
             else:
-                if t.is_emergency:
-                    messages.warning(request, _("Emergency %(n)s recorded; the people on duty have been notified.")
-                                     % {"n": t.number})
-                else:
-                    messages.success(request, _("Service request %(n)s recorded; you are its accountable person.")
-                                     % {"n": t.number})
-                return redirect("tickets:detail", ticket_id=t.pk)
+                messages.success(request, _("Service request %(n)s recorded; you are its accountable person.")
+                                 % {"n": t.number})
+            return redirect("tickets:detail", ticket_id=t.pk)
     return render(request, "tickets/ticket_form.html", {"form": form, "customer": customer}, status=status)
 
 
@@ -308,18 +300,10 @@ def duty_roster(request):
                                  "start_time": dt.time(18, 0), "end_time": dt.time(8, 30)})
     if request.method == "POST":
         _require(request, Perm.COMPLAINT_REASSIGN)
-        status = 400
-        if form.is_valid():
-            try:
-                services.duty_create(actor=request.user, data=form.service_data())
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                status = exc.status
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("%(who)s is on the roster.") % {"who": form.cleaned_data["user"]})
-                return redirect("tickets:duty")
+        ok, __, status = form_submit(form, lambda: services.duty_create(actor=request.user, data=form.service_data()))
+        if ok:
+            messages.success(request, _("%(who)s is on the roster.") % {"who": form.cleaned_data["user"]})
+            return redirect("tickets:duty")
     shifts = selectors.duty_list(actor=request.user, current_only=True, limit=200).items
     from kehu.service_desk.tickets.duty import covers, weekdays_list
     from kehu.workdays.selectors import sla_rule
