@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kehu.imports",
     "kehu.notifications",
     "kehu.approvals",
+    "kehu.workbench",
     "kehu.demo",
 ]
 
