@@ -163,6 +163,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# ISO first among the input formats, so <input type=date> and datetime-local show the value (kehu/formats)
+FORMAT_MODULE_PATH = ["kehu.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]  # shared assets and vendor/ (kehu itself is no app)

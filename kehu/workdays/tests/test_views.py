@@ -136,3 +136,10 @@ def test_banner_costs_no_query_once_cached(client, org, settings, django_assert_
     selectors.calendar_warning(today)
     with django_assert_max_num_queries(0):
         selectors.calendar_warning(today)
+
+
+def test_day_form_date_is_iso_in_the_chinese_page(client, org):
+    """<input type=date> needs yyyy-MM-dd; the zh-Hans input format 2025/01/01 rendered it blank."""
+    login(client, org, org.admin)
+    html = client.get(reverse("workdays:calendar"), {"year": 2025}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'type="date"' in html and 'value="2025-01-01"' in html and "2025/01/01" not in html

@@ -143,3 +143,19 @@ def test_checklist_management_page(client, org, checklist):
     page = client.get("/inspections/checklists/").content.decode()
     assert "信息系统巡检" in page and 'data-testid="checklist-form"' not in page
     assert client.post("/inspections/checklists/", {"name": "x", "items": "a"}).status_code == 403
+
+
+def test_plan_edit_form_shows_the_next_inspection_date_in_iso_for_the_date_input(client, org, plan):
+    """An <input type=date> shows only a yyyy-MM-dd value; the zh-Hans default 2026/11/28 left it blank."""
+    InspectionPlan.objects.filter(pk=plan.pk).update(next_due=dt.date(2026, 11, 28))
+    _login(client, org.manager)
+    html = client.get(f"/inspections/plans/{plan.pk}/edit/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'lang="zh-hans"' in html.lower() or "巡检" in html
+    assert 'type="date"' in html and 'value="2026-11-28"' in html and "2026/11/28" not in html
+
+
+def test_report_form_performed_at_renders_for_datetime_local(client, org, visit):
+    _login(client, org.rep)
+    html = client.get(f"/inspections/visits/{visit.pk}/report/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    today = timezone.localdate().isoformat()
+    assert 'type="datetime-local"' in html and f'value="{today}T' in html
