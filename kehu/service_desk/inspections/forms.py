@@ -127,7 +127,9 @@ class ReportForm(StyledForm):
                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                   format="%Y-%m-%dT%H:%M"),
                                        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
-    findings = forms.CharField(label=_("Findings"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+    findings = forms.CharField(label=_("Findings"), required=False, max_length=5000,
+                               widget=forms.Textarea(attrs={"rows": 4}),
+                               help_text=_("Required when an item is marked “Issue found”."))
     suggestions = forms.CharField(label=_("Suggestions"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     signed_by = forms.CharField(label=_("Customer sign-off (name)"), required=False, max_length=100)
@@ -144,6 +146,13 @@ class ReportForm(StyledForm):
             self.fields[f"note_{item.pk}"] = self.style(forms.CharField(
                 label=_("Note"), required=False, max_length=1000,
                 widget=forms.TextInput(attrs={"placeholder": _("What did you see?")})))
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("findings") or "").strip() and any(
+                data.get(f"item_{i.pk}") == Answer.ISSUE for i in self.items):
+            self.add_error("findings", _("Describe what was found: an item is marked “Issue found”."))
+        return data
 
     def item_rows(self) -> list[dict]:
         return [{"item": i, "answer": self[f"item_{i.pk}"], "note": self[f"note_{i.pk}"]} for i in self.items]

@@ -108,7 +108,7 @@ class ResultIn(Schema):
 class ReportIn(Schema):
     performed_at: dt.datetime | None = Field(None, description="default: now")
     results: list[ResultIn] = Field(..., max_length=50)
-    findings: str = Field(..., max_length=5000)
+    findings: str = Field("", max_length=5000, description="required when an item is marked issue")
     suggestions: str = Field("", max_length=5000)
     signed_by: str = Field("", max_length=100, description="the customer's representative who signed off")
     follow_up_needed: bool = False

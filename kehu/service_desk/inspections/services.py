@@ -481,6 +481,7 @@ def _results(raw, items: list[InspectionChecklistItem]) -> tuple[list[dict], dic
 
 
 @transaction.atomic
+
 def visit_report(*, actor, visit_id: int, data: dict) -> InspectionReport:
     """File the inspection report: the visit is done and the plan's next inspection moves to one
     cycle after the day it was performed. The inspector files it, or anyone in scope who handles
@@ -512,8 +513,9 @@ def visit_report(*, actor, visit_id: int, data: dict) -> InspectionReport:
     findings = str(data.get("findings") or "").strip()
     suggestions = str(data.get("suggestions") or "").strip()
     signed_by = str(data.get("signed_by") or "").strip()
-    if not findings:
-        errors["findings"] = [_("This field is required.")]
+    if not findings and any(r["answer"] == Answer.ISSUE for r in results):
+        # Findings describe what is wrong; a round where every item is normal (or not applicable) needs none.
+        errors["findings"] = [_("Describe what was found: an item is marked “Issue found”.")]
     for name, value, limit in (("findings", findings, 5000), ("suggestions", suggestions, 5000),
                                ("signed_by", signed_by, 100)):
         if len(value) > limit:

@@ -133,11 +133,21 @@ def test_report_through_the_api(org, api_client, checklist, plan, visit):
     assert plan_body["next_due"] == (timezone.localdate() + dt.timedelta(days=30)).isoformat()
 
 
-@pytest.mark.parametrize("case", ["unknown_item", "missing_answers"])
+def test_api_report_without_findings_is_accepted_when_all_items_are_normal(org, api_client, checklist, visit):
+    api = api_client.as_user(org.rep)
+    r = api.post(f"/inspection-visits/{visit.pk}/report", {"results": answers(checklist)})
+    assert r.status_code == 201, r.content
+    assert r.json()["report"]["findings"] == ""
+
+
+@pytest.mark.parametrize("case", ["unknown_item", "missing_answers", "issue_without_findings"])
 def test_invalid_report_is_422_and_writes_nothing(org, api_client, checklist, visit, case):
     body = _report_body(checklist)
     if case == "unknown_item":
         body["results"].append({"item": 987654, "answer": "ok"})
+    elif case == "issue_without_findings":
+        body["results"][0].update(answer="issue", note="接地线松动")
+        del body["findings"]
     else:
         body["results"] = body["results"][:2]
     r = api_client.as_user(org.rep).post(f"/inspection-visits/{visit.pk}/report", body)

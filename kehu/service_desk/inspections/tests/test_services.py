@@ -175,6 +175,24 @@ def test_report_counts_issues_and_keeps_notes(org, visit, checklist):
     assert report.issue_count == 1 and report.results[2]["note"] == "配电柜接地线松动"
 
 
+def test_report_with_every_item_normal_needs_no_findings(org, visit, checklist):
+    """发现的问题 is required only when an item is not 正常: a clean round files without it."""
+    results = answers(checklist)
+    results[4]["answer"] = "na"
+    report = services.visit_report(actor=org.rep, visit_id=visit.pk,
+                                   data=_report(checklist, results=results, findings="  "))
+    assert report.findings == "" and report.issue_count == 0
+
+
+def test_report_with_an_issue_needs_findings(org, visit, checklist):
+    results = answers(checklist)
+    results[1].update(answer="issue", note="UPS 电池鼓包")
+    with pytest.raises(Invalid) as err:
+        services.visit_report(actor=org.rep, visit_id=visit.pk, data=_report(checklist, results=results, findings=""))
+    assert list(err.value.fields) == ["findings"]
+    _nothing_written(visit)
+
+
 def _nothing_written(visit):
     visit.refresh_from_db()
     assert visit.state == VisitState.SCHEDULED
@@ -183,7 +201,7 @@ def _nothing_written(visit):
 
 
 @pytest.mark.parametrize("case", ["unknown_item", "missing_answer", "issue_without_note", "bad_answer",
-                                  "no_findings", "future", "twice"])
+                                  "issue_without_findings", "future", "twice"])
 def test_report_validation_refuses_and_writes_nothing(org, visit, checklist, case):
     data = _report(checklist)
     if case == "unknown_item":
@@ -194,7 +212,8 @@ def test_report_validation_refuses_and_writes_nothing(org, visit, checklist, cas
         data["results"][0]["answer"] = "issue"
     elif case == "bad_answer":
         data["results"][0]["answer"] = "maybe"
-    elif case == "no_findings":
+    elif case == "issue_without_findings":
+        data["results"][0].update(answer="issue", note="配电柜接地线松动")
         data["findings"] = "  "
     elif case == "future":
         data["performed_at"] = timezone.now() + dt.timedelta(days=1)

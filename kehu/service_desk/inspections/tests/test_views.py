@@ -83,6 +83,23 @@ def test_file_the_report_from_the_form(client, org, visit, checklist):
     assert "2号机组振动偏大" in page and "振动值 7.1 mm/s" in page
 
 
+def test_findings_are_required_on_the_form_only_when_an_item_has_an_issue(client, org, visit, checklist):
+    _login(client, org.rep)
+    items = list(checklist.items.order_by("position"))
+    data = {"performed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "findings": ""}
+    for i in items:
+        data[f"item_{i.pk}"] = "ok"
+    data[f"item_{items[0].pk}"], data[f"note_{items[0].pk}"] = "issue", "振动值 7.1 mm/s"
+    r = client.post(f"/inspections/visits/{visit.pk}/report/", data)
+    assert r.status_code == 400 and list(r.context["form"].errors) == ["findings"]
+    assert "发现问题" in r.content.decode() or "Issue found" in r.content.decode()
+    data[f"item_{items[0].pk}"] = "ok"
+    r = client.post(f"/inspections/visits/{visit.pk}/report/", data)
+    assert r.status_code == 302
+    visit.refresh_from_db()
+    assert visit.state == VisitState.DONE and visit.report.findings == ""
+
+
 def test_missing_answers_come_back_on_the_form(client, org, visit):
     _login(client, org.rep)
     r = client.post(f"/inspections/visits/{visit.pk}/report/", {
