@@ -28,7 +28,7 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
     for i, (first, second) in enumerate(PAIRS):
         if Customer.objects.filter(name=first, deleted_at__isnull=True).exists():
             continue
-        province, city, _districts, _division = rng.choice(g.PLACES)
+        province, city, _districts, _division = g.place_of(first) or rng.choice(g.PLACES)
         a = services.customer_create(actor=owners[i % len(owners)], data={
             "name": first, "kind": "organization", "industry": "化工", "province": province, "city": city,
             "source": "老系统导入"})
@@ -44,7 +44,7 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
         services.contact_create(actor=made[0][1].owner, customer_id=made[0][1].pk,
                                 data={"name": "王建国", "title": "总经理", "mobile": shared})
         services.customer_create(actor=owners[0], data={"name": "王建国", "kind": "person", "mobile": shared,
-                                                        "city": "北京市"})
+                                                        "province": "北京市", "city": "北京市"})
     counts = merge.duplicate_scan(actor=admin)
     merged = ""
     if len(made) >= 2:

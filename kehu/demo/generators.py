@@ -151,3 +151,26 @@ def customer_rows(count: int, *, seed: int = 2026, start: int = 0, contacts_per_
             })
         row["contacts"] = contacts
         yield row
+
+
+def place_of(name: str) -> tuple[str, str, list[str], str] | None:
+    """The place (as in PLACES) a company name says it is in: its city (宁波鑫源… → 宁波市), else the first
+    city of its province (北京华星… → 北京市, 江苏永盛… → 南京市); None when the name names no place."""
+    for place in PLACES:
+        if place[1].removesuffix("市") in name:
+            return place
+    for place in PLACES:
+        if PROVINCE_SHORT.get(place[0], place[0]) in name:
+            return place
+    return None
+
+
+def name_matches_place(name: str, province: str, city: str) -> bool:
+    """A company named after a city or province is in it (苏州…化工有限公司 in 苏州市, 江苏省)."""
+    for _province, place_city, _districts, _division in PLACES:
+        if place_city.removesuffix("市") in name:
+            return city == place_city
+    for short_province, short in PROVINCE_SHORT.items():
+        if short in name:
+            return province == short_province
+    return True

@@ -22,7 +22,9 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
     old = rng.sample(ids, max(1, len(ids) // 5))
     now = timezone.now()
     for i, pk in enumerate(old):
-        Customer.objects.filter(pk=pk).update(updated_at=now - dt.timedelta(days=400 + (i * 37) % 500))
+        touched = now - dt.timedelta(days=400 + (i * 37) % 500)  # created before it was last touched
+        Customer.objects.filter(pk=pk).update(created_at=touched - dt.timedelta(days=30 + (i * 53) % 700),
+                                              updated_at=touched)
     run = services.review_run_start(actor=admin, note="年度客户信息复核")
     run = services.review_run_build(run_id=run.pk)
     items = list(ReviewItem.objects.filter(run=run).select_related("assignee").order_by("pk"))
