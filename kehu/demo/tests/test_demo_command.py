@@ -43,6 +43,18 @@ def test_demo_company_reads_true(demo):
     _no_record_was_updated_before_it_was_created()
     _approvals_are_in_every_state_and_fill_each_approvers_inbox(demo)
     _review_and_inspections_have_content()
+    _reps_look_after_their_regions_companies()
+
+
+def _reps_look_after_their_regions_companies():
+    from kehu.demo.management.commands.demo import REGION_OWNERS
+
+    checked = 0
+    for c in Customer.objects.filter(province__in=list(REGION_OWNERS), created_by__username="admin").select_related(
+            "owner")[:500]:
+        assert c.owner.username in REGION_OWNERS[c.province], (c.name, c.province, c.owner.username)
+        checked += 1
+    assert checked > 20
 
 
 def _every_company_is_in_the_city_its_name_says():

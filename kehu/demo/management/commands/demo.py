@@ -28,6 +28,12 @@ USERS = [
     ("analyst", "Kehu#Analyst2026", "analyst", "总部/市场部", "孙浩然"),
     ("auditor", "Kehu#Auditor2026", "auditor", "总部/审计与合规部", "郑欣怡"),
 ]
+# Which demo users look after the companies of a province (华东区, 华北区, 华南区).
+REGION_OWNERS = {
+    **dict.fromkeys(["浙江省", "江苏省", "上海市", "安徽省", "山东省"], ("rep", "rep2", "manager")),
+    **dict.fromkeys(["北京市", "天津市", "河北省", "辽宁省", "河南省"], ("north_rep", "north_manager")),
+    **dict.fromkeys(["广东省", "福建省", "湖南省"], ("south_rep",)),
+}
 TAGS = {
     "合作阶段": ["新开发", "稳定合作", "战略合作"],
     "贡献度": ["高贡献", "中贡献", "低贡献"],
@@ -71,7 +77,10 @@ class Command(BaseCommand):
         start = Customer.objects.count()
         rows = []
         for row in customer_rows(customers, seed=seed, start=start):
-            row["owner"] = owners[rng.randrange(len(owners))]
+            # a region's reps look after its companies; provinces no region covers go to anyone
+            regional = [users[u] for u in REGION_OWNERS.get(row["province"], ())]
+            pool = regional or owners
+            row["owner"] = pool[rng.randrange(len(pool))]
             rows.append(row)
         created = services.customer_bulk_create(actor=admin, rows=rows)
         self._decorate(admin, tags, rng, start)
