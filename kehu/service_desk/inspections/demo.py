@@ -77,6 +77,15 @@ def _report_data(checklist: InspectionChecklist, rng: random.Random, performed_a
             "signed_by": rng.choice(SIGNERS), "follow_up_needed": bool(found) and rng.random() < 0.5}
 
 
+def _inspector_for(customer, inspectors: list, users: dict, rng: random.Random):
+    """Mostly the customer's own rep (who knows the site), else the service desk; never someone from
+    another region."""
+    roll = rng.random()
+    if customer.owner in inspectors and roll < 0.7:
+        return customer.owner
+    return users.get("agent") or rng.choice(inspectors)
+
+
 def demo_load(*, users: dict, rng: random.Random) -> str:
     """Checklists, ~60 plans with a history of reports, the coming visits and some overdue ones."""
     from kehu.customers.models import Customer
@@ -100,7 +109,7 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
         late = n % 8 == 3  # about one plan in eight is behind
         plan = services.plan_create(actor=admin, data={
             "customer": customer.pk, "checklist": checklists[n % 5 == 4].pk, "importance": level,
-            "inspector": rng.choice(inspectors).pk, "next_due": start})
+            "inspector": _inspector_for(customer, inspectors, users, rng).pk, "next_due": start})
         plans += 1
         while plan.next_due <= today:
             visit = services.visit_schedule_next(actor=admin, plan_id=plan.pk)
