@@ -1,6 +1,6 @@
 """`python -m bench.inspections [--plans 100000] [--db sqlite|postgres] [--reuse]`: inspections at scale.
 
-Builds var/bench/inspections-<n>.sqlite3 (or the PostgreSQL database kehu_bench_inspections), migrated
+Builds var/bench/inspections-<n>.sqlite3 (or the PostgreSQL database kehu_bench_inspections_<n>), migrated
 through Django with bench.run's environment (fixed secret and field keys, production settings): 5
 service departments, each with a manager and 4 inspectors (kehu.access.services), three checklists
 (kehu.service_desk.inspections.services), then <n> customers and one active plan each, inserted with
@@ -52,7 +52,7 @@ def database(db: str, n: int) -> tuple[str, Path | None]:
     if db == "sqlite":
         path = VAR / f"inspections-{n}.sqlite3"
         return f"sqlite:///{path}", path
-    return PG_URL + "_inspections", None
+    return f"{PG_URL}_inspections_{n}", None
 
 
 def emit(results: list, name: str, n: int, db: str, **fig_) -> None:
@@ -102,7 +102,7 @@ def build(db: str, n: int, reuse: bool) -> dict:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     else:
-        pg_recreate("kehu_bench_inspections")
+        pg_recreate(f"kehu_bench_inspections_{n}")
     import django
 
     django.setup()
@@ -207,10 +207,10 @@ def measure(db: str, url: str, n: int, meta: dict) -> list:
     stamp = "'" + timezone.now().astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ") + "'"
     # The selection is materialised first: a plain INSERT … SELECT whose anti-join probes the table it is
     # filling can go quadratic on PostgreSQL when the (empty) visits table has no statistics yet.
-    insert_select = (f"WITH due AS MATERIALIZED (SELECT p.id, p.customer_id, p.inspector_id, p.next_due {selection}) "
-                     f"INSERT INTO {visits} (plan_id, customer_id, inspector_id, scheduled_date, due_date, state, "
-                     f"closed_reason, created_at) SELECT id, customer_id, inspector_id, next_due, next_due, "
-                     f"'scheduled', '', {stamp} FROM due")
+    insert_select = (f"INSERT INTO {visits} (plan_id, customer_id, inspector_id, scheduled_date, due_date, state, "
+                     f"closed_reason, created_at) WITH due AS MATERIALIZED (SELECT p.id, p.customer_id, "
+                     f"p.inspector_id, p.next_due {selection}) SELECT id, customer_id, inspector_id, next_due, "
+                     f"next_due, 'scheduled', '', {stamp} FROM due")
     overdue_where = f"WHERE state = 'scheduled' AND overdue_at IS NULL AND due_date < '{sweep_day}'"
     sweep_stamp = "'" + sweep_now.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ") + "'"
 
