@@ -64,6 +64,8 @@ def test_after_a_reset_every_page_asks_for_a_new_password_first(client, org):
     assert r.status_code == 302 and r["Location"] == "/account/password/"
     r = client.get("/approvals/", HTTP_HX_REQUEST="true")
     assert r["HX-Redirect"] == "/account/password/"
+    r = client.get("/api/v1/customers")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "password_change_required"
     page = client.get("/account/password/")
     assert page.status_code == 200 and b'data-testid="password-change-required"' in page.content
     r = client.post("/account/password/", {"old_password": temporary, "new_password": NEW,

@@ -286,3 +286,13 @@ def test_meeting_api_records_the_decision_and_refuses_outsiders(api_client, org,
     assert data["status"] == "approved" and data["meetings"][0]["minutes"] == "同意。"
     assert data["meetings"][0]["participants"][0]["display_name"] == "王总"
     assert [h["actor"] for h in data["history"]] == ["张伟", "王总"]
+
+
+def test_the_target_page_can_show_its_meetings_to_those_who_see_the_request(org, huaxing):
+    from kehu.approvals.selectors import meetings_for
+
+    req = ask(org.rep, huaxing, SERIOUS)
+    meet(org.executive, req, participants=[org.executive.pk, org.manager.pk])
+    assert [m.request_id for m in meetings_for(actor=org.rep, target=huaxing)] == [req.pk]
+    assert [m.request_id for m in meetings_for(actor=org.manager, target=huaxing)] == [req.pk]
+    assert list(meetings_for(actor=org.north_rep, target=huaxing)) == []
