@@ -9,9 +9,9 @@ class AuditFilterForm(StyledForm):
     action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.CharField(label=_("Who (name)"), required=False, max_length=150,
                             widget=forms.TextInput(attrs={"placeholder": _("e.g. 张伟")}))
-    date_from = forms.DateField(label=_("From"), required=False,
+    date_from = forms.DateField(label=_("Date from"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    date_to = forms.DateField(label=_("To"), required=False,
+    date_to = forms.DateField(label=_("Date to"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     object_type = forms.CharField(label=_("Object type"), required=False, max_length=64,
                                   widget=forms.TextInput(attrs={"placeholder": "customers.contact"}))
