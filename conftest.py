@@ -100,6 +100,7 @@ def api_client(client):
 # is restored, and the real database is not touched.
 _append_only = importlib.import_module("kehu.audit.migrations.0002_append_only")
 _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
+                       "kehu.approvals.migrations.0004_seed_meeting_and_line_chains",
                        "kehu.workdays.migrations.0002_seed_statutory_schedule")
 
 

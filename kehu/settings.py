@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kehu.access.middleware.RequestContextMiddleware",
+    "kehu.access.middleware.PasswordChangeRequiredMiddleware",
     "kehu.api.ApiErrorFormatMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -236,9 +237,12 @@ KEHU_PUBLIC_FORM_RATE = (5, 3600)
 KEHU_SLA_SWEEP_MINUTES = int(os.environ.get("KEHU_SLA_SWEEP_MINUTES", "1"))  # at most 5 complaints per hour from one address
 
 # Approvals (审批): a task pending this many hours reminds its assignee (again after as many hours);
-# a step that finds nobody in the requester's line asks this role instead.
+# a step that finds nobody with its role in the requester's line asks the nearest business manager up
+# the line (one of these roles; never an administrator), and "every manager up the line" steps ask
+# one of them per level.
 KEHU_APPROVAL_REMIND_HOURS = float(os.environ.get("KEHU_APPROVAL_REMIND_HOURS", "24"))
-KEHU_APPROVAL_FALLBACK_ROLE = "admin"
+KEHU_APPROVAL_LINE_ROLES = tuple(
+    r.strip() for r in os.environ.get("KEHU_APPROVAL_LINE_ROLES", "manager,executive").split(",") if r.strip())
 
 # API paging.
 KEHU_PAGE_SIZE_DEFAULT = 50

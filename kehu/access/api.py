@@ -54,6 +54,21 @@ class UserIn(Schema):
     email: str = ""
 
 
+class PasswordChangeIn(Schema):
+    old_password: str = Field(..., max_length=256)
+    new_password: str = Field(..., max_length=256)
+
+
+class PasswordResetIn(Schema):
+    temporary_password: str = Field("", max_length=256, description="Empty: one is generated")
+
+
+class PasswordResetOut(Schema):
+    user: int
+    temporary_password: str
+    must_change_password: bool
+
+
 class UserPage(Schema):
     items: list[UserOut]
     next: str | None
@@ -90,3 +105,18 @@ def user_create(request, payload: UserIn):
                                 role=payload.role, department_path=payload.department,
                                 display_name=payload.display_name, email=payload.email)
     return Status(201, user)
+
+
+@router.post("/auth/password", response={204: None}, summary="Change my password (current one required)")
+def password_change(request, payload: PasswordChangeIn):
+    services.password_change(actor=request.user, old_password=payload.old_password,
+                             new_password=payload.new_password)
+    return Status(204, None)
+
+
+@router.post("/users/{user_id}/password-reset", response=PasswordResetOut,
+             summary="Set a temporary password that must be changed at next login (administrators)")
+def password_reset(request, user_id: int, payload: PasswordResetIn):
+    user, temporary = services.password_reset(actor=request.user, user_id=user_id,
+                                              temporary_password=payload.temporary_password)
+    return {"user": user.pk, "temporary_password": temporary, "must_change_password": True}

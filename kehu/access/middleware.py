@@ -1,3 +1,8 @@
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
 from kehu.access.context import current_ip
 
 
@@ -25,4 +30,30 @@ class ChineseFirstMiddleware:
     def __call__(self, request):
         if not request.path.startswith("/api/"):
             request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """After an administrator's reset, every page sends the user to change the temporary password
+    first, and the API (with the session) answers 403 except for changing the password; the user's
+    tokens were revoked by the reset and no new one is issued until then."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and getattr(user, "must_change_password", False):
+            allowed = (reverse("access:password_change"), reverse("access:logout"), reverse("access:login"))
+            path = request.path
+            if path.startswith("/api/") and not path.endswith("/auth/password"):
+                return JsonResponse({"error": {"code": "password_change_required",
+                                               "message": str(_("Change your temporary password first.")),
+                                               "fields": {}}}, status=403)
+            if path not in allowed and not path.startswith(("/static/", "/api/")):
+                if request.headers.get("HX-Request") == "true":
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = allowed[0]
+                    return response
+                return redirect(allowed[0])
         return self.get_response(request)

@@ -45,6 +45,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT, related_name="users",
     )
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    # Set by an administrator's reset (a temporary password): every page asks for a new one first.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kehu.access.models import ApiToken, Department, User
@@ -13,6 +13,15 @@ def user_list(*, actor) -> QuerySet[User]:
     if not actor.has_kehu_perm(Perm.USER_MANAGE):
         raise Forbidden(_("Only administrators may list users."))
     return User.objects.select_related("department")
+
+
+def user_manage_list(*, actor, q: str = "") -> QuerySet[User]:
+    """Users for the administrators' page (user.manage), by department and name; ``q`` matches the
+    display name or login name."""
+    qs = user_list(actor=actor).order_by("department__path", "id")
+    if q:
+        qs = qs.filter(Q(display_name__icontains=q) | Q(username__icontains=q))
+    return qs
 
 
 def token_list(*, actor) -> QuerySet[ApiToken]:

@@ -99,7 +99,10 @@ def login_check(*, request, username: str, password: str) -> User:
 
 @transaction.atomic
 def token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
-    """Issue a personal API token; the clear key is returned once and never stored."""
+    """Issue a personal API token; the clear key is returned once and never stored. Not while a
+    temporary password waits to be changed."""
+    if getattr(actor, "must_change_password", False):
+        raise Forbidden(_("Change your temporary password first."), code="password_change_required")
     key = "kehu_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=actor, name=(name or "api")[:100], prefix=key[:12],
                                     key_hash=ApiToken.hash_key(key))
@@ -133,3 +136,67 @@ def token_authenticate(key: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# ---------------------------------------------------------------- passwords
+
+def _validated_password(password: str, user: User, *, field: str) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), fields={field: exc.messages}) from exc
+
+
+@transaction.atomic
+def password_change(*, actor: User, old_password: str, new_password: str) -> User:
+    """Change one's own password: the current one is required and the password policy applies
+    (the new one may not be the old one). Ends a forced change after an administrator's reset."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        raise NotAuthenticated(_("Please log in."))
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if not old_password or not user.check_password(old_password):
+        raise Invalid(_("The current password is wrong."), fields={"old_password": [_("Wrong password.")]})
+    if not new_password:
+        raise Invalid(_("A new password is required."), fields={"new_password": [_("Required.")]})
+    if new_password == old_password:
+        raise Invalid(_("Choose a password different from the current one."),
+                      fields={"new_password": [_("Same as the current password.")]})
+    _validated_password(new_password, user, field="new_password")
+    forced = user.must_change_password
+    user.set_password(new_password)
+    user.must_change_password, user.password_changed_at = False, timezone.now()
+    user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+    actor.password, actor.must_change_password = user.password, False
+    audit_record(actor=user, action="user.password_change", obj=user, changes={"forced": forced})
+    return user
+
+
+@transaction.atomic
+def password_reset(*, actor: User, user_id: int, temporary_password: str = "") -> tuple[User, str]:
+    """An administrator (user.manage) sets a temporary password for a user, who must change it at the
+    next login; the user's API tokens are revoked. Returns the user and the temporary password (to be
+    handed over once; never stored in clear or audited)."""
+    if actor is None or not actor.has_kehu_perm(Perm.USER_MANAGE):
+        raise Forbidden(_("Only administrators may reset passwords."))
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("No such user."))
+    if user.pk == actor.pk:
+        raise Invalid(_("Change your own password on your account page."), fields={"user": [_("Yourself.")]})
+    temporary_password = temporary_password or _temporary_password()
+    _validated_password(temporary_password, user, field="temporary_password")
+    user.set_password(temporary_password)
+    user.must_change_password, user.password_changed_at = True, timezone.now()
+    user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(actor=actor, action="user.password_reset", obj=user, changes={"tokens_revoked": revoked})
+    return user, temporary_password
+
+
+def _temporary_password() -> str:
+    """12 characters from an alphabet without look-alikes (0/O, 1/l/I), with a letter and a digit."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _i in range(12))
+        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
+            return candidate

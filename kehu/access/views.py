@@ -1,13 +1,13 @@
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.access import selectors, services
-from kehu.access.forms import LoginForm, TokenForm
+from kehu.access.forms import LoginForm, PasswordChangeForm, TokenForm
 from kehu.access.services import login_check
 from kehu.errors import DomainError
 from kehu.web import form_errors_from, page
@@ -68,3 +68,49 @@ def token_revoke(request, token_id: int):
     token = services.token_revoke(actor=request.user, token_id=token_id)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("access:tokens")
+
+
+# ---------------------------------------------------------------- passwords
+
+@page
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    """Change my password (also where a temporary password from a reset must be replaced)."""
+    form = PasswordChangeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.password_change(actor=request.user, old_password=form.cleaned_data["old_password"],
+                                         new_password=form.cleaned_data["new_password"])
+            except DomainError as exc:
+                status = exc.status
+                form_errors_from(form, exc)
+            else:
+                update_session_auth_hash(request, request.user)  # stay logged in here
+                messages.success(request, _("Your password has been changed."))
+                return redirect("access:password_change")
+    response = render(request, "access/password_change.html",
+                      {"form": form, "forced": request.user.must_change_password}, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+@page
+@require_GET
+def user_admin_list(request):
+    """Users, for administrators: where a password is reset."""
+    q = (request.GET.get("q") or "").strip()[:100]
+    users = list(selectors.user_manage_list(actor=request.user, q=q)[:500])
+    return render(request, "access/users.html", {"users": users, "q": q})
+
+
+@page
+@require_POST
+def password_reset(request, user_id: int):
+    """Set a temporary password (shown in this response only); the user must change it at next login."""
+    user, temporary = services.password_reset(actor=request.user, user_id=user_id)
+    response = render(request, "access/password_reset_done.html", {"target": user, "temporary": temporary})
+    add_never_cache_headers(response)
+    return response

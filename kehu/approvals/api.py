@@ -12,6 +12,7 @@ from kehu.approvals.schemas import (
     DelegationIn,
     DelegationOut,
     InboxPage,
+    MeetingIn,
     RequestDetail,
     RequestPage,
     RequestStatusT,
@@ -44,6 +45,15 @@ def request_get(request, request_id: int):
 def request_decide(request, request_id: int, payload: DecideIn):
     services.approval_decide(actor=request.user, request_id=request_id, decision=payload.decision,
                              comment=payload.comment)
+    return selectors.request_get(actor=request.user, request_id=request_id)
+
+
+@router.post("/approvals/requests/{request_id}/meeting", response=RequestDetail,
+             summary="Record the managers' meeting that decides the current meeting step")
+def request_meeting(request, request_id: int, payload: MeetingIn):
+    services.approval_meeting_record(actor=request.user, request_id=request_id, held_on=payload.held_on,
+                                     participants=payload.participants, minutes=payload.minutes,
+                                     decision=payload.decision)
     return selectors.request_get(actor=request.user, request_id=request_id)
 
 

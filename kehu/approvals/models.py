@@ -3,16 +3,23 @@ assignee per step, delegations while away, and the history of every action."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
 class StepKind(models.TextChoices):
     ROLE_IN_LINE = "role_in_line", _("Role in the requester's department line")
     USERS = "users", _("Named users")
+    # 各级主管领导: one approval per level of the department line that has a business manager, upwards.
+    LINE_MANAGERS = "line_managers", _("Every manager up the department line")
+    # 经理办公会: the step's outcome is a meeting's recorded decision; the role says who records it.
+    MEETING = "meeting", _("Managers' meeting")
 
 
 class StepMode(models.TextChoices):
@@ -43,6 +50,31 @@ class Decision(models.TextChoices):
 
 
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.RETURNED)
+
+# The payload keys the asking apps use, with the label the approval page shows them under.
+PAYLOAD_LABELS = {
+    "reason": _("Reason"),
+    "summary": _("Proposed solution"),
+    "current_due": _("Current due date"),
+    "proposed_due": _("Proposed due date"),
+    "days": _("Working days in all"),
+}
+
+
+def _fact_value(value) -> str:
+    """A payload value for people: an ISO date-time in local time ("2026-12-08 18:00"), else as is."""
+    text = str(value)
+    if isinstance(value, str) and len(text) >= 10 and text[4:5] == "-":
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if len(text) == 10:
+            return f"{parsed:%Y-%m-%d}"
+        if timezone.is_aware(parsed):
+            parsed = timezone.localtime(parsed)
+        return f"{parsed:%Y-%m-%d %H:%M}"
+    return text
 
 
 class ApprovalChain(models.Model):
@@ -84,7 +116,7 @@ class ApprovalStep(models.Model):
             models.CheckConstraint(condition=Q(order__gte=1), name="approval_step_order_positive"),
             models.CheckConstraint(condition=Q(kind__in=StepKind.values), name="approval_step_kind_known"),
             models.CheckConstraint(condition=Q(mode__in=StepMode.values), name="approval_step_mode_known"),
-            models.CheckConstraint(condition=~Q(kind=StepKind.ROLE_IN_LINE) | ~Q(role=""),
+            models.CheckConstraint(condition=~Q(kind__in=[StepKind.ROLE_IN_LINE, StepKind.MEETING]) | ~Q(role=""),
                                    name="approval_step_role_given"),
         ]
 
@@ -147,6 +179,24 @@ class ApprovalRequest(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def object_url(self) -> str:
+        """The page of the object to approve, as the asking app stored it (a path on this site only)."""
+        url = str((self.payload or {}).get("object_url") or "")
+        return url if url.startswith("/") and not url.startswith("//") else ""
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        """What the approver decides on, from the payload: the known facts with their labels first
+        (reason, current and proposed due date, summary), then any other plain value."""
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        out = [(str(label), _fact_value(payload[key])) for key, label in PAYLOAD_LABELS.items()
+               if payload.get(key) not in (None, "")]
+        out += [(str(key), str(value)) for key, value in payload.items()
+                if key not in PAYLOAD_LABELS and key != "object_url" and isinstance(value, str | int | float)
+                and value != ""]
+        return out
+
 
 class ApprovalTask(models.Model):
     """One assignee's part in one step of one round of a request."""
@@ -159,6 +209,9 @@ class ApprovalTask(models.Model):
     step_order = models.PositiveSmallIntegerField(_("step"))
     step_mode = models.CharField(_("mode"), max_length=10, choices=StepMode.choices)
     round = models.PositiveSmallIntegerField(_("round"), default=1)
+    # In a line_managers step: the level (department) of the line this task approves for.
+    line_department = models.ForeignKey("access.Department", verbose_name=_("level"), null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"), on_delete=models.PROTECT,
                                  related_name="approval_tasks")
     delegated_from = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("delegated from"), null=True,
@@ -210,6 +263,38 @@ class ApprovalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.actor_name}"
+
+
+class ApprovalMeeting(models.Model):
+    """The record of a managers' meeting (经理办公会专题会议) that decided a meeting step: when it was
+    held, who took part, its minutes and its decision, and who recorded it. The step's outcome is
+    this decision."""
+
+    request = models.ForeignKey(ApprovalRequest, verbose_name=_("request"), on_delete=models.CASCADE,
+                                related_name="meetings")
+    round = models.PositiveSmallIntegerField(_("round"))
+    step_order = models.PositiveSmallIntegerField(_("step"))
+    held_on = models.DateField(_("meeting date"))
+    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("participants"),
+                                          related_name="+")
+    minutes = models.TextField(_("minutes"))
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("managers' meeting")
+        verbose_name_plural = _("managers' meetings")
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "round", "step_order"], name="approval_meeting_one_per_step"),
+            models.CheckConstraint(condition=Q(decision__in=Decision.values), name="approval_meeting_decision_known"),
+            models.CheckConstraint(condition=~Q(minutes=""), name="approval_meeting_minutes_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} · {self.held_on}"
 
 
 class Delegation(models.Model):

@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 DecisionT = Literal["approve", "reject", "return"]
+StepKindT = Literal["role_in_line", "users", "line_managers", "meeting"]
 RequestStatusT = Literal["pending", "approved", "rejected", "returned", "cancelled"]
 
 
@@ -77,7 +78,7 @@ class InboxItem(TaskOut):
 
 class EventOut(Schema):
     at: dt.datetime
-    actor: str
+    actor: str = Field(..., description="The actor's display name")
     on_behalf_of: UserRef | None = None
     action: str
     round: int
@@ -86,7 +87,7 @@ class EventOut(Schema):
 
     @staticmethod
     def resolve_actor(obj):
-        return obj.actor_name
+        return str(obj.actor) if obj.actor_id else obj.actor_name
 
     @staticmethod
     def resolve_step(obj):
@@ -96,7 +97,7 @@ class EventOut(Schema):
 class StepOut(Schema):
     order: int
     name: str
-    kind: Literal["role_in_line", "users"]
+    kind: StepKindT
     role: str
     mode: Literal["any", "all"]
     users: list[int] = []
@@ -106,10 +107,34 @@ class StepOut(Schema):
         return [u.pk for u in obj.users.all()]
 
 
+class MeetingOut(Schema):
+    round: int
+    step: int
+    held_on: dt.date
+    participants: list[UserRef]
+    minutes: str
+    decision: DecisionT
+    recorded_by: UserRef
+    recorded_at: dt.datetime
+
+    @staticmethod
+    def resolve_step(obj):
+        return obj.step_order
+
+    @staticmethod
+    def resolve_participants(obj):
+        return list(obj.participants.all())
+
+
 class RequestDetail(RequestOut):
     steps: list[StepOut]
     tasks: list[TaskOut]
     history: list[EventOut]
+    meetings: list[MeetingOut]
+
+    @staticmethod
+    def resolve_meetings(obj):
+        return list(obj.meetings.all())
 
     @staticmethod
     def resolve_steps(obj):
@@ -139,6 +164,13 @@ class DecideIn(Schema):
     comment: str = Field("", max_length=2000)
 
 
+class MeetingIn(Schema):
+    held_on: dt.date
+    participants: list[int] = Field(..., min_length=1, max_length=100)
+    minutes: str = Field(..., min_length=1, max_length=20000)
+    decision: DecisionT
+
+
 class CommentIn(Schema):
     comment: str = Field("", max_length=2000)
 
@@ -160,7 +192,7 @@ class DelegationOut(Schema):
 
 
 class StepIn(Schema):
-    kind: Literal["role_in_line", "users"]
+    kind: StepKindT
     role: str = Field("", max_length=32)
     users: list[int] = Field([], max_length=100)
     mode: Literal["any", "all"] = "any"

@@ -13,6 +13,7 @@ from kehu.access.roles import Perm, Scope
 from kehu.approvals.models import (
     ApprovalChain,
     ApprovalEvent,
+    ApprovalMeeting,
     ApprovalRequest,
     ApprovalStep,
     ApprovalTask,
@@ -64,9 +65,13 @@ def request_get(*, actor, request_id: int) -> ApprovalRequest:
     """One visible request with its tasks, events (the full history) and chain steps, or NotFound."""
     req = (_request_qs().filter(request_visible_q(actor), pk=request_id)
            .prefetch_related(
-               Prefetch("tasks", queryset=ApprovalTask.objects.select_related("assignee", "delegated_from")
+               Prefetch("tasks", queryset=ApprovalTask.objects.select_related("assignee", "delegated_from",
+                                                                              "line_department")
                         .order_by("round", "step_order", "id")),
-               Prefetch("events", queryset=ApprovalEvent.objects.select_related("on_behalf_of").order_by("at", "id")),
+               Prefetch("events", queryset=ApprovalEvent.objects.select_related("actor", "on_behalf_of")
+                        .order_by("at", "id")),
+               Prefetch("meetings", queryset=ApprovalMeeting.objects.select_related("recorded_by")
+                        .prefetch_related("participants")),
                Prefetch("chain__steps", queryset=ApprovalStep.objects.order_by("order").prefetch_related("users")),
            ).first())
     if req is None:
@@ -94,7 +99,7 @@ def inbox_base(*, actor) -> QuerySet[ApprovalTask]:
 def inbox_list(*, actor, ordering: str = "id", limit: int | None = None, cursor: str | None = None) -> Page:
     """A page of the actor's pending tasks, oldest first, each with its request."""
     qs = inbox_base(actor=actor).select_related("request", "request__requester", "request__chain",
-                                                "request__content_type", "delegated_from")
+                                                "request__content_type", "delegated_from", "step")
     return paginate(qs, ordering=ordering, allowed=TASK_ORDERINGS, limit=limit, cursor=cursor)
 
 
@@ -121,3 +126,17 @@ def delegation_list(*, actor, now: dt.datetime | None = None) -> QuerySet[Delega
     if now is not None:
         qs = qs.filter(ends_at__gt=now)
     return qs.order_by("-starts_at", "-id")
+
+
+def meetings_for(*, actor, target) -> QuerySet[ApprovalMeeting]:
+    """The managers' meetings recorded about ``target`` (e.g. a complaint), in requests the actor can
+    see, oldest first — for the target's own page."""
+    from django.contrib.contenttypes.models import ContentType
+
+    if not _active(actor) or getattr(target, "pk", None) is None:
+        return ApprovalMeeting.objects.none()
+    visible = ApprovalRequest.objects.filter(request_visible_q(actor),
+                                             content_type=ContentType.objects.get_for_model(target),
+                                             object_id=str(target.pk))
+    return (ApprovalMeeting.objects.filter(request__in=visible).select_related("recorded_by", "request")
+            .prefetch_related("participants").order_by("held_on", "id"))

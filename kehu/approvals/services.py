@@ -22,6 +22,7 @@ from kehu.approvals import hooks, selectors
 from kehu.approvals.models import (
     ApprovalChain,
     ApprovalEvent,
+    ApprovalMeeting,
     ApprovalRequest,
     ApprovalStep,
     ApprovalTask,
@@ -52,26 +53,52 @@ def _line(department_path: str | None) -> list[int]:
     return [int(part) for part in (department_path or "").strip("/").split("/") if part][::-1]
 
 
-def step_assignees(step: ApprovalStep, *, requester, department=None) -> list[User]:
+def _line_roles() -> tuple[str, ...]:
+    return tuple(r for r in settings.KEHU_APPROVAL_LINE_ROLES if r in ROLES)
+
+
+def _active_others(requester):
+    qs = User.objects.filter(is_active=True).order_by("id")
+    return qs.exclude(pk=requester.pk) if requester is not None else qs
+
+
+def line_levels(*, requester, department=None, roles: tuple[str, ...] | None = None,
+                above=None) -> list[tuple[int, list[User]]]:
+    """The levels of the department line (nearest first, up to the root) that have active users with
+    one of ``roles`` (the business-manager roles by default) — not counting the requester — each
+    with those users. ``above``: only the levels above that department id."""
+    roles = roles or _line_roles()
+    line = _line(department.path if department is not None else None)
+    if above is not None:
+        line = line[line.index(above) + 1:] if above in line else []
+    by_dept: dict[int, list[User]] = {}
+    for user in _active_others(requester).filter(role__in=roles, department_id__in=line):
+        by_dept.setdefault(user.department_id, []).append(user)
+    return [(d, by_dept[d]) for d in line if d in by_dept]
+
+
+def step_assignees(step: ApprovalStep, *, requester, department=None, above=None) -> list[User]:
     """Who is asked at ``step`` for a request by ``requester`` — never the requester: nobody approves
     their own request. A role whose data scope is the whole company (executive, finance, …) is found
     company-wide; another role (manager) in the nearest department at or above the requester's that
-    has active users with it. Nobody found: the fallback role (KEHU_APPROVAL_FALLBACK_ROLE)."""
-    active = User.objects.filter(is_active=True).exclude(pk=requester.pk).order_by("id")
-    found: list[User] = []
+    has active users with it, else the nearest business manager up the line (KEHU_APPROVAL_LINE_ROLES,
+    never an administrator). A line_managers step: the next level of the line with a business manager
+    (above the department ``above``). A meeting step: who may record the meeting (its role). Empty
+    when nobody can be asked; the caller refuses then."""
+    active = _active_others(requester)
     if step.kind == StepKind.USERS:
-        found = list(active.filter(pk__in=step.users.values("pk")))
-    elif step.role in ROLES and ROLES[step.role].scope == Scope.ALL:
-        found = list(active.filter(role=step.role))
-    elif step.role in ROLES:
-        line = _line(department.path if department is not None else None)
-        by_dept: dict[int, list[User]] = {}
-        for user in active.filter(role=step.role, department_id__in=line):
-            by_dept.setdefault(user.department_id, []).append(user)
-        found = next((by_dept[d] for d in line if d in by_dept), [])
-    if not found:
-        found = list(active.filter(role=settings.KEHU_APPROVAL_FALLBACK_ROLE))
-    return found
+        return list(active.filter(pk__in=step.users.values("pk")))
+    if step.kind == StepKind.LINE_MANAGERS:
+        levels = line_levels(requester=requester, department=department, above=above)
+        return levels[0][1] if levels else []
+    if step.role not in ROLES:
+        return []
+    if ROLES[step.role].scope == Scope.ALL:
+        return list(active.filter(role=step.role))
+    levels = line_levels(requester=requester, department=department, roles=(step.role,))
+    if not levels and step.role in _line_roles():
+        levels = line_levels(requester=requester, department=department)
+    return levels[0][1] if levels else []
 
 
 def _route(user_id: int, *, requester_id: int, now: dt.datetime) -> tuple[int, int | None]:
@@ -97,18 +124,27 @@ def _event(req: ApprovalRequest, *, actor, action: str, at: dt.datetime, step_or
            comment: str = "", on_behalf_of_id: int | None = None) -> None:
     ApprovalEvent.objects.create(
         request=req, at=at, actor=actor if actor and actor.pk else None,
-        actor_name=actor.get_username() if actor and actor.pk else "system", on_behalf_of_id=on_behalf_of_id,
+        actor_name=str(actor)[:150] if actor and actor.pk else "system", on_behalf_of_id=on_behalf_of_id,
         action=action, round=req.round, step_order=step_order, comment=comment,
     )
 
 
-def _activate(req: ApprovalRequest, step: ApprovalStep, *, now: dt.datetime) -> list[ApprovalTask]:
+def _no_approver(req: ApprovalRequest, step: ApprovalStep) -> Conflict:
+    where = req.department.full_name() if req.department_id else _("no department")
+    return Conflict(_("Nobody can approve step %(n)d (%(step)s) of “%(chain)s”: no one with that role up the "
+                      "department line of %(where)s. Ask an administrator to assign a manager.")
+                    % {"n": step.order, "step": step.name or step.get_kind_display(), "chain": req.chain.name,
+                       "where": where}, code="no_approver")
+
+
+def _activate(req: ApprovalRequest, step: ApprovalStep, *, now: dt.datetime, above=None) -> list[ApprovalTask]:
     """Open ``step`` in the request's current round: one task per resolved assignee (routed through
-    delegations), each assignee notified. The caller saves the request."""
-    assignees = step_assignees(step, requester=req.requester, department=req.department)
+    delegations), each assignee notified. In a line_managers step, the level after ``above`` (the
+    nearest one first). Nobody to ask: 409. The caller saves the request."""
+    assignees = step_assignees(step, requester=req.requester, department=req.department, above=above)
     if not assignees:
-        raise Conflict(_("Nobody can approve step %(n)d of “%(chain)s”.") % {"n": step.order, "chain": req.chain.name},
-                       code="no_approver")
+        raise _no_approver(req, step)
+    level = assignees[0].department_id if step.kind == StepKind.LINE_MANAGERS else None
     tasks, taken = [], set()
     for user in assignees:
         assignee_id, on_behalf_of = _route(user.pk, requester_id=req.requester_id, now=now)
@@ -116,12 +152,15 @@ def _activate(req: ApprovalRequest, step: ApprovalStep, *, now: dt.datetime) -> 
             continue
         taken.add(assignee_id)
         tasks.append(ApprovalTask(request=req, step=step, step_order=step.order, step_mode=step.mode,
-                                  round=req.round, assignee_id=assignee_id, delegated_from_id=on_behalf_of))
+                                  round=req.round, assignee_id=assignee_id, delegated_from_id=on_behalf_of,
+                                  line_department_id=level))
     ApprovalTask.objects.bulk_create(tasks)
     req.current_step = step.order
     people = User.objects.in_bulk([t.assignee_id for t in tasks])
+    title = (_("Managers' meeting to decide: %(t)s") if step.kind == StepKind.MEETING
+             else _("Approval needed: %(t)s"))
     for task in tasks:
-        notify(user=people[task.assignee_id], title=_("Approval needed: %(t)s") % {"t": req.title},
+        notify(user=people[task.assignee_id], title=title % {"t": req.title},
                body=_("Requested by %(who)s.") % {"who": req.requester}, link=_request_link(req))
     return tasks
 
@@ -157,6 +196,27 @@ def _skip_pending(req: ApprovalRequest, *, now: dt.datetime, step_order: int | N
 
 # ---------------------------------------------------------------- chains
 
+def step_reach_problem(*, kind: str, role: str = "", users: list | None = None) -> str | None:
+    """Why a step as defined could be approved by nobody with today's users (a message), or None.
+    A role step needs an active user with the role (or, for a business-manager role, any business
+    manager: the step then asks the nearest one up the line); a line step any business manager; a
+    meeting an active user of the role that records it."""
+    active = User.objects.filter(is_active=True)
+    if kind == StepKind.USERS:
+        return None if users else _("Name one or more active users.")
+    if kind == StepKind.LINE_MANAGERS:
+        if not active.filter(role__in=_line_roles()).exists():
+            return _("Nobody has a business-manager role (%(roles)s) to approve up the line.") % {
+                "roles": ", ".join(str(ROLES[r].label) for r in _line_roles())}
+        return None
+    if role not in ROLES:
+        return _("Unknown role “%(r)s”.") % {"r": role}
+    roles = (role, *_line_roles()) if kind == StepKind.ROLE_IN_LINE and role in _line_roles() else (role,)
+    if not active.filter(role__in=roles).exists():
+        return _("No active user has the role “%(r)s”: nobody could approve this step.") % {"r": ROLES[role].label}
+    return None
+
+
 def _clean_steps(steps: list[dict]) -> list[dict]:
     if not steps:
         raise Invalid(_("A chain needs at least one step."), fields={"steps": [_("Required.")]})
@@ -171,17 +231,25 @@ def _clean_steps(steps: list[dict]) -> list[dict]:
         if mode not in StepMode.values:
             raise Invalid(_("Step %(n)d: unknown mode.") % {"n": i}, fields={f"{key}.mode": [_("Unknown mode.")]})
         role, users = (raw.get("role") or "").strip(), []
-        if kind == StepKind.ROLE_IN_LINE:
+        if kind == StepKind.MEETING:
+            role = role or "executive"
+        if kind in (StepKind.ROLE_IN_LINE, StepKind.MEETING):
             if role not in ROLES:
                 raise Invalid(_("Step %(n)d: unknown role “%(r)s”.") % {"n": i, "r": role},
                               fields={f"{key}.role": [_("Unknown role.")]})
-        else:
+        elif kind == StepKind.USERS:
             role = ""
             ids = list(dict.fromkeys(raw.get("users") or []))
             users = list(User.objects.filter(pk__in=ids, is_active=True)) if ids else []
             if not ids or len(users) != len(ids):
                 raise Invalid(_("Step %(n)d: name one or more active users.") % {"n": i},
                               fields={f"{key}.users": [_("Unknown or inactive user.")]})
+        else:
+            role = ""
+        problem = step_reach_problem(kind=kind, role=role, users=users)
+        if problem:
+            raise Invalid(_("Step %(n)d: %(problem)s") % {"n": i, "problem": problem},
+                          fields={f"{key}.role": [problem]}, code="no_approver")
         cleaned.append({"order": i, "kind": kind, "mode": mode, "role": role, "users": users,
                         "name": (raw.get("name") or "").strip()[:100]})
     return cleaned
@@ -226,9 +294,13 @@ def approval_chain_define(*, actor, code: str, name: str, steps: list[dict], act
 # ---------------------------------------------------------------- requests and decisions
 
 @transaction.atomic
-def approval_request(*, actor, chain_code: str, target, title: str, payload: dict | None = None) -> ApprovalRequest:
+def approval_request(*, actor, chain_code: str, target, title: str, payload: dict | None = None,
+                     line_of=None) -> ApprovalRequest:
     """Ask for approval of ``target`` (any saved model instance) through the chain ``chain_code``;
-    the first step's assignees get tasks. One open request per target and chain (409 otherwise)."""
+    the first step's assignees get tasks. One open request per target and chain (409 otherwise);
+    a first step that resolves to nobody is refused (409), never routed to an administrator.
+    ``line_of``: whose department line the steps walk up (e.g. the complaint's accountable person;
+    the requester by default)."""
     if actor is None or not actor.is_authenticated or not actor.is_active:
         raise Forbidden(_("You are not allowed to do this."))
     if target is None or getattr(target, "pk", None) is None:
@@ -252,7 +324,8 @@ def approval_request(*, actor, chain_code: str, target, title: str, payload: dic
     try:
         with transaction.atomic():
             req = ApprovalRequest.objects.create(
-                chain=chain, requester=actor, department_id=actor.department_id, content_type=content_type,
+                chain=chain, requester=actor, department_id=(line_of or actor).department_id,
+                content_type=content_type,
                 object_id=str(target.pk), title=title[:200], payload=payload or {}, current_step=first.order,
             )
     except IntegrityError as exc:  # a concurrent request for the same target won the race
@@ -286,6 +359,10 @@ def approval_decide(*, actor, request_id: int, decision: str, comment: str = "")
     comment = (comment or "").strip()
     if decision != Decision.APPROVE and not comment:
         raise Invalid(_("Say why in a comment."), fields={"comment": [_("Required to reject or return.")]})
+    step = req.chain.steps.filter(order=task.step_order).first()
+    if step is not None and step.kind == StepKind.MEETING:
+        raise Conflict(_("This step is decided in a managers' meeting: record the meeting and its decision."),
+                       code="meeting_step")
     now = timezone.now()
     task.status, task.comment, task.acted_at = DECISION_TASK_STATUS[decision], comment, now
     task.save(update_fields=["status", "comment", "acted_at"])
@@ -294,24 +371,103 @@ def approval_decide(*, actor, request_id: int, decision: str, comment: str = "")
     changes: dict = {"decision": decision, "step": task.step_order, "round": req.round}
     if task.delegated_from_id:
         changes["on_behalf_of"] = task.delegated_from_id
-    if decision != Decision.APPROVE:
-        _skip_pending(req, now=now)
-        _finish(req, DECISION_OUTCOME[decision], now=now)
-    elif task.step_mode == StepMode.ALL and req.tasks.filter(round=req.round, step_order=task.step_order,
-                                                             status=TaskStatus.PENDING).exists():
+    if decision == Decision.APPROVE and task.step_mode == StepMode.ALL and req.tasks.filter(
+            round=req.round, step_order=task.step_order, status=TaskStatus.PENDING).exists():
         changes["waiting"] = True
     else:
-        _skip_pending(req, now=now, step_order=task.step_order)
-        nxt = req.chain.steps.filter(order__gt=task.step_order).order_by("order").first()
-        if nxt is None:
-            _finish(req, RequestStatus.APPROVED, now=now)
-        else:
-            _activate(req, nxt, now=now)
-            req.save()
-            changes["next_step"] = nxt.order
+        _advance(req, step=step, step_order=task.step_order, decision=decision, now=now, changes=changes,
+                 level=task.line_department_id)
     changes["status"] = req.status
     audit_record(actor=actor, action=f"approval.{decision}", obj=req, changes=changes)
     return req
+
+
+def _advance(req: ApprovalRequest, *, step, step_order: int, decision: str, now: dt.datetime, changes: dict,
+             level: int | None = None) -> None:
+    """A step (or one level of a line_managers step) is decided: reject / return end the round, an
+    approval opens the line's next level, else the next step, else approves the request."""
+    if decision != Decision.APPROVE:
+        _skip_pending(req, now=now)
+        _finish(req, DECISION_OUTCOME[decision], now=now)
+        return
+    _skip_pending(req, now=now, step_order=step_order)
+    if step is not None and step.kind == StepKind.LINE_MANAGERS and level is not None and step_assignees(
+            step, requester=req.requester, department=req.department, above=level):
+        _activate(req, step, now=now, above=level)
+        req.save()
+        changes["next_level"] = req.tasks.filter(round=req.round, step_order=step_order,
+                                                 status=TaskStatus.PENDING).values_list(
+            "line_department_id", flat=True).first()
+        return
+    nxt = req.chain.steps.filter(order__gt=step_order).order_by("order").first()
+    if nxt is None:
+        _finish(req, RequestStatus.APPROVED, now=now)
+    else:
+        _activate(req, nxt, now=now)
+        req.save()
+        changes["next_step"] = nxt.order
+
+
+def can_record_meeting(actor, req: ApprovalRequest, step: ApprovalStep | None) -> bool:
+    """Who may record the meeting of a pending meeting step: the step's role (the general manager by
+    default), whoever holds one of its tasks, or an administrator of approvals."""
+    if step is None or step.kind != StepKind.MEETING or req.status != RequestStatus.PENDING:
+        return False
+    if actor is None or not actor.is_authenticated or not actor.is_active or actor.pk == req.requester_id:
+        return False
+    if actor.role == step.role or actor.has_kehu_perm(Perm.APPROVAL_MANAGE):
+        return True
+    return req.tasks.filter(round=req.round, step_order=step.order, assignee_id=actor.pk,
+                            status=TaskStatus.PENDING).exists()
+
+
+@transaction.atomic
+def approval_meeting_record(*, actor, request_id: int, held_on: dt.date, participants: list[int], minutes: str,
+                            decision: str) -> ApprovalMeeting:
+    """Record the managers' meeting (经理办公会) that decided the request's current meeting step: its
+    date, participants, minutes (required) and decision. The decision is the step's outcome: approve
+    moves on (or approves the request), reject and return end the round, with the same outcome
+    hooks as any decision."""
+    req = _locked_request(actor, request_id)
+    if req.status != RequestStatus.PENDING:
+        raise Conflict(_("This request is no longer pending (%(s)s).") % {"s": req.get_status_display()},
+                       code="closed")
+    step = req.chain.steps.filter(order=req.current_step).first()
+    if step is None or step.kind != StepKind.MEETING:
+        raise Conflict(_("The current step is not decided in a meeting."), code="not_meeting_step")
+    if not can_record_meeting(actor, req, step):
+        raise Forbidden(_("Only %(role)s or an administrator may record this meeting.")
+                        % {"role": ROLES[step.role].label if step.role in ROLES else step.role})
+    if decision not in Decision.values:
+        raise Invalid(_("Decide approve, reject or return."), fields={"decision": [_("Unknown decision.")]})
+    minutes = (minutes or "").strip()
+    if not minutes:
+        raise Invalid(_("The meeting's minutes are required."), fields={"minutes": [_("Required.")]})
+    if held_on is None or held_on > timezone.localdate():
+        raise Invalid(_("Give the date the meeting was held (not in the future)."),
+                      fields={"held_on": [_("Not valid.")]})
+    ids = list(dict.fromkeys(participants or []))
+    people = list(User.objects.filter(pk__in=ids, is_active=True))
+    if not ids or len(people) != len(ids):
+        raise Invalid(_("Name the meeting's participants (active users)."),
+                      fields={"participants": [_("Unknown or inactive user.")]})
+    now = timezone.now()
+    meeting = ApprovalMeeting.objects.create(request=req, round=req.round, step_order=step.order, held_on=held_on,
+                                             minutes=minutes, decision=decision, recorded_by=actor, recorded_at=now)
+    meeting.participants.set(people)
+    own = req.tasks.filter(round=req.round, step_order=step.order, assignee_id=actor.pk,
+                           status=TaskStatus.PENDING).first()
+    if own is not None:
+        own.status, own.comment, own.acted_at = DECISION_TASK_STATUS[decision], minutes[:2000], now
+        own.save(update_fields=["status", "comment", "acted_at"])
+    _event(req, actor=actor, action="meeting_recorded", at=now, step_order=step.order,
+           comment=f"{DECISION_TASK_STATUS[decision].label} · {held_on:%Y-%m-%d} · {minutes}"[:4000])
+    changes: dict = {"decision": decision, "step": step.order, "round": req.round, "held_on": held_on.isoformat(),
+                     "participants": sorted(p.pk for p in people)}
+    _advance(req, step=step, step_order=step.order, decision=decision, now=now, changes=changes)
+    changes["status"] = req.status
+    audit_record(actor=actor, action="approval.meeting_record", obj=req, changes=changes)
+    return meeting
 
 
 @transaction.atomic

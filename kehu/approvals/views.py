@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.approvals import selectors, services
-from kehu.approvals.forms import CommentForm, DecideForm, DelegationForm
-from kehu.approvals.models import Decision, RequestStatus
+from kehu.approvals.forms import CommentForm, DecideForm, DelegationForm, MeetingForm
+from kehu.approvals.models import Decision, RequestStatus, StepKind
 from kehu.errors import DomainError
 from kehu.notifications.selectors import notification_unread_count
 from kehu.web import form_errors_from, is_htmx, page
@@ -49,15 +49,22 @@ def request_detail(request, request_id: int):
     return _render_detail(request, request_id)
 
 
-def _render_detail(request, request_id: int, *, decide_form=None, comment_form=None, status: int = 200):
+def _render_detail(request, request_id: int, *, decide_form=None, comment_form=None, meeting_form=None,
+                   status: int = 200):
     req = selectors.request_get(actor=request.user, request_id=request_id)
     tasks = list(req.tasks.all())
-    my_task = next((t for t in tasks if t.assignee_id == request.user.pk and t.status == "pending"
-                    and t.round == req.round and t.step_order == req.current_step
-                    and req.status == RequestStatus.PENDING), None)
+    steps = list(req.chain.steps.all())
+    current = next((s for s in steps if s.order == req.current_step), None)
+    in_meeting = current is not None and current.kind == StepKind.MEETING and req.status == RequestStatus.PENDING
+    my_task = None if in_meeting else next(
+        (t for t in tasks if t.assignee_id == request.user.pk and t.status == "pending" and t.round == req.round
+         and t.step_order == req.current_step and req.status == RequestStatus.PENDING), None)
+    can_record = in_meeting and services.can_record_meeting(request.user, req, current)
     is_requester = req.requester_id == request.user.pk
     return render(request, "approvals/request.html", {
-        "req": req, "tasks": tasks, "events": list(req.events.all()), "steps": list(req.chain.steps.all()),
+        "req": req, "tasks": tasks, "events": list(req.events.all()), "steps": steps,
+        "meetings": list(req.meetings.all()), "in_meeting": in_meeting, "current_step": current,
+        "meeting_form": (meeting_form or MeetingForm(initial={"held_on": timezone.localdate()})) if can_record else None,
         "my_task": my_task, "decide_form": decide_form or (DecideForm() if my_task else None),
         "can_resubmit": is_requester and req.status == RequestStatus.RETURNED,
         "can_cancel": is_requester and req.is_open,
@@ -91,13 +98,35 @@ def request_decide(request, request_id: int):
             return redirect("approvals:request", request_id=request_id)
     if is_htmx(request):
         task = selectors.inbox_base(actor=request.user).select_related(
-            "request", "request__requester", "request__chain", "delegated_from").filter(request_id=request_id).first()
+            "request", "request__requester", "request__chain", "delegated_from", "step").filter(
+            request_id=request_id).first()
         if task is None:  # nothing left to decide here (e.g. someone else decided first)
             return render(request, "approvals/_task_done.html",
                           {"message": error.message if error else _("Nothing to decide."), "error": True},
                           status=status)
         return render(request, "approvals/_task_row.html", {"t": task, "form": form}, status=status)
     return _render_detail(request, request_id, decide_form=form, status=status)
+
+
+@page
+@require_POST
+def request_meeting(request, request_id: int):
+    """Record the managers' meeting that decides the current step (its recorder)."""
+    form = MeetingForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, request_id, meeting_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        services.approval_meeting_record(actor=request.user, request_id=request_id, held_on=data["held_on"],
+                                         participants=[u.pk for u in data["participants"]],
+                                         minutes=data["minutes"], decision=data["decision"])
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        form_errors_from(form, exc)
+        return _render_detail(request, request_id, meeting_form=form, status=exc.status)
+    messages.success(request, _("The meeting's decision is recorded."))
+    return redirect("approvals:request", request_id=request_id)
 
 
 def _requester_action(request, request_id: int, fn, done: str) -> HttpResponse:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from kehu.audit import selectors
 from kehu.audit.forms import AuditFilterForm
+from kehu.audit.labels import action_label
 from kehu.pagination import paginate
 from kehu.web import page
 
@@ -22,13 +23,15 @@ def audit_list(request):
     form.is_valid()
     filters = form.selector_args()
     qs = selectors.audit_list(actor=request.user, action=filters["action"], object_type=filters["object_type"],
-                              object_id=filters["object_id"], actor_username=filters["actor"])
+                              object_id=filters["object_id"], actor_query=filters["actor"],
+                              date_from=filters["date_from"], date_to=filters["date_to"])
     cursor = request.GET.get("cursor") or None
     result = paginate(qs, ordering="-id", allowed={"id": int}, limit=PAGE_SIZE, cursor=cursor)
-    params = {k: v for k, v in filters.items() if v}
+    params = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items() if v}
     context = {
         "form": form,
-        "entries": [{"entry": e, "changes": _changes(e.changes)} for e in result.items],
+        "entries": [{"entry": e, "changes": _changes(e.changes), "label": action_label(e.action)}
+                    for e in result.items],
         "filtered": bool(params),
         "next_url": f"?{urlencode({**params, 'cursor': result.next})}" if result.next else None,
         "first_url": f"?{urlencode(params)}" if cursor else None,

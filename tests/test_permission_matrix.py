@@ -1,0 +1,260 @@
+"""Permission matrix (issue 8, "permissions enforced where the data is read"): every GET operation of
+the OpenAPI document × every role of the role table (kehu/access/roles.py) × {the caller's own record,
+another owner's record in the same department, another department's record} answers exactly what
+the role table allows:
+
+- 403 when the role lacks the operation's permission (whatever the record: the permission is checked
+  where the data is read, so the API and the pages cannot disagree);
+- 404 when the record is outside the role's data scope (own / department subtree / all), or absent;
+- 200 otherwise.
+
+The expectation of each operation is declared in ``OPERATIONS`` below (its permission and how its
+records are scoped); the statuses are computed from the role table. An operation of the OpenAPI
+document without an entry fails ``test_every_get_operation_is_declared``: a new endpoint must say
+who may read it. Cases that fail because of a known bug in another app are listed in ``KNOWN_BUGS``
+(strict xfail: they fail the suite once fixed, so the mark is removed then).
+
+The owner's view: the records are 张伟's (rep, 华东区) — "own" for the account manager —, 刘洋's (rep2,
+华东区: another owner, same department) and 陈静's (north_rep, 华北区: another department). The caller
+of each role is conftest's user of that role (the manager is 华东区's)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from kehu.access.roles import ROLES, Perm, Scope
+from kehu.access.services import token_create
+from kehu.api import api
+from kehu.customers.tests.factories import (
+    build_org,
+    contact,
+    make_id_number,
+    module_data,
+    org_customer,
+    person_customer,
+)
+
+VARIANTS = ("own", "other_owner", "other_department")
+OWNER_OF = {"own": "rep", "other_owner": "rep2", "other_department": "north_rep"}
+# The caller of each role (conftest's org); a role added to the table must be given one here.
+CALLER = {"admin": "admin", "executive": "executive", "manager": "manager", "account_manager": "rep",
+          "service_agent": "agent", "finance": "finance", "analyst": "analyst", "auditor": "auditor"}
+ABSENT_ID = "2147480000"
+
+
+@dataclass(frozen=True)
+class Op:
+    """How an operation is guarded. ``perm``: the permission(s) needed (any of them; None: every
+    signed-in user). ``records``: None for a collection (no record in the path); "scoped" for a record
+    owned like a customer (owner / department, scope_q); "approval" for an approval request (its
+    requester, its approvers, managers over the requester's department, approval.read_all); "absent"
+    for records this matrix does not build (an unknown id: 404 to whoever may read such records)."""
+
+    perm: str | tuple[str, ...] | None = None
+    records: str | None = None
+    world: str = ""  # which record family fills the path parameter
+    params: dict = field(default_factory=dict)
+    public: bool = False
+
+    def perms(self) -> tuple[str, ...]:
+        return () if self.perm is None else ((self.perm,) if isinstance(self.perm, str) else self.perm)
+
+
+HANDLE, REPORT = Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT
+INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
+OPERATIONS: dict[str, Op] = {
+    # access
+    "/auth/tokens": Op(),
+    "/users": Op(Perm.USER_MANAGE),
+    # customers
+    "/customers": Op(),
+    "/customers/export": Op(Perm.CUSTOMER_EXPORT),
+    "/customers/{customer_id}": Op(records="scoped", world="customer"),
+    "/customers/{customer_id}/export": Op(Perm.PRIVACY, records="scoped", world="person"),
+    "/customers/{customer_id}/contacts": Op(records="scoped", world="customer"),
+    "/customers/{customer_id}/consents": Op(records="scoped", world="customer"),
+    "/customers/{customer_id}/history": Op(records="scoped", world="customer"),
+    "/contacts/{contact_id}": Op(records="scoped", world="contact"),
+    "/contacts/{contact_id}/export": Op(Perm.PRIVACY, records="scoped", world="contact"),
+    "/tags": Op(),
+    "/custom-fields": Op(),
+    "/duplicates": Op(Perm.CUSTOMER_MERGE),
+    "/duplicates/{candidate_id}": Op(Perm.CUSTOMER_MERGE, records="absent"),
+    "/merges": Op(Perm.CUSTOMER_MERGE),
+    "/merges/{merge_id}": Op(Perm.CUSTOMER_MERGE, records="absent"),
+    "/review-runs": Op(Perm.REVIEW_MANAGE),
+    "/review-runs/{run_id}": Op(Perm.REVIEW_MANAGE, records="absent"),
+    "/review-items": Op(),
+    "/review-items/{item_id}": Op(records="absent"),
+    # audit
+    "/audit": Op(Perm.AUDIT_READ),
+    # working days
+    "/workdays": Op(),
+    "/workdays/add": Op(params={"date": "2026-09-30", "days": 3}),
+    "/workdays/due": Op(params={"received_at": "2026-09-30T10:00:00+08:00", "days": 3}),
+    "/workdays/between": Op(params={"start": "2026-09-30T10:00:00+08:00", "end": "2026-10-10T10:00:00+08:00"}),
+    # complaints
+    "/complaints": Op(HANDLE),
+    "/complaints/{complaint_id}": Op(HANDLE, records="scoped", world="complaint"),
+    "/complaints/{complaint_id}/events": Op(HANDLE, records="scoped", world="complaint"),
+    "/complaints/reports/sla": Op(REPORT),
+    "/complaints/reports/causes": Op(REPORT),
+    "/complaints/reports/categories": Op(REPORT),
+    "/complaints/reports/repeat": Op(REPORT),
+    "/complaints/reports/handling-time": Op(REPORT),
+    "/public/complaints/{tracking_no}": Op(records="absent", params={"phone": "13800000000"}, public=True),
+    # service requests, emergencies, duty roster, inspections
+    "/service-requests": Op(HANDLE),
+    "/service-requests/{ticket_id}": Op(HANDLE, records="scoped", world="ticket"),
+    "/on-duty": Op(HANDLE),
+    "/inspection-checklists": Op(INSPECTIONS),
+    "/inspection-checklists/{checklist_id}": Op(INSPECTIONS, records="absent"),
+    "/inspection-plans": Op(INSPECTIONS),
+    "/inspection-plans/{plan_id}": Op(INSPECTIONS, records="absent"),
+    "/inspection-visits": Op(INSPECTIONS),
+    "/inspection-visits/{visit_id}": Op(INSPECTIONS, records="absent"),
+    # approvals
+    "/approvals/inbox": Op(),
+    "/approvals/requests": Op(),
+    "/approvals/requests/{request_id}": Op(records="approval", world="approval"),
+    "/approvals/delegations": Op(),
+    "/approvals/chains": Op(),
+    # notifications
+    "/notifications": Op(),
+    # imports
+    "/imports": Op(Perm.CUSTOMER_IMPORT),
+    "/imports/fields": Op(Perm.CUSTOMER_IMPORT),
+    "/imports/{job_id}": Op(Perm.CUSTOMER_IMPORT, records="absent"),
+    "/imports/{job_id}/errors": Op(Perm.CUSTOMER_IMPORT, records="absent"),
+    "/import-mappings": Op(Perm.CUSTOMER_IMPORT),
+    "/import-mappings/{mapping_id}": Op(Perm.CUSTOMER_IMPORT, records="absent"),
+}
+
+# (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.
+COMPLAINTS_FIX = "finance/auditor/analyst read complaints through the API: fixed on branch h/complaints"
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    **{(path, role): COMPLAINTS_FIX
+       for path in ("/complaints", "/complaints/{complaint_id}", "/complaints/{complaint_id}/events")
+       for role in ("finance", "auditor", "analyst")},
+}
+
+
+@functools.cache
+def _api_get_operations() -> dict[str, dict]:
+    prefix = "/api/v1"
+    return {path[len(prefix):]: methods["get"] for path, methods in api.get_openapi_schema()["paths"].items()
+            if "get" in methods}
+
+
+def build_world():
+    """The three owners' records of each family (a company customer, a person customer, a contact, a
+    complaint, a service request, an approval request), and a token per caller."""
+    from kehu.approvals.services import approval_request
+    from kehu.service_desk.services import complaint_record
+    from kehu.service_desk.tickets.services import ticket_record
+
+    org = build_org()
+    records: dict[str, dict[str, int]] = {k: {} for k in ("customer", "person", "contact", "complaint", "ticket",
+                                                          "approval")}
+    for serial, (variant, owner_key) in enumerate(OWNER_OF.items(), start=1):
+        owner = org.users[owner_key]
+        customer = org_customer(owner, f"矩阵测试{owner_key}科技有限公司", serial=serial)
+        records["customer"][variant] = customer.pk
+        records["contact"][variant] = contact(owner, customer, f"联系人{serial}").pk
+        records["person"][variant] = person_customer(owner, f"个人客户{serial}", mobile=f"1391234567{serial}",
+                                                     id_number=make_id_number(seq=f"40{serial}")).pk
+        records["complaint"][variant] = complaint_record(actor=owner, data={
+            "complainant_name": "李先生", "subject": "送货延误", "description": "货物晚到三天", "channel": "letter",
+            "customer": customer.pk}).pk
+        records["ticket"][variant] = ticket_record(actor=owner, data={
+            "customer": customer.pk, "kind": "repair", "channel": "phone", "subject": "设备报修",
+            "description": "压缩机异响"}).pk
+        records["approval"][variant] = approval_request(actor=owner, chain_code="complaint.solution.general",
+                                                        target=customer, title=f"处理方案 {serial}").pk
+    tokens = {role: token_create(actor=org.users[key], name="matrix")[1] for role, key in CALLER.items()}
+    return org, records, tokens
+
+
+world = module_data("world", build_world)
+
+
+def _in_scope(caller, owner) -> bool:
+    scope = ROLES[caller.role].scope
+    if scope == Scope.ALL:
+        return True
+    if scope == Scope.SUBTREE:
+        return owner.department.path.startswith(caller.department.path)
+    return owner.pk == caller.pk
+
+
+def _sees_approval(caller, owner) -> bool:
+    """Requester, approvers (the requester's line manager), managers over the requester's department,
+    approval.read_all."""
+    spec = ROLES[caller.role]
+    if Perm.APPROVAL_READ_ALL in spec.perms or caller.pk == owner.pk:
+        return True
+    return spec.scope == Scope.SUBTREE and owner.department.path.startswith(caller.department.path)
+
+
+def expected(op: Op, role: str, variant: str | None, org) -> int:
+    if op.perms() and not any(p in ROLES[role].perms for p in op.perms()):
+        return 403
+    if op.records is None:
+        return 200
+    if op.records == "absent":
+        return 404
+    caller, owner = org.users[CALLER[role]], org.users[OWNER_OF[variant]]
+    visible = _sees_approval(caller, owner) if op.records == "approval" else _in_scope(caller, owner)
+    return 200 if visible else 404
+
+
+def _url(path: str, op: Op, records, variant: str | None) -> str:
+    value = ABSENT_ID if op.records == "absent" else (str(records[op.world][variant]) if op.world else "")
+    return "/api/v1" + re.sub(r"\{[^}]+\}", value, path)
+
+
+def test_every_role_has_a_caller():
+    assert set(CALLER) == set(ROLES), "give each role of kehu/access/roles.py a caller in this matrix"
+
+
+def test_every_get_operation_is_declared():
+    """A new GET endpoint fails here until OPERATIONS says who may read it."""
+    missing = sorted(set(_api_get_operations()) - set(OPERATIONS))
+    assert not missing, f"declare these GET operations in tests/test_permission_matrix.py OPERATIONS: {missing}"
+
+
+def test_declared_public_operations_are_the_unsecured_ones():
+    ops = _api_get_operations()
+    for path, op in OPERATIONS.items():
+        if path in ops:
+            assert bool(ops[path].get("security")) != op.public, path
+
+
+def _cases():
+    for path in OPERATIONS:
+        for role in ROLES:
+            marks = []
+            if (path, role) in KNOWN_BUGS:
+                marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(path, role)]))
+            yield pytest.param(path, role, id=f"GET {path} as {role}", marks=marks)
+
+
+@pytest.mark.parametrize(("path", "role"), list(_cases()))
+def test_get_operation_answers_each_role_what_the_role_table_allows(db, client, world, path, role):
+    """200 / 403 / 404 for the caller's own record, another owner's and another department's, as
+    computed from the role table."""
+    if path not in _api_get_operations():
+        pytest.skip("not in this build's API")
+    org, records, tokens = world
+    op = OPERATIONS[path]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens[role]}"}
+    variants = VARIANTS if op.records in ("scoped", "approval") else (None,)
+    got, want = {}, {}
+    for variant in variants:
+        r = client.get(_url(path, op, records, variant), op.params, **auth)
+        got[variant], want[variant] = r.status_code, expected(op, role, variant, org)
+    assert got == want, (path, role)
