@@ -124,7 +124,7 @@ def build(db: str, scale: int, reuse: bool) -> dict:
             rows.append(row)
         mobiles += [c["mobile"] for row in rows[:: max(1, n // 20)] for c in row["contacts"][:1]]
         t = time.perf_counter()
-        customer_bulk_create(actor=admin, rows=rows)
+        customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
         seconds += time.perf_counter() - t
         loaded += n
         print(f"# loaded {loaded}/{scale} ({loaded / seconds:,.0f}/s)", file=sys.stderr, flush=True)

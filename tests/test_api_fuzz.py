@@ -46,7 +46,8 @@ def admin_token(org):
     # Something to find, update and reveal, so generated ids sometimes hit real rows.
     for name in ("浙江华星石化有限公司", "上海远航物流有限公司"):
         c = services.customer_create(actor=org.admin, data={"name": name})
-        services.contact_create(actor=org.admin, customer_id=c.pk, data={"name": "王强", "mobile": "13812345678"})
+        services.contact_create(actor=org.admin, customer_id=c.pk, data={"name": "王强", "mobile": "13812345678",
+                                "basis": {"basis": "contract", "purpose": "合同履行"}})
     return token_create(actor=org.admin, name="fuzz")[1]
 
 

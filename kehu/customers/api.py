@@ -62,10 +62,35 @@ def customer_list(request, filters: Query[CustomerFilters]):
     return {"items": [customer_out(c) for c in page.items], "next": page.next}
 
 
-@router.post("/customers", response={201: CustomerOut}, summary="Register a customer")
+@router.post("/customers", response={201: CustomerOut}, summary="Register a customer",
+             description="409 possible_duplicate: customers with the same normalised name exist; `error.candidates` "
+                         "lists those in your scope (ids), `error.elsewhere` counts the others; send "
+                         "`confirm_duplicate: true` to register anyway. 409 duplicate_id_number: the person is "
+                         "registered. 409 uscc_of_deleted_customer: a deleted customer keeps the USCC; "
+                         "`error.restorable` is its id when you may restore it (POST /customers/{id}/restore).")
 def customer_create(request, payload: CustomerIn):
-    customer = services.customer_create(actor=request.user, data=payload.dict())
-    return Status(201, customer_out(selectors.customer_detail(actor=request.user, customer_id=customer.pk)))
+    try:
+        customer = services.customer_create(actor=request.user, data=payload.dict())
+    except services.PossibleDuplicate as exc:
+        return _conflict(exc, candidates=[c.pk for c in exc.candidates], elsewhere=exc.elsewhere)
+    except services.UsccOfDeletedCustomer as exc:
+        return _conflict(exc, restorable=exc.restorable.pk if exc.restorable else None)
+    out = customer_out(selectors.customer_detail(actor=request.user, customer_id=customer.pk))
+    return Status(201, {**out, "warnings": customer.warnings})
+
+
+def _conflict(exc, **extra) -> JsonResponse:
+    """A 409 in the one error format, with the ids the caller may act on."""
+    body = exc.as_dict()
+    body["error"].update(extra)
+    return JsonResponse(body, status=409)
+
+
+@router.post("/customers/{customer_id}/restore", response=CustomerOut,
+             summary="Restore a deleted customer (its USCC stayed reserved for it)")
+def customer_restore(request, customer_id: int):
+    services.customer_restore(actor=request.user, customer_id=customer_id)
+    return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut,
@@ -76,8 +101,10 @@ def customer_get(request, customer_id: int):
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
 def customer_update(request, customer_id: int, payload: CustomerPatch):
-    services.customer_update(actor=request.user, customer_id=customer_id, data=payload.dict(exclude_unset=True))
-    return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
+    customer = services.customer_update(actor=request.user, customer_id=customer_id,
+                                        data=payload.dict(exclude_unset=True))
+    out = customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
+    return {**out, "warnings": getattr(customer, "warnings", [])}
 
 
 @router.delete("/customers/{customer_id}", response={204: None})
@@ -200,6 +227,12 @@ def _customer_get_or_redirect(request, customer_id: int):
     try:
         return customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
     except NotFound:
+        try:  # assigned to work on it (inspector, complaint agent …): masked, read-only, audited
+            customer = services.customer_open_assigned(actor=request.user, customer_id=customer_id)
+        except NotFound:
+            pass
+        else:
+            return {**customer_out(customer), "read_only": True}
         target = selectors.customer_merged_into(actor=request.user, customer_id=customer_id)
         if target is None:
             raise

@@ -31,6 +31,13 @@ def assignment_provider(key: str):
     return wrap
 
 
+def assigned_via(user, customer_id: int) -> list[str]:
+    """The keys of the providers through which ``user`` is assigned to customer ``customer_id`` (for the audit)."""
+    from kehu.customers.models import Customer
+
+    return [key for key, fn in _PROVIDERS.items() if Customer.objects.filter(fn(user), pk=customer_id).exists()]
+
+
 def assigned_q(user) -> Q:
     """Customers the user is assigned to work on through any registered app (empty Q-false if none)."""
     q = Q(pk__in=[])

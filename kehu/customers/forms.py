@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.access import protection
-from kehu.customers.models import ContactRole, CustomerKind, FieldType, Stage, Status
+from kehu.customers.models import ContactRole, CustomerKind, FieldType, LegalBasis, Stage, Status
 from kehu.web import StyledForm
 
 ORDERINGS = ("name", "-name", "updated_at", "-updated_at", "created_at", "-created_at")
@@ -48,7 +48,39 @@ class CustomerFilterForm(StyledForm):
         return args
 
 
-class CustomerForm(StyledForm):
+# The service's error keys for the legal basis → the form fields that carry it.
+BASIS_FIELD_MAP = {"basis": "basis", "basis.purpose": "basis_purpose", "id_number_consent": "id_consent",
+                   "id_number_consent.purpose": "id_consent_purpose"}
+
+
+class LegalBasisFields(forms.Form):
+    """The legal basis asked for when a person's personal information is first recorded (PIPL 13), and for
+    an ID number the person's separate consent (PIPL 29). Mixed into the customer and contact forms."""
+
+    basis = forms.ChoiceField(label=_("Legal basis for the personal information"), required=False,
+                              choices=[("", "—"), *LegalBasis.choices],
+                              help_text=_("Needed when a mobile, ID number, birthday or personal traits are first "
+                                          "recorded for this person."))
+    basis_purpose = forms.CharField(label=_("Purpose of the processing"), required=False, max_length=200,
+                                    widget=forms.TextInput(attrs={"placeholder": _("e.g. delivery and after-sales contact")}))
+    basis_channel = forms.CharField(label=_("How it was obtained"), required=False, max_length=50,
+                                    widget=forms.TextInput(attrs={"placeholder": _("e.g. signed contract, paper form")}))
+    basis_evidence = forms.CharField(label=_("Evidence"), required=False, max_length=300)
+
+    def basis_data(self) -> dict:
+        d = self.cleaned_data
+        data = {}
+        if d.get("basis") or d.get("basis_purpose"):
+            data["basis"] = {"basis": d.get("basis") or "", "purpose": d.get("basis_purpose") or "",
+                             "channel": d.get("basis_channel") or "", "evidence": d.get("basis_evidence") or ""}
+        if d.get("id_consent"):
+            data["id_number_consent"] = {"purpose": d.get("id_consent_purpose") or "",
+                                         "channel": d.get("basis_channel") or "",
+                                         "evidence": d.get("id_consent_evidence") or ""}
+        return data
+
+
+class CustomerForm(LegalBasisFields, StyledForm):
     """Mirrors schemas.CustomerIn."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -77,6 +109,13 @@ class CustomerForm(StyledForm):
                                   widget=forms.Textarea(attrs={"rows": 3}))
     pain_points = forms.CharField(label=_("Pain points"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
+    id_consent = forms.BooleanField(label=_("The person gave separate, explicit consent to recording the ID number"),
+                                    required=False)
+    id_consent_purpose = forms.CharField(label=_("Purpose of the ID number"), required=False, max_length=200,
+                                         widget=forms.TextInput(attrs={"placeholder": _("e.g. real-name account opening")}))
+    id_consent_evidence = forms.CharField(label=_("Evidence of the separate consent"), required=False, max_length=300)
+    # Sent by the "register anyway" button after the form showed possible duplicates.
+    confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     PLAIN = ("name", "kind", "uscc", "industry", "scale", "province", "city", "district", "address", "source",
              "stage", "status", "needs", "preferences", "pain_points")
@@ -109,12 +148,15 @@ class CustomerForm(StyledForm):
         for name in ("mobile", "id_number"):
             if d.get(name) or not self.editing:
                 data[name] = d.get(name) or None
+        data.update(self.basis_data())
+        data["confirm_duplicate"] = bool(d.get("confirm_duplicate"))
         return data
 
     @staticmethod
     def field_map(exc_fields) -> dict[str, str]:
         """custom.<key> errors of the service belong to the custom_<key> fields."""
-        return {k: CUSTOM_PREFIX + k[len("custom."):] for k in exc_fields if k.startswith("custom.")}
+        return {**BASIS_FIELD_MAP,
+                **{k: CUSTOM_PREFIX + k[len("custom."):] for k in exc_fields if k.startswith("custom.")}}
 
 
 def _custom_field(d) -> forms.Field:
@@ -141,7 +183,7 @@ def _custom_value(value):
     return value
 
 
-class ContactForm(StyledForm):
+class ContactForm(LegalBasisFields, StyledForm):
     """Mirrors schemas.ContactIn."""
 
     name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=100)
@@ -168,6 +210,7 @@ class ContactForm(StyledForm):
         data = {f: d.get(f) or "" for f in ("name", "title", "role", "email", "wechat", "traits", "preferences")}
         data.update(reports_to=d["reports_to"].pk if d.get("reports_to") else None,
                     mobile=d.get("mobile") or None, birthday=d.get("birthday"))
+        data.update(self.basis_data())
         return data
 
 

@@ -365,7 +365,7 @@ def customer_merge(*, actor, survivor_id: int, loser_id: int, choices: dict | No
             kept.setdefault(model._meta.label_lower, {})[field] = [_json_pk(pk) for pk in stayed]
     SearchToken.objects.filter(customer_id=loser.pk).delete()
     _write_tokens(survivor.pk, _apply_name_keys(survivor), replace=True)
-    survivor.save(update_fields=["name_normalized", "name_pinyin", "name_initials"])
+    survivor.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core"])
     a, b = sorted((survivor.pk, loser.pk))
     DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).update(
         state=CandidateState.MERGED, decided_at=now, decided_by=actor)
@@ -434,7 +434,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         raise Conflict(_("The merge cannot be undone: the merged record's USCC is now used by another customer."),
                        code="duplicate_uscc") from exc
     _write_tokens(loser.pk, _apply_name_keys(loser), replace=True)
-    loser.save(update_fields=["name_normalized", "name_pinyin", "name_initials"])
+    loser.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core"])
     a, b = sorted((survivor.pk, loser.pk))
     DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).update(
         state=CandidateState.OPEN, decided_at=None, decided_by=None)

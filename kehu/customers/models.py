@@ -138,6 +138,8 @@ class Customer(models.Model):
     name_normalized = models.CharField(max_length=200, blank=True, default="")
     name_pinyin = models.CharField(max_length=800, blank=True, default="")
     name_initials = models.CharField(max_length=200, blank=True, default="")
+    # The name without legal form and region (dedupe.name_core): the duplicate check at entry looks it up.
+    name_core = models.CharField(max_length=200, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -175,6 +177,7 @@ class Customer(models.Model):
             # The partial unique index above cannot serve `uscc = %s` (SQLite cannot prove a bound
             # parameter is not ''), so exact USCC lookups and the duplicate check need their own.
             models.Index(fields=["uscc"], name="cust_uscc"),
+            models.Index(fields=["name_core"], name="cust_name_core"),
         ]
 
     def __str__(self) -> str:
@@ -220,8 +223,19 @@ class ConsentStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class LegalBasis(models.TextChoices):
+    """Why personal information may be processed (PIPL 13): the person's consent, the performance of a
+    contract with the person, or a legal duty."""
+
+    CONSENT = "consent", _("Consent")
+    CONTRACT = "contract", _("Performance of a contract")
+    LEGAL_DUTY = "legal_duty", _("Legal duty")
+
+
 class Consent(models.Model):
-    """What a person agreed to (PIPL 告知-同意): purpose, scope, channel and evidence; withdrawable."""
+    """The recorded legal basis of a person's information (PIPL 13 告知-同意): consent, contract or legal
+    duty, with purpose, scope, channel and evidence; withdrawable. ``sensitive`` marks the separate,
+    explicit consent that sensitive information (the ID number) needs (PIPL 29)."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
                                  related_name="consents")
@@ -235,6 +249,8 @@ class Consent(models.Model):
     granted_at = models.DateTimeField(_("granted at"))
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    basis = models.CharField(_("legal basis"), max_length=16, choices=LegalBasis.choices, default=LegalBasis.CONSENT)
+    sensitive = models.BooleanField(_("separate consent for sensitive information"), default=False)
 
     class Meta:
         verbose_name = _("consent")
@@ -245,7 +261,11 @@ class Consent(models.Model):
                 condition=Q(status="granted", withdrawn_at__isnull=True) | Q(status="withdrawn", withdrawn_at__isnull=False),
                 name="consent_withdrawn_has_time",
             ),
+            models.CheckConstraint(condition=Q(basis__in=LegalBasis.values), name="consent_basis_known"),
+            # Sensitive information needs the person's own separate consent, never a contract or a duty.
+            models.CheckConstraint(condition=Q(sensitive=False) | Q(basis="consent"), name="consent_sensitive_is_consent"),
         ]
+        indexes = [models.Index(fields=["customer", "contact", "status"], name="consent_subject_status")]
 
     def __str__(self) -> str:
         return self.purpose

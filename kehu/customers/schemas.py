@@ -30,6 +30,12 @@ class TagIn(Schema):
 
 # The hot read shapes are plain pydantic models filled by the presenters below: Ninja's Schema wraps
 # every ORM object in a getter proxy, which cost ~0.4 ms a row on the customer list.
+class WarningOut(BaseModel):
+    code: str
+    field: str
+    message: str
+
+
 class CustomerOut(BaseModel):
     id: int
     name: str
@@ -57,6 +63,9 @@ class CustomerOut(BaseModel):
     pain_points: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    warnings: list[WarningOut] = Field([], description="after a write: what to check (e.g. same_mobile), not refused")
+    read_only: bool = Field(False, description="opened through an assignment (inspection, complaint …) outside "
+                                               "your scope: masked, no writes")
 
 
 class CustomerPage(BaseModel):
@@ -86,6 +95,31 @@ def customer_out(c) -> dict:
     }
 
 
+BasisT = Literal["consent", "contract", "legal_duty"]
+
+
+class BasisIn(Schema):
+    """The legal basis of personal information recorded with a write (PIPL 13)."""
+
+    basis: BasisT = Field(..., description="consent, contract (performance of a contract with the person) or legal_duty")
+    purpose: str = Field(..., min_length=1, max_length=200)
+    channel: str = Field("", max_length=50)
+    evidence: str = Field("", max_length=300)
+
+
+class SensitiveConsentIn(Schema):
+    """The person's separate, explicit consent to an ID number being recorded (PIPL 29)."""
+
+    purpose: str = Field(..., min_length=1, max_length=200)
+    channel: str = Field("", max_length=50)
+    evidence: str = Field("", max_length=300)
+
+
+BASIS_HELP = ("Required the first time a personal field (mobile, ID number, birthday, traits) is filled for a "
+              "person who has no recorded basis yet; answered 422 lawful_basis_required otherwise.")
+ID_CONSENT_HELP = "Required the first time an ID number is recorded for a person without a separate consent on record."
+
+
 class CustomerIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
     kind: Kind = "organization"
@@ -107,6 +141,10 @@ class CustomerIn(Schema):
     needs: str = Field("", max_length=5000)
     preferences: str = Field("", max_length=5000)
     pain_points: str = Field("", max_length=5000)
+    basis: BasisIn | None = Field(None, description=BASIS_HELP)
+    id_number_consent: SensitiveConsentIn | None = Field(None, description=ID_CONSENT_HELP)
+    confirm_duplicate: bool = Field(False, description="register although customers with the same normalised name "
+                                                       "exist (otherwise 409 possible_duplicate with their ids)")
 
 
 class CustomerPatch(Schema):
@@ -130,6 +168,8 @@ class CustomerPatch(Schema):
     needs: str | None = Field(None, max_length=5000)
     preferences: str | None = Field(None, max_length=5000)
     pain_points: str | None = Field(None, max_length=5000)
+    basis: BasisIn | None = Field(None, description=BASIS_HELP)
+    id_number_consent: SensitiveConsentIn | None = Field(None, description=ID_CONSENT_HELP)
 
 
 class ContactOut(Schema):
@@ -145,6 +185,11 @@ class ContactOut(Schema):
     birthday: str
     traits: str
     preferences: str
+    warnings: list[WarningOut] = []
+
+    @staticmethod
+    def resolve_warnings(obj):
+        return getattr(obj, "warnings", [])
 
     @staticmethod
     def resolve_birthday(obj):
@@ -171,6 +216,7 @@ class ContactIn(Schema):
     birthday: dt.date | None = None
     traits: str = Field("", max_length=2000)
     preferences: str = Field("", max_length=2000)
+    basis: BasisIn | None = Field(None, description=BASIS_HELP)
 
 
 class ContactPatch(Schema):
@@ -184,6 +230,7 @@ class ContactPatch(Schema):
     birthday: dt.date | None = None
     traits: str | None = Field(None, max_length=2000)
     preferences: str | None = Field(None, max_length=2000)
+    basis: BasisIn | None = Field(None, description=BASIS_HELP)
 
 
 class RevealIn(Schema):
@@ -204,6 +251,8 @@ class ConsentOut(Schema):
     channel: str
     evidence: str
     status: Literal["granted", "withdrawn"]
+    basis: BasisT
+    sensitive: bool
     granted_at: dt.datetime
     withdrawn_at: dt.datetime | None
 
@@ -220,6 +269,8 @@ class ConsentIn(Schema):
     channel: str = Field(..., min_length=1, max_length=50)
     evidence: str = Field("", max_length=300)
     granted_at: dt.datetime | None = None
+    basis: BasisT = "consent"
+    sensitive: bool = Field(False, description="the separate consent sensitive information (the ID number) needs")
 
 
 class ChangeOut(Schema):

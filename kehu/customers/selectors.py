@@ -11,13 +11,14 @@ from django.utils.translation import gettext as _
 from kehu.access import protection
 from kehu.access.models import User
 from kehu.access.roles import Perm, Scope
-from kehu.access.scopes import scope_q
-from kehu.customers import search
+from kehu.access.scopes import in_scope, scope_q
+from kehu.customers import dedupe, search
 from kehu.customers.models import (
     ChangeRecord,
     Consent,
     Contact,
     Customer,
+    CustomerKind,
     CustomFieldDefinition,
     SearchToken,
     Tag,
@@ -55,9 +56,58 @@ def customer_get(*, actor, customer_id: int, for_update: bool = False) -> Custom
     return customer
 
 
+def customer_name_duplicates(*, actor, name: str, uscc: str = "", exclude_id: int | None = None,
+                             limit: int = 10) -> tuple[list[Customer], int]:
+    """Live organisations whose name core (legal form and region stripped) is ``name``'s: those in the actor's
+    scope (with owners) and how many more exist outside it (ids and names never leave the scope). Two
+    different USCCs are two legal entities, so such a pair is no candidate. One indexed look-up."""
+    core = dedupe.name_core(name)
+    if not core:
+        return [], 0
+    qs = Customer.objects.filter(name_core=core, deleted_at__isnull=True, kind=CustomerKind.ORGANIZATION)
+    if uscc:
+        qs = qs.filter(Q(uscc="") | Q(uscc=uscc))
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    rows = list(qs.values_list("pk", "owner_id", "department_id")[:200])
+    if not rows:
+        return [], 0
+    ids = [pk for pk, _o, _d in rows if in_scope(actor, owner_id=_o, department_id=_d)]
+    found = list(Customer.objects.filter(pk__in=ids).select_related("owner", "department")
+                 .order_by("-updated_at", "-id")[:limit])
+    return found, len(rows) - len(ids)
+
+
+def deleted_customer_get(*, actor, customer_id: int, for_update: bool = False) -> Customer:
+    """A soft-deleted (not merged, not erased) customer in the actor's scope, or NotFound: what can be restored."""
+    qs = Customer.objects.filter(scope_q(actor), deleted_at__isnull=False, merged_into__isnull=True,
+                                 erased_at__isnull=True).select_related("owner", "department")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    customer = qs.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    return customer
+
+
+def customer_assigned_get(*, actor, customer_id: int) -> Customer:
+    """A live customer the actor is assigned to work on (assignments.assigned_q: the inspector of an inspection
+    plan, the agent of a complaint …) though outside the actor's scope, with what its read-only page shows;
+    else NotFound. Only for reading (masked): every write still goes through customer_get's scope."""
+    from kehu.customers.assignments import assigned_q
+
+    if actor is None or not actor.is_authenticated:
+        raise NotFound(_("Customer not found."))
+    return _detail_of(Customer.objects.filter(assigned_q(actor), deleted_at__isnull=True), customer_id)
+
+
 def customer_detail(*, actor, customer_id: int) -> Customer:
     """One customer in scope with what the 360° page shows, in a bounded number of queries."""
-    qs = customer_base(actor=actor).select_related("owner", "department").prefetch_related(
+    return _detail_of(customer_base(actor=actor), customer_id)
+
+
+def _detail_of(base: QuerySet[Customer], customer_id: int) -> Customer:
+    qs = base.select_related("owner", "department").prefetch_related(
         Prefetch("tags", queryset=Tag.objects.select_related("category")),
         Prefetch("contacts", queryset=Contact.objects.order_by("id")),
         Prefetch("consents", queryset=Consent.objects.select_related("contact").order_by("-granted_at")),

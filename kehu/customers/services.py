@@ -4,6 +4,7 @@ one transaction, records field-level history and one audit entry per write."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -17,7 +18,7 @@ from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.access.scopes import in_scope
 from kehu.audit.services import audit_record, audit_record_many
-from kehu.customers import search, selectors
+from kehu.customers import dedupe, search, selectors
 from kehu.customers.models import (
     SENSITIVE_FIELDS,
     ChangeRecord,
@@ -28,6 +29,7 @@ from kehu.customers.models import (
     CustomerKind,
     CustomFieldDefinition,
     FieldType,
+    LegalBasis,
     SearchToken,
     Tag,
     TagCategory,
@@ -115,6 +117,7 @@ def _apply_name_keys(customer: Customer) -> frozenset[str]:
     customer.name_normalized = keys.normalized[:200]
     customer.name_pinyin = keys.pinyin[:800]
     customer.name_initials = keys.initials[:200]
+    customer.name_core = dedupe.name_core(customer.name)[:200]
     return keys.tokens
 
 
@@ -125,7 +128,7 @@ def _write_tokens(customer_id: int, tokens: Iterable[str], *, replace: bool) -> 
                                     ignore_conflicts=True)
 
 
-def _check_uscc(customer: Customer) -> None:
+def _check_uscc(customer: Customer, actor=None) -> None:
     if customer.kind == CustomerKind.ORGANIZATION and customer.uscc:
         try:
             customer.uscc = normalize_uscc(customer.uscc)
@@ -139,6 +142,84 @@ def _check_uscc(customer: Customer) -> None:
              .exclude(pk=customer.pk).select_related("department").first()) if customer.uscc else None
     if clash is not None:
         _raise_uscc_conflict(clash)
+    if customer.uscc:
+        _refuse_reserved_uscc(customer, actor)
+
+
+class UsccOfDeletedCustomer(Conflict):
+    """The USCC belongs to a soft-deleted customer, which keeps it reserved: restore that one instead of
+    registering a second archive of the same company. ``restorable`` is its id when the actor may restore it."""
+
+    code = "uscc_of_deleted_customer"
+
+    def __init__(self, message: str, *, restorable: Customer | None, fields=None):
+        super().__init__(message, fields=fields)
+        self.restorable = restorable
+
+
+def _refuse_reserved_uscc(customer: Customer, actor) -> None:
+    deleted = (Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=False, merged_into__isnull=True,
+                                       erased_at__isnull=True).exclude(pk=customer.pk)
+               .select_related("department").order_by("-deleted_at").first())
+    if deleted is None:
+        return
+    mine = actor is not None and in_scope(actor, owner_id=deleted.owner_id, department_id=deleted.department_id)
+    if mine:
+        message = _("This unified social credit code belongs to the deleted customer “%(n)s”: restore it instead of "
+                    "registering the company again.") % {"n": deleted.name}
+    else:
+        message = _("This unified social credit code belongs to a deleted customer (department: %(d)s), which keeps "
+                    "it reserved: ask that department to restore it.") % {
+            "d": deleted.department.name if deleted.department_id else _("no department")}
+    raise UsccOfDeletedCustomer(message, restorable=deleted if mine else None,
+                                fields={"uscc": [_("Reserved by a deleted customer.")]})
+
+
+class PossibleDuplicate(Conflict):
+    """Customers with the same name core exist: the caller confirms (``confirm_duplicate``) or opens one.
+    ``candidates`` are those in the actor's scope; ``elsewhere`` counts the others (never named)."""
+
+    code = "possible_duplicate"
+
+    def __init__(self, message: str, *, candidates: list[Customer], elsewhere: int):
+        super().__init__(message, fields={"name": [_("Possible duplicate of an existing customer.")]})
+        self.candidates, self.elsewhere = candidates, elsewhere
+
+
+def _refuse_possible_duplicate(actor, customer: Customer, data: dict) -> None:
+    if customer.kind != CustomerKind.ORGANIZATION or data.get("confirm_duplicate"):
+        return
+    found, elsewhere = selectors.customer_name_duplicates(actor=actor, name=customer.name, uscc=customer.uscc)
+    if found or elsewhere:
+        raise PossibleDuplicate(
+            _("%(n)d customer(s) with the same name (legal form and region aside) already exist: open the existing "
+              "one, or confirm that this is a different company.") % {"n": len(found) + elsewhere},
+            candidates=found, elsewhere=elsewhere)
+
+
+def _refuse_second_person(customer: Customer) -> None:
+    """One person, one record: a second registration of the same ID number is refused (naming nobody)."""
+    if customer.id_number_hash and Customer.objects.filter(
+            id_number_hash=customer.id_number_hash, deleted_at__isnull=True).exclude(pk=customer.pk).exists():
+        raise Conflict(_("A person with this ID number is already registered."),
+                       fields={"id_number": [_("Already registered.")]}, code="duplicate_id_number")
+
+
+def _mobile_warnings(mobile_hash: str, *, customer_id: int | None = None, contact_id: int | None = None) -> list[dict]:
+    """A warning (not a refusal) when another person already has this mobile: a family phone is possible."""
+    if not mobile_hash:
+        return []
+    customers = Customer.objects.filter(mobile_hash=mobile_hash, deleted_at__isnull=True)
+    contacts = Contact.objects.filter(mobile_hash=mobile_hash, customer__deleted_at__isnull=True, erased_at__isnull=True)
+    if customer_id is not None:
+        customers = customers.exclude(pk=customer_id)
+    if contact_id is not None:
+        contacts = contacts.exclude(pk=contact_id)
+    if customers.exists() or contacts.exists():
+        return [{"code": "same_mobile", "field": "mobile",
+                 "message": _("Another person in the archive has the same mobile number: check that this is not "
+                              "the same person registered twice.")}]
+    return []
 
 
 def _raise_uscc_conflict(clash: Customer):
@@ -237,6 +318,103 @@ def _writable_customer(actor, customer_id: int) -> Customer:
     return customer
 
 
+# ---------------------------------------------------------------- lawful basis (PIPL 13, 29; 000 1.1)
+
+# The personal fields of a person (a person customer or a contact) stored only with a recorded basis.
+CUSTOMER_PERSONAL_FIELDS = ("mobile", "id_number")
+CONTACT_PERSONAL_FIELDS = ("mobile", "birthday", "traits")
+SENSITIVE_PERSONAL_FIELDS = ("id_number",)
+
+
+class _Basis:
+    """A legal basis given with a write: which one, for what purpose, through which channel."""
+
+    __slots__ = ("basis", "purpose", "channel", "evidence", "sensitive")
+
+    def __init__(self, basis: str, purpose: str, channel: str, evidence: str, sensitive: bool = False):
+        self.basis, self.purpose, self.channel, self.evidence, self.sensitive = basis, purpose, channel, evidence, sensitive
+
+
+def _parse_basis(raw, *, sensitive: bool = False, default_channel: str = "") -> _Basis | None:
+    """A basis from the ``basis`` (or ``id_number_consent``) value of a write, or None if none was given."""
+    if raw in (None, "", {}):
+        return None
+    if not isinstance(raw, dict):
+        raw = {"basis": raw}
+    key = "id_number_consent" if sensitive else "basis"
+    basis = LegalBasis.CONSENT if sensitive else (raw.get("basis") or "")
+    purpose = (raw.get("purpose") or "").strip()
+    errors = {}
+    if basis not in LegalBasis.values:
+        errors[key] = [_("Choose the legal basis: consent, performance of a contract or a legal duty.")]
+    if not purpose:
+        errors[f"{key}.purpose"] = [_("Say for what purpose the personal information is collected.")]
+    elif len(purpose) > 200:
+        errors[f"{key}.purpose"] = [_("At most 200 characters.")]
+    if errors:
+        raise Invalid(_("The legal basis is incomplete."), fields=errors, code="lawful_basis_invalid")
+    channel = ((raw.get("channel") or "").strip() or default_channel or str(LegalBasis(basis).label))[:50]
+    return _Basis(basis, purpose, channel, (raw.get("evidence") or "").strip()[:300], sensitive)
+
+
+def _basis_on_record(customer_id: int | None, contact_id: int | None) -> tuple[bool, bool]:
+    """(any live basis, a live separate consent for sensitive information) of one person."""
+    if customer_id is None:
+        return False, False
+    live = Consent.objects.filter(customer_id=customer_id, contact_id=contact_id, status=ConsentStatus.GRANTED)
+    flags = set(live.values_list("sensitive", flat=True).distinct())
+    return bool(flags), True in flags
+
+
+def _lawful_basis_required(*, newly_filled: list[str], data: dict, on_record: tuple[bool, bool],
+                           default_channel: str = "") -> list[_Basis]:
+    """The bases to record with a write that fills personal fields for the first time: refused (422) when
+    no basis is on record and none is given; an ID number also needs its own, separate consent."""
+    if not newly_filled:
+        return []
+    has_basis, has_sensitive = on_record
+    general = _parse_basis(data.get("basis"), default_channel=default_channel)
+    sensitive = (_parse_basis(data.get("id_number_consent"), sensitive=True, default_channel=default_channel)
+                 if any(f in SENSITIVE_PERSONAL_FIELDS for f in newly_filled) else None)
+    errors: dict[str, list[str]] = {}
+    if not has_basis and general is None and sensitive is None:
+        for f in newly_filled:
+            errors[f] = [_("Record the legal basis and purpose before storing this personal information.")]
+        errors["basis"] = [_("Required when personal information is first recorded.")]
+    if any(f in SENSITIVE_PERSONAL_FIELDS for f in newly_filled) and not has_sensitive and sensitive is None:
+        errors["id_number"] = [_("The ID number is sensitive personal information: record the person's separate, "
+                                 "explicit consent to it.")]
+        errors["id_number_consent"] = [_("Required to record an ID number.")]
+    if errors:
+        raise Invalid(_("Personal information is stored only with a recorded legal basis and purpose (PIPL 13): "
+                        "say whether the person consented, it is needed for a contract with them, or the law "
+                        "requires it, and for what purpose. An ID number also needs the person's separate consent."),
+                      fields=errors, code="lawful_basis_required")
+    return [b for b in (general, sensitive) if b is not None]
+
+
+def _record_bases(actor, customer: Customer, contact: Contact | None, bases: list[_Basis]) -> None:
+    """Write the bases given with a write as consent records (same transaction; history and audit)."""
+    for b in bases:
+        consent = Consent.objects.create(customer=customer, contact=contact, recorded_by=actor, granted_at=timezone.now(),
+                                         basis=b.basis, sensitive=b.sensitive, purpose=b.purpose, channel=b.channel,
+                                         evidence=b.evidence)
+        changes = {"basis": [None, b.basis], "purpose": [None, b.purpose], "channel": [None, b.channel],
+                   "sensitive": [None, b.sensitive], "contact": [None, contact.name if contact else None]}
+        _history(actor=actor, customer_id=customer.pk, obj=consent, action="create", changes=changes)
+        audit_record(actor=actor, action="consent.create", obj=consent, changes=changes)
+
+
+def _filled(obj, fields: Iterable[str]) -> set[str]:
+    """Which personal fields of a customer or contact hold a value."""
+    out = set()
+    for f in fields:
+        value = getattr(obj, f"{f}_enc") if f in ("mobile", "id_number") else getattr(obj, f)
+        if value:
+            out.add(f)
+    return out
+
+
 # ---------------------------------------------------------------- customers
 
 def customer_create(*, actor, data: dict) -> Customer:
@@ -254,8 +432,12 @@ def customer_create(*, actor, data: dict) -> Customer:
     _set_id_number(customer, data.get("id_number") if customer.kind == CustomerKind.PERSON else None)
     customer.custom = _validate_custom(data.get("custom"))
     tags = _resolve_tags(data.get("tags"))
-    _check_uscc(customer)  # first: it compacts "9133 0106…" to the 18 characters the model allows
+    _check_uscc(customer, actor)  # first: it compacts "9133 0106…" to the 18 characters the model allows
     _clean(customer, exclude=["owner", "department", "created_by"])
+    bases = _lawful_basis_required(newly_filled=sorted(_filled(customer, CUSTOMER_PERSONAL_FIELDS)), data=data,
+                                   on_record=(False, False))
+    _refuse_second_person(customer)
+    _refuse_possible_duplicate(actor, customer, data)
     tokens = _apply_name_keys(customer)
     changes = _diff({}, _customer_state(customer))
     if tags:
@@ -274,6 +456,8 @@ def customer_create(*, actor, data: dict) -> Customer:
         _write_tokens(customer.pk, tokens, replace=False)
         _history(actor=actor, customer_id=customer.pk, obj=customer, action="create", changes=changes)
         audit_record(actor=actor, action="customer.create", obj=customer, changes=changes)
+        _record_bases(actor, customer, None, bases)
+    customer.warnings = _mobile_warnings(customer.mobile_hash, customer_id=customer.pk)
     return customer
 
 
@@ -282,6 +466,7 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     """Change some fields of a customer; only the fields present in ``data`` change."""
     customer = _writable_customer(actor, customer_id)
     before = _customer_state(customer)
+    filled_before = _filled(customer, CUSTOMER_PERSONAL_FIELDS)
     before_tags = sorted(str(t) for t in customer.tags.all())
     for f in CUSTOMER_FIELDS:
         if f in data and data[f] is not None:
@@ -301,8 +486,12 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     if "custom" in data and data["custom"] is not None:
         customer.custom = _validate_custom(data["custom"], existing=customer.custom)
     tags = _resolve_tags(data.get("tags"))
-    _check_uscc(customer)  # first: it compacts "9133 0106…" to the 18 characters the model allows
+    _check_uscc(customer, actor)  # first: it compacts "9133 0106…" to the 18 characters the model allows
     _clean(customer, exclude=["owner", "department", "created_by"])
+    _refuse_second_person(customer)
+    newly = sorted(_filled(customer, CUSTOMER_PERSONAL_FIELDS) - filled_before)
+    bases = _lawful_basis_required(newly_filled=newly, data=data,
+                                   on_record=_basis_on_record(customer.pk, None) if newly else (True, True))
     after = _customer_state(customer)
     changes = _diff(before, after)
     if tags is not None:
@@ -310,6 +499,8 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
         if after_tags != before_tags:
             customer.tags.set(tags)
             changes["tags"] = [before_tags, after_tags]
+    customer.warnings = (_mobile_warnings(customer.mobile_hash, customer_id=customer.pk)
+                         if before["mobile"] != after["mobile"] else [])
     if not changes:
         return customer
     if before["name"] != after["name"]:
@@ -324,18 +515,49 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
         raise
     _history(actor=actor, customer_id=customer.pk, obj=customer, action="update", changes=changes)
     audit_record(actor=actor, action="customer.update", obj=customer, changes=changes)
+    _record_bases(actor, customer, None, bases)
     return customer
 
 
 @transaction.atomic
 def customer_delete(*, actor, customer_id: int) -> None:
-    """Soft-delete: the record leaves every list and frees its USCC; history and audit stay."""
+    """Soft-delete: the record leaves every list; its USCC stays reserved for it (customer_restore brings it
+    back); history and audit stay."""
     _require(actor, Perm.CUSTOMER_DELETE)
     customer = selectors.customer_get(actor=actor, customer_id=customer_id, for_update=True)
     customer.deleted_at = timezone.now()
     customer.save(update_fields=["deleted_at", "updated_at"])
     _history(actor=actor, customer_id=customer.pk, obj=customer, action="delete", changes={})
     audit_record(actor=actor, action="customer.delete", obj=customer)
+
+
+@transaction.atomic
+def customer_open_assigned(*, actor, customer_id: int) -> Customer:
+    """Open (read) a customer outside the actor's scope that the actor is assigned to work on: the record comes
+    back for a masked, read-only page, and every such access is audited ("assigned access")."""
+    from kehu.customers.assignments import assigned_via
+
+    customer = selectors.customer_assigned_get(actor=actor, customer_id=customer_id)
+    audit_record(actor=actor, action="customer.assigned_access", obj=customer,
+                 changes={"via": assigned_via(actor, customer.pk)})
+    return customer
+
+
+@transaction.atomic
+def customer_restore(*, actor, customer_id: int) -> Customer:
+    """Bring a soft-deleted customer back (its USCC was kept reserved for it); history and audit say so."""
+    _require(actor, Perm.CUSTOMER_WRITE)
+    customer = selectors.deleted_customer_get(actor=actor, customer_id=customer_id, for_update=True)
+    if customer.uscc and Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True).exists():
+        raise Conflict(_("Another live customer has this unified social credit code; merge them instead."),
+                       code="duplicate_uscc")
+    deleted_at = customer.deleted_at
+    customer.deleted_at = None
+    customer.save(update_fields=["deleted_at", "updated_at"])
+    changes = {"deleted_at": [deleted_at.isoformat(), None]}
+    _history(actor=actor, customer_id=customer.pk, obj=customer, action="restore", changes={})
+    audit_record(actor=actor, action="customer.restore", obj=customer, changes=changes)
+    return customer
 
 
 @transaction.atomic
@@ -415,10 +637,14 @@ def contact_create(*, actor, customer_id: int, data: dict) -> Contact:
     _set_mobile(contact, data.get("mobile"))
     contact.reports_to = _resolve_reports_to(customer, None, data.get("reports_to"))
     _clean(contact, exclude=["customer", "reports_to"])
+    bases = _lawful_basis_required(newly_filled=sorted(_filled(contact, CONTACT_PERSONAL_FIELDS)), data=data,
+                                   on_record=(False, False))
     contact.save()
     changes = _diff({}, _contact_state(contact))
     _history(actor=actor, customer_id=customer.pk, obj=contact, action="create", changes=changes)
     audit_record(actor=actor, action="contact.create", obj=contact, changes=changes)
+    _record_bases(actor, customer, contact, bases)
+    contact.warnings = _mobile_warnings(contact.mobile_hash, contact_id=contact.pk)
     Customer.objects.filter(pk=customer.pk).update(updated_at=timezone.now())
     return contact
 
@@ -435,6 +661,7 @@ def _writable_contact(actor, contact_id: int) -> Contact:
 def contact_update(*, actor, contact_id: int, data: dict) -> Contact:
     contact = _writable_contact(actor, contact_id)
     before = _contact_state(contact)
+    filled_before = _filled(contact, CONTACT_PERSONAL_FIELDS)
     for f in CONTACT_FIELDS:
         if f in data and data[f] is not None:
             setattr(contact, f, data[f].strip() if isinstance(data[f], str) else data[f])
@@ -447,12 +674,18 @@ def contact_update(*, actor, contact_id: int, data: dict) -> Contact:
     if "reports_to" in data:
         contact.reports_to = _resolve_reports_to(contact.customer, contact, data["reports_to"])
     _clean(contact, exclude=["customer", "reports_to"])
+    newly = sorted(_filled(contact, CONTACT_PERSONAL_FIELDS) - filled_before)
+    bases = _lawful_basis_required(newly_filled=newly, data=data, on_record=_basis_on_record(
+        contact.customer_id, contact.pk) if newly else (True, True))
     changes = _diff(before, _contact_state(contact))
+    contact.warnings = (_mobile_warnings(contact.mobile_hash, contact_id=contact.pk)
+                        if "mobile" in changes else [])
     if not changes:
         return contact
     contact.save()
     _history(actor=actor, customer_id=contact.customer_id, obj=contact, action="update", changes=changes)
     audit_record(actor=actor, action="contact.update", obj=contact, changes=changes)
+    _record_bases(actor, contact.customer, contact, bases)
     return contact
 
 
@@ -485,12 +718,18 @@ def consent_create(*, actor, customer_id: int, data: dict) -> Consent:
         contact = Contact.objects.filter(pk=data["contact"], customer=customer).first()
         if contact is None:
             raise Invalid(_("The contact must belong to this customer."), fields={"contact": [_("Unknown contact.")]})
-    consent = Consent(customer=customer, contact=contact, recorded_by=actor,
+    basis = data.get("basis") or LegalBasis.CONSENT
+    sensitive = bool(data.get("sensitive"))
+    if sensitive and basis != LegalBasis.CONSENT:
+        raise Invalid(_("Sensitive personal information needs the person's own consent, not another basis."),
+                      fields={"sensitive": [_("Only a consent can be a separate consent.")]})
+    consent = Consent(customer=customer, contact=contact, recorded_by=actor, basis=basis, sensitive=sensitive,
                       granted_at=data.get("granted_at") or timezone.now(),
                       **{f: (data.get(f) or "").strip() for f in CONSENT_FIELDS})
     _clean(consent, exclude=["customer", "contact", "recorded_by"])
     consent.save()
     changes = {f: [None, getattr(consent, f)] for f in CONSENT_FIELDS}
+    changes.update(basis=[None, basis], sensitive=[None, sensitive])
     changes["contact"] = [None, contact.name if contact else None]
     _history(actor=actor, customer_id=customer.pk, obj=consent, action="create", changes=changes)
     audit_record(actor=actor, action="consent.create", obj=consent, changes=changes)
@@ -510,7 +749,62 @@ def consent_withdraw(*, actor, consent_id: int) -> Consent:
     changes = {"status": ["granted", "withdrawn"]}
     _history(actor=actor, customer_id=consent.customer_id, obj=consent, action="withdraw", changes=changes)
     audit_record(actor=actor, action="consent.withdraw", obj=consent, changes=changes)
+    _remove_unfounded(actor, consent)
     return consent
+
+
+def _remove_unfounded(actor, consent: Consent) -> None:
+    """After a withdrawal, erase the personal fields of that person no remaining basis holds: all of them
+    when no basis is left, the sensitive ones when no separate consent is left (PIPL 15, 47)."""
+    has_basis, has_sensitive = _basis_on_record(consent.customer_id, consent.contact_id)
+    if consent.contact_id is not None:
+        target, fields = Contact.objects.select_for_update().get(pk=consent.contact_id), CONTACT_PERSONAL_FIELDS
+    else:
+        target = Customer.objects.select_for_update().get(pk=consent.customer_id)
+        fields = CUSTOMER_PERSONAL_FIELDS if target.kind == CustomerKind.PERSON else ()
+    if not has_basis:
+        doomed = [f for f in fields if f in _filled(target, fields)]
+    elif not has_sensitive:
+        doomed = [f for f in fields if f in SENSITIVE_PERSONAL_FIELDS and f in _filled(target, fields)]
+    else:
+        doomed = []
+    if doomed:
+        _erase_fields(actor, target, doomed, reason={"withdrawn_consent": consent.pk})
+
+
+def _clear_field(obj, field: str) -> None:
+    if field == "mobile":
+        _set_mobile(obj, None)
+    elif field == "id_number":
+        _set_id_number(obj, None)
+    elif field == "birthday":
+        obj.birthday = None
+    else:
+        setattr(obj, field, "")
+
+
+def _erase_fields(actor, obj, fields: list[str], *, reason: dict) -> None:
+    """Clear some personal fields of one person and blank their old values in the timeline (the erasure
+    path for part of a person); history and audit say which fields went and why, never their values."""
+    for f in fields:
+        _clear_field(obj, f)
+    obj.save()
+    customer_id = obj.customer_id if isinstance(obj, Contact) else obj.pk
+    _blank_history(customer_id, {(obj._meta.model_name, obj.pk)}, keys=set(fields))
+    changes = {f: ["—", "—"] for f in fields}
+    _history(actor=actor, customer_id=customer_id, obj=obj, action="erase", changes=changes)
+    audit_record(actor=actor, action=f"{obj._meta.model_name}.personal_data_removed", obj=obj,
+                 changes={"fields": list(fields), **reason})
+
+
+def _blank_history(customer_id: int, objects: set[tuple[str, int]], keys: set[str] | None = None) -> None:
+    """Blank the old and new values of ``keys`` (all when None) in the timeline rows of ``objects``."""
+    for h in ChangeRecord.objects.filter(customer_id=customer_id):
+        if (h.object_type, h.object_id) in objects:
+            touched = {k for k in h.changes if keys is None or k in keys}
+            if touched:
+                h.changes = {k: (["—", "—"] if k in touched else v) for k, v in h.changes.items()}
+                h.save(update_fields=["changes"])
 
 
 # ---------------------------------------------------------------- tags and custom fields
@@ -628,7 +922,7 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
             t.erased_at = now
             t.save()
             _write_tokens(t.pk, _apply_name_keys(t), replace=True)
-            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials"])
+            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core"])
         else:
             t.title = t.email = t.wechat = t.preferences = t.traits = ""
             t.birthday = None
@@ -642,10 +936,7 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
     consents = Consent.objects.filter(**({"customer": obj} if isinstance(obj, Customer) else {"contact": obj}))
     consents.update(evidence="")
     erased_ids |= {("consent", pk) for pk in consents.values_list("pk", flat=True)}
-    for h in ChangeRecord.objects.filter(customer_id=customer_id_for_history):
-        if (h.object_type, h.object_id) in erased_ids:
-            h.changes = {k: ["—", "—"] for k in h.changes}
-            h.save(update_fields=["changes"])
+    _blank_history(customer_id_for_history, erased_ids)
     _history(actor=actor, customer_id=customer_id_for_history, obj=obj, action="erase", changes={})
     audit_record(actor=actor, action=f"{obj._meta.model_name}.erase", object_type=obj._meta.label_lower,
                  object_id=obj.pk, object_repr=ERASED_NAME)
@@ -653,14 +944,18 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
 
 # ---------------------------------------------------------------- bulk registration (demo, bench, import)
 
-def customer_bulk_create(*, actor, rows: list[dict], batch_size: int = 2000) -> int:
+def customer_bulk_create(*, actor, rows: list[dict], batch_size: int = 2000, basis: dict | None = None,
+                         channel: str = "") -> int:
     """Register many customers with their contacts: the same validation as customer_create, written
     in batches (one transaction per batch), with history and one audit entry per customer.
-    Each row: customer fields + "owner" (User) + optional "contacts" (list of contact dicts)."""
+    Each row: customer fields + "owner" (User) + optional "contacts" (list of contact dicts).
+    Personal information needs a legal basis: a row's (or a contact's) own "basis", else the
+    whole batch's ``basis``; a person's ID number also its row's "id_number_consent"."""
     _require(actor, Perm.CUSTOMER_WRITE)
+    default = _parse_basis(basis, default_channel=channel) if basis else None
     created = 0
     for start in range(0, len(rows), batch_size):
-        created += _bulk_batch(actor, rows[start:start + batch_size])
+        created += _bulk_batch(actor, rows[start:start + batch_size], default, channel, start)
     return created
 
 
@@ -712,15 +1007,31 @@ def _insert_sql(model, attnames: tuple[str, ...]) -> tuple[str, tuple]:
 
 _BULK_CUSTOMER_COLUMNS = ("id", *CUSTOMER_FIELDS, "owner_id", "department_id", "custom", "mobile_enc", "mobile_hash",
                           "mobile_masked", "id_number_enc", "id_number_hash", "id_number_masked", "name_normalized",
-                          "name_pinyin", "name_initials", "created_by_id", "created_at", "updated_at")
+                          "name_pinyin", "name_initials", "name_core", "created_by_id", "created_at", "updated_at")
 _BULK_CONTACT_COLUMNS = ("id", "customer_id", *CONTACT_FIELDS, "reports_to_id", "mobile_enc", "mobile_hash",
                          "mobile_masked", "birthday", "traits", "created_at", "updated_at")
+_BULK_CONSENT_COLUMNS = ("customer_id", "contact_id", "purpose", "channel", "evidence", "basis", "sensitive",
+                         "status", "granted_at", "recorded_by_id")
 _BULK_CHANGE_COLUMNS = ("customer_id", "at", "actor_id", "actor_name", "object_type", "object_id", "action",
                         "changes")
 
 
+def _bulk_bases(row: dict, newly: list[str], default: _Basis | None, channel: str, number: int) -> list[_Basis]:
+    """The bases of one bulk row's person (its own, else the batch's); errors name the row."""
+    data = {"basis": row.get("basis"), "id_number_consent": row.get("id_number_consent")}
+    if default is not None and not data["basis"]:
+        data["basis"] = {"basis": default.basis, "purpose": default.purpose, "channel": default.channel,
+                         "evidence": default.evidence}
+    try:
+        return _lawful_basis_required(newly_filled=newly, data=data, on_record=(False, False),
+                                      default_channel=channel)
+    except Invalid as exc:
+        raise Invalid(_("Row %(n)d: %(e)s") % {"n": number, "e": exc.message}, fields=exc.fields,
+                      code=exc.code) from exc
+
+
 @transaction.atomic
-def _bulk_batch(actor, rows: list[dict]) -> int:
+def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel: str = "", offset: int = 0) -> int:
     # Same checks as before (USCC check digit and uniqueness, mobiles, ID numbers, birthdays, name keys),
     # but rows go to the database as prepared tuples through executemany with ids allocated up front:
     # model instances, bulk_create and the reports_to UPDATE pass cost more than the validation itself.
@@ -735,7 +1046,7 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
     customer_ids = _allocate_ids(Customer, len(rows))
     n_contacts = sum(len(row.get("contacts") or ()) for row in rows)
     contact_ids = iter(_allocate_ids(Contact, n_contacts)) if n_contacts else iter(())
-    customers, contacts, tokens, news, seen_uscc = [], [], [], [], set()
+    customers, contacts, tokens, news, seen_uscc, consents, seen_ids = [], [], [], [], set(), [], set()
     scratch = _Columns()
     for i, (pk, row) in enumerate(zip(customer_ids, rows, strict=True)):
         owner = row.get("owner") or actor
@@ -747,6 +1058,13 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
         else:
             _set_mobile(scratch, None)
             _set_id_number(scratch, None)
+        newly = [f for f in CUSTOMER_PERSONAL_FIELDS if getattr(scratch, f"{f}_enc")]
+        if scratch.id_number_hash:
+            if scratch.id_number_hash in seen_ids:
+                raise Conflict(_("Row %(n)d: the same person (ID number) twice.") % {"n": offset + i + 1},
+                               code="duplicate_id_number")
+            seen_ids.add(scratch.id_number_hash)
+        consents.extend((pk, None, b) for b in _bulk_bases(row, newly, default, channel, offset + i + 1))
         if kind == CustomerKind.ORGANIZATION and values["uscc"]:
             try:
                 values["uscc"] = normalize_uscc(values["uscc"])
@@ -761,7 +1079,8 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
         customers.append((pk, *values.values(), owner.pk, owner.department_id, custom_db,
                           scratch.mobile_enc, scratch.mobile_hash, scratch.mobile_masked, scratch.id_number_enc,
                           scratch.id_number_hash, scratch.id_number_masked, keys.normalized[:200],
-                          keys.pinyin[:800], keys.initials[:200], actor_id, now_db, now_db))
+                          keys.pinyin[:800], keys.initials[:200], dedupe.name_core(name)[:200], actor_id, now_db,
+                          now_db))
         news.append(_NewCustomer(pk, name))
         row_contacts = row.get("contacts") or ()
         ids = [next(contact_ids) for _cd in row_contacts]
@@ -770,6 +1089,9 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
             superior = ids[idx] if idx is not None else None
             _set_mobile(scratch, cd.get("mobile"))
             birthday = _parse_birthday(cd.get("birthday"))
+            newly = [f for f, v in (("mobile", scratch.mobile_enc), ("birthday", birthday),
+                                    ("traits", cd.get("traits"))) if v]
+            consents.extend((pk, cid, b) for b in _bulk_bases(cd, newly, default, channel, offset + i + 1))
             contacts.append((cid, pk, *(cd[f] if cd.get(f) is not None else _CONTACT_DEFAULTS[f] for f in CONTACT_FIELDS),
                              superior if superior != cid else None, scratch.mobile_enc, scratch.mobile_hash,
                              scratch.mobile_masked, ops.adapt_datefield_value(birthday), cd.get("traits") or "",
@@ -778,6 +1100,13 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
         clash = Customer.objects.filter(uscc__in=seen_uscc, deleted_at__isnull=True).first()
         if clash is not None:
             _raise_uscc_conflict(clash)
+        reserved = Customer.objects.filter(uscc__in=seen_uscc, deleted_at__isnull=False, merged_into__isnull=True,
+                                           erased_at__isnull=True).first()
+        if reserved is not None:
+            _refuse_reserved_uscc(Customer(uscc=reserved.uscc), actor)
+    if seen_ids:
+        if Customer.objects.filter(id_number_hash__in=seen_ids, deleted_at__isnull=True).exists():
+            raise Conflict(_("A person with this ID number is already registered."), code="duplicate_id_number")
     tokens.sort()  # index order: far fewer B-tree pages touched per batch
     with connection.cursor() as cur:
         sql, extra = _insert_sql(Customer, _BULK_CUSTOMER_COLUMNS)
@@ -786,12 +1115,20 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
         if contacts:
             sql, extra = _insert_sql(Contact, _BULK_CONTACT_COLUMNS)
             cur.executemany(sql, [(*r, *extra) for r in contacts] if extra else contacts)
+        if consents:
+            sql, extra = _insert_sql(Consent, _BULK_CONSENT_COLUMNS)
+            cur.executemany(sql, [(cust, cont, b.purpose, b.channel, b.evidence, b.basis, b.sensitive,
+                                   ConsentStatus.GRANTED, now_db, actor_id, *extra) for cust, cont, b in consents])
         sql, extra = _insert_sql(ChangeRecord, _BULK_CHANGE_COLUMNS)
         cur.executemany(sql, [(c.pk, now_db, actor_id, actor_name, "customer", c.pk, "create",
                                changes_field.get_db_prep_save({"name": [None, c.name]}, connection), *extra)
                               for c in news])
+    bases: dict[int, list[str]] = defaultdict(list)
+    for cust, cont, b in consents:
+        bases[cust].append(f"{'contact' if cont else 'customer'}:{b.basis}{':sensitive' if b.sensitive else ''}:{b.purpose}")
     audit_record_many(actor=actor, action="customer.create", objects=news,
-                      changes=[{"name": [None, c.name], "bulk": True} for c in news])
+                      changes=[{"name": [None, c.name], "bulk": True, **({"bases": bases[c.pk]} if c.pk in bases else {})}
+                               for c in news])
     return len(news)
 
 

@@ -24,6 +24,7 @@ from kehu.access.models import Department, User
 from kehu.access.roles import Perm
 from kehu.customers import selectors, services
 from kehu.customers.forms import (
+    BASIS_FIELD_MAP,
     ConsentForm,
     ContactEditForm,
     ContactForm,
@@ -42,6 +43,7 @@ from kehu.customers.models import (
     Stage,
     Status,
 )
+from kehu.customers.validation import InvalidValue, normalize_uscc
 from kehu.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from kehu.web import form_errors_from, is_htmx, page, render_page
 
@@ -115,6 +117,10 @@ def customer_detail(request, customer_id: int):
     try:
         context = _detail_context(request, customer_id)
     except NotFound:
+        try:
+            return _assigned_detail(request, customer_id)
+        except NotFound:
+            pass
         # A merged-away customer's old link leads to the record that absorbed it, with a notice.
         target = selectors.customer_merged_into(actor=request.user, customer_id=customer_id)
         if target is None:
@@ -123,6 +129,27 @@ def customer_detail(request, customer_id: int):
         return redirect("customers:detail", target)
     context["merges"] = _merges_absorbed(request, context["customer"])  # customers/merge_banner.html
     context["can_merge"] = request.user.has_kehu_perm(Perm.CUSTOMER_MERGE)
+    return render(request, "customers/detail.html", context)
+
+
+def _assigned_detail(request, customer_id: int) -> HttpResponse:
+    """The page of a customer outside the user's scope that the user is assigned to work on: masked, read-only
+    (no edit, delete or reveal; writes stay refused by the services), without consents and timeline; audited."""
+    customer = services.customer_open_assigned(actor=request.user, customer_id=customer_id)
+    contacts = list(customer.contacts.all())
+    names = {c.pk: c.name for c in contacts}
+    for c in contacts:
+        c.superior_name = names.get(c.reports_to_id, "")
+    labels = {d.key: d.label for d in selectors.custom_field_list(actor=request.user)}
+    context = {
+        "customer": customer, "is_person": customer.kind == CustomerKind.PERSON, "tags": list(customer.tags.all()),
+        "custom_values": [(labels.get(k, k), _display(v)) for k, v in sorted(customer.custom.items())],
+        "contacts": contacts, "org_chart": _org_chart(contacts), "consents": [], "timeline": [],
+        "history_next": None, "complaints": [], "merges": [], "read_only": True,
+        # The page's buttons follow these (the context processor's values are the user's role in general).
+        "can_write_customers": False, "can_delete_customers": False, "can_handle_privacy": False,
+        "can_merge": False, "can_handle_complaints": False,
+    }
     return render(request, "customers/detail.html", context)
 
 
@@ -285,6 +312,11 @@ def _customer_form(request, *, data=None, initial=None, customer=None) -> Custom
     form = CustomerForm(data, initial=initial, owners=owners, tags=selectors.tag_list(actor=request.user),
                         custom_fields=list(selectors.custom_field_list(actor=request.user)),
                         editing=customer is not None)
+    if customer is None:
+        # Possible duplicates are looked up as the name is typed (debounced), before anything is saved.
+        form.fields["name"].widget.attrs.update({
+            "hx-get": reverse("customers:duplicate_hint"), "hx-trigger": "input changed delay:500ms, change",
+            "hx-target": "#duplicate-hint", "hx-include": "[name=uscc], [name=kind]", "autocomplete": "off"})
     if customer is not None:
         # Owner left empty keeps the current one (who may no longer be assignable).
         form.fields["owner"].required = False
@@ -298,19 +330,63 @@ def _customer_form(request, *, data=None, initial=None, customer=None) -> Custom
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
     form = _customer_form(request, data=request.POST or None, initial={"owner": request.user.pk})
-    status = 200
+    status, duplicates, restorable = 200, None, None
     if request.method == "POST":
         status = 400
         if form.is_valid():
             try:
                 customer = services.customer_create(actor=request.user, data=form.service_data())
+            except services.PossibleDuplicate as exc:
+                # Not an error of the form: the duplicates are shown above it, to open one or confirm.
+                status, duplicates = exc.status, {"candidates": exc.candidates, "elsewhere": exc.elsewhere}
+            except services.UsccOfDeletedCustomer as exc:
+                status = _form_error_status(form, exc)
+                form_errors_from(form, exc, field_map=form.field_map(exc.fields))
+                restorable = exc.restorable
             except DomainError as exc:
                 status = _form_error_status(form, exc)
                 form_errors_from(form, exc, field_map=form.field_map(exc.fields))
             else:
                 messages.success(request, _("Customer “%(name)s” registered.") % {"name": customer.name})
+                _warn(request, customer)
                 return redirect("customers:detail", customer_id=customer.pk)
-    return render(request, "customers/customer_form.html", {"form": form, "customer": None}, status=status)
+    return render(request, "customers/customer_form.html",
+                  {"form": form, "customer": None, "duplicates": duplicates, "restorable": restorable}, status=status)
+
+
+@page
+@require_http_methods(["GET"])
+def customer_duplicate_hint(request):
+    """The create form's live hint (htmx): customers with the same name core as the name being typed, those in
+    the user's scope by name, the others only counted."""
+    _require(request, Perm.CUSTOMER_WRITE)
+    name = (request.GET.get("name") or "").strip()[:200]
+    found, elsewhere = [], 0
+    if name and request.GET.get("kind", CustomerKind.ORGANIZATION) == CustomerKind.ORGANIZATION:
+        try:
+            uscc = normalize_uscc(request.GET["uscc"]) if request.GET.get("uscc") else ""
+        except InvalidValue:  # half typed: not a filter yet
+            uscc = ""
+        found, elsewhere = selectors.customer_name_duplicates(actor=request.user, name=name, uscc=uscc)
+    if not (found or elsewhere):
+        return HttpResponse("")
+    return render(request, "customers/_possible_duplicates.html",
+                  {"duplicates": {"candidates": found, "elsewhere": elsewhere}})
+
+
+def _warn(request, obj) -> None:
+    """A write's warnings (e.g. the same mobile on another person) as messages on the next page."""
+    for w in getattr(obj, "warnings", ()):
+        messages.warning(request, w["message"])
+
+
+@page
+@require_POST
+def customer_restore(request, customer_id: int):
+    """Restore a soft-deleted customer (offered when its USCC is registered again)."""
+    customer = services.customer_restore(actor=request.user, customer_id=customer_id)
+    messages.success(request, _("Customer “%(name)s” restored.") % {"name": customer.name})
+    return redirect("customers:detail", customer_id=customer.pk)
 
 
 @page
@@ -327,12 +403,14 @@ def customer_edit(request, customer_id: int):
         status = 400
         if form.is_valid():
             try:
-                services.customer_update(actor=request.user, customer_id=customer.pk, data=form.service_data())
+                updated = services.customer_update(actor=request.user, customer_id=customer.pk,
+                                                   data=form.service_data())
             except DomainError as exc:
                 status = _form_error_status(form, exc)
                 form_errors_from(form, exc, field_map=form.field_map(exc.fields))
             else:
                 messages.success(request, _("Changes saved."))
+                _warn(request, updated)
                 return redirect("customers:detail", customer_id=customer.pk)
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status)
 
@@ -348,8 +426,8 @@ def customer_delete(request, customer_id: int):
         messages.success(request, _("Customer “%(name)s” deleted.") % {"name": customer.name})
         return redirect("customers:list")
     return _confirm(request, customer=customer, title=_("Delete customer"), action=_("Delete customer"),
-                    message=_("“%(name)s” leaves every list and frees its unified social credit code. Its history "
-                              "and the audit log are kept.") % {"name": customer.name})
+                    message=_("“%(name)s” leaves every list; its unified social credit code stays reserved for it, "
+                              "so it can be restored. Its history and the audit log are kept.") % {"name": customer.name})
 
 
 def _confirm(request, *, customer, title: str, action: str, message: str, subject: str = "") -> HttpResponse:
@@ -374,8 +452,9 @@ def contact_create(request, customer_id: int):
                                                   data=form.service_data())
             except DomainError as exc:
                 status = _form_error_status(form, exc)
-                form_errors_from(form, exc)
+                form_errors_from(form, exc, field_map=BASIS_FIELD_MAP)
             else:
+                _warn(request, contact)
                 messages.success(request, _("Contact “%(name)s” added.") % {"name": contact.name})
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
     return render(request, "customers/contact_form.html", {"form": form, "customer": customer}, status=status)
@@ -394,10 +473,11 @@ def contact_edit(request, contact_id: int):
         status = 400
         if form.is_valid():
             try:
-                services.contact_update(actor=request.user, contact_id=contact.pk, data=form.service_data())
+                _warn(request, services.contact_update(actor=request.user, contact_id=contact.pk,
+                                                       data=form.service_data()))
             except DomainError as exc:
                 status = _form_error_status(form, exc)
-                form_errors_from(form, exc)
+                form_errors_from(form, exc, field_map=BASIS_FIELD_MAP)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")

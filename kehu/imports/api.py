@@ -21,7 +21,8 @@ router = Router(tags=["imports"])
 
 def _detail(request, job_id: int) -> dict:
     job = selectors.import_job_get(actor=request.user, job_id=job_id)
-    return job_out(job, selectors.import_row_errors(actor=request.user, job_id=job.pk, limit=20))
+    return job_out(job, selectors.import_row_errors(actor=request.user, job_id=job.pk, limit=20),
+                   selectors.import_row_duplicates(actor=request.user, job_id=job.pk, limit=20))
 
 
 @router.get("/imports", response=ImportJobPage, summary="Import jobs in my scope, newest first")
@@ -52,7 +53,8 @@ def import_get(request, job_id: int):
 def import_dry_run(request, job_id: int, payload: DryRunIn | None = None):
     payload = payload or DryRunIn()
     services.import_dry_run(actor=request.user, job_id=job_id, columns=payload.columns,
-                            save_mapping_as=payload.save_mapping_as)
+                            save_mapping_as=payload.save_mapping_as,
+                            basis=payload.basis.dict() if payload.basis else None)
     return _detail(request, job_id)
 
 
@@ -67,7 +69,7 @@ def import_errors(request, job_id: int, format: str = "csv"):  # noqa: A002 - th
 
 @router.post("/imports/{job_id}/commit", response={202: ImportJobOut}, summary="Import: all or nothing, or valid rows")
 def import_commit(request, job_id: int, payload: CommitIn):
-    services.import_commit(actor=request.user, job_id=job_id, mode=payload.mode)
+    services.import_commit(actor=request.user, job_id=job_id, mode=payload.mode, duplicates=payload.duplicates)
     return Status(202, _detail(request, job_id))
 
 

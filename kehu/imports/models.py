@@ -22,6 +22,11 @@ class CommitMode(models.TextChoices):
     VALID_ONLY = "valid", _("Valid rows only")
 
 
+class DuplicateChoice(models.TextChoices):
+    SKIP = "skip", _("Skip possible duplicates")
+    KEEP = "keep", _("Import them anyway")
+
+
 class ImportJob(models.Model):
     """One uploaded file and its way through mapping, dry run and commit (导入任务)."""
 
@@ -52,6 +57,14 @@ class ImportJob(models.Model):
     attempt = models.IntegerField(default=0)  # a run only writes while it is the current attempt
     cancel_requested = models.BooleanField(default=False)
     message = models.TextField(blank=True, default="")
+    # The whole file's legal basis for the personal information in it (PIPL 13), for rows without their own.
+    basis = models.CharField(_("legal basis"), max_length=16, blank=True, default="")
+    basis_purpose = models.CharField(_("purpose of the processing"), max_length=200, blank=True, default="")
+    # Rows the dry run marked as possible duplicates of customers in the archive (same name core), and
+    # what the user chose for them at commit.
+    duplicate_rows = models.IntegerField(_("possible duplicates"), default=0)
+    duplicates = models.CharField(_("possible duplicates"), max_length=8, choices=DuplicateChoice.choices,
+                                  blank=True, default="")
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +78,10 @@ class ImportJob(models.Model):
             models.CheckConstraint(condition=Q(state__in=JobState.values), name="importjob_state_known"),
             models.CheckConstraint(condition=Q(mode__in=["", *CommitMode.values]), name="importjob_mode_known"),
             models.CheckConstraint(condition=Q(file_format__in=["csv", "xlsx"]), name="importjob_format_known"),
+            models.CheckConstraint(condition=Q(basis__in=["", "consent", "contract", "legal_duty"]),
+                                   name="importjob_basis_known"),
+            models.CheckConstraint(condition=Q(duplicates__in=["", *DuplicateChoice.values]),
+                                   name="importjob_duplicates_known"),
         ]
         indexes = [
             models.Index(fields=["created_by", "-id"], name="importjob_user"),
@@ -88,6 +105,23 @@ class ImportRowError(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="importrowerror_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row_number}"
+
+
+class ImportRowDuplicate(models.Model):
+    """A row the dry run marked as a possible duplicate (疑似重复): the customers with the same name core that
+    the importer may see (ids only; names outside the importer's scope are never shown)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_duplicates", db_index=False)
+    row_number = models.IntegerField()
+    name = models.CharField(max_length=200)
+    customer_ids = models.JSONField(default=list)  # in the importer's scope
+    elsewhere = models.IntegerField(default=0)  # how many more outside it
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="importrowduplicate_unique")]
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row_number}"

@@ -47,6 +47,11 @@ FIELDS: dict[str, tuple] = {
     "contact_email": (gettext_lazy("Email"), ("邮箱", "电子邮箱", "电子邮件", "email", "e-mail")),
     "contact_wechat": (gettext_lazy("WeChat ID"), ("微信", "微信号", "wechat")),
     "contact_birthday": (gettext_lazy("Contact birthday"), ("生日", "出生日期", "联系人生日", "birthday")),
+    # The legal basis of the row's personal information (PIPL 13), instead of one chosen for the whole file.
+    "legal_basis": (gettext_lazy("Legal basis"), ("法律依据", "处理依据", "合法性基础", "授权依据", "legalbasis", "basis")),
+    "basis_purpose": (gettext_lazy("Purpose of the processing"), ("处理目的", "使用目的", "收集目的", "purpose")),
+    "id_number_consent": (gettext_lazy("Separate consent to the ID number"),
+                          ("身份证单独同意", "单独同意", "身份证授权", "idnumberconsent", "idconsent")),
 }
 
 _DECORATIONS = re.compile(r"[\s*＊:：]|[(（]\s*(必填|选填|required|optional)\s*[)）]")

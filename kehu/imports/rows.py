@@ -16,8 +16,10 @@ from django.utils.translation import gettext as _
 
 from kehu.access.models import User
 from kehu.access.roles import Perm
+from kehu.access.scopes import in_scope
+from kehu.customers import dedupe
 from kehu.customers import selectors as customer_selectors
-from kehu.customers.models import Contact, Customer, CustomerKind, Stage
+from kehu.customers.models import Contact, Customer, CustomerKind, LegalBasis, Stage
 from kehu.customers.validation import InvalidValue, normalize_id_number, normalize_mobile, normalize_uscc
 from kehu.imports.parsing import cell_text, parse_date
 
@@ -31,6 +33,11 @@ KIND_VALUES = {
 STAGE_VALUES = {"潜在": Stage.PROSPECT, "潜在客户": Stage.PROSPECT, "意向": Stage.INTENT, "意向客户": Stage.INTENT,
                 "成交": Stage.CUSTOMER, "成交客户": Stage.CUSTOMER, "流失": Stage.LOST, "流失客户": Stage.LOST,
                 **{s.value: s for s in Stage}}
+BASIS_VALUES = {"同意": LegalBasis.CONSENT, "个人同意": LegalBasis.CONSENT, "授权同意": LegalBasis.CONSENT,
+                "本人同意": LegalBasis.CONSENT, "合同": LegalBasis.CONTRACT, "合同履行": LegalBasis.CONTRACT,
+                "履行合同": LegalBasis.CONTRACT, "法定义务": LegalBasis.LEGAL_DUTY, "法定职责": LegalBasis.LEGAL_DUTY,
+                "法律规定": LegalBasis.LEGAL_DUTY, **{b.value: b for b in LegalBasis}}
+YES_VALUES = {"是", "有", "已同意", "同意", "yes", "y", "true", "1", "√", "✓"}
 _TEXT_FIELDS = ("name", "industry", "scale", "province", "city", "district", "address", "source", "needs")
 _CONTACT_TEXT = {"contact_name": "name", "contact_title": "title", "contact_wechat": "wechat"}
 _MAX_LEN = {f: Customer._meta.get_field(f).max_length or 5000 for f in _TEXT_FIELDS}
@@ -47,8 +54,10 @@ class RowValidator:
     """Checks rows for one importer. ``check_chunk`` takes (row number, cells) pairs and yields
     (row number, customer row for customer_bulk_create or None, errors)."""
 
-    def __init__(self, *, actor, columns: list[str]):
+    def __init__(self, *, actor, columns: list[str], basis: dict | None = None):
         self.actor = actor
+        # The whole file's legal basis ({"basis", "purpose"}), for rows without their own.
+        self.basis = basis if basis and basis.get("basis") else None
         self.columns = [(i, f) for i, f in enumerate(columns) if f]
         self.can_assign = actor.has_kehu_perm(Perm.CUSTOMER_ASSIGN)
         self.assignable = set(customer_selectors.assignable_owner_list(actor=actor).values_list("pk", flat=True))
@@ -56,6 +65,8 @@ class RowValidator:
         self.seen_uscc: dict[str, int] = {}
         self.seen_mobile: dict[str, int] = {}
         self.required = required_fields()
+        # Of the last chunk checked: row number → (name, ids of possible duplicates in scope, how many others).
+        self.duplicates: dict[int, tuple[str, list[int], int]] = {}
 
     # ------------------------------------------------------------ owners
     def _owner(self, text: str) -> tuple[User | None, str | None]:
@@ -177,9 +188,42 @@ class RowValidator:
         if any(contact.get(k) for k in ("title", "email", "wechat", "birthday")) or (contact["mobile"] and not person_self):
             if not contact_name:
                 errors.append(_("The contact's name is required when contact details are given."))
+        self._legal_basis(v, row, contact if contact_name else None, errors)
         if contact_name:
             row["contacts"] = [contact]
         return row, errors
+
+    def _legal_basis(self, v: dict, row: dict, contact: dict | None, errors: list[str]) -> None:
+        """The row's legal basis (its column, else the file's) for the personal information it carries
+        (PIPL 13); an ID number also needs the separate-consent column (PIPL 29)."""
+        text, purpose = v.get("legal_basis", ""), v.get("basis_purpose", "")[:200]
+        basis = None
+        if text:
+            kind = BASIS_VALUES.get(text.lower())
+            if kind is None:
+                errors.append(_("Unknown legal basis “%(v)s” (同意, 合同 or 法定义务).") % {"v": text})
+            elif not (purpose or (self.basis and self.basis.get("purpose"))):
+                errors.append(_("The purpose of the processing is required with the legal basis."))
+            else:
+                basis = {"basis": kind, "purpose": purpose or self.basis["purpose"], "channel": "import"}
+        elif self.basis:
+            basis = {"basis": self.basis["basis"], "purpose": purpose or self.basis.get("purpose", ""),
+                     "channel": "import"}
+        personal = bool(row.get("mobile") or row.get("id_number")) or bool(
+            contact and (contact.get("mobile") or contact.get("birthday")))
+        if personal and basis is None and not text:
+            errors.append(_("Personal information (mobile, ID number, birthday) needs a legal basis: fill the "
+                            "legal basis column or choose one for the whole file."))
+        if row.get("id_number"):
+            if v.get("id_number_consent", "").lower() in YES_VALUES and basis:
+                row["id_number_consent"] = {"purpose": basis["purpose"], "channel": "import"}
+            else:
+                errors.append(_("An ID number needs the person's separate consent: mark it in the "
+                                "separate-consent column."))
+        if basis and personal:
+            row["basis"] = basis
+            if contact is not None:
+                contact["basis"] = basis
 
     def check_chunk(self, rows: Iterable[tuple[int, list]]) -> Iterator[tuple[int, dict | None, list[str]]]:
         """Check a chunk of rows; one query for the chunk's USCCs already in the archive."""
@@ -189,10 +233,41 @@ class RowValidator:
         for i in range(0, len(codes), 900):  # within any database's limit of bound parameters
             taken.update(Customer.objects.filter(uscc__in=codes[i:i + 900], deleted_at__isnull=True)
                          .values_list("uscc", flat=True))
-        for n, row, errors in checked:
+        reserved: set[str] = set()
+        for i in range(0, len(codes), 900):
+            reserved.update(Customer.objects.filter(uscc__in=codes[i:i + 900], deleted_at__isnull=False,
+                                                    merged_into__isnull=True, erased_at__isnull=True)
+                            .values_list("uscc", flat=True))
+        for _n, row, errors in checked:
             if row["uscc"] and row["uscc"] in taken:
                 errors.append(_("This unified social credit code is already registered."))
+            elif row["uscc"] and row["uscc"] in reserved:
+                errors.append(_("This unified social credit code belongs to a deleted customer: restore it "
+                                "instead of importing it again."))
+        self._mark_duplicates(checked)
+        for n, row, errors in checked:
             yield n, (None if errors else row), errors
+
+    def _mark_duplicates(self, checked: list) -> None:
+        """Valid organisation rows whose name core an existing customer has (the same rule as customer_create;
+        one indexed query per chunk): the user then chooses to skip or keep them."""
+        self.duplicates = {}
+        cores = {n: dedupe.name_core(row["name"]) for n, row, errors in checked
+                 if not errors and row["kind"] == CustomerKind.ORGANIZATION and row["name"]}
+        wanted = sorted({c for c in cores.values() if c})
+        existing: dict[str, list[tuple]] = {}
+        for i in range(0, len(wanted), 900):
+            for pk, core, uscc, owner_id, dept_id in Customer.objects.filter(
+                    name_core__in=wanted[i:i + 900], deleted_at__isnull=True, kind=CustomerKind.ORGANIZATION
+            ).values_list("pk", "name_core", "uscc", "owner_id", "department_id"):
+                existing.setdefault(core, []).append((pk, uscc, owner_id, dept_id))
+        rows = {n: row for n, row, _e in checked}
+        for n, core in cores.items():
+            uscc = rows[n]["uscc"]
+            matches = [m for m in existing.get(core, ()) if not (uscc and m[1] and m[1] != uscc)]
+            if matches:
+                mine = [pk for pk, _u, o, d in matches if in_scope(self.actor, owner_id=o, department_id=d)]
+                self.duplicates[n] = (rows[n]["name"], mine[:20], len(matches) - len(mine))
 
 
 def _label(f: str) -> str:

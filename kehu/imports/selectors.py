@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from kehu.access.roles import Perm
 from kehu.access.scopes import scope_q
 from kehu.errors import Forbidden, Invalid, NotFound
-from kehu.imports.models import ImportJob, ImportMapping, ImportRowError
+from kehu.imports.models import ImportJob, ImportMapping, ImportRowDuplicate, ImportRowError
 from kehu.pagination import Page, paginate
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -50,6 +50,13 @@ def import_job_get(*, actor, job_id: int, for_update: bool = False) -> ImportJob
 def import_row_errors(*, actor, job_id: int, limit: int = 50) -> list[ImportRowError]:
     job = import_job_get(actor=actor, job_id=job_id)
     return list(ImportRowError.objects.filter(job_id=job.pk).order_by("row_number")[:limit])
+
+
+def import_row_duplicates(*, actor, job_id: int, limit: int = 50) -> list[ImportRowDuplicate]:
+    """The rows the dry run marked as possible duplicates (ids of the matching customers in the importer's
+    scope, as recorded then), first rows first."""
+    job = import_job_get(actor=actor, job_id=job_id)
+    return list(ImportRowDuplicate.objects.filter(job_id=job.pk).order_by("row_number")[:limit])
 
 
 def import_mapping_list(*, actor) -> QuerySet[ImportMapping]:

@@ -28,11 +28,20 @@ from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
-from kehu.customers.models import Customer
+from kehu.customers.models import Customer, LegalBasis
 from kehu.customers.services import customer_bulk_create
 from kehu.errors import Conflict, DomainError, Forbidden, Invalid
 from kehu.imports import parsing, selectors
-from kehu.imports.models import CommitMode, ImportedRecord, ImportJob, ImportMapping, ImportRowError, JobState
+from kehu.imports.models import (
+    CommitMode,
+    DuplicateChoice,
+    ImportedRecord,
+    ImportJob,
+    ImportMapping,
+    ImportRowDuplicate,
+    ImportRowError,
+    JobState,
+)
 from kehu.imports.rows import RowValidator
 
 log = logging.getLogger(__name__)
@@ -134,9 +143,10 @@ def job_info(job: ImportJob) -> parsing.FileInfo:
 # ---------------------------------------------------------------- mapping and dry run
 
 def import_dry_run(*, actor, job_id: int, columns: list[str] | None = None,
-                   save_mapping_as: str | None = None) -> ImportJob:
-    """Set the column mapping (optionally saving it by name) and validate every row: small files at
-    once, bigger ones in the worker (the job shows "validating" meanwhile)."""
+                   save_mapping_as: str | None = None, basis: dict | None = None) -> ImportJob:
+    """Set the column mapping (optionally saving it by name) and the whole file's legal basis, and validate
+    every row: small files at once, bigger ones in the worker (the job shows "validating" meanwhile)."""
+    file_basis = _file_basis(basis)
     with transaction.atomic():
         job = _own_job(actor, job_id)
         if not (job.state in (JobState.UPLOADED, JobState.VALIDATED) or _is_stale(job)):
@@ -149,8 +159,10 @@ def import_dry_run(*, actor, job_id: int, columns: list[str] | None = None,
         if save_mapping_as:
             import_mapping_save(actor=actor, name=save_mapping_as,
                                 mapping={h: f for h, f in zip(job.headers, job.columns, strict=True) if h})
+        if file_basis is not None:
+            job.basis, job.basis_purpose = file_basis
         job.state, job.done_rows, job.heartbeat_at, job.message = JobState.VALIDATING, 0, timezone.now(), ""
-        job.save(update_fields=["columns", "state", "done_rows", "heartbeat_at", "message"])
+        job.save(update_fields=["columns", "state", "done_rows", "heartbeat_at", "message", "basis", "basis_purpose"])
         inline = job.file_size <= inline_bytes()
         if not inline:
             from kehu.imports.tasks import import_validate_task
@@ -160,6 +172,26 @@ def import_dry_run(*, actor, job_id: int, columns: list[str] | None = None,
         import_validate_run(job.pk)
     job.refresh_from_db()
     return job
+
+
+def _file_basis(basis: dict | None) -> tuple[str, str] | None:
+    """(basis, purpose) chosen for a whole file, checked; ("", "") clears it; None leaves it as it is."""
+    if basis is None:
+        return None
+    kind, purpose = (basis.get("basis") or ""), (basis.get("purpose") or "").strip()
+    if not kind:
+        return "", ""
+    if kind not in LegalBasis.values:
+        raise Invalid(_("Choose the legal basis: consent, performance of a contract or a legal duty."),
+                      fields={"basis": [_("Unknown legal basis.")]})
+    if not purpose or len(purpose) > 200:
+        raise Invalid(_("Say for what purpose the personal information is collected."),
+                      fields={"basis_purpose": [_("Required with the legal basis (at most 200 characters).")]})
+    return kind, purpose
+
+
+def _validator(actor, job: ImportJob) -> RowValidator:
+    return RowValidator(actor=actor, columns=job.columns, basis={"basis": job.basis, "purpose": job.basis_purpose})
 
 
 def _chunks(it: Iterator, n: int) -> Iterator[list]:
@@ -174,17 +206,22 @@ def import_validate_run(job_id: int) -> None:
         return
     actor = job.created_by
     try:
-        validator = RowValidator(actor=actor, columns=job.columns)
-        total = errors = 0
+        validator = _validator(actor, job)
+        total = errors = duplicates = 0
         with transaction.atomic():
             ImportRowError.objects.filter(job_id=job.pk).delete()
+            ImportRowDuplicate.objects.filter(job_id=job.pk).delete()
         for chunk in _chunks(parsing.iter_data_rows(job_path(job), job_info(job)), batch_rows() * 5):
             bad = [ImportRowError(job_id=job.pk, row_number=n, errors=errs)
                    for n, _row, errs in validator.check_chunk(chunk) if errs]
+            marked = [ImportRowDuplicate(job_id=job.pk, row_number=n, name=name[:200], customer_ids=ids, elsewhere=more)
+                      for n, (name, ids, more) in validator.duplicates.items()]
             total += len(chunk)
             errors += len(bad)
+            duplicates += len(marked)
             with transaction.atomic():
                 ImportRowError.objects.bulk_create(bad, batch_size=1000)
+                ImportRowDuplicate.objects.bulk_create(marked, batch_size=1000)
                 ImportJob.objects.filter(pk=job.pk).update(done_rows=total, heartbeat_at=timezone.now())
     except Exception as exc:  # an unreadable file (a damaged XLSX body, a bad CSV quote) or a crash
         if not isinstance(exc, DomainError):
@@ -199,6 +236,7 @@ def import_validate_run(job_id: int) -> None:
         if job.state != JobState.VALIDATING:  # cancelled meanwhile
             return
         job.total_rows, job.error_rows, job.valid_rows = total, errors, total - errors
+        job.duplicate_rows, job.duplicates = duplicates, ""
         job.done_rows, job.state, job.validated_at, job.message = total, JobState.VALIDATED, timezone.now(), ""
         job.save()
         audit_record(actor=actor, action="import.validate", obj=job, changes=_counts(job))
@@ -206,8 +244,9 @@ def import_validate_run(job_id: int) -> None:
 
 # ---------------------------------------------------------------- commit, cancel, resume
 
-def import_commit(*, actor, job_id: int, mode: str) -> ImportJob:
-    """Start writing a validated job: "all" refuses a file with any error, "valid" skips bad rows."""
+def import_commit(*, actor, job_id: int, mode: str, duplicates: str | None = None) -> ImportJob:
+    """Start writing a validated job: "all" refuses a file with any error, "valid" skips bad rows. Rows the
+    dry run marked as possible duplicates are skipped or kept as the user chooses (``duplicates``)."""
     if mode not in CommitMode.values:
         raise Invalid(_("Choose the mode: all or nothing, or valid rows only."), fields={"mode": [_("Unknown mode.")]})
     with transaction.atomic():
@@ -222,6 +261,14 @@ def import_commit(*, actor, job_id: int, mode: str) -> ImportJob:
                            code="rows_have_errors")
         if job.valid_rows == 0:
             raise Conflict(_("There is no valid row to import."), code="nothing_to_import")
+        if duplicates not in (None, "", *DuplicateChoice.values):
+            raise Invalid(_("Choose to skip or to keep the possible duplicates."),
+                          fields={"duplicates": [_("Unknown choice.")]})
+        if job.duplicate_rows and not duplicates:
+            raise Conflict(_("%(n)d rows may duplicate existing customers: choose to skip them or to import them "
+                             "anyway.") % {"n": job.duplicate_rows}, code="choose_duplicates",
+                           fields={"duplicates": [_("Choose skip or keep.")]})
+        job.duplicates = duplicates or ""
         job.mode, job.state, job.attempt = mode, JobState.IMPORTING, job.attempt + 1
         job.cursor = job.done_rows = job.imported_rows = job.skipped_rows = 0
         job.cancel_requested, job.message = False, ""
@@ -315,7 +362,7 @@ def import_commit_run(job_id: int, attempt: int) -> None:
     try:
         if job.cancel_requested:
             return _stop_cancelled(job, attempt)
-        validator = RowValidator(actor=actor, columns=job.columns)
+        validator = _validator(actor, job)
         cursor, done, skipped = job.cursor, (job.done_rows if job.cursor else 0), job.skipped_rows
         for chunk in _chunks(parsing.iter_data_rows(job_path(job), job_info(job)), batch_rows()):
             state = ImportJob.objects.filter(pk=job_id).values("attempt", "cancel_requested").get()
@@ -329,7 +376,11 @@ def import_commit_run(job_id: int, attempt: int) -> None:
                 ImportJob.objects.filter(pk=job_id, attempt=attempt).update(heartbeat_at=timezone.now())
                 continue
             checked = [c for c in validator.check_chunk(chunk) if c[0] > cursor]
-            bad = [(n, errs) for n, row, errs in checked if row is None]
+            if job.duplicates == DuplicateChoice.SKIP:  # the user chose to leave possible duplicates out
+                skipped += sum(1 for n, row, _e in checked if row is not None and n in validator.duplicates)
+                checked = [(n, None if n in validator.duplicates else row, [] if n in validator.duplicates else errs)
+                           if row is not None else (n, row, errs) for n, row, errs in checked]
+            bad = [(n, errs) for n, row, errs in checked if row is None and errs]
             if bad and mode == CommitMode.ALL_OR_NOTHING:
                 n, errs = bad[0]
                 raise Invalid(_("Row %(n)d is no longer valid: %(e)s") % {"n": n, "e": "; ".join(errs)})

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from kehu.customers.models import LegalBasis
 from kehu.errors import DomainError, Invalid
 from kehu.imports import parsing, selectors, services
 from kehu.imports.models import CommitMode, JobState
@@ -70,6 +71,9 @@ def _context(request, job) -> dict:
         "can_cancel": state in (JobState.UPLOADED, JobState.VALIDATING, JobState.VALIDATED, JobState.IMPORTING,
                                 JobState.INTERRUPTED),
         "mappings": selectors.import_mapping_list(actor=request.user)[:100],
+        "basis_choices": LegalBasis.choices,
+        "duplicates": selectors.import_row_duplicates(actor=request.user, job_id=job.pk, limit=20)
+        if job.duplicate_rows else [],
     }
 
 
@@ -110,14 +114,17 @@ def import_dry_run(request, job_id: int):
     columns = [request.POST.get(f"col{i}", "") for i in range(len(job.headers))]
     return _act(request, job_id, lambda: services.import_dry_run(
         actor=request.user, job_id=job_id, columns=columns,
-        save_mapping_as=request.POST.get("save_mapping_as", "").strip() or None))
+        save_mapping_as=request.POST.get("save_mapping_as", "").strip() or None,
+        basis={"basis": request.POST.get("basis", ""), "purpose": request.POST.get("basis_purpose", "")}
+        if "basis" in request.POST else None))
 
 
 @page
 @require_POST
 def import_commit(request, job_id: int):
     return _act(request, job_id, lambda: services.import_commit(actor=request.user, job_id=job_id,
-                                                                 mode=request.POST.get("mode", "")))
+                                                                 mode=request.POST.get("mode", ""),
+                                                                 duplicates=request.POST.get("duplicates") or None))
 
 
 @page

@@ -54,6 +54,9 @@ def test_customer_journey_register_search_mask_reveal_audit(new_page, org, trans
     rep.fill("input[name=title]", "总经理")
     rep.select_option("select[name=role]", "decision_maker")
     rep.fill("input[name=mobile]", MOBILE)
+    # The mobile is personal information: its legal basis and purpose go with it (PIPL 13).
+    rep.select_option("select[name=basis]", "contract")
+    rep.fill("input[name=basis_purpose]", "供货合同联系")
     rep.get_by_role("button", name="添加联系人").click()
     expect(rep.get_by_test_id("contact-table")).to_contain_text("王强")
     expect(rep.get_by_test_id("masked-mobile")).to_have_text("138****5678")

@@ -18,7 +18,8 @@ def revealed(org):
     """A customer of the east rep whose contact's mobile the east manager revealed once."""
     customer = services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司", "city": "杭州市"})
     contact = services.contact_create(actor=org.rep, customer_id=customer.pk,
-                                      data={"name": "王强", "role": "decision_maker", "mobile": "13812345678"})
+                                      data={"name": "王强", "role": "decision_maker", "mobile": "13812345678",
+                                            "basis": {"basis": "contract", "purpose": "供货合同联系"}})
     services.contact_reveal(actor=org.manager, contact_id=contact.pk)
     return contact
 
@@ -52,7 +53,9 @@ def test_audit_filters_by_action_actor_and_object(client, org, revealed):
     r = client.get(reverse("audit:list"), {"action": "contact.reveal"})
     assert [row["entry"].action for row in r.context["entries"]] == ["contact.reveal"]
     r = client.get(reverse("audit:list"), {"actor": "rep"})
-    assert {row["entry"].action for row in r.context["entries"]} == {"customer.create", "contact.create"}
+    # The contact's mobile came with its legal basis, recorded as a consent (issue 8, PIPL 13).
+    assert {row["entry"].action for row in r.context["entries"]} == {"customer.create", "contact.create",
+                                                                      "consent.create"}
     r = client.get(reverse("audit:list"), {"object_type": "customers.contact", "object_id": str(revealed.pk)})
     assert {row["entry"].action for row in r.context["entries"]} == {"contact.create", "contact.reveal"}
     r = client.get(reverse("audit:list"), {"action": "customer.delete"})
@@ -67,8 +70,10 @@ def test_audit_cursor_paging(client, org, revealed, monkeypatch):
     login(client, org, org.admin)
     r = client.get(reverse("audit:list"), {"actor": "rep"})
     first = [row["entry"] for row in r.context["entries"]]
-    assert [e.action for e in first] == ["contact.create"]
+    assert [e.action for e in first] == ["consent.create"]  # the mobile's legal basis, after the contact
     assert "actor=rep" in r.context["next_url"] and "下一页" in r.content.decode()
+    r = client.get(reverse("audit:list") + r.context["next_url"])
+    assert [row["entry"].action for row in r.context["entries"]] == ["contact.create"]
     r = client.get(reverse("audit:list") + r.context["next_url"])
     assert [row["entry"].action for row in r.context["entries"]] == ["customer.create"]
     assert r.context["next_url"] is None

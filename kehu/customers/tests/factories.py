@@ -33,8 +33,16 @@ def make_id_number(region: str = "330106", birth: str = "19850312", seq: str = "
     return body + ric.calc_check_digit(body + "0")
 
 
+# What the fixtures' people are on record for (PIPL 13): a contract, and the separate consent an ID needs.
+BASIS = {"basis": "contract", "purpose": "合同履行与客户服务", "channel": "合同"}
+ID_CONSENT = {"purpose": "开户实名核验", "channel": "纸质同意书", "evidence": "本人签字"}
+
+
 def org_customer(actor, name: str, *, serial: int | None = None, **extra):
-    data = {"name": name, "kind": "organization", "industry": "石化", "province": "浙江省", "city": "杭州市"}
+    """An organisation; registered although its name may match another's (the fixtures build duplicates on
+    purpose; the check at entry is tested in test_duplicates_at_entry with confirm_duplicate off)."""
+    data = {"name": name, "kind": "organization", "industry": "石化", "province": "浙江省", "city": "杭州市",
+            "confirm_duplicate": True}
     if serial is not None:
         data["uscc"] = make_uscc(serial)
     data.update(extra)
@@ -42,13 +50,14 @@ def org_customer(actor, name: str, *, serial: int | None = None, **extra):
 
 
 def person_customer(actor, name: str, *, mobile: str | None = None, id_number: str | None = None, **extra):
-    data = {"name": name, "kind": "person", "mobile": mobile, "id_number": id_number, "city": "杭州市"}
+    data = {"name": name, "kind": "person", "mobile": mobile, "id_number": id_number, "city": "杭州市",
+            "basis": BASIS, "id_number_consent": ID_CONSENT if id_number else None}
     data.update(extra)
     return services.customer_create(actor=actor, data=data)
 
 
 def contact(actor, customer, name: str, **extra):
-    return services.contact_create(actor=actor, customer_id=customer.pk, data={"name": name, **extra})
+    return services.contact_create(actor=actor, customer_id=customer.pk, data={"name": name, "basis": BASIS, **extra})
 
 
 def build_org():

@@ -4,7 +4,7 @@ import pytest
 
 from kehu.audit.models import AuditEntry
 from kehu.customers import services
-from kehu.customers.tests.factories import ID_LI, MOBILE_LI, make_uscc
+from kehu.customers.tests.factories import BASIS, ID_CONSENT, ID_LI, MOBILE_LI, make_uscc
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,8 @@ def test_list_pages_are_items_and_next_cursor_until_null(org, api_client):
     customer once, also when names tie."""
     api = api_client.as_user(org.rep)
     for i in range(7):
-        assert api.post("/customers", {"name": ["华星石化", "东方贸易"][i % 2]}).status_code == 201
+        assert api.post("/customers", {"name": ["华星石化", "东方贸易"][i % 2],
+                                        "confirm_duplicate": True}).status_code == 201
     seen, cursor = [], None
     while True:
         params = {"limit": 3, "ordering": "name"} | ({"cursor": cursor} if cursor else {})
@@ -55,7 +56,8 @@ def test_custom_fields_declared_by_admin_are_type_checked_over_the_api(org, api_
 def test_person_customer_reveal_and_export_over_http(org, api_client):
     """Detail is masked; reveal gives one clear value (audited); the auditor's export gives all."""
     rep = api_client.as_user(org.rep)
-    r = rep.post("/customers", {"name": "李娜", "kind": "person", "mobile": "139 8765 4321", "id_number": ID_LI})
+    r = rep.post("/customers", {"name": "李娜", "kind": "person", "mobile": "139 8765 4321", "id_number": ID_LI,
+                                "basis": BASIS, "id_number_consent": ID_CONSENT})
     assert r.status_code == 201
     cid = r.json()["id"]
     assert (r.json()["mobile"], r.json()["id_number"]) == ("139****4321", "110***********002X")
@@ -69,7 +71,8 @@ def test_person_customer_reveal_and_export_over_http(org, api_client):
 
 def test_erase_over_http_then_the_record_is_gone(org, api_client):
     """POST …/erase answers 204; the person is then not found, and the erasure is in the audit log."""
-    c = services.customer_create(actor=org.rep, data={"name": "李娜", "kind": "person", "mobile": MOBILE_LI})
+    c = services.customer_create(actor=org.rep, data={"name": "李娜", "kind": "person", "mobile": MOBILE_LI,
+                                                     "basis": BASIS})
     assert api_client.as_user(org.admin).post(f"/customers/{c.pk}/erase").status_code == 204
     assert api_client.as_user(org.rep).get(f"/customers/{c.pk}").status_code == 404
     assert AuditEntry.objects.filter(action="customer.erase").exists()

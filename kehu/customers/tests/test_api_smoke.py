@@ -1,6 +1,7 @@
 import pytest
 
 from kehu.audit.models import AuditEntry
+from kehu.customers.tests.factories import BASIS
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,8 @@ def test_rep_registers_customer_with_contact_and_mobile_is_masked(org, api_clien
     assert r.status_code == 201, r.content
     cid = r.json()["id"]
     assert r.json()["owner"] == org.rep.pk
-    r = api.post(f"/customers/{cid}/contacts", {"name": "王强", "mobile": "+86 138-1234-5678", "role": "decision_maker"})
+    r = api.post(f"/customers/{cid}/contacts", {"name": "王强", "mobile": "+86 138-1234-5678", "role": "decision_maker",
+                                               "basis": BASIS})
     assert r.status_code == 201, r.content
     assert r.json()["mobile"] == "138****5678"
     assert AuditEntry.objects.filter(action="contact.create").count() == 1

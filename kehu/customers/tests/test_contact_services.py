@@ -127,9 +127,10 @@ def test_consent_create_and_withdraw_are_recorded(org, hx, wang):
     assert consent.status == "granted" and consent.withdrawn_at is None and consent.recorded_by == org.rep
     withdrawn = services.consent_withdraw(actor=org.rep, consent_id=consent.pk)
     assert withdrawn.status == "withdrawn" and withdrawn.withdrawn_at is not None
-    assert list(ChangeRecord.objects.filter(object_type="consent").order_by("id")
+    assert list(ChangeRecord.objects.filter(object_type="consent", object_id=consent.pk).order_by("id")
                 .values_list("action", flat=True)) == ["create", "withdraw"]
-    assert AuditEntry.objects.filter(action__in=["consent.create", "consent.withdraw"]).count() == 2
+    assert AuditEntry.objects.filter(action__in=["consent.create", "consent.withdraw"],
+                                     object_id=str(consent.pk)).count() == 2
 
 
 def test_consent_cannot_be_withdrawn_twice(org, hx):

@@ -78,7 +78,7 @@ def test_customer_create_person_stores_mobile_and_id_number_encrypted_with_looku
     assert c.mobile_hash == protection.lookup_hash(MOBILE_LI)
     assert c.mobile_masked == "139****4321"
     assert c.id_number_masked == "110***********002X"
-    row = ChangeRecord.objects.get(customer=c)
+    row = ChangeRecord.objects.get(customer=c, object_type="customer")
     assert MOBILE_LI not in str(row.changes) and ID_LI not in str(row.changes)
     assert MOBILE_LI not in str(AuditEntry.objects.get(action="customer.create").changes)
 
@@ -165,7 +165,7 @@ def test_uscc_race_lost_at_insert_answers_409_not_500(org, monkeypatch):
     """When a concurrent registration wins between the check and the insert, the loser gets 409."""
     code = make_uscc(42)
     org_customer(org.rep, "浙江华星石化有限公司", uscc=code)
-    monkeypatch.setattr(services, "_check_uscc", lambda customer: None)  # the other writer passed the check too
+    monkeypatch.setattr(services, "_check_uscc", lambda customer, actor=None: None)  # the other writer passed the check too
     with pytest.raises(Conflict) as exc:
         org_customer(org.north_rep, "华星石化（北京）", uscc=code)
     assert exc.value.code == "duplicate_uscc" and "华东区" in exc.value.message
@@ -178,7 +178,7 @@ def test_uscc_race_lost_at_update_answers_409_not_500(org, monkeypatch):
     code = make_uscc(42)
     org_customer(org.rep, "浙江华星石化有限公司", uscc=code)
     other = org_customer(org.rep2, "上海东方贸易有限公司", serial=43)
-    monkeypatch.setattr(services, "_check_uscc", lambda customer: None)
+    monkeypatch.setattr(services, "_check_uscc", lambda customer, actor=None: None)
     with pytest.raises(Conflict):
         services.customer_update(actor=org.rep2, customer_id=other.pk, data={"uscc": code})
     assert not AuditEntry.objects.filter(action="customer.update").exists()
@@ -242,8 +242,9 @@ def test_customer_update_person_mobile_change_history_is_masked(org):
 
 # ---------------------------------------------------------------- delete
 
-def test_customer_delete_is_soft_frees_uscc_and_is_audited(org):
-    """Deleting hides the customer from every read, frees its USCC, keeps history and audit."""
+def test_customer_delete_is_soft_keeps_uscc_reserved_and_is_audited(org):
+    """Deleting hides the customer from every read, keeps its USCC reserved for a restore (issue 8), keeps
+    history and audit."""
     from kehu.customers import selectors
 
     code = make_uscc(5)
@@ -254,7 +255,8 @@ def test_customer_delete_is_soft_frees_uscc_and_is_audited(org):
         selectors.customer_get(actor=org.admin, customer_id=c.pk)
     assert audit_actions(c) == ["customer.create", "customer.delete"]
     assert ChangeRecord.objects.filter(customer=c, action="delete").exists()
-    org_customer(org.rep2, "浙江华星石化有限公司（新）", uscc=code)
+    with pytest.raises(services.UsccOfDeletedCustomer):
+        org_customer(org.rep2, "浙江华星石化有限公司（新）", uscc=code)
 
 
 def test_customer_delete_refused_for_account_managers(org):

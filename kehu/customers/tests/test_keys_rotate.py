@@ -7,6 +7,7 @@ from django.test import override_settings
 from kehu.audit.models import AuditEntry
 from kehu.customers import services
 from kehu.customers.models import Contact
+from kehu.customers.tests.factories import BASIS
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ def test_key_rotation_reencrypts_with_new_key_and_phone_lookup_still_works(org, 
     phone search still finds the customer, even with a changed lookup key."""
     customer = services.customer_create(actor=org.rep, data={"name": "宁波远航物流有限公司"})
     contact = services.contact_create(actor=org.rep, customer_id=customer.pk,
-                                      data={"name": "陈晓东", "mobile": "13912345678"})
+                                      data={"name": "陈晓东", "mobile": "13912345678", "basis": BASIS})
     old_token = Contact.objects.get(pk=contact.pk).mobile_enc
     new_key = Fernet.generate_key().decode()
     with override_settings(FIELD_KEYS=[new_key, *settings.FIELD_KEYS], LOOKUP_KEY="rotated-lookup-key"):

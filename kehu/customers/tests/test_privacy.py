@@ -54,7 +54,7 @@ def test_subject_export_of_a_person_customer_is_clear_complete_and_audited(org, 
     subject = data["subject"]
     assert subject["name"] == "李娜" and subject["mobile"] == "13700001111" and subject["id_number"] == ID_LI
     assert subject["address"] == "杭州市西湖区文三路 90 号"
-    assert [c["purpose"] for c in subject["consents"]] == ["理财产品推荐"]
+    assert [c["purpose"] for c in subject["consents"]] == ["合同履行与客户服务", "开户实名核验", "理财产品推荐"]
     assert [h["action"] for h in subject["history"]] == ["create", "update"]
     entry = AuditEntry.objects.filter(action="customer.subject_export").get()
     assert entry.actor == org.auditor and entry.object_id == str(li.pk)
@@ -65,7 +65,7 @@ def test_subject_export_of_a_contact(org, wang):
     data = services.subject_export(actor=org.admin, contact_id=wang.pk)["subject"]
     assert (data["mobile"], data["birthday"], data["traits"]) == (MOBILE_WANG, BIRTHDAY_WANG, TRAITS_WANG)
     assert data["customer"]["name"] == "浙江华星石化有限公司"
-    assert [c["purpose"] for c in data["consents"]] == ["产品推广短信"]
+    assert [c["purpose"] for c in data["consents"]] == ["合同履行与客户服务", "产品推广短信"]
     assert [h["action"] for h in data["history"]] == ["create", "update"]
     assert AuditEntry.objects.filter(action="contact.subject_export", actor=org.admin).count() == 1
 
@@ -103,7 +103,7 @@ def test_subject_erase_of_a_person_customer_anonymises_everything_but_keeps_audi
     history = json.dumps([h.changes for h in ChangeRecord.objects.filter(customer=li)], ensure_ascii=False)
     for trace in ("李娜", "139****4321", "137****1111", "110***", "文三路", "家庭理财", "理财产品推荐", "勾选"):
         assert trace not in history
-    assert Consent.objects.filter(customer=li).values_list("evidence", flat=True).get() == ""
+    assert set(Consent.objects.filter(customer=li).values_list("evidence", flat=True)) == {""}
     entry = AuditEntry.objects.get(action="customer.erase")
     assert entry.actor == org.auditor and entry.object_repr == services.ERASED_NAME
     assert audit_verify() == []
@@ -118,7 +118,7 @@ def test_subject_erase_of_a_contact_leaves_no_trace_in_history(org, wang):
     w = Contact.objects.get(pk=wang.pk)
     assert w.name == services.ERASED_NAME and w.erased_at
     assert (w.mobile_enc, w.mobile_hash, w.email, w.wechat, w.traits, w.birthday) == ("", "", "", "", "", None)
-    assert Consent.objects.get(contact=w).evidence == ""
+    assert set(Consent.objects.filter(contact=w).values_list("evidence", flat=True)) == {""}
     history = json.dumps([h.changes for h in ChangeRecord.objects.filter(customer_id=hx_id)], ensure_ascii=False)
     for trace in ("王强", "138****5678", "wangqiang", "wq_hxsh", "总经理", "王强签字"):
         assert trace not in history

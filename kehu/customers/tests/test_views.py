@@ -7,6 +7,7 @@ from django.urls import reverse
 from kehu.audit.models import AuditEntry
 from kehu.customers import services, views
 from kehu.customers.models import Consent, Contact, Customer
+from kehu.customers.tests.factories import BASIS
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def huaxing(org):
         "name": "浙江华星石化有限公司", "uscc": valid_uscc(), "industry": "石化", "province": "浙江省",
         "city": "杭州市", "district": "西湖区", "stage": "intent", "needs": "稳定的原料供应"})
     boss = services.contact_create(actor=org.rep, customer_id=customer.pk, data={
-        "name": "王强", "title": "总经理", "role": "decision_maker", "mobile": MOBILE})
+        "name": "王强", "title": "总经理", "role": "decision_maker", "mobile": MOBILE, "basis": BASIS})
     services.contact_create(actor=org.rep, customer_id=customer.pk, data={
         "name": "李娜", "title": "采购部经理", "role": "purchaser", "reports_to": boss.pk})
     return customer
@@ -158,7 +159,8 @@ def test_list_of_a_rep_holds_only_own_customers(client, org, huaxing):
 
 
 def test_list_shows_masked_mobile_of_person_customers(client, org):
-    services.customer_create(actor=org.rep, data={"name": "刘芳", "kind": "person", "mobile": "15088886666"})
+    services.customer_create(actor=org.rep, data={"name": "刘芳", "kind": "person", "mobile": "15088886666",
+                                                             "basis": BASIS})
     login(client, org, org.rep)
     body = client.get(reverse("customers:list")).content.decode()
     assert "150****6666" in body
@@ -195,7 +197,7 @@ def test_detail_shows_profile_masked_contacts_org_chart_and_timeline(client, org
 def test_detail_query_count_does_not_grow_with_contacts(client, org, huaxing, django_assert_max_num_queries):
     for i in range(15):
         services.contact_create(actor=org.rep, customer_id=huaxing.pk,
-                                data={"name": f"联系人{i}", "mobile": f"1391234{i:04d}"})
+                                data={"name": f"联系人{i}", "mobile": f"1391234{i:04d}", "basis": BASIS})
     login(client, org, org.rep)
     with django_assert_max_num_queries(16):
         assert client.get(reverse("customers:detail", args=[huaxing.pk])).status_code == 200
@@ -220,7 +222,7 @@ def test_history_load_more_returns_older_entries(client, org, huaxing, monkeypat
     r = client.get(reverse("customers:history", args=[huaxing.pk]), {"cursor": cursor}, HTTP_HX_REQUEST="true")
     assert r.status_code == 200
     assert "<html" not in r.content.decode()
-    assert r.context["timeline"][0]["record"].object_type == "contact"
+    assert r.context["timeline"][0]["record"].object_type == "consent"  # the basis recorded with the mobile
 
 
 # ---------------------------------------------------------------- reveal
@@ -257,7 +259,8 @@ def test_reveal_needs_post(client, org, huaxing):
 
 
 def test_person_customer_mobile_reveal(client, org):
-    person = services.customer_create(actor=org.rep, data={"name": "刘芳", "kind": "person", "mobile": "15088886666"})
+    person = services.customer_create(actor=org.rep, data={"name": "刘芳", "kind": "person", "mobile": "15088886666",
+                                                             "basis": BASIS})
     login(client, org, org.rep)
     r = client.post(reverse("customers:reveal", args=[person.pk]), {"field": "mobile"}, HTTP_HX_REQUEST="true")
     assert r.status_code == 200 and "15088886666" in r.content.decode()
@@ -335,7 +338,8 @@ def test_custom_field_errors_land_on_their_field(client, org):
 
 
 def test_edit_changes_fields_and_keeps_the_mobile_when_left_blank(client, org):
-    person = services.customer_create(actor=org.rep, data={"name": "刘芳", "kind": "person", "mobile": "15088886666"})
+    person = services.customer_create(actor=org.rep, data={"name": "刘芳", "kind": "person", "mobile": "15088886666",
+                                                             "basis": BASIS})
     login(client, org, org.rep)
     r = client.get(reverse("customers:edit", args=[person.pk]))
     assert r.context["form"].initial["name"] == "刘芳"
@@ -375,7 +379,7 @@ def test_add_contact_with_superior(client, org, huaxing):
     assert client.get(reverse("customers:contact_create", args=[huaxing.pk])).status_code == 200
     r = client.post(reverse("customers:contact_create", args=[huaxing.pk]), {
         "name": "赵磊", "title": "财务总监", "role": "finance", "reports_to": boss.pk, "mobile": "13712345678",
-        "email": "zhaolei@hxsh.com.cn", "birthday": "1980-05-04"})
+        "email": "zhaolei@hxsh.com.cn", "birthday": "1980-05-04", "basis": "contract", "basis_purpose": "付款对账联系"})
     assert r.status_code == 302
     contact = Contact.objects.get(name="赵磊")
     assert contact.reports_to == boss and contact.mobile_masked == "137****5678"
@@ -406,7 +410,7 @@ def test_consent_create_and_withdraw(client, org, huaxing):
     r = client.post(reverse("customers:consent_create", args=[huaxing.pk]), {
         "contact": boss.pk, "purpose": "产品推广短信", "channel": "纸质授权书", "evidence": "扫描件 HX-2026-001"})
     assert r.status_code == 302
-    consent = Consent.objects.get()
+    consent = Consent.objects.get(purpose="产品推广短信")
     assert consent.contact == boss and consent.status == "granted"
     body = client.get(reverse("customers:detail", args=[huaxing.pk])).content.decode()
     assert "产品推广短信" in body and "已同意" in body

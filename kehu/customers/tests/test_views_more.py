@@ -10,6 +10,7 @@ from django.urls import reverse
 from kehu.audit.models import AuditEntry
 from kehu.customers import services
 from kehu.customers.models import ChangeRecord, Contact, CustomFieldDefinition, Tag
+from kehu.customers.tests.factories import BASIS, ID_CONSENT
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def huaxing(org):
     customer = services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司", "industry": "石化"})
     boss = services.contact_create(actor=org.rep, customer_id=customer.pk, data={
         "name": "王强", "title": "总经理", "role": "decision_maker", "mobile": MOBILE, "birthday": "1975-03-08",
-        "traits": "爱喝龙井"})
+        "traits": "爱喝龙井", "basis": BASIS})
     services.contact_create(actor=org.rep, customer_id=customer.pk, data={
         "name": "李娜", "title": "采购部经理", "role": "purchaser", "reports_to": boss.pk})
     return customer
@@ -42,7 +43,8 @@ def boss(huaxing):
 def person(org):
     """刘芳, a person customer of the east rep, with a mobile and an ID number."""
     return services.customer_create(actor=org.rep, data={
-        "name": "刘芳", "kind": "person", "mobile": "15088886666", "id_number": "11010519491231002X"})
+        "name": "刘芳", "kind": "person", "mobile": "15088886666", "id_number": "11010519491231002X",
+        "basis": BASIS, "id_number_consent": ID_CONSENT})
 
 
 def contact_data(**overrides):

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from kehu.audit.models import AuditEntry
-from kehu.customers.models import Contact, Customer
+from kehu.customers.models import Consent, Contact, Customer
 from kehu.customers.services import customer_create
 from kehu.imports import services
 from kehu.imports.models import ImportedRecord, ImportJob, ImportRowError, JobState
@@ -168,7 +168,7 @@ def test_the_owner_must_exist_and_be_assignable_by_the_importer(org, run, commit
 
 def test_required_fields_per_customer_kind(org, run):
     rows = [["张三", "个人", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""],
-            ["李四", "个人", "", "", "", "", "", "", "", "", "", "", "", "13812345678", "", "", ""],
+            ["李四", "个人", "", "", "", "", "", "", "", "", "", "", "", "13812345678", "", "", "合同", "售后联系", ""],
             ["某公司", "合伙", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""]]
     job = run(org.rep, rows)
     errors = _errors(job["id"])
@@ -336,9 +336,13 @@ def test_xlsx_upload_with_numbers_for_mobiles_and_serial_dates(org, upload, api_
     r = upload(org.rep, "b.xlsx", path.read_bytes())
     assert r.status_code == 201 and r.json()["file_format"] == "xlsx"
     job = api_client.as_user(org.rep).post(f"/imports/{r.json()['id']}/dry-run", {}).json()
+    assert job["error_rows"] == 1  # a mobile and a birthday without any legal basis (PIPL 13)
+    job = api_client.as_user(org.rep).post(f"/imports/{r.json()['id']}/dry-run", {
+        "basis": {"basis": "contract", "purpose": "供货合同联系"}}).json()  # the whole file's basis
     assert job["error_rows"] == 0, job
     commit(org.rep, job["id"], "all")
     contact = Contact.objects.get(name="王芳")
+    assert Consent.objects.get(contact=contact).purpose == "供货合同联系"
     assert contact.birthday.isoformat() == "1980-01-01" and contact.mobile_masked.startswith("139")
 
 

@@ -82,7 +82,7 @@ class Command(BaseCommand):
             pool = regional or owners
             row["owner"] = pool[rng.randrange(len(pool))]
             rows.append(row)
-        created = services.customer_bulk_create(actor=admin, rows=rows)
+        created = services.customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
         self._decorate(admin, tags, rng, start)
         # Each capability adds its own believable records through its services.
         from kehu.customers.demo_dupes import demo_load as dupes_demo_load
