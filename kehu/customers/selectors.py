@@ -184,8 +184,8 @@ def consent_list(*, actor, customer_id: int, limit: int | None = None, cursor: s
 def history_list(*, actor, customer_id: int, limit: int | None = None, cursor: str | None = None) -> Page:
     """The customer's timeline, newest first."""
     customer = customer_get(actor=actor, customer_id=customer_id)
-    return paginate(ChangeRecord.objects.filter(customer=customer), ordering="-id", allowed={"id": int},
-                    limit=limit, cursor=cursor)
+    return paginate(ChangeRecord.objects.filter(customer=customer).select_related("actor"), ordering="-id",
+                    allowed={"id": int}, limit=limit, cursor=cursor)
 
 
 def tag_list(*, actor) -> QuerySet[Tag]:

@@ -42,6 +42,7 @@ from kehu.customers.models import (
     Stage,
     Status,
 )
+from kehu.customers.review.models import ItemState, ReviewItem
 from kehu.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from kehu.web import form_errors_from, is_htmx, page, render_page
 
@@ -198,7 +199,9 @@ def _org_chart(contacts: list[Contact]) -> list[dict]:
 # ---------------------------------------------------------------- timeline formatting
 
 OBJECT_LABELS = {"customer": Customer._meta.verbose_name, "contact": Contact._meta.verbose_name,
-                 "consent": Consent._meta.verbose_name}
+                 "consent": Consent._meta.verbose_name,
+                 "reviewitem": pgettext_lazy("change object", "Periodic review item")}
+TIMELINE_MODELS = {"customer": Customer, "contact": Contact, "consent": Consent, "reviewitem": ReviewItem}
 ACTION_LABELS = {
     "create": pgettext_lazy("change action", "created"),
     "update": pgettext_lazy("change action", "changed"),
@@ -206,12 +209,18 @@ ACTION_LABELS = {
     "withdraw": pgettext_lazy("change action", "withdrawn"),
     "erase": pgettext_lazy("change action", "personal data erased"),
     "merge": pgettext_lazy("change action", "merged"),
+    "merge_undo": pgettext_lazy("change action", "merge undone"),
+    "review": pgettext_lazy("change action", "reviewed"),
 }
+# Never show an internal code: an object or action the timeline does not know yet reads generically.
+UNKNOWN_OBJECT = pgettext_lazy("change object", "Record")
+UNKNOWN_ACTION = pgettext_lazy("change action", "changed")
 CHOICES = {
     "kind": dict(CustomerKind.choices),
     "stage": dict(Stage.choices),
     "status": dict(Status.choices) | dict(ConsentStatus.choices),
     "role": dict(ContactRole.choices),
+    "state": dict(ItemState.choices),
 }
 FIELD_ALIASES = {"mobile": "mobile_masked", "id_number": "id_number_masked"}
 
@@ -245,7 +254,7 @@ def _display(value, names: dict | None = None, choices: dict | None = None) -> s
 
 def _timeline(records, contacts: list[Contact], custom_labels: dict) -> list[dict]:
     """ChangeRecords as rows a person reads: what, who, when, each field old → new."""
-    models = {"customer": Customer, "contact": Contact, "consent": Consent}
+    models = TIMELINE_MODELS
     user_ids, dept_ids = set(), set()
     for r in records:
         for key, field in (("owner", user_ids), ("department", dept_ids)):
@@ -273,9 +282,20 @@ def _timeline(records, contacts: list[Contact], custom_labels: dict) -> list[dic
             new_text = _display(new, names.get(key), CHOICES.get(key))
             if old_text != new_text:  # a field created empty says nothing
                 changes.append((_field_label(model, key, custom_labels), old_text, new_text))
-        rows.append({"record": r, "object_label": OBJECT_LABELS.get(r.object_type, r.object_type),
-                     "action_label": ACTION_LABELS.get(r.action, r.action), "changes": changes})
+        rows.append({"record": r, "object_label": OBJECT_LABELS.get(r.object_type, UNKNOWN_OBJECT),
+                     "action_label": ACTION_LABELS.get(r.action, UNKNOWN_ACTION), "changes": changes,
+                     "actor_label": _actor_label(r)})
     return rows
+
+
+def _actor_label(record) -> str:
+    """Who wrote a timeline entry: the person's display name (the login name only when they have
+    none), "System" for background work; a deleted user keeps the name stored with the entry."""
+    if record.actor_id and record.actor is not None:
+        return str(record.actor)
+    if not record.actor_name or record.actor_name == "system":
+        return _("System")
+    return record.actor_name
 
 
 # ---------------------------------------------------------------- create and edit
