@@ -33,17 +33,26 @@ class CustomerFilterForm(StyledForm):
     stage = forms.ChoiceField(label=_("Stage"), required=False, choices=_blank(Stage.choices))
     status = forms.ChoiceField(label=_("Status"), required=False, choices=_blank(Status.choices))
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
+    mine = forms.BooleanField(label=_("My customers"), required=False)
     ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in ORDERINGS], widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
-    def __init__(self, *args, tags=(), **kwargs):
+    def __init__(self, *args, tags=(), owners=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = _blank([(t.pk, str(t)) for t in tags])
+        # Owners and departments within the viewer's data scope only.
+        self.fields["owner"].choices = _blank([(u.pk, str(u)) for u in owners])
+        self.fields["department"].choices = _blank(
+            [(d.pk, "\u3000" * max(d.path.count("/") - 2, 0) + str(d)) for d in departments])
 
     def selector_args(self) -> dict:
         """The valid filters as selectors.customer_list arguments (an invalid one is ignored)."""
         data = getattr(self, "cleaned_data", {})
-        args = {k: data.get(k) or None for k in ("q", "industry", "city", "stage", "status", "tag", "cursor")}
+        args = {k: data.get(k) or None for k in ("q", "industry", "city", "stage", "status", "tag", "owner",
+                                                   "department", "cursor")}
+        args["mine"] = bool(data.get("mine"))
         args["ordering"] = data.get("ordering") or "-updated_at"
         return args
 

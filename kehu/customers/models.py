@@ -131,6 +131,8 @@ class Customer(models.Model):
     mobile_enc = models.TextField(blank=True, default="")
     mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
+    # The last four digits (尾号), searchable; the mask shows them anyway.
+    mobile_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
     id_number_enc = models.TextField(blank=True, default="")
     id_number_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     id_number_masked = models.CharField(_("ID number"), max_length=20, blank=True, default="")
@@ -138,6 +140,8 @@ class Customer(models.Model):
     name_normalized = models.CharField(max_length=200, blank=True, default="")
     name_pinyin = models.CharField(max_length=800, blank=True, default="")
     name_initials = models.CharField(max_length=200, blank=True, default="")
+    # Pinyin collation key (search.sort_key): the list sorts names in 拼音 order by this column.
+    name_sort = models.CharField(max_length=120, blank=True, default="", db_default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -172,6 +176,8 @@ class Customer(models.Model):
             models.Index(fields=["industry", "-updated_at", "-id"], name="cust_industry_upd"),
             models.Index(fields=["-updated_at", "-id"], name="cust_upd"),
             models.Index(fields=["name", "id"], name="cust_name"),
+            models.Index(fields=["name_sort", "id"], name="cust_name_sort"),
+            models.Index(fields=["mobile_last4"], name="cust_mobile_last4"),
             # The partial unique index above cannot serve `uscc = %s` (SQLite cannot prove a bound
             # parameter is not ''), so exact USCC lookups and the duplicate check need their own.
             models.Index(fields=["uscc"], name="cust_uscc"),
@@ -195,6 +201,7 @@ class Contact(models.Model):
     mobile_enc = models.TextField(blank=True, default="")
     mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
+    mobile_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     preferences = models.TextField(_("preferences"), blank=True, default="")
     traits = models.TextField(_("personal traits"), blank=True, default="")
@@ -210,6 +217,7 @@ class Contact(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="contact_name_required"),
             models.CheckConstraint(condition=~Q(reports_to=models.F("id")), name="contact_not_own_superior"),
         ]
+        indexes = [models.Index(fields=["mobile_last4"], name="contact_mobile_last4")]
 
     def __str__(self) -> str:
         return self.name

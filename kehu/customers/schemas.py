@@ -62,6 +62,11 @@ class CustomerOut(BaseModel):
 class CustomerPage(BaseModel):
     items: list[CustomerOut]
     next: str | None
+    prev: str | None = Field(None, description="Cursor of the page before this one (None on the first page).")
+    count: int = Field(description="Customers matching the filters: exact up to KEHU_LIST_EXACT_COUNT_MAX "
+                                   "(10,000), beyond it see count_kind.")
+    count_kind: Literal["exact", "estimate", "at_least"] = Field(
+        description="exact; estimate (the database's planner estimate, shown as 约 N); at_least (a lower bound).")
 
 
 def tag_out(t) -> dict:

@@ -4,12 +4,16 @@ does not exist (NotFound), so existence never leaks."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kehu.access import protection
-from kehu.access.models import User
+from kehu.access.models import Department, User
 from kehu.access.roles import Perm, Scope
 from kehu.access.scopes import scope_q
 from kehu.customers import search
@@ -26,7 +30,7 @@ from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import NotFound
 from kehu.pagination import Page, paginate
 
-CUSTOMER_ORDERINGS = {"id": int, "name": str, "updated_at": dt.datetime, "created_at": dt.datetime}
+CUSTOMER_ORDERINGS = {"id": int, "name_sort": str, "updated_at": dt.datetime, "created_at": dt.datetime}
 # Above this many postings a search token is "common" (e.g. 公司, or 华星 at 1M customers): the
 # customers are scanned in the requested order and each is probed, instead of fetching and sorting
 # every candidate. The crossover measured at 1M rows on SQLite is near 5,000.
@@ -71,20 +75,91 @@ def customer_detail(*, actor, customer_id: int) -> Customer:
 def customer_list(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
                   stage: str | None = None, status: str | None = None, owner: int | None = None,
                   department: int | None = None, tag: int | None = None, kind: str | None = None,
-                  ordering: str = "-updated_at", limit: int | None = None, cursor: str | None = None) -> Page:
-    """A page of customers in scope matching the filters, keyset-paginated; each item carries its
-    tags (with categories) prefetched as ``tag_list``."""
+                  mine: bool = False, ordering: str = "-updated_at", limit: int | None = None,
+                  cursor: str | None = None) -> Page:
+    """A page of customers in scope matching the filters, keyset-paginated both ways; each item
+    carries its tags (with categories) prefetched as ``tag_list``. ``ordering=name`` is pinyin order."""
+    qs = customer_filtered(actor=actor, q=q, industry=industry, city=city, stage=stage, status=status,
+                           owner=owner, department=department, tag=tag, kind=kind, mine=mine)
+    return _customer_page(qs, ordering=ordering, limit=limit, cursor=cursor)
+
+
+def customer_list_counted(*, actor, ordering: str = "-updated_at", limit: int | None = None,
+                          cursor: str | None = None, **filters) -> tuple[Page, ListCount]:
+    """customer_list and customer_count of the same filters, planning the filters once."""
+    qs = customer_filtered(actor=actor, **filters)
+    page = _customer_page(qs, ordering=ordering, limit=limit, cursor=cursor)
+    return page, _count(qs)
+
+
+def _customer_page(qs: QuerySet[Customer], *, ordering: str, limit: int | None, cursor: str | None) -> Page:
+    qs = qs.select_related("owner", "department").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.select_related("category"), to_attr="tag_list"))
+    ordering = ordering or "-updated_at"
+    if ordering.lstrip("-") == "name":  # names sort by their pinyin collation key (search.sort_key)
+        ordering = ordering.replace("name", "name_sort")
+    return paginate(qs, ordering=ordering, allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
+
+
+def customer_filtered(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
+                      stage: str | None = None, status: str | None = None, owner: int | None = None,
+                      department: int | None = None, tag: int | None = None, kind: str | None = None,
+                      mine: bool = False) -> QuerySet[Customer]:
+    """Customers in scope matching the list's filters (unordered); ``department`` takes its subtree."""
     qs = customer_base(actor=actor)
     filters = {"industry": industry, "city": city, "stage": stage, "status": status, "owner_id": owner,
-               "department_id": department, "kind": kind}
+               "kind": kind}
     qs = qs.filter(**{k: v for k, v in filters.items() if v not in (None, "")})
+    if mine:
+        qs = qs.filter(owner_id=actor.pk)
+    if department:
+        qs = qs.filter(department_id__in=_department_subtree(department))
     if tag:
         qs = qs.filter(tags__id=tag)
     if q:
         qs = customer_search_filter(qs, q)
-    qs = qs.select_related("owner", "department").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.select_related("category"), to_attr="tag_list"))
-    return paginate(qs, ordering=ordering or "-updated_at", allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
+    return qs
+
+
+def _department_subtree(department_id: int) -> list[int]:
+    root = Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
+    if root is None:
+        return []
+    return list(Department.objects.filter(path__startswith=root).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class ListCount:
+    """How many customers a list holds: exact up to the cap; beyond it an estimate (PostgreSQL's
+    planner) or only the lower bound (SQLite, where an exact count of a million rows is a full scan)."""
+
+    value: int
+    kind: str  # "exact" | "estimate" | "at_least"
+
+
+def customer_count(*, actor, **filters) -> ListCount:
+    """The number of customers ``customer_list`` would page through with these filters."""
+    return _count(customer_filtered(actor=actor, **filters))
+
+
+def _count(qs: QuerySet[Customer]) -> ListCount:
+    cap = settings.KEHU_LIST_EXACT_COUNT_MAX
+    n = qs.values("id")[: cap + 1].count()
+    if n <= cap:
+        return ListCount(n, "exact")
+    estimate = _planner_estimate(qs) if connection.vendor == "postgresql" else None
+    if estimate is None:
+        return ListCount(cap, "at_least")
+    return ListCount(max(estimate, cap + 1), "estimate")
+
+
+def _planner_estimate(qs: QuerySet) -> int | None:
+    """PostgreSQL's row estimate for the query (EXPLAIN, no execution): cheap at any size."""
+    try:
+        plan = json.loads(qs.values("id").explain(format="json"))
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (ValueError, KeyError, IndexError, TypeError, DatabaseError):
+        return None
 
 
 def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]:
@@ -95,6 +170,15 @@ def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Custo
         return qs
     if p.kind == "uscc":
         return qs.filter(uscc=p.value)
+    if p.kind == "last4":  # 尾号: the customer's own mobile or a contact's (or, for 4 bare digits, the name)
+        contact_owners = Contact.objects.filter(mobile_last4=p.value).values("customer_id")
+        cond = Q(mobile_last4=p.value) | Q(id__in=contact_owners)
+        if p.bigrams:
+            driver, postings = _rarest(p.bigrams)
+            if postings:
+                cond |= Q(name_normalized__contains=p.value) & _token_condition(
+                    SearchToken.objects.filter(token=driver), postings)
+        return qs.filter(cond)
     if p.kind == "mobile":
         try:
             digest = protection.lookup_hash(normalize_mobile(p.value))
@@ -206,6 +290,27 @@ def assignable_owner_list(*, actor) -> QuerySet[User]:
     elif actor.role_spec.scope == Scope.OWN:
         qs = qs.filter(pk=actor.pk)
     return qs.select_related("department").order_by("department__path", "display_name", "username")
+
+
+def customer_owner_filter_list(*, actor) -> QuerySet[User]:
+    """The owners the customer list may be filtered by: people within the actor's data scope."""
+    qs = User.objects.filter(is_active=True, role__in=["account_manager", "manager", "executive", "admin"])
+    scope = actor.role_spec.scope
+    if scope == Scope.SUBTREE:
+        qs = qs.filter(department_id__in=actor.department_subtree_ids())
+    elif scope != Scope.ALL:
+        qs = qs.filter(pk=actor.pk)
+    return qs.select_related("department").order_by("department__path", "display_name", "username")
+
+
+def customer_department_filter_list(*, actor) -> QuerySet[Department]:
+    """The departments the customer list may be filtered by (each with its subtree): those in scope."""
+    scope = actor.role_spec.scope
+    if scope == Scope.ALL:
+        return Department.objects.order_by("path")
+    if scope == Scope.SUBTREE:
+        return Department.objects.filter(pk__in=actor.department_subtree_ids()).order_by("path")
+    return Department.objects.none()
 
 
 def assignable_owner_get(*, actor, owner_id: int) -> User | None:

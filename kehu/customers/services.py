@@ -85,6 +85,7 @@ def _set_mobile(obj, raw: str | None, field: str = "mobile") -> None:
         setattr(obj, f"{field}_enc", "")
         setattr(obj, f"{field}_hash", "")
         setattr(obj, f"{field}_masked", "")
+        setattr(obj, f"{field}_last4", "")
         return
     try:
         value = normalize_mobile(raw)
@@ -93,7 +94,10 @@ def _set_mobile(obj, raw: str | None, field: str = "mobile") -> None:
                       fields={field: [_("Enter a valid mobile number, e.g. 13812345678.")]}) from exc
     setattr(obj, f"{field}_enc", protection.encrypt(value))
     setattr(obj, f"{field}_hash", protection.lookup_hash(value))
-    setattr(obj, f"{field}_masked", protection.mask_mobile(value))
+    masked = protection.mask_mobile(value)
+    setattr(obj, f"{field}_masked", masked)
+    # 尾号 search finds only what the mask shows anyway (a short foreign number shows fewer digits).
+    setattr(obj, f"{field}_last4", value[-4:] if masked.endswith(value[-4:]) else "")
 
 
 def _set_id_number(obj, raw: str | None) -> None:
@@ -115,6 +119,7 @@ def _apply_name_keys(customer: Customer) -> frozenset[str]:
     customer.name_normalized = keys.normalized[:200]
     customer.name_pinyin = keys.pinyin[:800]
     customer.name_initials = keys.initials[:200]
+    customer.name_sort = search.sort_key(customer.name)
     return keys.tokens
 
 
@@ -628,7 +633,7 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
             t.erased_at = now
             t.save()
             _write_tokens(t.pk, _apply_name_keys(t), replace=True)
-            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials"])
+            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_sort"])
         else:
             t.title = t.email = t.wechat = t.preferences = t.traits = ""
             t.birthday = None
@@ -712,9 +717,10 @@ def _insert_sql(model, attnames: tuple[str, ...]) -> tuple[str, tuple]:
 
 _BULK_CUSTOMER_COLUMNS = ("id", *CUSTOMER_FIELDS, "owner_id", "department_id", "custom", "mobile_enc", "mobile_hash",
                           "mobile_masked", "id_number_enc", "id_number_hash", "id_number_masked", "name_normalized",
-                          "name_pinyin", "name_initials", "created_by_id", "created_at", "updated_at")
+                          "name_pinyin", "name_initials", "created_by_id", "created_at", "updated_at",
+                          "mobile_last4", "name_sort")
 _BULK_CONTACT_COLUMNS = ("id", "customer_id", *CONTACT_FIELDS, "reports_to_id", "mobile_enc", "mobile_hash",
-                         "mobile_masked", "birthday", "traits", "created_at", "updated_at")
+                         "mobile_masked", "birthday", "traits", "created_at", "updated_at", "mobile_last4")
 _BULK_CHANGE_COLUMNS = ("customer_id", "at", "actor_id", "actor_name", "object_type", "object_id", "action",
                         "changes")
 
@@ -761,7 +767,8 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
         customers.append((pk, *values.values(), owner.pk, owner.department_id, custom_db,
                           scratch.mobile_enc, scratch.mobile_hash, scratch.mobile_masked, scratch.id_number_enc,
                           scratch.id_number_hash, scratch.id_number_masked, keys.normalized[:200],
-                          keys.pinyin[:800], keys.initials[:200], actor_id, now_db, now_db))
+                          keys.pinyin[:800], keys.initials[:200], actor_id, now_db, now_db,
+                          scratch.mobile_last4, search.sort_key(name)))
         news.append(_NewCustomer(pk, name))
         row_contacts = row.get("contacts") or ()
         ids = [next(contact_ids) for _cd in row_contacts]
@@ -773,7 +780,7 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
             contacts.append((cid, pk, *(cd[f] if cd.get(f) is not None else _CONTACT_DEFAULTS[f] for f in CONTACT_FIELDS),
                              superior if superior != cid else None, scratch.mobile_enc, scratch.mobile_hash,
                              scratch.mobile_masked, ops.adapt_datefield_value(birthday), cd.get("traits") or "",
-                             now_db, now_db))
+                             now_db, now_db, scratch.mobile_last4))
     if seen_uscc:
         clash = Customer.objects.filter(uscc__in=seen_uscc, deleted_at__isnull=True).first()
         if clash is not None:

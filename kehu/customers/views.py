@@ -49,7 +49,7 @@ from kehu.web import form_errors_from, is_htmx, page, render_page
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
 COMPLAINT_PAGE_SIZE = 20
-FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "ordering")
+FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "owner", "department", "mine", "ordering")
 # Column → the direction a first click sorts in (names A→Z, dates newest first).
 SORTABLE = {"name": "name", "updated_at": "-updated_at", "created_at": "-created_at"}
 
@@ -72,23 +72,34 @@ def _form_error_status(form, exc: DomainError) -> int:
 @page
 @require_http_methods(["GET"])
 def customer_list(request):
-    tags = list(selectors.tag_list(actor=request.user))
-    form = CustomerFilterForm(request.GET or None, tags=tags)
+    actor = request.user
+    tags = list(selectors.tag_list(actor=actor))
+    owners = list(selectors.customer_owner_filter_list(actor=actor))
+    departments = list(selectors.customer_department_filter_list(actor=actor))
+    form = CustomerFilterForm(request.GET or None, tags=tags, owners=owners, departments=departments)
     form.is_valid()
     args = form.selector_args()
-    result = selectors.customer_list(actor=request.user, limit=PAGE_SIZE, **args)
-    filters = {k: v for k, v in args.items() if k in FILTER_KEYS and v not in (None, "")}
+    result, count = selectors.customer_list_counted(actor=actor, limit=PAGE_SIZE, **args)
+    filters = {k: v for k, v in args.items() if k in FILTER_KEYS and v not in (None, "", False)}
+    if filters.get("mine"):
+        filters["mine"] = "1"
     if filters.get("ordering") == "-updated_at":
         filters.pop("ordering")
     context = {
         "form": form,
         "page": result,
         "customers": result.items,
+        "count": count,
         "ordering": args["ordering"],
         "columns": _sort_columns(args["ordering"], filters),
         "filtered": any(k != "ordering" for k in filters),
+        # 我的客户 is a filter only for someone who sees more than their own customers.
+        "show_scope_filters": len(owners) > 1 or len(departments) > 1,
+        "mine_url": "?" + urlencode({k: v for k, v in filters.items() if k != "mine"} | (
+            {} if args["mine"] else {"mine": "1"})),
         "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,
-        "first_url": f"?{urlencode(filters)}" if args.get("cursor") else None,
+        "prev_url": f"?{urlencode({**filters, 'cursor': result.prev})}" if result.prev else None,
+        "first_url": f"?{urlencode(filters)}" if result.prev else None,
     }
     return render_page(request, "customers/list.html", "customers/_customer_rows.html", context)
 
