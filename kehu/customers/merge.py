@@ -45,7 +45,10 @@ from kehu.errors import Conflict, Invalid, NotFound
 # Fields a merge chooses between, and the columns each one carries.
 MERGE_FIELDS = (*CUSTOMER_FIELDS, "owner", "mobile", "id_number", "custom")
 _COLUMNS = {"owner": ("owner_id", "department_id"), "mobile": ("mobile_enc", "mobile_hash", "mobile_masked", "mobile_last4"),
-            "id_number": ("id_number_enc", "id_number_hash", "id_number_masked")}
+            "id_number": ("id_number_enc", "id_number_hash", "id_number_masked"),
+            # A place keeps its GB/T 2260 code (the picked record's).
+            "province": ("province", "province_code"), "city": ("city", "city_code"),
+            "district": ("district", "district_code")}
 # Relations a merge leaves where they are, and why: the candidate pair and the merge log describe
 # the two records as they were (an undo needs them as they are).
 NOT_MOVED = frozenset({

@@ -112,6 +112,11 @@ class Customer(models.Model):
     province = models.CharField(_("province"), max_length=50, blank=True, default="")
     city = models.CharField(_("city"), max_length=50, blank=True, default="")
     district = models.CharField(_("district"), max_length=50, blank=True, default="")
+    # GB/T 2260 codes of the three (regions.py); the names above are the codes' names, or free text
+    # kept from before the codes where it matched no division.
+    province_code = models.CharField(_("province code"), max_length=6, blank=True, default="", db_default="")
+    city_code = models.CharField(_("city code"), max_length=6, blank=True, default="", db_default="")
+    district_code = models.CharField(_("district code"), max_length=6, blank=True, default="", db_default="")
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     source = models.CharField(_("source channel"), max_length=50, blank=True, default="")
     stage = models.CharField(_("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.PROSPECT)
@@ -165,6 +170,9 @@ class Customer(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="customer_status_known"),
             models.CheckConstraint(condition=Q(uscc="") | Q(Exact(Length("uscc"), 18)), name="customer_uscc_length"),
             models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
+            models.CheckConstraint(condition=(Q(province_code="") | Q(Exact(Length("province_code"), 6))) & (
+                Q(city_code="") | ~Q(province_code="")) & (Q(district_code="") | ~Q(city_code="")),
+                name="customer_region_codes_nested"),
             models.CheckConstraint(condition=Q(merged_into__isnull=True) | (
                 Q(merged_at__isnull=False) & Q(deleted_at__isnull=False) & ~Q(merged_into=models.F("id"))),
                 name="customer_tombstone_consistent"),

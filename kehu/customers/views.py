@@ -43,7 +43,7 @@ from kehu.customers.models import (
     Status,
 )
 from kehu.customers.review.models import ItemState, ReviewItem
-from kehu.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from kehu.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
 from kehu.web import form_errors_from, is_htmx, page, render_page
 
 PAGE_SIZE = 50
@@ -461,7 +461,7 @@ def contact_reveal(request, contact_id: int):
     except Forbidden as exc:
         response = render(request, "customers/_reveal_refused.html", {"message": exc.message}, status=403)
     else:
-        response = render(request, "customers/_revealed.html", {"value": value})
+        response = render(request, "customers/_revealed.html", {"value": value, "tel": True})
     add_never_cache_headers(response)
     return response
 
@@ -476,7 +476,7 @@ def customer_reveal(request, customer_id: int):
     except Forbidden as exc:
         response = render(request, "customers/_reveal_refused.html", {"message": exc.message}, status=403)
     else:
-        response = render(request, "customers/_revealed.html", {"value": value})
+        response = render(request, "customers/_revealed.html", {"value": value, "tel": field == "mobile"})
     add_never_cache_headers(response)
     return response
 
@@ -791,3 +791,23 @@ def merge_undo(request, merge_id: int):
     messages.success(request, _("The merge was undone; “%(loser)s” is a separate record again.")
                      % {"loser": record.loser.name})
     return redirect("customers:detail", record.survivor_id)
+
+
+# ---------------------------------------------------------------- cascading 省/市/区 choices
+
+@page
+@require_http_methods(["GET"])
+def region_options(request):
+    """The <option>s of the select below the one changed (htmx): a province's cities, a city's
+    districts; choosing a province also empties the district select (out of band)."""
+    from kehu.customers import regions
+
+    province, city = request.GET.get("province"), request.GET.get("city")
+    if province is not None:
+        options, clear_district = regions.cities(province), True
+    elif city is not None:
+        options, clear_district = regions.districts(city), False
+    else:
+        raise BadRequest(_("Say which province or city."), fields={"province": [_("Required.")]})
+    return render(request, "customers/_region_options.html",
+                  {"options": options, "clear_district": clear_district})
