@@ -70,8 +70,12 @@ def sort_key(name: str) -> str:
     """A collation key that orders names by their pinyin (拼音排序), syllable by syllable: each
     syllable right-padded with "0" to 6 characters, so 华(hua) < 怀(huai) < 黄(huang). Only [0-9a-z],
     so the key sorts the same under the C collation (SQLite) and a linguistic one (PostgreSQL)."""
+    return name_keys(name).sort
+
+
+def _sort_key(sy: list[str]) -> str:
     out = []
-    for s in syllables(normalize(name)):
+    for s in sy:
         s = "".join(c for c in s if c.isascii() and c.isalnum())
         if s:
             out.append(s.ljust(SORT_SYLLABLE, "0"))
@@ -105,6 +109,7 @@ class NameKeys:
     pinyin: str
     initials: str
     tokens: frozenset[str]
+    sort: str  # see sort_key
 
 
 def name_keys(name: str) -> NameKeys:
@@ -121,7 +126,7 @@ def name_keys(name: str) -> NameKeys:
         if len(chunk) >= 2:
             tokens.add("f:" + chunk)
         pos += len(s)
-    return NameKeys(n, full, initials, frozenset(tokens))
+    return NameKeys(n, full, initials, frozenset(tokens), _sort_key(sy))
 
 
 @dataclass(frozen=True)

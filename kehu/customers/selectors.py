@@ -87,9 +87,9 @@ def customer_list(*, actor, q: str | None = None, industry: str | None = None, c
 def customer_list_counted(*, actor, ordering: str = "-updated_at", limit: int | None = None,
                           cursor: str | None = None, **filters) -> tuple[Page, ListCount]:
     """customer_list and customer_count of the same filters, planning the filters once."""
-    qs = customer_filtered(actor=actor, **filters)
+    qs, counted = _filtered_pair(actor=actor, **filters)
     page = _customer_page(qs, ordering=ordering, limit=limit, cursor=cursor)
-    return page, _count(qs)
+    return page, _count(counted)
 
 
 def _customer_page(qs: QuerySet[Customer], *, ordering: str, limit: int | None, cursor: str | None) -> Page:
@@ -101,11 +101,18 @@ def _customer_page(qs: QuerySet[Customer], *, ordering: str, limit: int | None, 
     return paginate(qs, ordering=ordering, allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
 
 
-def customer_filtered(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
-                      stage: str | None = None, status: str | None = None, owner: int | None = None,
-                      department: int | None = None, tag: int | None = None, kind: str | None = None,
-                      mine: bool = False) -> QuerySet[Customer]:
-    """Customers in scope matching the list's filters (unordered); ``department`` takes its subtree."""
+def customer_filtered(*, actor, **filters) -> QuerySet[Customer]:
+    """Customers in scope matching the list's filters (unordered): ``q`` the search box,
+    ``department`` with its subtree, ``mine`` the actor's own; see customer_list."""
+    return _filtered_pair(actor=actor, **filters)[0]
+
+
+def _filtered_pair(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
+                   stage: str | None = None, status: str | None = None, owner: int | None = None,
+                   department: int | None = None, tag: int | None = None, kind: str | None = None,
+                   mine: bool = False) -> tuple[QuerySet[Customer], QuerySet[Customer]]:
+    """The filtered customers twice: shaped for reading a page in order, and for counting (a
+    common search token then drives the count from its postings instead of probing every row)."""
     qs = customer_base(actor=actor)
     filters = {"industry": industry, "city": city, "stage": stage, "status": status, "owner_id": owner,
                "kind": kind}
@@ -116,9 +123,11 @@ def customer_filtered(*, actor, q: str | None = None, industry: str | None = Non
         qs = qs.filter(department_id__in=_department_subtree(department))
     if tag:
         qs = qs.filter(tags__id=tag)
-    if q:
-        qs = customer_search_filter(qs, q)
-    return qs
+    conditions = _search_conditions(q) if q else None
+    if conditions is None:
+        return qs, qs
+    ordered, driving = conditions
+    return qs.filter(ordered), qs.filter(driving)
 
 
 def _department_subtree(department_id: int) -> list[int]:
@@ -139,7 +148,7 @@ class ListCount:
 
 def customer_count(*, actor, **filters) -> ListCount:
     """The number of customers ``customer_list`` would page through with these filters."""
-    return _count(customer_filtered(actor=actor, **filters))
+    return _count(_filtered_pair(actor=actor, **filters)[1])
 
 
 def _count(qs: QuerySet[Customer]) -> ListCount:
@@ -163,37 +172,52 @@ def _planner_estimate(qs: QuerySet) -> int | None:
 
 
 def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]:
-    """Narrow ``qs`` to customers matching one search box: name (Chinese substring), pinyin, pinyin
-    initials, mobile (customer's or a contact's), or USCC."""
+    """Narrow ``qs`` to customers matching one search box: name (Chinese substring, traditional or
+    simplified), pinyin, pinyin initials, mobile or its last four digits (customer's or a
+    contact's), or USCC."""
+    conditions = _search_conditions(query)
+    return qs if conditions is None else qs.filter(conditions[0])
+
+
+_NOTHING = Q(pk__in=[])
+
+
+def _search_conditions(query: str) -> tuple[Q, Q] | None:
+    """The search as two equivalent conditions: one for reading rows in order, one driven by the
+    search index (for counting); None when the query asks for nothing."""
     p = search.plan(query)
     if p.kind == "empty":
-        return qs
+        return None
     if p.kind == "uscc":
-        return qs.filter(uscc=p.value)
+        return _same(Q(uscc=p.value))
     if p.kind == "last4":  # 尾号: the customer's own mobile or a contact's (or, for 4 bare digits, the name)
         contact_owners = Contact.objects.filter(mobile_last4=p.value).values("customer_id")
         cond = Q(mobile_last4=p.value) | Q(id__in=contact_owners)
+        ordered, driving = cond, cond
         if p.bigrams:
             driver, postings = _rarest(p.bigrams)
             if postings:
-                cond |= Q(name_normalized__contains=p.value) & _token_condition(
-                    SearchToken.objects.filter(token=driver), postings)
-        return qs.filter(cond)
+                name = Q(name_normalized__contains=p.value)
+                by_order, by_token = _token_condition(SearchToken.objects.filter(token=driver), postings)
+                ordered, driving = cond | (name & by_order), cond | (name & by_token)
+        return ordered, driving
     if p.kind == "mobile":
         try:
             digest = protection.lookup_hash(normalize_mobile(p.value))
         except InvalidValue:
-            return qs.none()
+            return _same(_NOTHING)
         contact_owners = Contact.objects.filter(mobile_hash=digest).values("customer_id")
-        return qs.filter(Q(mobile_hash=digest) | Q(id__in=contact_owners))
+        return _same(Q(mobile_hash=digest) | Q(id__in=contact_owners))
     if p.bigrams:
         driver, postings = _rarest(p.bigrams)
-        return qs.filter(Q(name_normalized__contains=p.value) & _token_condition(
-            SearchToken.objects.filter(token=driver), postings))
-    cond = Q()
+        name = Q(name_normalized__contains=p.value)
+        by_order, by_token = _token_condition(SearchToken.objects.filter(token=driver), postings)
+        return name & by_order, name & by_token
+    ordered, driving = Q(), Q()
     for probe in p.probes:
         if not probe.token and not probe.prefix:  # one character: a plain substring test
-            cond |= Q(**{f"{probe.field}__contains": probe.needle})
+            cond = Q(**{f"{probe.field}__contains": probe.needle})
+            ordered, driving = ordered | cond, driving | cond
             continue
         if probe.token:
             tokens = SearchToken.objects.filter(token=probe.token)
@@ -202,8 +226,14 @@ def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Custo
                                                 token__lt=search.prefix_upper_bound(probe.prefix))
         postings = _postings(tokens)
         if postings:  # a token nobody has cannot match: leave it out rather than OR an empty set
-            cond |= Q(**{f"{probe.field}__contains": probe.needle}) & _token_condition(tokens, postings)
-    return qs.filter(cond) if cond else qs.none()
+            needle = Q(**{f"{probe.field}__contains": probe.needle})
+            by_order, by_token = _token_condition(tokens, postings)
+            ordered, driving = ordered | (needle & by_order), driving | (needle & by_token)
+    return (ordered, driving) if ordered else _same(_NOTHING)
+
+
+def _same(cond: Q) -> tuple[Q, Q]:
+    return cond, cond
 
 
 def _postings(tokens: QuerySet[SearchToken]) -> int:
@@ -211,13 +241,16 @@ def _postings(tokens: QuerySet[SearchToken]) -> int:
     return tokens.values("customer_id")[:SEARCH_DENSE_POSTINGS].count()
 
 
-def _token_condition(tokens: QuerySet[SearchToken], postings: int) -> Q:
+def _token_condition(tokens: QuerySet[SearchToken], postings: int) -> tuple[Q, Q]:
     """A rare token drives the query (fetch its few customers, then order them); a common one is
     probed row by row while the customers are read in the requested order, so the page fills after a
-    short scan instead of sorting tens of thousands of candidates."""
+    short scan instead of sorting tens of thousands of candidates. The second condition always
+    drives from the token's postings: a count stops after the cap's worth of them, whereas probing
+    would scan customers until as many matched."""
+    driving = Q(id__in=tokens.values("customer_id"))
     if postings < SEARCH_DENSE_POSTINGS:
-        return Q(id__in=tokens.values("customer_id"))
-    return Q(Exists(tokens.filter(customer_id=OuterRef("pk"))))
+        return driving, driving
+    return Q(Exists(tokens.filter(customer_id=OuterRef("pk")))), driving
 
 
 def _rarest(tokens: tuple[str, ...]) -> tuple[str, int]:

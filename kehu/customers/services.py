@@ -139,7 +139,7 @@ def _apply_name_keys(customer: Customer) -> frozenset[str]:
     customer.name_normalized = keys.normalized[:200]
     customer.name_pinyin = keys.pinyin[:800]
     customer.name_initials = keys.initials[:200]
-    customer.name_sort = search.sort_key(customer.name)
+    customer.name_sort = keys.sort
     return keys.tokens
 
 
@@ -792,7 +792,7 @@ def _bulk_batch(actor, rows: list[dict]) -> int:
                           scratch.mobile_enc, scratch.mobile_hash, scratch.mobile_masked, scratch.id_number_enc,
                           scratch.id_number_hash, scratch.id_number_masked, keys.normalized[:200],
                           keys.pinyin[:800], keys.initials[:200], actor_id, now_db, now_db,
-                          scratch.mobile_last4, search.sort_key(name), region["province_code"],
+                          scratch.mobile_last4, keys.sort, region["province_code"],
                           region["city_code"], region["district_code"]))
         news.append(_NewCustomer(pk, name))
         row_contacts = row.get("contacts") or ()

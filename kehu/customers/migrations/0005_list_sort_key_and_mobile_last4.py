@@ -23,8 +23,8 @@ def fill_keys(apps, schema_editor):
         last = rows[-1].pk
         changed = []
         for c in rows:
-            c.name_sort = search.sort_key(c.name)
             keys = search.name_keys(c.name)
+            c.name_sort = keys.sort
             if keys.normalized[:200] != c.name_normalized:  # traditional characters in the name
                 c.name_normalized, c.name_pinyin = keys.normalized[:200], keys.pinyin[:800]
                 c.name_initials = keys.initials[:200]
