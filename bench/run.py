@@ -359,8 +359,10 @@ def measure(db: str, url: str, scale: int, meta: dict, n: int, create_seconds: f
     def list_sql(actor, **kw):
         def run():
             f = CustomerFilters(**kw)
-            page = selectors.customer_list(actor=actor, **f.dict())
-            CustomerPage.model_validate({"items": [customer_out(c) for c in page.items], "next": page.next}).model_dump()
+            page, count = selectors.customer_list_counted(actor=actor, **f.dict())
+            CustomerPage.model_validate({"items": [customer_out(c) for c in page.items], "next": page.next,
+                                         "prev": page.prev, "count": count.value,
+                                         "count_kind": count.kind}).model_dump()
         return RawSQL.capture(run)
 
     proc, port = start_server(workers)

@@ -18,6 +18,7 @@ from kehu.errors import BadRequest
 class Page:
     items: list
     next: str | None
+    prev: str | None = None  # the page before this one (None on the first page)
 
 
 def _encode(values: list) -> str:
@@ -31,7 +32,7 @@ def _decode(cursor: str) -> list:
         values = json.loads(raw)
     except (ValueError, TypeError) as exc:
         raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]}) from exc
-    if not isinstance(values, list) or len(values) != 2:
+    if not isinstance(values, list) or len(values) not in (2, 3) or (len(values) == 3 and values[2] != "b"):
         raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]})
     return values
 
@@ -49,7 +50,8 @@ def clamp_limit(limit: int | None) -> int:
 
 def paginate(qs: QuerySet, *, ordering: str, allowed: dict[str, type], limit: int | None, cursor: str | None) -> Page:
     """Order ``qs`` by ``ordering`` (a key of ``allowed``, optionally prefixed with ``-``) then id, and
-    return the page after ``cursor``. ``allowed`` maps field name → Python type of its values."""
+    return the page after ``cursor`` (or, for a ``prev`` cursor, the page before it). ``allowed``
+    maps field name → Python type of its values."""
     limit = clamp_limit(limit)
     descending = ordering.startswith("-")
     field = ordering.lstrip("-")
@@ -58,30 +60,50 @@ def paginate(qs: QuerySet, *, ordering: str, allowed: dict[str, type], limit: in
             _("Unknown ordering “%(o)s”.") % {"o": ordering},
             fields={"ordering": [_("Allowed: %(a)s") % {"a": ", ".join(sorted(allowed))}]},
         )
-    if field == "id":
-        qs = qs.order_by("-id" if descending else "id")
-    else:
-        qs = qs.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+    backward = False
     if cursor:
-        value, last_id = _decode(cursor)
+        decoded = _decode(cursor)
+        backward = len(decoded) == 3
+        value, last_id = decoded[0], decoded[1]
+    # A backward page reads the rows before the cursor in reverse order, then turns them round.
+    reverse = descending != backward
+    if field == "id":
+        qs = qs.order_by("-id" if reverse else "id")
+    else:
+        qs = qs.order_by(f"-{field}" if reverse else field, "-id" if reverse else "id")
+    if cursor:
         value = _coerce(value, allowed[field])
         try:
             last_id = int(last_id)
         except (TypeError, ValueError) as exc:
             raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]}) from exc
-        op = "lt" if descending else "gt"
+        op = "lt" if reverse else "gt"
         if field == "id":
             qs = qs.filter(**{f"id__{op}": last_id})
         else:
             qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
     rows = list(qs[: limit + 1])
-    nxt = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = getattr(last, field)
-        nxt = _encode([key.isoformat() if isinstance(key, dt.datetime) else key, last.pk])
-    return Page(items=rows, next=nxt)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backward:
+        rows.reverse()
+        nxt = _cursor(rows[-1], field) if rows else cursor_after(cursor)
+        prev = _cursor(rows[0], field, backward=True) if more and rows else None
+        return Page(items=rows, next=nxt, prev=prev)
+    nxt = _cursor(rows[-1], field) if more else None
+    prev = _cursor(rows[0], field, backward=True) if cursor and rows else None
+    return Page(items=rows, next=nxt, prev=prev)
+
+
+def _cursor(row, field: str, *, backward: bool = False) -> str:
+    key = getattr(row, field)
+    values = [key.isoformat() if isinstance(key, dt.datetime) else key, row.pk]
+    return _encode([*values, "b"] if backward else values)
+
+
+def cursor_after(cursor: str) -> str:
+    """The forward cursor at the same position as a backward one (an empty page before it)."""
+    return _encode(_decode(cursor)[:2])
 
 
 def _coerce(value, kind: type):

@@ -247,6 +247,8 @@ KEHU_APPROVAL_LINE_ROLES = tuple(
 # API paging.
 KEHU_PAGE_SIZE_DEFAULT = 50
 KEHU_PAGE_SIZE_MAX = 200
+# The customer list counts exactly up to this many rows; beyond, it shows an estimate (约 N).
+KEHU_LIST_EXACT_COUNT_MAX = int(os.environ.get("KEHU_LIST_EXACT_COUNT_MAX", "10000"))
 
 # Working days (kehu.workdays). "Within N working days" means, by default, by 24:00 Asia/Shanghai of
 # the N-th working day after the day of receipt; a receipt on a non-working day counts as received at

@@ -51,15 +51,20 @@ class CustomerFilters(Schema):
     owner: int | None = None
     department: int | None = None
     tag: int | None = None
+    mine: bool = False
     ordering: str = "-updated_at"
     limit: int | None = None
     cursor: str | None = None
 
 
-@router.get("/customers", response=CustomerPage, summary="List and search customers in my scope")
+@router.get("/customers", response=CustomerPage, summary="List and search customers in my scope",
+            description="q: name, pinyin, initials, mobile, 尾号 (last four digits, e.g. 尾号5678), USCC; "
+                        "traditional characters match simplified ones. ordering=name is pinyin order. "
+                        "department includes its sub-departments; mine=true: customers I own.")
 def customer_list(request, filters: Query[CustomerFilters]):
-    page = selectors.customer_list(actor=request.user, **filters.dict())
-    return {"items": [customer_out(c) for c in page.items], "next": page.next}
+    page, count = selectors.customer_list_counted(actor=request.user, **filters.dict())
+    return {"items": [customer_out(c) for c in page.items], "next": page.next, "prev": page.prev,
+            "count": count.value, "count_kind": count.kind}
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Register a customer",

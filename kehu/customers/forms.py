@@ -6,44 +6,56 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.access import protection
+from kehu.customers import regions
 from kehu.customers.models import ContactRole, CustomerKind, FieldType, LegalBasis, Stage, Status
 from kehu.web import StyledForm
 
 ORDERINGS = ("name", "-name", "updated_at", "-updated_at", "created_at", "-created_at")
 CUSTOM_PREFIX = "custom_"
+REGION_FIELDS = ("province", "city", "district")
 
 
 ALL = _("All")
 
 
-def _blank(choices) -> list:
-    return [("", ALL), *choices]
+def _blank(choices, label=ALL) -> list:
+    return [("", label), *choices]
 
 
 class CustomerFilterForm(StyledForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=100, widget=forms.TextInput(attrs={
         "type": "search", "autocomplete": "off",
-        "placeholder": _("Name, pinyin, initials, mobile or USCC")}))
+        "placeholder": _("Name, pinyin, initials, mobile (or its last 4 digits) or USCC")}))
     industry = forms.CharField(label=_("Industry"), required=False, max_length=50)
     city = forms.CharField(label=_("City"), required=False, max_length=50)
     stage = forms.ChoiceField(label=_("Stage"), required=False, choices=_blank(Stage.choices))
     status = forms.ChoiceField(label=_("Status"), required=False, choices=_blank(Status.choices))
     tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
+    mine = forms.BooleanField(label=_("My customers"), required=False)
     ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in ORDERINGS], widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
-    def __init__(self, *args, tags=(), **kwargs):
+    def __init__(self, *args, tags=(), owners=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = _blank([(t.pk, str(t)) for t in tags])
+        # Owners and departments within the viewer's data scope only.
+        self.fields["owner"].choices = _blank([(u.pk, str(u)) for u in owners])
+        self.fields["department"].choices = _blank(
+            [(d.pk, "\u3000" * max(d.path.count("/") - 2, 0) + str(d)) for d in departments])
 
     def selector_args(self) -> dict:
         """The valid filters as selectors.customer_list arguments (an invalid one is ignored)."""
         data = getattr(self, "cleaned_data", {})
-        args = {k: data.get(k) or None for k in ("q", "industry", "city", "stage", "status", "tag", "cursor")}
+        args = {k: data.get(k) or None for k in ("q", "industry", "city", "stage", "status", "tag", "owner",
+                                                   "department", "cursor")}
+        args["mine"] = bool(data.get("mine"))
         args["ordering"] = data.get("ordering") or "-updated_at"
         return args
 
@@ -93,9 +105,10 @@ class CustomerForm(LegalBasisFields, StyledForm):
                                 help_text=_("Person customers only; 18-character resident ID."))
     industry = forms.CharField(label=_("Industry"), required=False, max_length=50)
     scale = forms.CharField(label=_("Scale"), required=False, max_length=50)
-    province = forms.CharField(label=_("Province"), required=False, max_length=50)
-    city = forms.CharField(label=_("City"), required=False, max_length=50)
-    district = forms.CharField(label=_("District"), required=False, max_length=50)
+    # Cascading GB/T 2260 choices (values are codes; regions.py); see _region_choices.
+    province = forms.ChoiceField(label=_("Province"), required=False)
+    city = forms.ChoiceField(label=_("City"), required=False)
+    district = forms.ChoiceField(label=_("District"), required=False)
     address = forms.CharField(label=_("Address"), required=False, max_length=300)
     source = forms.CharField(label=_("Source channel"), required=False, max_length=50)
     stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Stage.choices, initial=Stage.PROSPECT)
@@ -129,6 +142,7 @@ class CustomerForm(LegalBasisFields, StyledForm):
             # The clear values are never sent to the browser: blank keeps what is stored.
             for name in ("mobile", "id_number"):
                 self.fields[name].help_text = _("Leave blank to keep the stored value.")
+        self._region_choices()
         self.custom_names = []
         for d in custom_fields:
             name = CUSTOM_PREFIX + d.key
@@ -150,7 +164,35 @@ class CustomerForm(LegalBasisFields, StyledForm):
                 data[name] = d.get(name) or None
         data.update(self.basis_data())
         data["confirm_duplicate"] = bool(d.get("confirm_duplicate"))
+        # The selects carry codes; the service names the places from them. A place stored as free text
+        # that matched no division is left alone unless a place is chosen.
+        codes = {f"{f}_code": data.pop(f) or "" for f in REGION_FIELDS}
+        if any(codes.values()) or self.region_had_codes:
+            data.update(codes)
         return data
+
+    def _region_choices(self) -> None:
+        """Each select offers the divisions inside the one chosen above it (from the posted data, or
+        the stored names matched to codes); htmx refills the lower ones on change."""
+        source = self.data if self.is_bound else {}
+        stored = regions.match(*(str(self.initial.get(f) or "") for f in REGION_FIELDS))
+        self.region_had_codes = bool(stored["province_code"])
+        picked = {f: (source.get(f) if self.is_bound else stored[f"{f}_code"]) or "" for f in REGION_FIELDS}
+        unmatched = [str(self.initial.get(f) or "") for f in REGION_FIELDS if not stored[f"{f}_code"]]
+        if not self.is_bound:
+            self.initial.update(picked)
+        if any(unmatched):
+            self.fields["province"].help_text = _("Stored as: %(text)s (kept unless you choose a place)") % {
+                "text": " ".join(t for t in unmatched if t)}
+        self.fields["province"].choices = _blank(regions.provinces(), "—")
+        self.fields["city"].choices = _blank(regions.cities(picked["province"]), "—")
+        self.fields["district"].choices = _blank(regions.districts(picked["city"]), "—")
+        url = reverse_lazy("customers:region_options")
+        for f, target in (("province", "city"), ("city", "district")):
+            self.fields[f].widget.attrs.update({"hx-get": url, "hx-trigger": "change", "hx-target": f"#id_{target}",
+                                                "hx-swap": "innerHTML", "hx-include": "this",
+                                                "data-testid": f"region-{f}"})
+        self.fields["district"].widget.attrs["data-testid"] = "region-district"
 
     @staticmethod
     def field_map(exc_fields) -> dict[str, str]:

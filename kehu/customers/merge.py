@@ -44,8 +44,11 @@ from kehu.errors import Conflict, Invalid, NotFound
 
 # Fields a merge chooses between, and the columns each one carries.
 MERGE_FIELDS = (*CUSTOMER_FIELDS, "owner", "mobile", "id_number", "custom")
-_COLUMNS = {"owner": ("owner_id", "department_id"), "mobile": ("mobile_enc", "mobile_hash", "mobile_masked"),
-            "id_number": ("id_number_enc", "id_number_hash", "id_number_masked")}
+_COLUMNS = {"owner": ("owner_id", "department_id"), "mobile": ("mobile_enc", "mobile_hash", "mobile_masked", "mobile_last4"),
+            "id_number": ("id_number_enc", "id_number_hash", "id_number_masked"),
+            # A place keeps its GB/T 2260 code (the picked record's).
+            "province": ("province", "province_code"), "city": ("city", "city_code"),
+            "district": ("district", "district_code")}
 # Relations a merge leaves where they are, and why: the candidate pair and the merge log describe
 # the two records as they were (an undo needs them as they are).
 NOT_MOVED = frozenset({
@@ -365,7 +368,7 @@ def customer_merge(*, actor, survivor_id: int, loser_id: int, choices: dict | No
             kept.setdefault(model._meta.label_lower, {})[field] = [_json_pk(pk) for pk in stayed]
     SearchToken.objects.filter(customer_id=loser.pk).delete()
     _write_tokens(survivor.pk, _apply_name_keys(survivor), replace=True)
-    survivor.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core"])
+    survivor.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core", "name_sort"])
     a, b = sorted((survivor.pk, loser.pk))
     DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).update(
         state=CandidateState.MERGED, decided_at=now, decided_by=actor)
@@ -434,7 +437,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         raise Conflict(_("The merge cannot be undone: the merged record's USCC is now used by another customer."),
                        code="duplicate_uscc") from exc
     _write_tokens(loser.pk, _apply_name_keys(loser), replace=True)
-    loser.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core"])
+    loser.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core", "name_sort"])
     a, b = sorted((survivor.pk, loser.pk))
     DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).update(
         state=CandidateState.OPEN, decided_at=None, decided_by=None)

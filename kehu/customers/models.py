@@ -112,6 +112,11 @@ class Customer(models.Model):
     province = models.CharField(_("province"), max_length=50, blank=True, default="")
     city = models.CharField(_("city"), max_length=50, blank=True, default="")
     district = models.CharField(_("district"), max_length=50, blank=True, default="")
+    # GB/T 2260 codes of the three (regions.py); the names above are the codes' names, or free text
+    # kept from before the codes where it matched no division.
+    province_code = models.CharField(_("province code"), max_length=6, blank=True, default="", db_default="")
+    city_code = models.CharField(_("city code"), max_length=6, blank=True, default="", db_default="")
+    district_code = models.CharField(_("district code"), max_length=6, blank=True, default="", db_default="")
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     source = models.CharField(_("source channel"), max_length=50, blank=True, default="")
     stage = models.CharField(_("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.PROSPECT)
@@ -131,6 +136,8 @@ class Customer(models.Model):
     mobile_enc = models.TextField(blank=True, default="")
     mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
+    # The last four digits (尾号), searchable; the mask shows them anyway.
+    mobile_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
     id_number_enc = models.TextField(blank=True, default="")
     id_number_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     id_number_masked = models.CharField(_("ID number"), max_length=20, blank=True, default="")
@@ -140,6 +147,8 @@ class Customer(models.Model):
     name_initials = models.CharField(max_length=200, blank=True, default="")
     # The name without legal form and region (dedupe.name_core): the duplicate check at entry looks it up.
     name_core = models.CharField(max_length=200, blank=True, default="")
+    # Pinyin collation key (search.sort_key): the list sorts names in 拼音 order by this column.
+    name_sort = models.CharField(max_length=120, blank=True, default="", db_default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -163,6 +172,9 @@ class Customer(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="customer_status_known"),
             models.CheckConstraint(condition=Q(uscc="") | Q(Exact(Length("uscc"), 18)), name="customer_uscc_length"),
             models.CheckConstraint(condition=~Q(name=""), name="customer_name_required"),
+            models.CheckConstraint(condition=(Q(province_code="") | Q(Exact(Length("province_code"), 6))) & (
+                Q(city_code="") | ~Q(province_code="")) & (Q(district_code="") | ~Q(city_code="")),
+                name="customer_region_codes_nested"),
             models.CheckConstraint(condition=Q(merged_into__isnull=True) | (
                 Q(merged_at__isnull=False) & Q(deleted_at__isnull=False) & ~Q(merged_into=models.F("id"))),
                 name="customer_tombstone_consistent"),
@@ -174,6 +186,8 @@ class Customer(models.Model):
             models.Index(fields=["industry", "-updated_at", "-id"], name="cust_industry_upd"),
             models.Index(fields=["-updated_at", "-id"], name="cust_upd"),
             models.Index(fields=["name", "id"], name="cust_name"),
+            models.Index(fields=["name_sort", "id"], name="cust_name_sort"),
+            models.Index(fields=["mobile_last4"], name="cust_mobile_last4"),
             # The partial unique index above cannot serve `uscc = %s` (SQLite cannot prove a bound
             # parameter is not ''), so exact USCC lookups and the duplicate check need their own.
             models.Index(fields=["uscc"], name="cust_uscc"),
@@ -198,6 +212,7 @@ class Contact(models.Model):
     mobile_enc = models.TextField(blank=True, default="")
     mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
+    mobile_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     preferences = models.TextField(_("preferences"), blank=True, default="")
     traits = models.TextField(_("personal traits"), blank=True, default="")
@@ -213,6 +228,7 @@ class Contact(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="contact_name_required"),
             models.CheckConstraint(condition=~Q(reports_to=models.F("id")), name="contact_not_own_superior"),
         ]
+        indexes = [models.Index(fields=["mobile_last4"], name="contact_mobile_last4")]
 
     def __str__(self) -> str:
         return self.name

@@ -46,6 +46,9 @@ class CustomerOut(BaseModel):
     province: str
     city: str
     district: str
+    province_code: str
+    city_code: str
+    district_code: str
     address: str
     source: str
     stage: StageT
@@ -71,6 +74,11 @@ class CustomerOut(BaseModel):
 class CustomerPage(BaseModel):
     items: list[CustomerOut]
     next: str | None
+    prev: str | None = Field(None, description="Cursor of the page before this one (None on the first page).")
+    count: int = Field(description="Customers matching the filters: exact up to KEHU_LIST_EXACT_COUNT_MAX "
+                                   "(10,000), beyond it see count_kind.")
+    count_kind: Literal["exact", "estimate", "at_least"] = Field(
+        description="exact; estimate (the database's planner estimate, shown as 约 N); at_least (a lower bound).")
 
 
 def tag_out(t) -> dict:
@@ -85,7 +93,8 @@ def customer_out(c) -> dict:
         tags = c.tags.all()
     return {
         "id": c.id, "name": c.name, "kind": c.kind, "uscc": c.uscc, "industry": c.industry, "scale": c.scale,
-        "province": c.province, "city": c.city, "district": c.district, "address": c.address,
+        "province": c.province, "city": c.city, "district": c.district, "province_code": c.province_code,
+        "city_code": c.city_code, "district_code": c.district_code, "address": c.address,
         "source": c.source, "stage": c.stage, "status": c.status, "owner": c.owner_id,
         "owner_name": str(c.owner), "department": c.department_id,
         "department_name": c.department.name if c.department_id else None,
@@ -129,6 +138,11 @@ class CustomerIn(Schema):
     province: str = Field("", max_length=50)
     city: str = Field("", max_length=50)
     district: str = Field("", max_length=50)
+    province_code: str | None = Field(None, max_length=6, description=(
+        "GB/T 2260 code (e.g. 330000); with city_code / district_code it names the place and wins over "
+        "the names. Without codes the names are matched to codes where they can be."))
+    city_code: str | None = Field(None, max_length=6, description="GB/T 2260 city code (a municipality's is its own code).")
+    district_code: str | None = Field(None, max_length=6, description="GB/T 2260 district / county code.")
     address: str = Field("", max_length=300)
     source: str = Field("", max_length=50)
     stage: StageT = "prospect"
@@ -156,6 +170,11 @@ class CustomerPatch(Schema):
     province: str | None = Field(None, max_length=50)
     city: str | None = Field(None, max_length=50)
     district: str | None = Field(None, max_length=50)
+    province_code: str | None = Field(None, max_length=6, description=(
+        "GB/T 2260 code (e.g. 330000); with city_code / district_code it names the place and wins over "
+        "the names. Without codes the names are matched to codes where they can be."))
+    city_code: str | None = Field(None, max_length=6, description="GB/T 2260 city code (a municipality's is its own code).")
+    district_code: str | None = Field(None, max_length=6, description="GB/T 2260 district / county code.")
     address: str | None = Field(None, max_length=300)
     source: str | None = Field(None, max_length=50)
     stage: StageT | None = None

@@ -6,7 +6,10 @@ cannot serve. So a name is indexed as tokens in one table:
   i:<3 initials>    pinyin initials from every syllable (hxsh → i:hxs finds 华星石化…);
   f:<4 letters>     full pinyin from every syllable start (huaxing → f:huax).
 A query is answered by one token (or a prefix range of tokens) as the driver, then verified by a
-substring test on the stored name / pinyin, so results are exact."""
+substring test on the stored name / pinyin, so results are exact.
+
+Traditional characters are folded to simplified ones (OpenCC's t2s tables) in both the stored keys
+and the query, so 華星 finds 华星 and the other way round."""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+import opencc
 from pypinyin import Style, lazy_pinyin
 from pypinyin.seg.simpleseg import seg as _pinyin_seg
 
@@ -23,14 +28,58 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ASCII_WORD = re.compile(r"^[a-z]+$")
 USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 PHONE_SHAPE = re.compile(r"^\+?[\d\- ]{7,20}$")
+# 尾号 search: "尾号5678", "尾号 5678" or just four digits (the list shows 138****5678 anyway).
+LAST4_SHAPE = re.compile(r"^(?:尾号|尾號)\s*[:：]?\s*(\d{4})$|^(\d{4})$")
 
 INITIALS_N = 3
 PINYIN_N = 4
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> tuple[opencc.OpenCC, frozenset[str]]:
+    converter = opencc.OpenCC("t2s")
+    # Most names are already simplified: a set test skips the converter (~15 µs a name) for them.
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    traditional = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _sep, values = line.partition("\t")
+        if key and values.split(" ")[0] != key:
+            traditional.add(key)
+    return converter, frozenset(traditional)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters and phrases as simplified ones (華星 → 华星)."""
+    converter, traditional = _t2s()
+    if not text or traditional.isdisjoint(text):
+        return text
+    return converter.convert(text)
+
+
 def normalize(text: str) -> str:
-    """NFKC, lower case, letters/digits/CJK only (全角 → 半角, spaces and punctuation dropped)."""
-    return _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
+    """NFKC, lower case, simplified characters, letters/digits/CJK only (全角 → 半角, spaces and
+    punctuation dropped)."""
+    return _DROP.sub("", to_simplified(unicodedata.normalize("NFKC", text or "")).lower())
+
+
+SORT_SYLLABLE = 6  # the longest pinyin syllable (zhuang, shuang) is 6 letters
+SORT_KEY_LENGTH = 120
+
+
+def sort_key(name: str) -> str:
+    """A collation key that orders names by their pinyin (拼音排序), syllable by syllable: each
+    syllable right-padded with "0" to 6 characters, so 华(hua) < 怀(huai) < 黄(huang). Only [0-9a-z],
+    so the key sorts the same under the C collation (SQLite) and a linguistic one (PostgreSQL)."""
+    return name_keys(name).sort
+
+
+def _sort_key(sy: list[str]) -> str:
+    out = []
+    for s in sy:
+        s = "".join(c for c in s if c.isascii() and c.isalnum())
+        if s:
+            out.append(s.ljust(SORT_SYLLABLE, "0"))
+    return "".join(out)[:SORT_KEY_LENGTH]
 
 
 def syllables(name: str) -> list[str]:
@@ -60,6 +109,7 @@ class NameKeys:
     pinyin: str
     initials: str
     tokens: frozenset[str]
+    sort: str  # see sort_key
 
 
 def name_keys(name: str) -> NameKeys:
@@ -76,7 +126,7 @@ def name_keys(name: str) -> NameKeys:
         if len(chunk) >= 2:
             tokens.add("f:" + chunk)
         pos += len(s)
-    return NameKeys(n, full, initials, frozenset(tokens))
+    return NameKeys(n, full, initials, frozenset(tokens), _sort_key(sy))
 
 
 @dataclass(frozen=True)
@@ -91,7 +141,7 @@ class Probe:
 
 @dataclass(frozen=True)
 class Plan:
-    kind: str  # "uscc" | "mobile" | "name" | "empty"
+    kind: str  # "uscc" | "mobile" | "last4" | "name" | "empty"
     value: str = ""
     probes: tuple[Probe, ...] = ()
     bigrams: tuple[str, ...] = ()  # CJK bigram tokens; the selector picks the rarest as driver
@@ -107,6 +157,13 @@ def plan(query: str) -> Plan:
         return Plan("uscc", compact)
     if PHONE_SHAPE.match(raw) and sum(c.isdigit() for c in raw) >= 7:
         return Plan("mobile", raw)
+    last4 = LAST4_SHAPE.match(unicodedata.normalize("NFKC", raw))
+    if last4:
+        if last4.group(1):  # said 尾号: the mobile's last four digits only
+            return Plan("last4", last4.group(1))
+        # Four bare digits: a mobile's last four, or a name containing them (e.g. 1688).
+        digits = last4.group(2)
+        return Plan("last4", digits, bigrams=tuple(dict.fromkeys("n:" + digits[i:i + 2] for i in range(3))))
     n = normalize(raw)
     if not n:
         return Plan("empty")

@@ -4,12 +4,16 @@ does not exist (NotFound), so existence never leaks."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kehu.access import protection
-from kehu.access.models import User
+from kehu.access.models import Department, User
 from kehu.access.roles import Perm, Scope
 from kehu.access.scopes import in_scope, scope_q
 from kehu.customers import dedupe, search
@@ -27,7 +31,7 @@ from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import NotFound
 from kehu.pagination import Page, paginate
 
-CUSTOMER_ORDERINGS = {"id": int, "name": str, "updated_at": dt.datetime, "created_at": dt.datetime}
+CUSTOMER_ORDERINGS = {"id": int, "name_sort": str, "updated_at": dt.datetime, "created_at": dt.datetime}
 # Above this many postings a search token is "common" (e.g. 公司, or 华星 at 1M customers): the
 # customers are scanned in the requested order and each is probed, instead of fetching and sorting
 # every candidate. The crossover measured at 1M rows on SQLite is near 5,000.
@@ -121,45 +125,149 @@ def _detail_of(base: QuerySet[Customer], customer_id: int) -> Customer:
 def customer_list(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
                   stage: str | None = None, status: str | None = None, owner: int | None = None,
                   department: int | None = None, tag: int | None = None, kind: str | None = None,
-                  ordering: str = "-updated_at", limit: int | None = None, cursor: str | None = None) -> Page:
-    """A page of customers in scope matching the filters, keyset-paginated; each item carries its
-    tags (with categories) prefetched as ``tag_list``."""
-    qs = customer_base(actor=actor)
-    filters = {"industry": industry, "city": city, "stage": stage, "status": status, "owner_id": owner,
-               "department_id": department, "kind": kind}
-    qs = qs.filter(**{k: v for k, v in filters.items() if v not in (None, "")})
-    if tag:
-        qs = qs.filter(tags__id=tag)
-    if q:
-        qs = customer_search_filter(qs, q)
+                  mine: bool = False, ordering: str = "-updated_at", limit: int | None = None,
+                  cursor: str | None = None) -> Page:
+    """A page of customers in scope matching the filters, keyset-paginated both ways; each item
+    carries its tags (with categories) prefetched as ``tag_list``. ``ordering=name`` is pinyin order."""
+    qs = customer_filtered(actor=actor, q=q, industry=industry, city=city, stage=stage, status=status,
+                           owner=owner, department=department, tag=tag, kind=kind, mine=mine)
+    return _customer_page(qs, ordering=ordering, limit=limit, cursor=cursor)
+
+
+def customer_list_counted(*, actor, ordering: str = "-updated_at", limit: int | None = None,
+                          cursor: str | None = None, **filters) -> tuple[Page, ListCount]:
+    """customer_list and customer_count of the same filters, planning the filters once."""
+    qs, counted = _filtered_pair(actor=actor, **filters)
+    page = _customer_page(qs, ordering=ordering, limit=limit, cursor=cursor)
+    return page, _count(counted)
+
+
+def _customer_page(qs: QuerySet[Customer], *, ordering: str, limit: int | None, cursor: str | None) -> Page:
     qs = qs.select_related("owner", "department").prefetch_related(
         Prefetch("tags", queryset=Tag.objects.select_related("category"), to_attr="tag_list"))
-    return paginate(qs, ordering=ordering or "-updated_at", allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
+    ordering = ordering or "-updated_at"
+    if ordering.lstrip("-") == "name":  # names sort by their pinyin collation key (search.sort_key)
+        ordering = ordering.replace("name", "name_sort")
+    return paginate(qs, ordering=ordering, allowed=CUSTOMER_ORDERINGS, limit=limit, cursor=cursor)
+
+
+def customer_filtered(*, actor, **filters) -> QuerySet[Customer]:
+    """Customers in scope matching the list's filters (unordered): ``q`` the search box,
+    ``department`` with its subtree, ``mine`` the actor's own; see customer_list."""
+    return _filtered_pair(actor=actor, **filters)[0]
+
+
+def _filtered_pair(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
+                   stage: str | None = None, status: str | None = None, owner: int | None = None,
+                   department: int | None = None, tag: int | None = None, kind: str | None = None,
+                   mine: bool = False) -> tuple[QuerySet[Customer], QuerySet[Customer]]:
+    """The filtered customers twice: shaped for reading a page in order, and for counting (a
+    common search token then drives the count from its postings instead of probing every row)."""
+    qs = customer_base(actor=actor)
+    filters = {"industry": industry, "city": city, "stage": stage, "status": status, "owner_id": owner,
+               "kind": kind}
+    qs = qs.filter(**{k: v for k, v in filters.items() if v not in (None, "")})
+    if mine:
+        qs = qs.filter(owner_id=actor.pk)
+    if department:
+        qs = qs.filter(department_id__in=_department_subtree(department))
+    if tag:
+        qs = qs.filter(tags__id=tag)
+    conditions = _search_conditions(q) if q else None
+    if conditions is None:
+        return qs, qs
+    ordered, driving = conditions
+    return qs.filter(ordered), qs.filter(driving)
+
+
+def _department_subtree(department_id: int) -> list[int]:
+    root = Department.objects.filter(pk=department_id).values_list("path", flat=True).first()
+    if root is None:
+        return []
+    return list(Department.objects.filter(path__startswith=root).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class ListCount:
+    """How many customers a list holds: exact up to the cap; beyond it an estimate (PostgreSQL's
+    planner) or only the lower bound (SQLite, where an exact count of a million rows is a full scan)."""
+
+    value: int
+    kind: str  # "exact" | "estimate" | "at_least"
+
+
+def customer_count(*, actor, **filters) -> ListCount:
+    """The number of customers ``customer_list`` would page through with these filters."""
+    return _count(_filtered_pair(actor=actor, **filters)[1])
+
+
+def _count(qs: QuerySet[Customer]) -> ListCount:
+    cap = settings.KEHU_LIST_EXACT_COUNT_MAX
+    n = qs.values("id")[: cap + 1].count()
+    if n <= cap:
+        return ListCount(n, "exact")
+    estimate = _planner_estimate(qs) if connection.vendor == "postgresql" else None
+    if estimate is None:
+        return ListCount(cap, "at_least")
+    return ListCount(max(estimate, cap + 1), "estimate")
+
+
+def _planner_estimate(qs: QuerySet) -> int | None:
+    """PostgreSQL's row estimate for the query (EXPLAIN, no execution): cheap at any size."""
+    try:
+        plan = json.loads(qs.values("id").explain(format="json"))
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (ValueError, KeyError, IndexError, TypeError, DatabaseError):
+        return None
 
 
 def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]:
-    """Narrow ``qs`` to customers matching one search box: name (Chinese substring), pinyin, pinyin
-    initials, mobile (customer's or a contact's), or USCC."""
+    """Narrow ``qs`` to customers matching one search box: name (Chinese substring, traditional or
+    simplified), pinyin, pinyin initials, mobile or its last four digits (customer's or a
+    contact's), or USCC."""
+    conditions = _search_conditions(query)
+    return qs if conditions is None else qs.filter(conditions[0])
+
+
+_NOTHING = Q(pk__in=[])
+
+
+def _search_conditions(query: str) -> tuple[Q, Q] | None:
+    """The search as two equivalent conditions: one for reading rows in order, one driven by the
+    search index (for counting); None when the query asks for nothing."""
     p = search.plan(query)
     if p.kind == "empty":
-        return qs
+        return None
     if p.kind == "uscc":
-        return qs.filter(uscc=p.value)
+        return _same(Q(uscc=p.value))
+    if p.kind == "last4":  # 尾号: the customer's own mobile or a contact's (or, for 4 bare digits, the name)
+        contact_owners = Contact.objects.filter(mobile_last4=p.value).values("customer_id")
+        cond = Q(mobile_last4=p.value) | Q(id__in=contact_owners)
+        ordered, driving = cond, cond
+        if p.bigrams:
+            driver, postings = _rarest(p.bigrams)
+            if postings:
+                name = Q(name_normalized__contains=p.value)
+                by_order, by_token = _token_condition(SearchToken.objects.filter(token=driver), postings)
+                ordered, driving = cond | (name & by_order), cond | (name & by_token)
+        return ordered, driving
     if p.kind == "mobile":
         try:
             digest = protection.lookup_hash(normalize_mobile(p.value))
         except InvalidValue:
-            return qs.none()
+            return _same(_NOTHING)
         contact_owners = Contact.objects.filter(mobile_hash=digest).values("customer_id")
-        return qs.filter(Q(mobile_hash=digest) | Q(id__in=contact_owners))
+        return _same(Q(mobile_hash=digest) | Q(id__in=contact_owners))
     if p.bigrams:
         driver, postings = _rarest(p.bigrams)
-        return qs.filter(Q(name_normalized__contains=p.value) & _token_condition(
-            SearchToken.objects.filter(token=driver), postings))
-    cond = Q()
+        name = Q(name_normalized__contains=p.value)
+        by_order, by_token = _token_condition(SearchToken.objects.filter(token=driver), postings)
+        return name & by_order, name & by_token
+    ordered, driving = Q(), Q()
     for probe in p.probes:
         if not probe.token and not probe.prefix:  # one character: a plain substring test
-            cond |= Q(**{f"{probe.field}__contains": probe.needle})
+            cond = Q(**{f"{probe.field}__contains": probe.needle})
+            ordered, driving = ordered | cond, driving | cond
             continue
         if probe.token:
             tokens = SearchToken.objects.filter(token=probe.token)
@@ -168,8 +276,14 @@ def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Custo
                                                 token__lt=search.prefix_upper_bound(probe.prefix))
         postings = _postings(tokens)
         if postings:  # a token nobody has cannot match: leave it out rather than OR an empty set
-            cond |= Q(**{f"{probe.field}__contains": probe.needle}) & _token_condition(tokens, postings)
-    return qs.filter(cond) if cond else qs.none()
+            needle = Q(**{f"{probe.field}__contains": probe.needle})
+            by_order, by_token = _token_condition(tokens, postings)
+            ordered, driving = ordered | (needle & by_order), driving | (needle & by_token)
+    return (ordered, driving) if ordered else _same(_NOTHING)
+
+
+def _same(cond: Q) -> tuple[Q, Q]:
+    return cond, cond
 
 
 def _postings(tokens: QuerySet[SearchToken]) -> int:
@@ -177,13 +291,16 @@ def _postings(tokens: QuerySet[SearchToken]) -> int:
     return tokens.values("customer_id")[:SEARCH_DENSE_POSTINGS].count()
 
 
-def _token_condition(tokens: QuerySet[SearchToken], postings: int) -> Q:
+def _token_condition(tokens: QuerySet[SearchToken], postings: int) -> tuple[Q, Q]:
     """A rare token drives the query (fetch its few customers, then order them); a common one is
     probed row by row while the customers are read in the requested order, so the page fills after a
-    short scan instead of sorting tens of thousands of candidates."""
+    short scan instead of sorting tens of thousands of candidates. The second condition always
+    drives from the token's postings: a count stops after the cap's worth of them, whereas probing
+    would scan customers until as many matched."""
+    driving = Q(id__in=tokens.values("customer_id"))
     if postings < SEARCH_DENSE_POSTINGS:
-        return Q(id__in=tokens.values("customer_id"))
-    return Q(Exists(tokens.filter(customer_id=OuterRef("pk"))))
+        return driving, driving
+    return Q(Exists(tokens.filter(customer_id=OuterRef("pk")))), driving
 
 
 def _rarest(tokens: tuple[str, ...]) -> tuple[str, int]:
@@ -234,8 +351,8 @@ def consent_list(*, actor, customer_id: int, limit: int | None = None, cursor: s
 def history_list(*, actor, customer_id: int, limit: int | None = None, cursor: str | None = None) -> Page:
     """The customer's timeline, newest first."""
     customer = customer_get(actor=actor, customer_id=customer_id)
-    return paginate(ChangeRecord.objects.filter(customer=customer), ordering="-id", allowed={"id": int},
-                    limit=limit, cursor=cursor)
+    return paginate(ChangeRecord.objects.filter(customer=customer).select_related("actor"), ordering="-id",
+                    allowed={"id": int}, limit=limit, cursor=cursor)
 
 
 def tag_list(*, actor) -> QuerySet[Tag]:
@@ -256,6 +373,27 @@ def assignable_owner_list(*, actor) -> QuerySet[User]:
     elif actor.role_spec.scope == Scope.OWN:
         qs = qs.filter(pk=actor.pk)
     return qs.select_related("department").order_by("department__path", "display_name", "username")
+
+
+def customer_owner_filter_list(*, actor) -> QuerySet[User]:
+    """The owners the customer list may be filtered by: people within the actor's data scope."""
+    qs = User.objects.filter(is_active=True, role__in=["account_manager", "manager", "executive", "admin"])
+    scope = actor.role_spec.scope
+    if scope == Scope.SUBTREE:
+        qs = qs.filter(department_id__in=actor.department_subtree_ids())
+    elif scope != Scope.ALL:
+        qs = qs.filter(pk=actor.pk)
+    return qs.select_related("department").order_by("department__path", "display_name", "username")
+
+
+def customer_department_filter_list(*, actor) -> QuerySet[Department]:
+    """The departments the customer list may be filtered by (each with its subtree): those in scope."""
+    scope = actor.role_spec.scope
+    if scope == Scope.ALL:
+        return Department.objects.order_by("path")
+    if scope == Scope.SUBTREE:
+        return Department.objects.filter(pk__in=actor.department_subtree_ids()).order_by("path")
+    return Department.objects.none()
 
 
 def assignable_owner_get(*, actor, owner_id: int) -> User | None:

@@ -18,7 +18,7 @@ from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.access.scopes import in_scope
 from kehu.audit.services import audit_record, audit_record_many
-from kehu.customers import dedupe, search, selectors
+from kehu.customers import dedupe, regions, search, selectors
 from kehu.customers.models import (
     SENSITIVE_FIELDS,
     ChangeRecord,
@@ -87,6 +87,7 @@ def _set_mobile(obj, raw: str | None, field: str = "mobile") -> None:
         setattr(obj, f"{field}_enc", "")
         setattr(obj, f"{field}_hash", "")
         setattr(obj, f"{field}_masked", "")
+        setattr(obj, f"{field}_last4", "")
         return
     try:
         value = normalize_mobile(raw)
@@ -95,7 +96,10 @@ def _set_mobile(obj, raw: str | None, field: str = "mobile") -> None:
                       fields={field: [_("Enter a valid mobile number, e.g. 13812345678.")]}) from exc
     setattr(obj, f"{field}_enc", protection.encrypt(value))
     setattr(obj, f"{field}_hash", protection.lookup_hash(value))
-    setattr(obj, f"{field}_masked", protection.mask_mobile(value))
+    masked = protection.mask_mobile(value)
+    setattr(obj, f"{field}_masked", masked)
+    # 尾号 search finds only what the mask shows anyway (a short foreign number shows fewer digits).
+    setattr(obj, f"{field}_last4", value[-4:] if masked.endswith(value[-4:]) else "")
 
 
 def _set_id_number(obj, raw: str | None) -> None:
@@ -112,12 +116,33 @@ def _set_id_number(obj, raw: str | None) -> None:
     obj.id_number_masked = protection.mask_id_number(value)
 
 
+REGION_CODES = ("province_code", "city_code", "district_code")
+
+
+def _apply_region(customer: Customer, data: dict) -> None:
+    """省/市/区: codes given are checked against each other (GB/T 2260) and name the places; names
+    given alone (imports, older API clients) get their codes where they match, else stay free text."""
+    try:
+        if any(data.get(k) is not None for k in REGION_CODES):
+            found = regions.validate(*(data.get(k) or "" for k in REGION_CODES))
+        elif any(data.get(f) is not None for f in ("province", "city", "district")):
+            found = regions.match(customer.province, customer.city, customer.district)
+        else:
+            return
+    except regions.RegionError as exc:
+        raise Invalid(_("Choose the province, city and district from the lists."),
+                      fields={exc.field: [_("Not a division inside the one above it.")]}) from exc
+    for k, v in found.items():
+        setattr(customer, k, v)
+
+
 def _apply_name_keys(customer: Customer) -> frozenset[str]:
     keys = search.name_keys(customer.name)
     customer.name_normalized = keys.normalized[:200]
     customer.name_pinyin = keys.pinyin[:800]
     customer.name_initials = keys.initials[:200]
     customer.name_core = dedupe.name_core(customer.name)[:200]
+    customer.name_sort = keys.sort
     return keys.tokens
 
 
@@ -428,6 +453,7 @@ def customer_create(*, actor, data: dict) -> Customer:
     customer.owner = owner
     customer.department_id = owner.department_id
     customer.created_by = actor
+    _apply_region(customer, data)
     _set_mobile(customer, data.get("mobile") if customer.kind == CustomerKind.PERSON else None)
     _set_id_number(customer, data.get("id_number") if customer.kind == CustomerKind.PERSON else None)
     customer.custom = _validate_custom(data.get("custom"))
@@ -471,6 +497,7 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     for f in CUSTOMER_FIELDS:
         if f in data and data[f] is not None:
             setattr(customer, f, data[f].strip() if isinstance(data[f], str) else data[f])
+    _apply_region(customer, data)
     if "owner" in data and data["owner"] is not None:
         owner = _resolve_owner(actor, data["owner"], current=customer.owner)
         customer.owner = owner
@@ -922,7 +949,7 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
             t.erased_at = now
             t.save()
             _write_tokens(t.pk, _apply_name_keys(t), replace=True)
-            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core"])
+            t.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core", "name_sort"])
         else:
             t.title = t.email = t.wechat = t.preferences = t.traits = ""
             t.birthday = None
@@ -1007,9 +1034,10 @@ def _insert_sql(model, attnames: tuple[str, ...]) -> tuple[str, tuple]:
 
 _BULK_CUSTOMER_COLUMNS = ("id", *CUSTOMER_FIELDS, "owner_id", "department_id", "custom", "mobile_enc", "mobile_hash",
                           "mobile_masked", "id_number_enc", "id_number_hash", "id_number_masked", "name_normalized",
-                          "name_pinyin", "name_initials", "name_core", "created_by_id", "created_at", "updated_at")
+                          "name_pinyin", "name_initials", "name_core", "created_by_id", "created_at", "updated_at",
+                          "mobile_last4", "name_sort", *REGION_CODES)
 _BULK_CONTACT_COLUMNS = ("id", "customer_id", *CONTACT_FIELDS, "reports_to_id", "mobile_enc", "mobile_hash",
-                         "mobile_masked", "birthday", "traits", "created_at", "updated_at")
+                         "mobile_masked", "birthday", "traits", "created_at", "updated_at", "mobile_last4")
 _BULK_CONSENT_COLUMNS = ("customer_id", "contact_id", "purpose", "channel", "evidence", "basis", "sensitive",
                          "status", "granted_at", "recorded_by_id")
 _BULK_CHANGE_COLUMNS = ("customer_id", "at", "actor_id", "actor_name", "object_type", "object_id", "action",
@@ -1051,6 +1079,8 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
     for i, (pk, row) in enumerate(zip(customer_ids, rows, strict=True)):
         owner = row.get("owner") or actor
         values = {f: row[f] if row.get(f) is not None else customer_defaults[f] for f in CUSTOMER_FIELDS}
+        region = regions.match(values["province"], values["city"], values["district"])
+        values.update(province=region["province"], city=region["city"], district=region["district"])
         kind, name = values["kind"], values["name"]
         if kind == CustomerKind.PERSON:
             _set_mobile(scratch, row.get("mobile"))
@@ -1080,7 +1110,8 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
                           scratch.mobile_enc, scratch.mobile_hash, scratch.mobile_masked, scratch.id_number_enc,
                           scratch.id_number_hash, scratch.id_number_masked, keys.normalized[:200],
                           keys.pinyin[:800], keys.initials[:200], dedupe.name_core(name)[:200], actor_id, now_db,
-                          now_db))
+                          now_db, scratch.mobile_last4, keys.sort, region["province_code"],
+                          region["city_code"], region["district_code"]))
         news.append(_NewCustomer(pk, name))
         row_contacts = row.get("contacts") or ()
         ids = [next(contact_ids) for _cd in row_contacts]
@@ -1095,7 +1126,7 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
             contacts.append((cid, pk, *(cd[f] if cd.get(f) is not None else _CONTACT_DEFAULTS[f] for f in CONTACT_FIELDS),
                              superior if superior != cid else None, scratch.mobile_enc, scratch.mobile_hash,
                              scratch.mobile_masked, ops.adapt_datefield_value(birthday), cd.get("traits") or "",
-                             now_db, now_db))
+                             now_db, now_db, scratch.mobile_last4))
     if seen_uscc:
         clash = Customer.objects.filter(uscc__in=seen_uscc, deleted_at__isnull=True).first()
         if clash is not None:

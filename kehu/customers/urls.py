@@ -29,6 +29,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/duplicates/check/", views.duplicate_check, name="duplicate_check"),
     path("customers/<int:survivor_id>/merge/<int:loser_id>/", views.customer_merge, name="merge"),
     path("customers/merges/<int:merge_id>/undo/", views.merge_undo, name="merge_undo"),
+    path("customers/regions/", views.region_options, name="region_options"),
     path("settings/catalog/", views.catalog, name="catalog"),
     path("settings/catalog/tags/", views.catalog_tag_create, name="catalog_tag_create"),
     path("settings/catalog/fields/", views.catalog_field_create, name="catalog_field_create"),

@@ -43,14 +43,15 @@ from kehu.customers.models import (
     Stage,
     Status,
 )
+from kehu.customers.review.models import ItemState, ReviewItem
 from kehu.customers.validation import InvalidValue, normalize_uscc
-from kehu.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from kehu.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
 from kehu.web import form_errors_from, is_htmx, page, render_page
 
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
 COMPLAINT_PAGE_SIZE = 20
-FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "ordering")
+FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "owner", "department", "mine", "ordering")
 # Column → the direction a first click sorts in (names A→Z, dates newest first).
 SORTABLE = {"name": "name", "updated_at": "-updated_at", "created_at": "-created_at"}
 
@@ -73,23 +74,34 @@ def _form_error_status(form, exc: DomainError) -> int:
 @page
 @require_http_methods(["GET"])
 def customer_list(request):
-    tags = list(selectors.tag_list(actor=request.user))
-    form = CustomerFilterForm(request.GET or None, tags=tags)
+    actor = request.user
+    tags = list(selectors.tag_list(actor=actor))
+    owners = list(selectors.customer_owner_filter_list(actor=actor))
+    departments = list(selectors.customer_department_filter_list(actor=actor))
+    form = CustomerFilterForm(request.GET or None, tags=tags, owners=owners, departments=departments)
     form.is_valid()
     args = form.selector_args()
-    result = selectors.customer_list(actor=request.user, limit=PAGE_SIZE, **args)
-    filters = {k: v for k, v in args.items() if k in FILTER_KEYS and v not in (None, "")}
+    result, count = selectors.customer_list_counted(actor=actor, limit=PAGE_SIZE, **args)
+    filters = {k: v for k, v in args.items() if k in FILTER_KEYS and v not in (None, "", False)}
+    if filters.get("mine"):
+        filters["mine"] = "1"
     if filters.get("ordering") == "-updated_at":
         filters.pop("ordering")
     context = {
         "form": form,
         "page": result,
         "customers": result.items,
+        "count": count,
         "ordering": args["ordering"],
         "columns": _sort_columns(args["ordering"], filters),
         "filtered": any(k != "ordering" for k in filters),
+        # 我的客户 is a filter only for someone who sees more than their own customers.
+        "show_scope_filters": len(owners) > 1 or len(departments) > 1,
+        "mine_url": "?" + urlencode({k: v for k, v in filters.items() if k != "mine"} | (
+            {} if args["mine"] else {"mine": "1"})),
         "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,
-        "first_url": f"?{urlencode(filters)}" if args.get("cursor") else None,
+        "prev_url": f"?{urlencode({**filters, 'cursor': result.prev})}" if result.prev else None,
+        "first_url": f"?{urlencode(filters)}" if result.prev else None,
     }
     return render_page(request, "customers/list.html", "customers/_customer_rows.html", context)
 
@@ -225,7 +237,9 @@ def _org_chart(contacts: list[Contact]) -> list[dict]:
 # ---------------------------------------------------------------- timeline formatting
 
 OBJECT_LABELS = {"customer": Customer._meta.verbose_name, "contact": Contact._meta.verbose_name,
-                 "consent": Consent._meta.verbose_name}
+                 "consent": Consent._meta.verbose_name,
+                 "reviewitem": pgettext_lazy("change object", "Periodic review item")}
+TIMELINE_MODELS = {"customer": Customer, "contact": Contact, "consent": Consent, "reviewitem": ReviewItem}
 ACTION_LABELS = {
     "create": pgettext_lazy("change action", "created"),
     "update": pgettext_lazy("change action", "changed"),
@@ -233,12 +247,18 @@ ACTION_LABELS = {
     "withdraw": pgettext_lazy("change action", "withdrawn"),
     "erase": pgettext_lazy("change action", "personal data erased"),
     "merge": pgettext_lazy("change action", "merged"),
+    "merge_undo": pgettext_lazy("change action", "merge undone"),
+    "review": pgettext_lazy("change action", "reviewed"),
 }
+# Never show an internal code: an object or action the timeline does not know yet reads generically.
+UNKNOWN_OBJECT = pgettext_lazy("change object", "Record")
+UNKNOWN_ACTION = pgettext_lazy("change action", "changed")
 CHOICES = {
     "kind": dict(CustomerKind.choices),
     "stage": dict(Stage.choices),
     "status": dict(Status.choices) | dict(ConsentStatus.choices),
     "role": dict(ContactRole.choices),
+    "state": dict(ItemState.choices),
 }
 FIELD_ALIASES = {"mobile": "mobile_masked", "id_number": "id_number_masked"}
 
@@ -272,7 +292,7 @@ def _display(value, names: dict | None = None, choices: dict | None = None) -> s
 
 def _timeline(records, contacts: list[Contact], custom_labels: dict) -> list[dict]:
     """ChangeRecords as rows a person reads: what, who, when, each field old → new."""
-    models = {"customer": Customer, "contact": Contact, "consent": Consent}
+    models = TIMELINE_MODELS
     user_ids, dept_ids = set(), set()
     for r in records:
         for key, field in (("owner", user_ids), ("department", dept_ids)):
@@ -300,9 +320,20 @@ def _timeline(records, contacts: list[Contact], custom_labels: dict) -> list[dic
             new_text = _display(new, names.get(key), CHOICES.get(key))
             if old_text != new_text:  # a field created empty says nothing
                 changes.append((_field_label(model, key, custom_labels), old_text, new_text))
-        rows.append({"record": r, "object_label": OBJECT_LABELS.get(r.object_type, r.object_type),
-                     "action_label": ACTION_LABELS.get(r.action, r.action), "changes": changes})
+        rows.append({"record": r, "object_label": OBJECT_LABELS.get(r.object_type, UNKNOWN_OBJECT),
+                     "action_label": ACTION_LABELS.get(r.action, UNKNOWN_ACTION), "changes": changes,
+                     "actor_label": _actor_label(r)})
     return rows
+
+
+def _actor_label(record) -> str:
+    """Who wrote a timeline entry: the person's display name (the login name only when they have
+    none), "System" for background work; a deleted user keeps the name stored with the entry."""
+    if record.actor_id and record.actor is not None:
+        return str(record.actor)
+    if not record.actor_name or record.actor_name == "system":
+        return _("System")
+    return record.actor_name
 
 
 # ---------------------------------------------------------------- create and edit
@@ -510,7 +541,7 @@ def contact_reveal(request, contact_id: int):
     except Forbidden as exc:
         response = render(request, "customers/_reveal_refused.html", {"message": exc.message}, status=403)
     else:
-        response = render(request, "customers/_revealed.html", {"value": value})
+        response = render(request, "customers/_revealed.html", {"value": value, "tel": True})
     add_never_cache_headers(response)
     return response
 
@@ -525,7 +556,7 @@ def customer_reveal(request, customer_id: int):
     except Forbidden as exc:
         response = render(request, "customers/_reveal_refused.html", {"message": exc.message}, status=403)
     else:
-        response = render(request, "customers/_revealed.html", {"value": value})
+        response = render(request, "customers/_revealed.html", {"value": value, "tel": field == "mobile"})
     add_never_cache_headers(response)
     return response
 
@@ -840,3 +871,23 @@ def merge_undo(request, merge_id: int):
     messages.success(request, _("The merge was undone; “%(loser)s” is a separate record again.")
                      % {"loser": record.loser.name})
     return redirect("customers:detail", record.survivor_id)
+
+
+# ---------------------------------------------------------------- cascading 省/市/区 choices
+
+@page
+@require_http_methods(["GET"])
+def region_options(request):
+    """The <option>s of the select below the one changed (htmx): a province's cities, a city's
+    districts; choosing a province also empties the district select (out of band)."""
+    from kehu.customers import regions
+
+    province, city = request.GET.get("province"), request.GET.get("city")
+    if province is not None:
+        options, clear_district = regions.cities(province), True
+    elif city is not None:
+        options, clear_district = regions.districts(city), False
+    else:
+        raise BadRequest(_("Say which province or city."), fields={"province": [_("Required.")]})
+    return render(request, "customers/_region_options.html",
+                  {"options": options, "clear_district": clear_district})

@@ -44,8 +44,11 @@ def test_customer_journey_register_search_mask_reveal_audit(new_page, org, trans
     rep.fill("input[name=name]", NAME)
     rep.fill("input[name=uscc]", valid_uscc())
     rep.fill("input[name=industry]", "石化")
-    rep.fill("input[name=province]", "浙江省")
-    rep.fill("input[name=city]", "杭州市")
+    rep.select_option("select[name=province]", label="浙江省")  # the city select fills in (htmx)
+    expect(rep.locator("select[name=city] option", has_text="杭州市")).to_have_count(1)
+    rep.select_option("select[name=city]", label="杭州市")
+    expect(rep.locator("select[name=district] option", has_text="西湖区")).to_have_count(1)
+    rep.select_option("select[name=district]", label="西湖区")
     rep.get_by_role("button", name="登记客户").click()
     expect(rep.locator("h1.page-title")).to_have_text(NAME)
     customer_url = rep.url

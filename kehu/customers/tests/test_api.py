@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_list_pages_are_items_and_next_cursor_until_null(org, api_client):
-    """GET /customers answers {"items": [...], "next": cursor|null}; following `next` visits every
-    customer once, also when names tie."""
+    """GET /customers answers {"items": [...], "next": cursor|null, "prev", "count", "count_kind"};
+    following `next` visits every customer once, also when names tie."""
     api = api_client.as_user(org.rep)
     for i in range(7):
         assert api.post("/customers", {"name": ["华星石化", "东方贸易"][i % 2],
@@ -20,7 +20,8 @@ def test_list_pages_are_items_and_next_cursor_until_null(org, api_client):
     while True:
         params = {"limit": 3, "ordering": "name"} | ({"cursor": cursor} if cursor else {})
         body = api.get("/customers", params).json()
-        assert set(body) == {"items", "next"}
+        assert set(body) == {"items", "next", "prev", "count", "count_kind"}
+        assert (body["count"], body["count_kind"]) == (7, "exact")
         seen += [c["id"] for c in body["items"]]
         cursor = body["next"]
         if cursor is None:
