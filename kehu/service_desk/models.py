@@ -104,6 +104,9 @@ class Complaint(models.Model):
     sla_days = models.PositiveSmallIntegerField(_("SLA (working days)"))
     due_at = models.DateTimeField(_("due"), db_index=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # After the answer the SLA clock stops; the return visit and the summary have their own deadline.
+    followup_due_at = models.DateTimeField(_("return visit and summary due"), null=True, blank=True)
+    followup_reminded_at = models.DateTimeField(_("follow-up reminder sent at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("SLA breached at"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)

@@ -144,6 +144,8 @@ class SlaRowOut(BaseModel):
     answered_late: int
     open_overdue: int
     pending: int = Field(description="open and not yet due: left out of the percentage")
+    followup_open: int = Field(0, description="answered, return visit or summary outstanding (not an SLA matter)")
+    followup_overdue: int = Field(0, description="of those, past the follow-up deadline (never an SLA breach)")
     compliance_pct: float | None = Field(description="in time ÷ (in time + late + open overdue), null when none")
 
 

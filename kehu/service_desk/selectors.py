@@ -13,7 +13,7 @@ from kehu.access.models import User
 from kehu.access.scopes import scope_q
 from kehu.errors import NotFound
 from kehu.pagination import Page, paginate
-from kehu.service_desk import workflow
+from kehu.service_desk import sla, workflow
 from kehu.service_desk.models import Complaint, ComplaintEvent, open_q
 
 ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime}
@@ -47,7 +47,7 @@ def complaint_list(*, actor, state: str | None = None, severity: str | None = No
     if severity:
         qs = qs.filter(severity=severity)
     if breached is not None:
-        qs = qs.filter(breached_at__isnull=not breached)
+        qs = qs.filter(sla.breached_q() if breached else ~sla.breached_q())
     if customer:
         qs = qs.filter(customer_id=customer)
     return paginate(qs, ordering=ordering or "due_at", allowed=ORDERINGS, limit=limit, cursor=cursor)

@@ -18,8 +18,8 @@ from kehu.access.roles import Perm
 from kehu.audit.services import audit_record, audit_record_many
 from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import Conflict, Forbidden, Invalid
-from kehu.service_desk import selectors, workflow
-from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity, open_q
+from kehu.service_desk import selectors, sla, workflow
+from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity
 from kehu.workdays.selectors import calendar_get, sla_rule
 
 APPROVAL_CHAINS = {
@@ -42,7 +42,7 @@ def due_for(received_at: dt.datetime, days: int) -> dt.datetime:
 def _event(complaint: Complaint, actor, action: str, from_state: str, note: str = "") -> None:
     ComplaintEvent.objects.create(
         complaint=complaint, at=timezone.now(), actor=actor if actor and actor.pk else None,
-        actor_name=actor.get_username() if actor and actor.pk else "system", action=action,
+        actor_name=str(actor) if actor and actor.pk else "system", action=action,
         from_state=from_state, to_state=complaint.state, note=note[:2000],
     )
 
@@ -192,6 +192,8 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
     elif action == "answer":
         _require_fields(data, "reply")
         c.reply, c.answered_at, note = data["reply"].strip(), timezone.now(), data["reply"].strip()
+        # The SLA clock stops here; the return visit and the summary get their own deadline.
+        c.followup_due_at = sla.followup_due_for(c.answered_at)
     elif action == "return_visit":
         _require_fields(data, "return_visit_note")
         c.return_visit_note = note = data["return_visit_note"].strip()
@@ -301,17 +303,41 @@ def complaint_sla_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     workers (the batch re-reads its rows under the lock)."""
     now = now or timezone.now()
     sweep = _Sweep(now)
-    ids = list(Complaint.objects.filter(open_q(), escalation_level=0, due_at__lt=now)
+    ids = list(Complaint.objects.filter(sla.complaint_overdue_q(now), escalation_level=0)
                .order_by("due_at", "id").values_list("id", flat=True)[:SWEEP_MAX_PER_LEVEL])
     breached = sum(sweep.escalate(ids[i:i + SWEEP_BATCH], level=1) for i in range(0, len(ids), SWEEP_BATCH))
     # Level 2 is due one working day after the deadline: only those past it are taken (pure arithmetic
     # on the calendar, no query per complaint). Complaints breached just now are candidates too.
     calendar, rule = calendar_get(), sla_rule()
-    ids = [pk for pk, due_at in Complaint.objects.filter(open_q(), escalation_level=1, due_at__lt=now)
+    ids = [pk for pk, due_at in Complaint.objects.filter(sla.complaint_overdue_q(now), escalation_level=1)
            .order_by("due_at", "id").values_list("id", "due_at")[:SWEEP_MAX_PER_LEVEL]
            if calendar.sla_due(due_at, 1, rule) <= now]
     escalated = sum(sweep.escalate(ids[i:i + SWEEP_BATCH], level=2) for i in range(0, len(ids), SWEEP_BATCH))
-    return {"breached": breached, "escalated": escalated}
+    return {"breached": breached, "escalated": escalated, "followup_reminded": complaint_followup_sweep(now=now)}
+
+
+@transaction.atomic
+def complaint_followup_sweep(*, now: dt.datetime | None = None) -> int:
+    """Remind the accountable person, once, of an answered complaint whose return visit and summary
+    are past their follow-up deadline. Never a breach, never an escalation: the SLA clock stopped
+    when the customer was answered. Returns how many were reminded."""
+    now = now or timezone.now()
+    rows = list(Complaint.objects.select_for_update(of=("self",))
+                .filter(sla.complaint_followup_overdue_q(now), followup_reminded_at__isnull=True)
+                .select_related("accountable").order_by("followup_due_at", "id")[:SWEEP_MAX_PER_LEVEL])
+    if not rows:
+        return 0
+    Complaint.objects.filter(pk__in=[c.pk for c in rows]).update(followup_reminded_at=now)
+    at = timezone.now()
+    ComplaintEvent.objects.bulk_create(
+        [ComplaintEvent(complaint_id=c.pk, at=at, actor=None, actor_name="system", action="followup_overdue",
+                        from_state=c.state, to_state=c.state) for c in rows], batch_size=500)
+    audit_record_many(actor=None, action="complaint.followup_remind", objects=rows,
+                      changes=[{"followup_due_at": c.followup_due_at.isoformat()} for c in rows])
+    title_text = _("Complaint %(n)s: the return visit and summary are due")
+    _notify_many([(c.accountable, title_text % {"n": c.tracking_no}, c.subject, f"/complaints/{c.pk}/")
+                  for c in rows])
+    return len(rows)
 
 
 class _Sweep:
@@ -340,7 +366,7 @@ class _Sweep:
         """Move the complaints ``ids`` that are still at ``level - 1`` (and still open and overdue) to
         ``level``, in one transaction; returns how many moved."""
         rows = list(Complaint.objects.select_for_update(of=("self",))
-                    .filter(open_q(), pk__in=ids, escalation_level=level - 1, due_at__lt=self.now)
+                    .filter(sla.complaint_overdue_q(self.now), pk__in=ids, escalation_level=level - 1)
                     .only(*_SWEEP_FIELDS).order_by("id"))
         if not rows:
             return 0
@@ -357,11 +383,10 @@ class _Sweep:
         title_text = _("Complaint %(n)s is overdue (escalation level %(l)d)")
         for c in rows:
             recipients = self.directory.recipients(self.paths.get(c.department_id, ""), level=level)
-            names = [u.get_username() for u in recipients]
             events.append(ComplaintEvent(complaint_id=c.pk, at=at, actor=None, actor_name="system",
                                          action=f"escalated_{level}", from_state=c.state, to_state=c.state,
-                                         note=", ".join(names)[:2000]))
-            audit_changes.append({"level": [level - 1, level], "to": names})
+                                         note=", ".join(str(u) for u in recipients)[:2000]))
+            audit_changes.append({"level": [level - 1, level], "to": [u.get_username() for u in recipients]})
             title = title_text % {"n": c.tracking_no, "l": level}
             to = recipients + ([self.users[c.accountable_id]] if level == 1 else [])
             notes.extend((user, title, c.subject, f"/complaints/{c.pk}/") for user in to)

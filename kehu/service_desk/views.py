@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.roles import Perm
 from kehu.errors import DomainError, Forbidden, Invalid
-from kehu.service_desk import reports, selectors, services, workflow
+from kehu.service_desk import reports, selectors, services, sla, workflow
 from kehu.service_desk.forms import (
     STEP_FORMS,
     AssignForm,
@@ -64,6 +64,8 @@ EVENT_LABELS = {
     "extension_cancelled": gettext_lazy("Extension withdrawn"),
     "escalated_1": gettext_lazy("Overdue: escalated to the managers"),
     "escalated_2": gettext_lazy("Still overdue: escalated one level higher"),
+    "followup_overdue": gettext_lazy("Return visit and summary overdue: accountable person reminded"),
+    "breach_corrected": gettext_lazy("Overdue flag removed: the customer was answered in time"),
 }
 
 
@@ -73,9 +75,16 @@ def _require(request, perm: str = Perm.COMPLAINT_HANDLE) -> None:
 
 
 def due_tone(c: Complaint, now: dt.datetime) -> str:
-    """red: breached or under 2 h left; orange: under 24 h; green otherwise (closed: grey)."""
+    """red: breached or under 2 h left; orange: under 24 h; green otherwise (closed: grey). Once the
+    customer has been answered the SLA clock has stopped: the colour follows the follow-up deadline
+    (return visit and summary), and a missed follow-up is orange, never an SLA red."""
     if c.state == workflow.CLOSED:
         return "secondary"
+    if not sla.complaint_on_clock(c):
+        due = c.followup_due_at
+        if due is None:
+            return "green"
+        return "orange" if due - now < ORANGE_WITHIN else "green"
     left = c.due_at - now
     if c.breached_at is not None or left < RED_WITHIN:
         return "red"
@@ -85,11 +94,23 @@ def due_tone(c: Complaint, now: dt.datetime) -> str:
 
 
 def _with_due(complaints, now: dt.datetime) -> list[Complaint]:
-    """Each complaint with its colour and a "time left" phrase, both as of ``now``."""
+    """Each complaint with its colour, the deadline shown and a "time left" phrase, as of ``now``:
+    the SLA deadline while the clock runs, the follow-up deadline once the customer was answered."""
     for c in complaints:
         c.due_tone = due_tone(c, now)
+        c.shown_due = c.due_at
+        c.due_title = _("Due")
         if c.state == workflow.CLOSED:
             c.due_text = ""
+        elif not sla.complaint_on_clock(c):
+            c.shown_due = c.followup_due_at or c.due_at
+            c.due_title = _("Return visit and summary due")
+            if c.followup_due_at is None:
+                c.due_text = _("answered")
+            elif c.followup_due_at <= now:
+                c.due_text = _("follow-up overdue by %(t)s") % {"t": timesince(c.followup_due_at, now, depth=1)}
+            else:
+                c.due_text = _("follow-up %(t)s left") % {"t": timeuntil(c.followup_due_at, now, depth=1)}
         elif c.due_at <= now:
             c.due_text = _("overdue by %(t)s") % {"t": timesince(c.due_at, now, depth=1)}
         else:
