@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.service_desk import workflow
+from kehu.service_desk.ticketing import SlaEvent
 
 
 class Channel(models.TextChoices):
@@ -143,19 +144,12 @@ class Complaint(models.Model):
 Complaint._meta.get_field("state").register_lookup(InLiteral)
 
 
-class ComplaintEvent(models.Model):
+class ComplaintEvent(SlaEvent):
     """The complaint's history: every step, by whom, from which state to which."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    actor_name = models.CharField(max_length=150, blank=True, default="")
-    action = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=20, blank=True, default="")
-    to_state = models.CharField(max_length=20, blank=True, default="")
-    note = models.TextField(blank=True, default="")
 
-    class Meta:
+    class Meta(SlaEvent.Meta):
         indexes = [models.Index(fields=["complaint", "at"], name="complaint_event_at")]
 
     def __str__(self) -> str:

@@ -74,7 +74,7 @@ def complaint_handler_list(*, actor) -> QuerySet[User]:
 
 def complaint_events(*, actor, complaint_id: int) -> list[ComplaintEvent]:
     c = complaint_get(actor=actor, complaint_id=complaint_id)
-    return list(c.events.order_by("at", "id"))
+    return list(c.events.select_related("actor").order_by("at", "id"))
 
 
 def complaint_track(*, tracking_no: str, phone: str) -> Complaint | None:

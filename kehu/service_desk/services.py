@@ -20,6 +20,7 @@ from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import Conflict, Forbidden, Invalid
 from kehu.service_desk import selectors, sla, workflow
 from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity
+from kehu.service_desk.ticketing import event_write
 from kehu.workdays.selectors import calendar_get, sla_rule
 
 APPROVAL_CHAINS = {
@@ -40,11 +41,8 @@ def due_for(received_at: dt.datetime, days: int) -> dt.datetime:
 
 
 def _event(complaint: Complaint, actor, action: str, from_state: str, note: str = "") -> None:
-    ComplaintEvent.objects.create(
-        complaint=complaint, at=timezone.now(), actor=actor if actor and actor.pk else None,
-        actor_name=str(actor) if actor and actor.pk else "system", action=action,
-        from_state=from_state, to_state=complaint.state, note=note[:2000],
-    )
+    event_write(ComplaintEvent, ticket=complaint, field="complaint", actor=actor, action=action,
+                from_state=from_state, note=note)
 
 
 def _tracking_no(now: dt.datetime) -> str:

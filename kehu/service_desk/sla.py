@@ -7,8 +7,8 @@ result is told to the customer (state "answered", ``answered_at``). The return v
 then have their own follow-up deadline (``KEHU_COMPLAINT_FOLLOWUP_DAYS`` working days after the
 answer), reminded and reported separately and never counted as an SLA breach.
 
-Service requests: the clock runs while the request is open, accepted or in progress; resolving it
-stops the clock (the result is then told to the customer, ``inform``)."""
+Service requests: the same rule. The clock runs while the request is open, accepted or in progress,
+and after it is resolved until the customer is told the result (``inform``, ``customer_informed_at``)."""
 
 from __future__ import annotations
 
@@ -83,8 +83,11 @@ def followup_due_for(answered_at: dt.datetime) -> dt.datetime:
 
 
 def ticket_clock_q() -> Q:
-    """Service requests whose SLA clock is running (open, accepted, in progress)."""
-    return Q(state__in=ticket_workflow.SLA_STATES)
+    """Service requests whose SLA clock is running: open, accepted, in progress, or resolved while the
+    customer has not yet been told the result (the same rule as complaints: the clock stops when the
+    customer is told)."""
+    return (Q(state__in=ticket_workflow.SLA_STATES)
+            | Q(state=ticket_workflow.RESOLVED, customer_informed_at__isnull=True))
 
 
 def ticket_overdue_q(now: dt.datetime) -> Q:
@@ -93,4 +96,5 @@ def ticket_overdue_q(now: dt.datetime) -> Q:
 
 
 def ticket_on_clock(t) -> bool:
-    return t.state in ticket_workflow.SLA_STATES
+    return t.state in ticket_workflow.SLA_STATES or (
+        t.state == ticket_workflow.RESOLVED and t.customer_informed_at is None)

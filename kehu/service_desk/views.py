@@ -32,6 +32,7 @@ from kehu.service_desk.forms import (
     TrackForm,
 )
 from kehu.service_desk.models import STATE_LABELS, Complaint
+from kehu.service_desk.ticketing import history_for_display
 from kehu.web import form_errors_from, page, render_page
 
 PAGE_SIZE = 50
@@ -273,10 +274,8 @@ def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = 
             step_forms.append(step_form)
         else:
             step_forms.append(_step_form(action, complaint, handlers))
-    events = selectors.complaint_events(actor=request.user, complaint_id=complaint.pk)
-    for e in events:
-        e.label = EVENT_LABELS.get(e.action, e.action)
-        e.to_label = STATE_LABELS.get(e.to_state, "") if e.to_state != e.from_state else ""
+    events = history_for_display(selectors.complaint_events(actor=request.user, complaint_id=complaint.pk),
+                                 labels=EVENT_LABELS, state_labels=STATE_LABELS)
     _with_due([complaint], timezone.now())
     is_open = complaint.state != workflow.CLOSED
     can_reassign = request.user.has_kehu_perm(Perm.COMPLAINT_REASSIGN)

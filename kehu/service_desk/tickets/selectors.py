@@ -87,7 +87,7 @@ def ticket_board(*, actor, kind: str | None = None, limit_per_state: int = 50) -
 
 def ticket_events(*, actor, ticket_id: int) -> list[TicketEvent]:
     t = ticket_get(actor=actor, ticket_id=ticket_id)
-    return list(t.events.order_by("at", "id"))
+    return list(t.events.select_related("actor").order_by("at", "id"))
 
 
 def ticket_handler_list(*, actor) -> QuerySet[User]:

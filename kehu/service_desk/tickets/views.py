@@ -17,6 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kehu.access.models import Department
 from kehu.access.roles import Perm, Scope
 from kehu.errors import DomainError, Forbidden, Invalid
+from kehu.service_desk import sla
+from kehu.service_desk.ticketing import history_for_display
 from kehu.service_desk.tickets import selectors, services, workflow
 from kehu.service_desk.tickets.forms import (
     STEP_FORMS,
@@ -66,8 +68,8 @@ def deadline(t: ServiceTicket) -> dt.datetime:
 
 def due_tone(t: ServiceTicket, now: dt.datetime) -> str:
     """red: breached or little time left; orange: under 24 h (an emergency: always); green otherwise;
-    grey once resolved, closed or cancelled (the clock has stopped)."""
-    if t.state not in workflow.SLA_STATES:
+    grey once the customer was told the result, closed or cancelled (the clock has stopped)."""
+    if not sla.ticket_on_clock(t):
         return "secondary"
     left = deadline(t) - now
     if t.breached_at is not None or left < (EMERGENCY_RED_WITHIN if t.is_emergency else RED_WITHIN):
@@ -83,7 +85,7 @@ def _with_due(tickets, now: dt.datetime) -> list[ServiceTicket]:
         t.deadline = deadline(t)
         t.due_tone = due_tone(t, now)
         t.is_first_response = t.deadline != t.due_at
-        if t.state not in workflow.SLA_STATES:
+        if not sla.ticket_on_clock(t):
             t.due_text = ""
         elif t.deadline <= now:
             t.due_text = _("overdue by %(t)s") % {"t": timesince(t.deadline, now, depth=1)}
@@ -191,10 +193,8 @@ def _detail_context(request, ticket_id: int, *, step_form: StepForm | None = Non
             forms.append(step_form)
         else:
             forms.append(STEP_FORMS[action](ticket=t))
-    events = list(t.events.order_by("at", "id"))
-    for e in events:
-        e.label = EVENT_LABELS.get(e.action, e.action)
-        e.to_label = STATE_LABELS.get(e.to_state, "") if e.to_state != e.from_state else ""
+    events = history_for_display(selectors.ticket_events(actor=request.user, ticket_id=t.pk),
+                                 labels=EVENT_LABELS, state_labels=STATE_LABELS)
     _with_due([t], timezone.now())
     # The forward step first; cancelling (and reopening) come second.
     main = [f for f in forms if f.action_name not in ("cancel", "reopen")]
