@@ -20,7 +20,7 @@ from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import Conflict, Forbidden, Invalid
 from kehu.service_desk import selectors, sla, workflow
 from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity
-from kehu.service_desk.ticketing import event_write
+from kehu.service_desk.ticketing import event_write, may_act
 from kehu.workdays.selectors import calendar_get, sla_rule
 
 APPROVAL_CHAINS = {
@@ -137,6 +137,9 @@ def _locked(actor, complaint_id: int, expected_version: int | None) -> Complaint
     if not actor.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         raise Forbidden(_("You are not allowed to do this."))
     c = selectors.complaint_get(actor=actor, complaint_id=complaint_id, for_update=True)
+    if not may_act(actor, accountable_id=c.accountable_id, department_id=c.department_id):
+        raise Forbidden(_("Only the accountable person or a manager above them may handle this complaint."),
+                        code="not_accountable")
     if expected_version is not None and c.version != expected_version:
         raise Conflict(_("Someone else changed this complaint a moment ago; reload it and try again."),
                        code="stale")

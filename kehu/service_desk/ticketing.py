@@ -56,3 +56,27 @@ def history_for_display(events, *, labels: dict, state_labels: dict) -> list:
         else:
             e.who = _("System") if e.actor_name in ("", "system") else e.actor_name
     return out
+
+
+def is_line_manager_of(actor, department_id: int | None) -> bool:
+    """A manager above (or in) ``department_id`` in the department line: someone who may reassign and
+    whose data scope covers that department (executives and administrators: every department)."""
+    from kehu.access.roles import Perm, Scope
+
+    if actor is None or not actor.is_authenticated or not actor.has_kehu_perm(Perm.COMPLAINT_REASSIGN):
+        return False
+    scope = actor.role_spec.scope
+    if scope == Scope.ALL:
+        return True
+    if scope == Scope.SUBTREE and department_id is not None:
+        return department_id in actor.department_subtree_ids()
+    return False
+
+
+def may_act(actor, *, accountable_id: int, department_id: int | None, also: tuple = ()) -> bool:
+    """谁受理、谁跟进、谁回复: the accountable person (首问), anyone in ``also`` (a service request's
+    assignee), or a manager above the accountable person in the department line."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    return actor.pk == accountable_id or actor.pk in {pk for pk in also if pk} or is_line_manager_of(
+        actor, department_id)

@@ -32,7 +32,7 @@ from kehu.service_desk.forms import (
     TrackForm,
 )
 from kehu.service_desk.models import STATE_LABELS, Complaint
-from kehu.service_desk.ticketing import history_for_display
+from kehu.service_desk.ticketing import history_for_display, may_act
 from kehu.web import form_errors_from, page, render_page
 
 PAGE_SIZE = 50
@@ -279,18 +279,21 @@ def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = 
     _with_due([complaint], timezone.now())
     is_open = complaint.state != workflow.CLOSED
     can_reassign = request.user.has_kehu_perm(Perm.COMPLAINT_REASSIGN)
+    can_act = may_act(request.user, accountable_id=complaint.accountable_id, department_id=complaint.department_id)
     return {
         "complaint": complaint,
         "events": events,
         # The step that moves the complaint on; the others (re-assigning while assigned) come second.
-        "next_form": step_forms[-1] if step_forms else None,
-        "other_forms": step_forms[:-1],
+        # 谁受理、谁跟进、谁回复: only the accountable person or a manager above them sees the steps.
+        "can_act": can_act,
+        "next_form": step_forms[-1] if step_forms and can_act else None,
+        "other_forms": step_forms[:-1] if can_act else [],
         "awaiting_approval": complaint.state == workflow.SOLUTION_PROPOSED,
         "alert": alert,
         "is_open": is_open,
         "reassign_form": (reassign_form or ReassignForm(handlers=handlers)) if can_reassign and is_open else None,
         "extension_form": (extension_form or ExtensionForm(initial={"days": complaint.sla_days + 1}))
-        if is_open else None,
+        if is_open and can_act else None,
     }
 
 

@@ -18,7 +18,7 @@ from kehu.access.models import Department
 from kehu.access.roles import Perm, Scope
 from kehu.errors import DomainError, Forbidden, Invalid
 from kehu.service_desk import sla
-from kehu.service_desk.ticketing import history_for_display
+from kehu.service_desk.ticketing import history_for_display, may_act
 from kehu.service_desk.tickets import selectors, services, workflow
 from kehu.service_desk.tickets.forms import (
     STEP_FORMS,
@@ -198,15 +198,18 @@ def _detail_context(request, ticket_id: int, *, step_form: StepForm | None = Non
     _with_due([t], timezone.now())
     # The forward step first; cancelling (and reopening) come second.
     main = [f for f in forms if f.action_name not in ("cancel", "reopen")]
-    # Resolved: closing is the step forward, except that an emergency's customer is told the result first.
-    first = "inform" if t.is_emergency and t.customer_informed_at is None else "close"
+    # Resolved: telling the customer the result comes first (it stops the SLA clock), then closing.
+    first = "inform" if t.customer_informed_at is None else "close"
     main.sort(key=lambda f: f.action_name != first)
+    # 谁受理、谁跟进、谁回复: only the accountable person, the assignee or a manager above them acts.
+    can_act = may_act(request.user, accountable_id=t.accountable_id, department_id=t.department_id,
+                      also=(t.assignee_id,))
     return {
-        "ticket": t, "events": events, "alert": alert,
-        "next_form": main[0] if main else None,
-        "other_forms": main[1:] + [f for f in forms if f.action_name in ("cancel", "reopen")],
+        "ticket": t, "events": events, "alert": alert, "can_act": can_act,
+        "next_form": main[0] if main and can_act else None,
+        "other_forms": main[1:] + [f for f in forms if f.action_name in ("cancel", "reopen")] if can_act else [],
         "assign_form": (assign_form or AssignForm(handlers=selectors.ticket_handler_list(actor=request.user),
-                                                  ticket=t)) if not t.is_final else None,
+                                                  ticket=t)) if not t.is_final and can_act else None,
         "must_inform": t.is_emergency and t.state == workflow.RESOLVED and t.customer_informed_at is None,
     }
 
