@@ -74,7 +74,7 @@ def _scoped(actor, date_from: dt.date, date_to: dt.date) -> QuerySet[Complaint]:
     tz = timezone.get_default_timezone()
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return complaint_base(actor=actor).filter(received_at__gte=start, received_at__lt=end)
+    return complaint_base(actor=actor, perm=Perm.COMPLAINT_REPORT).filter(received_at__gte=start, received_at__lt=end)
 
 
 def _pct(part: int, whole: int) -> float | None:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from kehu.access import protection
 from kehu.access.models import User
 from kehu.access.scopes import scope_q
-from kehu.errors import NotFound
+from kehu.errors import Forbidden, NotFound
 from kehu.pagination import Page, paginate
 from kehu.service_desk import sla, workflow
 from kehu.service_desk.models import Complaint, ComplaintEvent, open_q
@@ -19,7 +19,15 @@ from kehu.service_desk.models import Complaint, ComplaintEvent, open_q
 ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime}
 
 
-def complaint_base(*, actor) -> QuerySet[Complaint]:
+def complaint_base(*, actor, perm: str | None = None) -> QuerySet[Complaint]:
+    """The complaints ``actor`` may read: the permission first (handling complaints for lists,
+    details and histories; reading reports for the reports), then the data scope. A role without the
+    permission gets 403 here, so the pages and the API cannot disagree."""
+    from kehu.access.roles import Perm
+
+    perm = perm or Perm.COMPLAINT_HANDLE
+    if actor is None or not actor.is_authenticated or not actor.has_kehu_perm(perm):
+        raise Forbidden(_("You are not allowed to do this."))
     q = scope_q(actor, owner_field="accountable", department_field="department")
     if q and actor is not None and actor.is_authenticated and actor.is_active:  # empty Q: every row
         q |= Q(responsible_id=actor.pk)
