@@ -21,6 +21,7 @@ from kehu.service_desk.schemas import (
     ReportRange,
     SlaReportOut,
     SlaReportQuery,
+    TrackIn,
     TrackOut,
     complaint_out,
 )
@@ -117,9 +118,11 @@ def public_complaint(request, payload: PublicComplaintIn):
     return Status(201, _track_out(c))
 
 
-@router.get("/public/complaints/{tracking_no}", auth=None, response=TrackOut, summary="Follow a complaint")
-def public_track(request, tracking_no: str, phone: str):
-    return _track_out(selectors.complaint_track_or_404(tracking_no=tracking_no, phone=phone))
+@router.post("/public/complaints/track", auth=None, response=TrackOut, summary="Follow a complaint",
+             description="The tracking number and the complainant's phone number go in the body, never in "
+                         "the URL (which lands in access logs). 404 when they do not match.")
+def public_track(request, payload: TrackIn):
+    return _track_out(selectors.complaint_track_or_404(tracking_no=payload.tracking_no, phone=payload.phone))
 
 
 def _track_out(c) -> dict:

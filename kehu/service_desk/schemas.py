@@ -26,6 +26,14 @@ class PublicComplaintIn(Schema):
     website: str = Field("", max_length=200, description="leave empty (spam trap)")
 
 
+class TrackIn(Schema):
+    """Public tracking: the tracking number and the complainant's phone, in the body (never the URL,
+    which lands in access logs)."""
+
+    tracking_no: str = Field(..., min_length=1, max_length=32)
+    phone: str = Field(..., min_length=1, max_length=30)
+
+
 class ActionIn(Schema):
     action: str = Field(..., max_length=20)
     expected_version: int | None = None
