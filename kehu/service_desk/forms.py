@@ -196,10 +196,25 @@ class ReassignForm(StyledForm):
 
 
 class ExtensionForm(StyledForm):
-    """Mirrors schemas.ExtensionIn: the deadline in working days in all, approved through the engine."""
+    """Mirrors schemas.ExtensionIn: the deadline in working days in all, approved through the engine.
+    Each choice says the new due date it gives (not only "N working days")."""
 
-    days = forms.IntegerField(label=_("Working days in all"), min_value=1, max_value=30)
+    days = forms.TypedChoiceField(label=_("New due date"), coerce=int)
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, complaint=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+
+        from kehu.service_desk.services import due_for, due_label
+
+        choices = []
+        if complaint is not None:
+            for days in range(complaint.sla_days + 1, int(settings.KEHU_COMPLAINT_SLA_MAX_DAYS) + 1):
+                choices.append((days, _("%(due)s (%(d)d working days in all)")
+                                % {"due": due_label(due_for(complaint.received_at, days)), "d": days}))
+            self.fields["days"].help_text = _("Now due %(due)s.") % {"due": due_label(complaint.due_at)}
+        self.fields["days"].choices = choices
 
 
 

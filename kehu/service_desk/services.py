@@ -23,9 +23,11 @@ from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severit
 from kehu.service_desk.ticketing import event_write, may_act
 from kehu.workdays.selectors import calendar_get, sla_rule
 
+# Policy: a general complaint's solution is approved by the supervisor (主管领导); a major (较大 / 情节较重)
+# or serious (严重) one is decided in a managers' meeting (经理办公会专题会议) — the meeting chain.
 APPROVAL_CHAINS = {
     Severity.GENERAL: "complaint.solution.general",
-    Severity.MAJOR: "complaint.solution.general",
+    Severity.MAJOR: "complaint.solution.serious",
     Severity.SERIOUS: "complaint.solution.serious",
 }
 EXTENSION_CHAIN = "complaint.deadline_extension"
@@ -208,7 +210,8 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
     _event(c, actor, action, before, note)
     audit_record(actor=actor, action=f"complaint.{action}", obj=c, changes={"state": [before, c.state]})
     if action == "propose":
-        _ask_approval(actor, c, APPROVAL_CHAINS[c.severity], _("Solution for complaint %(n)s") % {"n": c.tracking_no})
+        _ask_approval(actor, c, APPROVAL_CHAINS[c.severity], _("Solution for complaint %(n)s") % {"n": c.tracking_no},
+                      payload={"summary": c.solution[:1000], "severity": c.severity, "object_url": _url(c)})
     return c
 
 
@@ -245,11 +248,28 @@ def complaint_request_extension(*, actor, complaint_id: int, days: int, reason: 
                       % {"cur": c.sla_days, "max": limit}, fields={"days": [_("Out of range.")]})
     if not (reason or "").strip():
         raise Invalid(_("Give the reason for the extension."), fields={"reason": [_("Required.")]})
-    _event(c, actor, "extension_requested", c.state, note=f"{days}: {reason.strip()}")
+    proposed = due_for(c.received_at, days)
+    _event(c, actor, "extension_requested", c.state,
+           note=_("New due date %(due)s (%(d)d working days in all): %(r)s")
+           % {"due": due_label(proposed), "d": days, "r": reason.strip()})
     audit_record(actor=actor, action="complaint.extension_request", obj=c, changes={"days": [c.sla_days, days]})
-    _ask_approval(actor, c, EXTENSION_CHAIN, _("Extend complaint %(n)s to %(d)d working days") %
-                  {"n": c.tracking_no, "d": days}, payload={"days": days})
+    _ask_approval(actor, c, EXTENSION_CHAIN, _("Extend complaint %(n)s: due %(due)s instead of %(cur)s") %
+                  {"n": c.tracking_no, "due": due_label(proposed), "cur": due_label(c.due_at)},
+                  payload={"days": days, "current_due": c.due_at.isoformat(), "proposed_due": proposed.isoformat(),
+                           "reason": reason.strip(), "object_url": _url(c)})
     return c
+
+
+def _url(c: Complaint) -> str:
+    return f"/complaints/{c.pk}/"
+
+
+def due_label(at: dt.datetime) -> str:
+    """A deadline as people say it: "2025-10-13 24:00" for the end of a day, not "10-14 00:00"."""
+    local = timezone.localtime(at)
+    if local.hour == 0 and local.minute == 0:
+        return f"{(local - dt.timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 def _ask_approval(actor, c: Complaint, chain: str, title: str, payload: dict | None = None) -> None:
@@ -270,7 +290,8 @@ def on_approval_outcome(request, outcome: str) -> None:
                 c.breached_at, c.escalation_level = None, 0
             c.version += 1
             c.save()
-        _event(c, None, f"extension_{outcome}", before, note=str(c.sla_days))
+        _event(c, None, f"extension_{outcome}", before,
+               note=_("Due %(due)s (%(d)d working days in all)") % {"due": due_label(c.due_at), "d": c.sla_days})
         return
     if c.state != workflow.SOLUTION_PROPOSED:
         return

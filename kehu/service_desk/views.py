@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -292,8 +293,8 @@ def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = 
         "alert": alert,
         "is_open": is_open,
         "reassign_form": (reassign_form or ReassignForm(handlers=handlers)) if can_reassign and is_open else None,
-        "extension_form": (extension_form or ExtensionForm(initial={"days": complaint.sla_days + 1}))
-        if is_open and can_act else None,
+        "extension_form": (extension_form or ExtensionForm(complaint=complaint))
+        if is_open and can_act and complaint.sla_days < settings.KEHU_COMPLAINT_SLA_MAX_DAYS else None,
     }
 
 
@@ -360,7 +361,7 @@ def complaint_reassign(request, complaint_id: int):
 def complaint_extension(request, complaint_id: int):
     _require(request)
     complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
-    form = ExtensionForm(request.POST)
+    form = ExtensionForm(request.POST, complaint=complaint)
     status = 400
     if form.is_valid():
         try:
