@@ -5,6 +5,7 @@ from ninja import Query, Router, Status
 from kehu.service_desk import reports, selectors, services
 from kehu.service_desk.schemas import (
     ActionIn,
+    CandidateOut,
     CategoryTrendOut,
     CategoryTrendQuery,
     CauseReportOut,
@@ -14,6 +15,7 @@ from kehu.service_desk.schemas import (
     EventOut,
     ExtensionIn,
     HandlingReportOut,
+    LinkCustomerIn,
     PublicComplaintIn,
     ReassignIn,
     RepeatReportOut,
@@ -94,6 +96,23 @@ def complaint_act(request, complaint_id: int, payload: ActionIn):
     data = payload.dict(exclude={"action", "expected_version"})
     c = services.complaint_act(actor=request.user, complaint_id=complaint_id, action=payload.action, data=data,
                                expected_version=payload.expected_version)
+    return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
+
+
+@router.get("/complaints/{complaint_id}/customer-candidates", response=list[CandidateOut],
+            summary="Customers this complaint is probably about (USCC, mobile, name)")
+def complaint_customer_candidates(request, complaint_id: int, q: str | None = None):
+    return [{"customer_id": m["customer"].pk, "name": m["customer"].name, "owner": str(m["customer"].owner),
+             "reason": m["reason"], "score": m["score"]}
+            for m in selectors.complaint_customer_candidates(actor=request.user, complaint_id=complaint_id,
+                                                             query=(q or "")[:100])]
+
+
+@router.post("/complaints/{complaint_id}/customer", response=ComplaintOut,
+             summary="Link (or re-link) the complaint to a customer; the customer's owner is told")
+def complaint_link_customer(request, complaint_id: int, payload: LinkCustomerIn):
+    c = services.complaint_link_customer(actor=request.user, complaint_id=complaint_id,
+                                         customer_id=payload.customer_id, expected_version=payload.expected_version)
     return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
 
 

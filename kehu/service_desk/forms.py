@@ -53,13 +53,16 @@ class ComplaintForm(StyledForm):
     complainant_name = forms.CharField(label=_("Complainant"), max_length=100)
     complainant_phone = forms.CharField(label=_("Phone"), required=False, max_length=30,
                                         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    complainant_company = forms.CharField(label=_("Complainant's organisation"), required=False, max_length=200)
+    complainant_uscc = forms.CharField(label=_("Organisation's USCC"), required=False, max_length=18)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     description = forms.CharField(label=_("Description"), max_length=10000, widget=forms.Textarea(attrs={"rows": 5}))
 
     def service_data(self) -> dict:
         d = self.cleaned_data
-        data = {f: d.get(f) or "" for f in ("complainant_name", "channel", "subject", "description")}
+        data = {f: d.get(f) or "" for f in ("complainant_name", "channel", "subject", "description",
+                                            "complainant_company", "complainant_uscc")}
         data["complainant_phone"] = d.get("complainant_phone") or None
         data["customer"] = d.get("customer") or None
         return data

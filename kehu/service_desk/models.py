@@ -79,6 +79,9 @@ class Complaint(models.Model):
     complainant_phone_enc = models.TextField(blank=True, default="")
     complainant_phone_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     complainant_phone_masked = models.CharField(_("phone"), max_length=20, blank=True, default="")
+    # What the complainant said about their organisation, to match the complaint to a customer.
+    complainant_company = models.CharField(_("complainant's organisation"), max_length=200, blank=True, default="")
+    complainant_uscc = models.CharField(_("organisation's USCC"), max_length=18, blank=True, default="")
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"))

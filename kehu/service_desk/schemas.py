@@ -11,10 +11,25 @@ class ComplaintIn(Schema):
     customer: int | None = None
     complainant_name: str = Field(..., min_length=1, max_length=100)
     complainant_phone: str | None = Field(None, max_length=30)
+    complainant_company: str = Field("", max_length=200, description="the complainant's organisation (matching)")
+    complainant_uscc: str = Field("", max_length=18, description="its USCC, when known (matching)")
     channel: str = Field(..., max_length=20)
     subject: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=1, max_length=10000)
     received_at: dt.datetime | None = None
+
+
+class CandidateOut(Schema):
+    customer_id: int
+    name: str
+    owner: str
+    reason: str = Field(description="uscc, mobile, name or search: why it is proposed")
+    score: int
+
+
+class LinkCustomerIn(Schema):
+    customer_id: int
+    expected_version: int | None = None
 
 
 class PublicComplaintIn(Schema):

@@ -1,5 +1,5 @@
 """Reads of the complaint process, scoped: a complaint belongs to its accountable person and their
-department; the responsible person assigned to it sees it too."""
+department; the responsible person assigned to it and the owner of its customer see it too."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def complaint_base(*, actor, perm: str | None = None) -> QuerySet[Complaint]:
         raise Forbidden(_("You are not allowed to do this."))
     q = scope_q(actor, owner_field="accountable", department_field="department")
     if q and actor is not None and actor.is_authenticated and actor.is_active:  # empty Q: every row
-        q |= Q(responsible_id=actor.pk)
+        # the responsible person, and the owner of the customer it is linked to (read, not act)
+        q |= Q(responsible_id=actor.pk) | scope_q(actor, owner_field="customer__owner",
+                                                  department_field="customer__department")
     return Complaint.objects.filter(q)
 
 
@@ -157,3 +159,45 @@ class EscalationDirectory:
                 if self._managers.get(dept_id):
                     return self._managers[dept_id]
         return self._top()
+
+
+# ---------------------------------------------------------------- matching a complaint to customers
+
+MATCH_LIMIT = 8
+NAME_MATCH_MIN = 85  # rapidfuzz ratio of the name cores (legal form and region stripped)
+
+
+def complaint_customer_candidates(*, actor, complaint_id: int, query: str | None = None) -> list[dict]:
+    """Customers in the actor's scope this complaint is probably about, best first: the same USCC, the
+    complainant's mobile (the customer's own or a contact's, by its lookup hash), or the organisation's
+    name (its core, legal form and region stripped, as the duplicate scan does). With ``query``, a
+    search box over the customers instead (to link or re-link by hand). Each: customer, reason, score."""
+    from kehu.customers import dedupe
+    from kehu.customers.selectors import customer_base, customer_search_filter
+
+    c = complaint_get(actor=actor, complaint_id=complaint_id)
+    base = customer_base(actor=actor).select_related("owner").order_by("id")
+    found: dict[int, dict] = {}
+
+    def add(rows, reason: str, score: int) -> None:
+        for cust in rows:
+            if cust.pk not in found or found[cust.pk]["score"] < score:
+                found[cust.pk] = {"customer": cust, "reason": reason, "score": score}
+
+    if query and query.strip():
+        add(customer_search_filter(base, query.strip())[:MATCH_LIMIT], "search", 50)
+    else:
+        if c.complainant_uscc:
+            add(base.filter(uscc=c.complainant_uscc)[:MATCH_LIMIT], "uscc", 100)
+        if c.complainant_phone_enc:
+            phone = protection.decrypt(c.complainant_phone_enc)
+            if phone:
+                add(customer_search_filter(base, phone)[:MATCH_LIMIT], "mobile", 95)
+        core = dedupe.name_core(c.complainant_company) if c.complainant_company else ""
+        if len(core) >= 2:
+            for cust in customer_search_filter(base, core)[:50]:
+                score = int(dedupe.fuzz.ratio(core, dedupe.name_core(cust.name)))
+                if score >= NAME_MATCH_MIN:
+                    add([cust], "name", min(score, 90))
+    found.pop(c.customer_id, None)
+    return sorted(found.values(), key=lambda m: (-m["score"], m["customer"].pk))[:MATCH_LIMIT]

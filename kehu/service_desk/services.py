@@ -20,7 +20,7 @@ from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import Conflict, Forbidden, Invalid
 from kehu.service_desk import selectors, sla, workflow
 from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity
-from kehu.service_desk.ticketing import event_write, may_act
+from kehu.service_desk.ticketing import event_write, may_act, person_name
 from kehu.workdays.selectors import calendar_get, sla_rule
 
 # Policy: a general complaint's solution is approved by the supervisor (主管领导); a major (较大 / 情节较重)
@@ -101,6 +101,8 @@ def _create(*, actor, accountable: User, customer, channel: str, data: dict, rec
         department_id=accountable.department_id, sla_days=days, due_at=due_for(received_at, days),
     )
     _set_phone(c, data.get("complainant_phone"))
+    c.complainant_company = str(data.get("company") or data.get("complainant_company") or "").strip()[:200]
+    c.complainant_uscc = str(data.get("complainant_uscc") or "").strip().upper()[:18]
     c.save()
     _event(c, actor, "record", "", note=c.subject)
     audit_record(actor=actor, action="complaint.record", obj=c,
@@ -451,3 +453,35 @@ def _notify_many(notes: list[tuple[User, str, str, str]]) -> None:
             for i in range(0, len(mails), EMAILS_PER_TASK):
                 chunk = mails[i:i + EMAILS_PER_TASK]
                 transaction.on_commit(lambda chunk=chunk: send_notification_emails(chunk), robust=True)
+
+
+# ---------------------------------------------------------------- linking to a customer
+
+@transaction.atomic
+def complaint_link_customer(*, actor, complaint_id: int, customer_id: int, expected_version: int | None = None
+                            ) -> Complaint:
+    """Link the complaint to a customer (one of the matched candidates, or any customer in the actor's
+    scope), or re-link it to another. Audited; the customer's owner is told."""
+    from kehu.customers.selectors import customer_get
+
+    c = _locked(actor, complaint_id, expected_version)
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if c.customer_id == customer.pk:
+        return c
+    old = c.customer
+    c.customer, c.version = customer, c.version + 1
+    c.save()
+    note = f"{old.name} → {customer.name}" if old else customer.name
+    _event(c, actor, "customer_linked", c.state, note=note)
+    audit_record(actor=actor, action="complaint.link_customer", obj=c,
+                 changes={"customer": [old.pk if old else None, customer.pk]})
+    owner = customer.owner
+    if owner is not None and owner.pk != actor.pk:
+        from kehu.notifications.services import notify
+
+        notify(user=owner, title=_("A complaint about your customer %(c)s: %(s)s") % {"c": customer.name,
+                                                                                     "s": c.subject},
+               body=_("Accountable: %(p)s. Tracking number %(n)s.") % {"p": person_name(c.accountable),
+                                                                       "n": c.tracking_no},
+               link=_url(c))
+    return c

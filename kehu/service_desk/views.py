@@ -40,6 +40,12 @@ PAGE_SIZE = 50
 # Cards per board column: the soonest due; the rest are one click away in the list filtered by state
 # (a column of 50 cards is not read, and rendering 450 of them dominated the page's time at scale).
 BOARD_CARDS = 20
+MATCH_REASONS = {
+    "uscc": gettext_lazy("Same USCC"),
+    "mobile": gettext_lazy("Complainant's mobile"),
+    "name": gettext_lazy("Similar organisation name"),
+    "search": gettext_lazy("Search result"),
+}
 # Time left before the deadline below which a card turns red / orange.
 RED_WITHIN = dt.timedelta(hours=2)
 ORANGE_WITHIN = dt.timedelta(hours=24)
@@ -68,6 +74,7 @@ EVENT_LABELS = {
     "escalated_2": gettext_lazy("Still overdue: escalated one level higher"),
     "followup_overdue": gettext_lazy("Return visit and summary overdue: accountable person reminded"),
     "breach_corrected": gettext_lazy("Overdue flag removed: the customer was answered in time"),
+    "customer_linked": gettext_lazy("Linked to a customer"),
 }
 
 
@@ -281,9 +288,17 @@ def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = 
     is_open = complaint.state != workflow.CLOSED
     can_reassign = request.user.has_kehu_perm(Perm.COMPLAINT_REASSIGN)
     can_act = may_act(request.user, accountable_id=complaint.accountable_id, department_id=complaint.department_id)
+    customer_q = (request.GET.get("customer_q") or "").strip()[:100]
+    candidates = (selectors.complaint_customer_candidates(actor=request.user, complaint_id=complaint.pk,
+                                                          query=customer_q)
+                  if can_act and (customer_q or complaint.customer_id is None) else [])
+    for m in candidates:
+        m["reason_label"] = MATCH_REASONS.get(m["reason"], m["reason"])
     return {
         "complaint": complaint,
         "events": events,
+        "candidates": candidates,
+        "customer_q": customer_q,
         # The step that moves the complaint on; the others (re-assigning while assigned) come second.
         # 谁受理、谁跟进、谁回复: only the accountable person or a manager above them sees the steps.
         "can_act": can_act,
@@ -354,6 +369,23 @@ def complaint_reassign(request, complaint_id: int):
             return redirect("service_desk:detail", complaint_id=complaint.pk)
     return render(request, "service_desk/detail.html", _detail_context(request, complaint.pk, reassign_form=form),
                   status=status)
+
+
+@page
+@require_POST
+def complaint_link_customer(request, complaint_id: int):
+    """Link (or re-link) the complaint to a customer with one action; a refusal shows above the page."""
+    _require(request)
+    complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    try:
+        customer_id = int(request.POST.get("customer") or 0)
+    except ValueError:
+        customer_id = 0
+    if customer_id <= 0:
+        raise Invalid(_("Choose the customer."), fields={"customer": [_("Required.")]})
+    services.complaint_link_customer(actor=request.user, complaint_id=complaint.pk, customer_id=customer_id)
+    messages.success(request, _("The complaint is linked to the customer; the customer's owner has been told."))
+    return redirect("service_desk:detail", complaint_id=complaint.pk)
 
 
 @page
