@@ -139,3 +139,26 @@ def test_data_migration_clears_breaches_of_complaints_answered_in_time_and_audit
     # running it again changes nothing
     _migration().correct_breached_answered_in_time(django_apps, None)
     assert AuditEntry.objects.filter(action="complaint.breach_corrected").count() == 1
+
+
+def test_demo_load_creates_complaints_in_every_state_with_content_for_every_board_and_report(org):
+    import random
+
+    from kehu.approvals.models import ApprovalRequest
+    from kehu.customers.tests.factories import org_customer
+    from kehu.service_desk.demo import demo_load
+
+    org_customer(org.rep, "浙江华星石化有限公司", serial=1)
+    summary = demo_load(users={**org.users, "ceo": org.executive}, rng=random.Random(7))
+    assert summary.startswith("complaints: 19")
+    assert set(Complaint.objects.values_list("state", flat=True)) == set(workflow.STATES)
+    assert Complaint.objects.filter(breached_at__isnull=False).exists()
+    assert Complaint.objects.filter(escalation_level=2).exists()
+    assert Complaint.objects.filter(state=workflow.ANSWERED, breached_at__isnull=True).exists()
+    assert ComplaintEvent.objects.filter(action="extension_requested").count() == 2
+    pending = ApprovalRequest.objects.filter(status="pending", chain__code=services.APPROVAL_CHAINS["serious"])
+    assert pending.count() == 2  # the major and the serious one wait for the managers' meeting
+    # answered in time is never breached: the sweep and the data agree
+    assert not Complaint.objects.filter(sla.complaint_in_time_q(), breached_at__isnull=False,
+                                        answered_at__isnull=False).exists()
+    assert audit_verify() == []
