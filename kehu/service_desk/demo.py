@@ -50,10 +50,10 @@ EVALUATIONS = ["原因清楚，整改到位，纳入月度服务质量分析。"
 PLAN = [
     # (target state, severity, days ago, extra)
     (workflow.RECORDED, "general", 0.1, "public"),
-    (workflow.RECORDED, "general", 3.0, "public"),  # never judged: overdue, escalated
+    (workflow.RECORDED, "general", 8.0, "public"),  # never judged: overdue, escalated
     (workflow.JUDGED, "general", 0.3, ""),
     (workflow.INVESTIGATING, "major", 1.0, ""),
-    (workflow.INVESTIGATING, "general", 6.0, "extension"),  # overdue, an extension waiting for approval
+    (workflow.INVESTIGATING, "general", 12.0, "extension"),  # overdue, an extension waiting for approval
     (workflow.ASSIGNED, "general", 0.5, ""),
     (workflow.ASSIGNED, "major", 2.0, "extension"),
     (workflow.SOLUTION_PROPOSED, "major", 2.0, ""),  # waits for the managers' meeting
