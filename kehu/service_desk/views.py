@@ -142,7 +142,17 @@ def complaint_board(request):
                for state, items in board.items()]
     return render(request, "service_desk/board.html",
                   {"columns": columns, "total": sum(len(c["items"]) for c in columns), "view": "board",
-                   "truncated": any(c["more"] for c in columns), "cards_per_column": BOARD_CARDS})
+                   "truncated": any(c["more"] for c in columns), "cards_per_column": BOARD_CARDS,
+                   "public_form_url": public_form_url(request)})
+
+
+def public_form_url(request) -> str:
+    """The public complaint form's address, to put on the website and on letters (the configured site
+    address when there is one, else the address this page was reached at)."""
+    path = reverse("service_desk:public")
+    if settings.KEHU_SITE_URL:
+        return settings.KEHU_SITE_URL.rstrip("/") + path
+    return request.build_absolute_uri(path)
 
 
 @page
@@ -191,6 +201,9 @@ def complaint_reports(request):
         "trend_chart": trend_chart(trend),
         "repeat": reports.complaint_report_repeat(**span),
         "handling": reports.complaint_report_handling_time(**span),
+        # The charts read the same scoped report API as the tables (same range and grouping).
+        "chart_query": urlencode({"from": date_from.isoformat(), "to": date_to.isoformat(),
+                                  "group_by": args["group_by"]}),
     })
 
 
