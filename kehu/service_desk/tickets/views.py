@@ -85,6 +85,10 @@ def _with_due(tickets, now: dt.datetime) -> list[ServiceTicket]:
         t.deadline = deadline(t)
         t.due_tone = due_tone(t, now)
         t.is_first_response = t.deadline != t.due_at
+        # what the shared deadline badge (service_desk/_due.html) shows
+        t.shown_due = t.deadline
+        t.due_title = _("First response due") if t.is_first_response else _("Due")
+        t.due_prefix = _("Response") if t.is_first_response else ""
         if not sla.ticket_on_clock(t):
             t.due_text = ""
         elif t.deadline <= now:
