@@ -88,3 +88,23 @@ def test_only_the_accountable_person_the_assignee_or_a_manager_above_act_on_a_se
     ticket_services.ticket_assign(actor=org.agent, ticket_id=t.pk, user_id=agent2.pk)
     ticket_services.ticket_act(actor=agent2, ticket_id=t.pk, action="accept")  # the assignee works it
     ticket_services.ticket_act(actor=org.executive, ticket_id=t.pk, action="start")
+
+
+def test_whoever_is_on_duty_may_act_on_an_emergency_another_agent_may_not(org, agent2):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    customer = org_customer(org.rep, "浙江华星石化有限公司", serial=1)
+    today = timezone.localdate()
+    ticket_services.duty_create(actor=org.admin, data={
+        "user": org.agent.pk, "department": None, "weekdays": [0, 1, 2, 3, 4, 5, 6],
+        "start_time": dt.time(0, 0), "end_time": dt.time(0, 0), "start_date": today - dt.timedelta(days=1),
+        "end_date": today + dt.timedelta(days=1)})
+    t = ticket_services.ticket_record(actor=org.rep, data={
+        "customer": customer.pk, "kind": "emergency", "channel": "phone", "subject": "主控系统宕机",
+        "description": "三条生产线全部停机。", "contact_name": "王工"})
+    with pytest.raises(Forbidden):
+        ticket_services.ticket_act(actor=agent2, ticket_id=t.pk, action="accept")
+    t = ticket_services.ticket_act(actor=org.agent, ticket_id=t.pk, action="accept")
+    assert t.assignee == org.agent

@@ -144,6 +144,16 @@ def on_duty_now(*, ticket: ServiceTicket, at: dt.datetime | None = None) -> list
     return list(users.values())
 
 
+def ticket_may_act(actor, t: ServiceTicket) -> bool:
+    """谁受理、谁跟进、谁回复 for a service request: the accountable person, the assignee, a manager
+    above the accountable person — and, for an emergency, whoever is on duty for it now (值班)."""
+    from kehu.service_desk.ticketing import may_act
+
+    if may_act(actor, accountable_id=t.accountable_id, department_id=t.department_id, also=(t.assignee_id,)):
+        return True
+    return t.is_emergency and any(u.pk == actor.pk for u in on_duty_now(ticket=t))
+
+
 # ---------------------------------------------------------------- the roster
 
 def duty_base(*, actor) -> QuerySet[OnDutyRoster]:

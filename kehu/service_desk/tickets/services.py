@@ -20,7 +20,7 @@ from kehu.access.roles import Perm, Scope
 from kehu.audit.services import audit_record, audit_record_many
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound, from_django_validation
 from kehu.service_desk import sla
-from kehu.service_desk.ticketing import event_write, may_act, person_name
+from kehu.service_desk.ticketing import event_write, person_name
 from kehu.service_desk.tickets import selectors, workflow
 from kehu.service_desk.tickets.models import (
     ALL_WEEKDAYS,
@@ -206,7 +206,7 @@ def _alert_emergency(t: ServiceTicket) -> None:
 def _locked(actor, ticket_id: int, expected_version: int | None) -> ServiceTicket:
     _require(actor)
     t = selectors.ticket_get(actor=actor, ticket_id=ticket_id, for_update=True)
-    if not may_act(actor, accountable_id=t.accountable_id, department_id=t.department_id, also=(t.assignee_id,)):
+    if not selectors.ticket_may_act(actor, t):
         raise Forbidden(_("Only the accountable person, the assignee or a manager above them may handle this "
                           "service request."), code="not_accountable")
     if expected_version is not None and t.version != expected_version:

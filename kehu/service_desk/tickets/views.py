@@ -18,7 +18,7 @@ from kehu.access.models import Department
 from kehu.access.roles import Perm, Scope
 from kehu.errors import DomainError, Forbidden, Invalid
 from kehu.service_desk import sla
-from kehu.service_desk.ticketing import history_for_display, may_act
+from kehu.service_desk.ticketing import history_for_display
 from kehu.service_desk.tickets import selectors, services, workflow
 from kehu.service_desk.tickets.forms import (
     STEP_FORMS,
@@ -205,9 +205,9 @@ def _detail_context(request, ticket_id: int, *, step_form: StepForm | None = Non
     # Resolved: telling the customer the result comes first (it stops the SLA clock), then closing.
     first = "inform" if t.customer_informed_at is None else "close"
     main.sort(key=lambda f: f.action_name != first)
-    # 谁受理、谁跟进、谁回复: only the accountable person, the assignee or a manager above them acts.
-    can_act = may_act(request.user, accountable_id=t.accountable_id, department_id=t.department_id,
-                      also=(t.assignee_id,))
+    # 谁受理、谁跟进、谁回复: the accountable person, the assignee, a manager above them (an emergency:
+    # also whoever is on duty).
+    can_act = selectors.ticket_may_act(request.user, t)
     return {
         "ticket": t, "events": events, "alert": alert, "can_act": can_act,
         "next_form": main[0] if main and can_act else None,
