@@ -207,6 +207,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # an approved extension. The public form's complaints go to the service agent with the fewest open ones.
 KEHU_COMPLAINT_SLA_DAYS = {"general": 1, "major": 3, "serious": 3}
 KEHU_COMPLAINT_SLA_MAX_DAYS = 7
+# Working days after the answer for the return visit and the summary (a separate follow-up deadline,
+# reminded, never counted as an SLA breach).
+KEHU_COMPLAINT_FOLLOWUP_DAYS = int(os.environ.get("KEHU_COMPLAINT_FOLLOWUP_DAYS", "3"))
 # Service requests (咨询/报修/服务请求): "within N working days" per kind. Emergencies (紧急): first response
 # within hours (clock hours), resolved within their working day of receipt; one level higher that many hours
 # after the breach.

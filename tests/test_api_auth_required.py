@@ -33,4 +33,4 @@ def test_public_operations_are_only_the_intended_ones():
     public = {(m, p) for p, ms in api.get_openapi_schema()["paths"].items() for m, op in ms.items()
               if not op.get("security")}
     assert public == {("post", "/api/v1/auth/token"), ("post", "/api/v1/public/complaints"),
-                      ("get", "/api/v1/public/complaints/{tracking_no}")}
+                      ("post", "/api/v1/public/complaints/track")}

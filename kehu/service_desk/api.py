@@ -5,6 +5,7 @@ from ninja import Query, Router, Status
 from kehu.service_desk import reports, selectors, services
 from kehu.service_desk.schemas import (
     ActionIn,
+    CandidateOut,
     CategoryTrendOut,
     CategoryTrendQuery,
     CauseReportOut,
@@ -14,6 +15,7 @@ from kehu.service_desk.schemas import (
     EventOut,
     ExtensionIn,
     HandlingReportOut,
+    LinkCustomerIn,
     PublicComplaintIn,
     ReassignIn,
     RepeatReportOut,
@@ -21,6 +23,7 @@ from kehu.service_desk.schemas import (
     ReportRange,
     SlaReportOut,
     SlaReportQuery,
+    TrackIn,
     TrackOut,
     complaint_out,
 )
@@ -96,6 +99,23 @@ def complaint_act(request, complaint_id: int, payload: ActionIn):
     return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
 
 
+@router.get("/complaints/{complaint_id}/customer-candidates", response=list[CandidateOut],
+            summary="Customers this complaint is probably about (USCC, mobile, name)")
+def complaint_customer_candidates(request, complaint_id: int, q: str | None = None):
+    return [{"customer_id": m["customer"].pk, "name": m["customer"].name, "owner": str(m["customer"].owner),
+             "reason": m["reason"], "score": m["score"]}
+            for m in selectors.complaint_customer_candidates(actor=request.user, complaint_id=complaint_id,
+                                                             query=(q or "")[:100])]
+
+
+@router.post("/complaints/{complaint_id}/customer", response=ComplaintOut,
+             summary="Link (or re-link) the complaint to a customer; the customer's owner is told")
+def complaint_link_customer(request, complaint_id: int, payload: LinkCustomerIn):
+    c = services.complaint_link_customer(actor=request.user, complaint_id=complaint_id,
+                                         customer_id=payload.customer_id, expected_version=payload.expected_version)
+    return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
+
+
 @router.post("/complaints/{complaint_id}/reassign", response=ComplaintOut)
 def complaint_reassign(request, complaint_id: int, payload: ReassignIn):
     c = services.complaint_reassign(actor=request.user, complaint_id=complaint_id, user_id=payload.user,
@@ -117,9 +137,11 @@ def public_complaint(request, payload: PublicComplaintIn):
     return Status(201, _track_out(c))
 
 
-@router.get("/public/complaints/{tracking_no}", auth=None, response=TrackOut, summary="Follow a complaint")
-def public_track(request, tracking_no: str, phone: str):
-    return _track_out(selectors.complaint_track_or_404(tracking_no=tracking_no, phone=phone))
+@router.post("/public/complaints/track", auth=None, response=TrackOut, summary="Follow a complaint",
+             description="The tracking number and the complainant's phone number go in the body, never in "
+                         "the URL (which lands in access logs). 404 when they do not match.")
+def public_track(request, payload: TrackIn):
+    return _track_out(selectors.complaint_track_or_404(tracking_no=payload.tracking_no, phone=payload.phone))
 
 
 def _track_out(c) -> dict:

@@ -53,13 +53,16 @@ class ComplaintForm(StyledForm):
     complainant_name = forms.CharField(label=_("Complainant"), max_length=100)
     complainant_phone = forms.CharField(label=_("Phone"), required=False, max_length=30,
                                         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
+    complainant_company = forms.CharField(label=_("Complainant's organisation"), required=False, max_length=200)
+    complainant_uscc = forms.CharField(label=_("Organisation's USCC"), required=False, max_length=18)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     description = forms.CharField(label=_("Description"), max_length=10000, widget=forms.Textarea(attrs={"rows": 5}))
 
     def service_data(self) -> dict:
         d = self.cleaned_data
-        data = {f: d.get(f) or "" for f in ("complainant_name", "channel", "subject", "description")}
+        data = {f: d.get(f) or "" for f in ("complainant_name", "channel", "subject", "description",
+                                            "complainant_company", "complainant_uscc")}
         data["complainant_phone"] = d.get("complainant_phone") or None
         data["customer"] = d.get("customer") or None
         return data
@@ -196,10 +199,25 @@ class ReassignForm(StyledForm):
 
 
 class ExtensionForm(StyledForm):
-    """Mirrors schemas.ExtensionIn: the deadline in working days in all, approved through the engine."""
+    """Mirrors schemas.ExtensionIn: the deadline in working days in all, approved through the engine.
+    Each choice says the new due date it gives (not only "N working days")."""
 
-    days = forms.IntegerField(label=_("Working days in all"), min_value=1, max_value=30)
+    days = forms.TypedChoiceField(label=_("New due date"), coerce=int)
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, complaint=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+
+        from kehu.service_desk.services import due_for, due_label
+
+        choices = []
+        if complaint is not None:
+            for days in range(complaint.sla_days + 1, int(settings.KEHU_COMPLAINT_SLA_MAX_DAYS) + 1):
+                choices.append((days, _("%(due)s (%(d)d working days in all)")
+                                % {"due": due_label(due_for(complaint.received_at, days)), "d": days}))
+            self.fields["days"].help_text = _("Now due %(due)s.") % {"due": due_label(complaint.due_at)}
+        self.fields["days"].choices = choices
 
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.service_desk import workflow
+from kehu.service_desk.ticketing import SlaEvent
 
 
 class Channel(models.TextChoices):
@@ -78,6 +79,9 @@ class Complaint(models.Model):
     complainant_phone_enc = models.TextField(blank=True, default="")
     complainant_phone_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     complainant_phone_masked = models.CharField(_("phone"), max_length=20, blank=True, default="")
+    # What the complainant said about their organisation, to match the complaint to a customer.
+    complainant_company = models.CharField(_("complainant's organisation"), max_length=200, blank=True, default="")
+    complainant_uscc = models.CharField(_("organisation's USCC"), max_length=18, blank=True, default="")
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"))
@@ -104,6 +108,9 @@ class Complaint(models.Model):
     sla_days = models.PositiveSmallIntegerField(_("SLA (working days)"))
     due_at = models.DateTimeField(_("due"), db_index=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # After the answer the SLA clock stops; the return visit and the summary have their own deadline.
+    followup_due_at = models.DateTimeField(_("return visit and summary due"), null=True, blank=True)
+    followup_reminded_at = models.DateTimeField(_("follow-up reminder sent at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("SLA breached at"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
@@ -140,19 +147,12 @@ class Complaint(models.Model):
 Complaint._meta.get_field("state").register_lookup(InLiteral)
 
 
-class ComplaintEvent(models.Model):
+class ComplaintEvent(SlaEvent):
     """The complaint's history: every step, by whom, from which state to which."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    actor_name = models.CharField(max_length=150, blank=True, default="")
-    action = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=20, blank=True, default="")
-    to_state = models.CharField(max_length=20, blank=True, default="")
-    note = models.TextField(blank=True, default="")
 
-    class Meta:
+    class Meta(SlaEvent.Meta):
         indexes = [models.Index(fields=["complaint", "at"], name="complaint_event_at")]
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm
 from kehu.errors import BadRequest, Forbidden, Invalid
+from kehu.service_desk import sla
 from kehu.service_desk.models import Complaint, Severity
 from kehu.service_desk.selectors import complaint_base
 from kehu.workdays.selectors import calendar_get, sla_rule
@@ -73,7 +74,7 @@ def _scoped(actor, date_from: dt.date, date_to: dt.date) -> QuerySet[Complaint]:
     tz = timezone.get_default_timezone()
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return complaint_base(actor=actor).filter(received_at__gte=start, received_at__lt=end)
+    return complaint_base(actor=actor, perm=Perm.COMPLAINT_REPORT).filter(received_at__gte=start, received_at__lt=end)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -83,17 +84,16 @@ def _pct(part: int, whole: int) -> float | None:
 # ---------------------------------------------------------------- SLA compliance
 
 def _sla_counts(now: dt.datetime) -> dict:
-    unanswered = Q(answered_at__isnull=True)
-    in_time = (Q(answered_at__isnull=False, answered_at__lte=F("due_at"))
-               | (unanswered & Q(closed_at__isnull=False, closed_at__lte=F("due_at"))))
-    late = Q(answered_at__gt=F("due_at")) | (unanswered & Q(closed_at__gt=F("due_at")))
-    open_q = unanswered & Q(closed_at__isnull=True)
+    unanswered = sla.complaint_unanswered_q()
     return {
         "total": Count("id"),
-        "answered_in_time": Count("id", filter=in_time),
-        "answered_late": Count("id", filter=late),
-        "open_overdue": Count("id", filter=open_q & Q(due_at__lt=now)),
-        "pending": Count("id", filter=open_q & Q(due_at__gte=now)),
+        "answered_in_time": Count("id", filter=sla.complaint_in_time_q()),
+        "answered_late": Count("id", filter=sla.complaint_late_q()),
+        "open_overdue": Count("id", filter=unanswered & Q(due_at__lt=now)),
+        "pending": Count("id", filter=unanswered & Q(due_at__gte=now)),
+        # The follow-up (return visit and summary) is reported apart and never counts as a breach.
+        "followup_open": Count("id", filter=sla.complaint_followup_q()),
+        "followup_overdue": Count("id", filter=sla.complaint_followup_overdue_q(now)),
     }
 
 
@@ -101,7 +101,9 @@ def _sla_row(key: str, label: str, counts: dict) -> dict:
     decided = counts["answered_in_time"] + counts["answered_late"] + counts["open_overdue"]
     return {"key": key, "label": label, "total": counts["total"], "answered_in_time": counts["answered_in_time"],
             "answered_late": counts["answered_late"], "open_overdue": counts["open_overdue"],
-            "pending": counts["pending"], "compliance_pct": _pct(counts["answered_in_time"], decided)}
+            "pending": counts["pending"], "followup_open": counts["followup_open"],
+            "followup_overdue": counts["followup_overdue"],
+            "compliance_pct": _pct(counts["answered_in_time"], decided)}
 
 
 def _months(date_from: dt.date, date_to: dt.date) -> list[str]:
@@ -146,7 +148,8 @@ def complaint_report_sla(*, actor, date_from: dt.date | None = None, date_to: dt
             found[f"{month:%Y-%m}"] = r
         empty = dict.fromkeys(counts, 0)
         rows = [_sla_row(m, m, found.get(m, empty)) for m in _months(date_from, date_to)]
-    totals = dict.fromkeys(("total", "answered_in_time", "answered_late", "open_overdue", "pending"), 0)
+    totals = dict.fromkeys(("total", "answered_in_time", "answered_late", "open_overdue", "pending",
+                            "followup_open", "followup_overdue"), 0)
     for r in rows:
         for k in totals:
             totals[k] += r[k]

@@ -11,10 +11,25 @@ class ComplaintIn(Schema):
     customer: int | None = None
     complainant_name: str = Field(..., min_length=1, max_length=100)
     complainant_phone: str | None = Field(None, max_length=30)
+    complainant_company: str = Field("", max_length=200, description="the complainant's organisation (matching)")
+    complainant_uscc: str = Field("", max_length=18, description="its USCC, when known (matching)")
     channel: str = Field(..., max_length=20)
     subject: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=1, max_length=10000)
     received_at: dt.datetime | None = None
+
+
+class CandidateOut(Schema):
+    customer_id: int
+    name: str
+    owner: str
+    reason: str = Field(description="uscc, mobile, name or search: why it is proposed")
+    score: int
+
+
+class LinkCustomerIn(Schema):
+    customer_id: int
+    expected_version: int | None = None
 
 
 class PublicComplaintIn(Schema):
@@ -24,6 +39,14 @@ class PublicComplaintIn(Schema):
     subject: str = Field(..., min_length=1, max_length=200)
     description: str = Field(..., min_length=1, max_length=10000)
     website: str = Field("", max_length=200, description="leave empty (spam trap)")
+
+
+class TrackIn(Schema):
+    """Public tracking: the tracking number and the complainant's phone, in the body (never the URL,
+    which lands in access logs)."""
+
+    tracking_no: str = Field(..., min_length=1, max_length=32)
+    phone: str = Field(..., min_length=1, max_length=30)
 
 
 class ActionIn(Schema):
@@ -144,6 +167,8 @@ class SlaRowOut(BaseModel):
     answered_late: int
     open_overdue: int
     pending: int = Field(description="open and not yet due: left out of the percentage")
+    followup_open: int = Field(0, description="answered, return visit or summary outstanding (not an SLA matter)")
+    followup_overdue: int = Field(0, description="of those, past the follow-up deadline (never an SLA breach)")
     compliance_pct: float | None = Field(description="in time ÷ (in time + late + open overdue), null when none")
 
 

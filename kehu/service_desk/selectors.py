@@ -1,5 +1,5 @@
 """Reads of the complaint process, scoped: a complaint belongs to its accountable person and their
-department; the responsible person assigned to it sees it too."""
+department; the responsible person assigned to it and the owner of its customer see it too."""
 
 from __future__ import annotations
 
@@ -11,18 +11,28 @@ from django.utils.translation import gettext as _
 from kehu.access import protection
 from kehu.access.models import User
 from kehu.access.scopes import scope_q
-from kehu.errors import NotFound
+from kehu.errors import Forbidden, NotFound
 from kehu.pagination import Page, paginate
-from kehu.service_desk import workflow
+from kehu.service_desk import sla, workflow
 from kehu.service_desk.models import Complaint, ComplaintEvent, open_q
 
 ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime}
 
 
-def complaint_base(*, actor) -> QuerySet[Complaint]:
+def complaint_base(*, actor, perm: str | None = None) -> QuerySet[Complaint]:
+    """The complaints ``actor`` may read: the permission first (handling complaints for lists,
+    details and histories; reading reports for the reports), then the data scope. A role without the
+    permission gets 403 here, so the pages and the API cannot disagree."""
+    from kehu.access.roles import Perm
+
+    perm = perm or Perm.COMPLAINT_HANDLE
+    if actor is None or not actor.is_authenticated or not actor.has_kehu_perm(perm):
+        raise Forbidden(_("You are not allowed to do this."))
     q = scope_q(actor, owner_field="accountable", department_field="department")
     if q and actor is not None and actor.is_authenticated and actor.is_active:  # empty Q: every row
-        q |= Q(responsible_id=actor.pk)
+        # the responsible person, and the owner of the customer it is linked to (read, not act)
+        q |= Q(responsible_id=actor.pk) | scope_q(actor, owner_field="customer__owner",
+                                                  department_field="customer__department")
     return Complaint.objects.filter(q)
 
 
@@ -47,7 +57,7 @@ def complaint_list(*, actor, state: str | None = None, severity: str | None = No
     if severity:
         qs = qs.filter(severity=severity)
     if breached is not None:
-        qs = qs.filter(breached_at__isnull=not breached)
+        qs = qs.filter(sla.breached_q() if breached else ~sla.breached_q())
     if customer:
         qs = qs.filter(customer_id=customer)
     return paginate(qs, ordering=ordering or "due_at", allowed=ORDERINGS, limit=limit, cursor=cursor)
@@ -74,7 +84,7 @@ def complaint_handler_list(*, actor) -> QuerySet[User]:
 
 def complaint_events(*, actor, complaint_id: int) -> list[ComplaintEvent]:
     c = complaint_get(actor=actor, complaint_id=complaint_id)
-    return list(c.events.order_by("at", "id"))
+    return list(c.events.select_related("actor").order_by("at", "id"))
 
 
 def complaint_track(*, tracking_no: str, phone: str) -> Complaint | None:
@@ -149,3 +159,45 @@ class EscalationDirectory:
                 if self._managers.get(dept_id):
                     return self._managers[dept_id]
         return self._top()
+
+
+# ---------------------------------------------------------------- matching a complaint to customers
+
+MATCH_LIMIT = 8
+NAME_MATCH_MIN = 85  # rapidfuzz ratio of the name cores (legal form and region stripped)
+
+
+def complaint_customer_candidates(*, actor, complaint_id: int, query: str | None = None) -> list[dict]:
+    """Customers in the actor's scope this complaint is probably about, best first: the same USCC, the
+    complainant's mobile (the customer's own or a contact's, by its lookup hash), or the organisation's
+    name (its core, legal form and region stripped, as the duplicate scan does). With ``query``, a
+    search box over the customers instead (to link or re-link by hand). Each: customer, reason, score."""
+    from kehu.customers import dedupe
+    from kehu.customers.selectors import customer_base, customer_search_filter
+
+    c = complaint_get(actor=actor, complaint_id=complaint_id)
+    base = customer_base(actor=actor).select_related("owner").order_by("id")
+    found: dict[int, dict] = {}
+
+    def add(rows, reason: str, score: int) -> None:
+        for cust in rows:
+            if cust.pk not in found or found[cust.pk]["score"] < score:
+                found[cust.pk] = {"customer": cust, "reason": reason, "score": score}
+
+    if query and query.strip():
+        add(customer_search_filter(base, query.strip())[:MATCH_LIMIT], "search", 50)
+    else:
+        if c.complainant_uscc:
+            add(base.filter(uscc=c.complainant_uscc)[:MATCH_LIMIT], "uscc", 100)
+        if c.complainant_phone_enc:
+            phone = protection.decrypt(c.complainant_phone_enc)
+            if phone:
+                add(customer_search_filter(base, phone)[:MATCH_LIMIT], "mobile", 95)
+        core = dedupe.name_core(c.complainant_company) if c.complainant_company else ""
+        if len(core) >= 2:
+            for cust in customer_search_filter(base, core)[:50]:
+                score = int(dedupe.fuzz.ratio(core, dedupe.name_core(cust.name)))
+                if score >= NAME_MATCH_MIN:
+                    add([cust], "name", min(score, 90))
+    found.pop(c.customer_id, None)
+    return sorted(found.values(), key=lambda m: (-m["score"], m["customer"].pk))[:MATCH_LIMIT]

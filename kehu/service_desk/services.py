@@ -18,13 +18,16 @@ from kehu.access.roles import Perm
 from kehu.audit.services import audit_record, audit_record_many
 from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import Conflict, Forbidden, Invalid
-from kehu.service_desk import selectors, workflow
-from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity, open_q
+from kehu.service_desk import selectors, sla, workflow
+from kehu.service_desk.models import Channel, Complaint, ComplaintEvent, Severity
+from kehu.service_desk.ticketing import event_write, may_act, person_name
 from kehu.workdays.selectors import calendar_get, sla_rule
 
+# Policy: a general complaint's solution is approved by the supervisor (主管领导); a major (较大 / 情节较重)
+# or serious (严重) one is decided in a managers' meeting (经理办公会专题会议) — the meeting chain.
 APPROVAL_CHAINS = {
     Severity.GENERAL: "complaint.solution.general",
-    Severity.MAJOR: "complaint.solution.general",
+    Severity.MAJOR: "complaint.solution.serious",
     Severity.SERIOUS: "complaint.solution.serious",
 }
 EXTENSION_CHAIN = "complaint.deadline_extension"
@@ -40,11 +43,8 @@ def due_for(received_at: dt.datetime, days: int) -> dt.datetime:
 
 
 def _event(complaint: Complaint, actor, action: str, from_state: str, note: str = "") -> None:
-    ComplaintEvent.objects.create(
-        complaint=complaint, at=timezone.now(), actor=actor if actor and actor.pk else None,
-        actor_name=actor.get_username() if actor and actor.pk else "system", action=action,
-        from_state=from_state, to_state=complaint.state, note=note[:2000],
-    )
+    event_write(ComplaintEvent, ticket=complaint, field="complaint", actor=actor, action=action,
+                from_state=from_state, note=note)
 
 
 def _tracking_no(now: dt.datetime) -> str:
@@ -101,6 +101,8 @@ def _create(*, actor, accountable: User, customer, channel: str, data: dict, rec
         department_id=accountable.department_id, sla_days=days, due_at=due_for(received_at, days),
     )
     _set_phone(c, data.get("complainant_phone"))
+    c.complainant_company = str(data.get("company") or data.get("complainant_company") or "").strip()[:200]
+    c.complainant_uscc = str(data.get("complainant_uscc") or "").strip().upper()[:18]
     c.save()
     _event(c, actor, "record", "", note=c.subject)
     audit_record(actor=actor, action="complaint.record", obj=c,
@@ -139,6 +141,9 @@ def _locked(actor, complaint_id: int, expected_version: int | None) -> Complaint
     if not actor.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         raise Forbidden(_("You are not allowed to do this."))
     c = selectors.complaint_get(actor=actor, complaint_id=complaint_id, for_update=True)
+    if not may_act(actor, accountable_id=c.accountable_id, department_id=c.department_id):
+        raise Forbidden(_("Only the accountable person or a manager above them may handle this complaint."),
+                        code="not_accountable")
     if expected_version is not None and c.version != expected_version:
         raise Conflict(_("Someone else changed this complaint a moment ago; reload it and try again."),
                        code="stale")
@@ -192,6 +197,8 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
     elif action == "answer":
         _require_fields(data, "reply")
         c.reply, c.answered_at, note = data["reply"].strip(), timezone.now(), data["reply"].strip()
+        # The SLA clock stops here; the return visit and the summary get their own deadline.
+        c.followup_due_at = sla.followup_due_for(c.answered_at)
     elif action == "return_visit":
         _require_fields(data, "return_visit_note")
         c.return_visit_note = note = data["return_visit_note"].strip()
@@ -205,7 +212,8 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
     _event(c, actor, action, before, note)
     audit_record(actor=actor, action=f"complaint.{action}", obj=c, changes={"state": [before, c.state]})
     if action == "propose":
-        _ask_approval(actor, c, APPROVAL_CHAINS[c.severity], _("Solution for complaint %(n)s") % {"n": c.tracking_no})
+        _ask_approval(actor, c, APPROVAL_CHAINS[c.severity], _("Solution for complaint %(n)s") % {"n": c.tracking_no},
+                      payload={"summary": c.solution[:1000], "severity": c.severity, "object_url": _url(c)})
     return c
 
 
@@ -242,11 +250,28 @@ def complaint_request_extension(*, actor, complaint_id: int, days: int, reason: 
                       % {"cur": c.sla_days, "max": limit}, fields={"days": [_("Out of range.")]})
     if not (reason or "").strip():
         raise Invalid(_("Give the reason for the extension."), fields={"reason": [_("Required.")]})
-    _event(c, actor, "extension_requested", c.state, note=f"{days}: {reason.strip()}")
+    proposed = due_for(c.received_at, days)
+    _event(c, actor, "extension_requested", c.state,
+           note=_("New due date %(due)s (%(d)d working days in all): %(r)s")
+           % {"due": due_label(proposed), "d": days, "r": reason.strip()})
     audit_record(actor=actor, action="complaint.extension_request", obj=c, changes={"days": [c.sla_days, days]})
-    _ask_approval(actor, c, EXTENSION_CHAIN, _("Extend complaint %(n)s to %(d)d working days") %
-                  {"n": c.tracking_no, "d": days}, payload={"days": days})
+    _ask_approval(actor, c, EXTENSION_CHAIN, _("Extend complaint %(n)s: due %(due)s instead of %(cur)s") %
+                  {"n": c.tracking_no, "due": due_label(proposed), "cur": due_label(c.due_at)},
+                  payload={"days": days, "current_due": c.due_at.isoformat(), "proposed_due": proposed.isoformat(),
+                           "reason": reason.strip(), "object_url": _url(c)})
     return c
+
+
+def _url(c: Complaint) -> str:
+    return f"/complaints/{c.pk}/"
+
+
+def due_label(at: dt.datetime) -> str:
+    """A deadline as people say it: "2025-10-13 24:00" for the end of a day, not "10-14 00:00"."""
+    local = timezone.localtime(at)
+    if local.hour == 0 and local.minute == 0:
+        return f"{(local - dt.timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 def _ask_approval(actor, c: Complaint, chain: str, title: str, payload: dict | None = None) -> None:
@@ -267,7 +292,8 @@ def on_approval_outcome(request, outcome: str) -> None:
                 c.breached_at, c.escalation_level = None, 0
             c.version += 1
             c.save()
-        _event(c, None, f"extension_{outcome}", before, note=str(c.sla_days))
+        _event(c, None, f"extension_{outcome}", before,
+               note=_("Due %(due)s (%(d)d working days in all)") % {"due": due_label(c.due_at), "d": c.sla_days})
         return
     if c.state != workflow.SOLUTION_PROPOSED:
         return
@@ -301,17 +327,41 @@ def complaint_sla_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     workers (the batch re-reads its rows under the lock)."""
     now = now or timezone.now()
     sweep = _Sweep(now)
-    ids = list(Complaint.objects.filter(open_q(), escalation_level=0, due_at__lt=now)
+    ids = list(Complaint.objects.filter(sla.complaint_overdue_q(now), escalation_level=0)
                .order_by("due_at", "id").values_list("id", flat=True)[:SWEEP_MAX_PER_LEVEL])
     breached = sum(sweep.escalate(ids[i:i + SWEEP_BATCH], level=1) for i in range(0, len(ids), SWEEP_BATCH))
     # Level 2 is due one working day after the deadline: only those past it are taken (pure arithmetic
     # on the calendar, no query per complaint). Complaints breached just now are candidates too.
     calendar, rule = calendar_get(), sla_rule()
-    ids = [pk for pk, due_at in Complaint.objects.filter(open_q(), escalation_level=1, due_at__lt=now)
+    ids = [pk for pk, due_at in Complaint.objects.filter(sla.complaint_overdue_q(now), escalation_level=1)
            .order_by("due_at", "id").values_list("id", "due_at")[:SWEEP_MAX_PER_LEVEL]
            if calendar.sla_due(due_at, 1, rule) <= now]
     escalated = sum(sweep.escalate(ids[i:i + SWEEP_BATCH], level=2) for i in range(0, len(ids), SWEEP_BATCH))
-    return {"breached": breached, "escalated": escalated}
+    return {"breached": breached, "escalated": escalated, "followup_reminded": complaint_followup_sweep(now=now)}
+
+
+@transaction.atomic
+def complaint_followup_sweep(*, now: dt.datetime | None = None) -> int:
+    """Remind the accountable person, once, of an answered complaint whose return visit and summary
+    are past their follow-up deadline. Never a breach, never an escalation: the SLA clock stopped
+    when the customer was answered. Returns how many were reminded."""
+    now = now or timezone.now()
+    rows = list(Complaint.objects.select_for_update(of=("self",))
+                .filter(sla.complaint_followup_overdue_q(now), followup_reminded_at__isnull=True)
+                .select_related("accountable").order_by("followup_due_at", "id")[:SWEEP_MAX_PER_LEVEL])
+    if not rows:
+        return 0
+    Complaint.objects.filter(pk__in=[c.pk for c in rows]).update(followup_reminded_at=now)
+    at = timezone.now()
+    ComplaintEvent.objects.bulk_create(
+        [ComplaintEvent(complaint_id=c.pk, at=at, actor=None, actor_name="system", action="followup_overdue",
+                        from_state=c.state, to_state=c.state) for c in rows], batch_size=500)
+    audit_record_many(actor=None, action="complaint.followup_remind", objects=rows,
+                      changes=[{"followup_due_at": c.followup_due_at.isoformat()} for c in rows])
+    title_text = _("Complaint %(n)s: the return visit and summary are due")
+    _notify_many([(c.accountable, title_text % {"n": c.tracking_no}, c.subject, f"/complaints/{c.pk}/")
+                  for c in rows])
+    return len(rows)
 
 
 class _Sweep:
@@ -340,7 +390,7 @@ class _Sweep:
         """Move the complaints ``ids`` that are still at ``level - 1`` (and still open and overdue) to
         ``level``, in one transaction; returns how many moved."""
         rows = list(Complaint.objects.select_for_update(of=("self",))
-                    .filter(open_q(), pk__in=ids, escalation_level=level - 1, due_at__lt=self.now)
+                    .filter(sla.complaint_overdue_q(self.now), pk__in=ids, escalation_level=level - 1)
                     .only(*_SWEEP_FIELDS).order_by("id"))
         if not rows:
             return 0
@@ -357,11 +407,10 @@ class _Sweep:
         title_text = _("Complaint %(n)s is overdue (escalation level %(l)d)")
         for c in rows:
             recipients = self.directory.recipients(self.paths.get(c.department_id, ""), level=level)
-            names = [u.get_username() for u in recipients]
             events.append(ComplaintEvent(complaint_id=c.pk, at=at, actor=None, actor_name="system",
                                          action=f"escalated_{level}", from_state=c.state, to_state=c.state,
-                                         note=", ".join(names)[:2000]))
-            audit_changes.append({"level": [level - 1, level], "to": names})
+                                         note=", ".join(str(u) for u in recipients)[:2000]))
+            audit_changes.append({"level": [level - 1, level], "to": [u.get_username() for u in recipients]})
             title = title_text % {"n": c.tracking_no, "l": level}
             to = recipients + ([self.users[c.accountable_id]] if level == 1 else [])
             notes.extend((user, title, c.subject, f"/complaints/{c.pk}/") for user in to)
@@ -404,3 +453,35 @@ def _notify_many(notes: list[tuple[User, str, str, str]]) -> None:
             for i in range(0, len(mails), EMAILS_PER_TASK):
                 chunk = mails[i:i + EMAILS_PER_TASK]
                 transaction.on_commit(lambda chunk=chunk: send_notification_emails(chunk), robust=True)
+
+
+# ---------------------------------------------------------------- linking to a customer
+
+@transaction.atomic
+def complaint_link_customer(*, actor, complaint_id: int, customer_id: int, expected_version: int | None = None
+                            ) -> Complaint:
+    """Link the complaint to a customer (one of the matched candidates, or any customer in the actor's
+    scope), or re-link it to another. Audited; the customer's owner is told."""
+    from kehu.customers.selectors import customer_get
+
+    c = _locked(actor, complaint_id, expected_version)
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if c.customer_id == customer.pk:
+        return c
+    old = c.customer
+    c.customer, c.version = customer, c.version + 1
+    c.save()
+    note = f"{old.name} → {customer.name}" if old else customer.name
+    _event(c, actor, "customer_linked", c.state, note=note)
+    audit_record(actor=actor, action="complaint.link_customer", obj=c,
+                 changes={"customer": [old.pk if old else None, customer.pk]})
+    owner = customer.owner
+    if owner is not None and owner.pk != actor.pk:
+        from kehu.notifications.services import notify
+
+        notify(user=owner, title=_("A complaint about your customer %(c)s: %(s)s") % {"c": customer.name,
+                                                                                     "s": c.subject},
+               body=_("Accountable: %(p)s. Tracking number %(n)s.") % {"p": person_name(c.accountable),
+                                                                       "n": c.tracking_no},
+               link=_url(c))
+    return c

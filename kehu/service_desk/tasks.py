@@ -4,13 +4,13 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
-from kehu.service_desk.services import complaint_sla_sweep
+from kehu.service_desk.sweeps import run_sweep
 
 
 @db_periodic_task(crontab(minute=f"*/{settings.KEHU_SLA_SWEEP_MINUTES}"))
 @lock_task("complaint-sla-sweep")  # one sweep at a time across workers; the sweep is idempotent anyway
 def sla_sweep():
-    return complaint_sla_sweep()
+    return run_sweep("complaints")  # the same code as `kehu sweep complaints`
 
 
 @db_task()

@@ -14,4 +14,5 @@ urlpatterns = [
     path("complaints/<int:complaint_id>/act/", views.complaint_act, name="act"),
     path("complaints/<int:complaint_id>/reassign/", views.complaint_reassign, name="reassign"),
     path("complaints/<int:complaint_id>/extension/", views.complaint_extension, name="extension"),
+    path("complaints/<int:complaint_id>/customer/", views.complaint_link_customer, name="link_customer"),
 ]

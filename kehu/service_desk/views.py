@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.roles import Perm
 from kehu.errors import DomainError, Forbidden, Invalid
-from kehu.service_desk import reports, selectors, services, workflow
+from kehu.service_desk import reports, selectors, services, sla, workflow
 from kehu.service_desk.forms import (
     STEP_FORMS,
     AssignForm,
@@ -32,12 +33,19 @@ from kehu.service_desk.forms import (
     TrackForm,
 )
 from kehu.service_desk.models import STATE_LABELS, Complaint
+from kehu.service_desk.ticketing import history_for_display, may_act
 from kehu.web import form_errors_from, page, render_page
 
 PAGE_SIZE = 50
 # Cards per board column: the soonest due; the rest are one click away in the list filtered by state
 # (a column of 50 cards is not read, and rendering 450 of them dominated the page's time at scale).
 BOARD_CARDS = 20
+MATCH_REASONS = {
+    "uscc": gettext_lazy("Same USCC"),
+    "mobile": gettext_lazy("Complainant's mobile"),
+    "name": gettext_lazy("Similar organisation name"),
+    "search": gettext_lazy("Search result"),
+}
 # Time left before the deadline below which a card turns red / orange.
 RED_WITHIN = dt.timedelta(hours=2)
 ORANGE_WITHIN = dt.timedelta(hours=24)
@@ -64,6 +72,9 @@ EVENT_LABELS = {
     "extension_cancelled": gettext_lazy("Extension withdrawn"),
     "escalated_1": gettext_lazy("Overdue: escalated to the managers"),
     "escalated_2": gettext_lazy("Still overdue: escalated one level higher"),
+    "followup_overdue": gettext_lazy("Return visit and summary overdue: accountable person reminded"),
+    "breach_corrected": gettext_lazy("Overdue flag removed: the customer was answered in time"),
+    "customer_linked": gettext_lazy("Linked to a customer"),
 }
 
 
@@ -73,9 +84,16 @@ def _require(request, perm: str = Perm.COMPLAINT_HANDLE) -> None:
 
 
 def due_tone(c: Complaint, now: dt.datetime) -> str:
-    """red: breached or under 2 h left; orange: under 24 h; green otherwise (closed: grey)."""
+    """red: breached or under 2 h left; orange: under 24 h; green otherwise (closed: grey). Once the
+    customer has been answered the SLA clock has stopped: the colour follows the follow-up deadline
+    (return visit and summary), and a missed follow-up is orange, never an SLA red."""
     if c.state == workflow.CLOSED:
         return "secondary"
+    if not sla.complaint_on_clock(c):
+        due = c.followup_due_at
+        if due is None:
+            return "green"
+        return "orange" if due - now < ORANGE_WITHIN else "green"
     left = c.due_at - now
     if c.breached_at is not None or left < RED_WITHIN:
         return "red"
@@ -85,11 +103,23 @@ def due_tone(c: Complaint, now: dt.datetime) -> str:
 
 
 def _with_due(complaints, now: dt.datetime) -> list[Complaint]:
-    """Each complaint with its colour and a "time left" phrase, both as of ``now``."""
+    """Each complaint with its colour, the deadline shown and a "time left" phrase, as of ``now``:
+    the SLA deadline while the clock runs, the follow-up deadline once the customer was answered."""
     for c in complaints:
         c.due_tone = due_tone(c, now)
+        c.shown_due = c.due_at
+        c.due_title = _("Due")
         if c.state == workflow.CLOSED:
             c.due_text = ""
+        elif not sla.complaint_on_clock(c):
+            c.shown_due = c.followup_due_at or c.due_at
+            c.due_title = _("Return visit and summary due")
+            if c.followup_due_at is None:
+                c.due_text = _("answered")
+            elif c.followup_due_at <= now:
+                c.due_text = _("follow-up overdue by %(t)s") % {"t": timesince(c.followup_due_at, now, depth=1)}
+            else:
+                c.due_text = _("follow-up %(t)s left") % {"t": timeuntil(c.followup_due_at, now, depth=1)}
         elif c.due_at <= now:
             c.due_text = _("overdue by %(t)s") % {"t": timesince(c.due_at, now, depth=1)}
         else:
@@ -112,7 +142,17 @@ def complaint_board(request):
                for state, items in board.items()]
     return render(request, "service_desk/board.html",
                   {"columns": columns, "total": sum(len(c["items"]) for c in columns), "view": "board",
-                   "truncated": any(c["more"] for c in columns), "cards_per_column": BOARD_CARDS})
+                   "truncated": any(c["more"] for c in columns), "cards_per_column": BOARD_CARDS,
+                   "public_form_url": public_form_url(request)})
+
+
+def public_form_url(request) -> str:
+    """The public complaint form's address, to put on the website and on letters (the configured site
+    address when there is one, else the address this page was reached at)."""
+    path = reverse("service_desk:public")
+    if settings.KEHU_SITE_URL:
+        return settings.KEHU_SITE_URL.rstrip("/") + path
+    return request.build_absolute_uri(path)
 
 
 @page
@@ -161,6 +201,9 @@ def complaint_reports(request):
         "trend_chart": trend_chart(trend),
         "repeat": reports.complaint_report_repeat(**span),
         "handling": reports.complaint_report_handling_time(**span),
+        # The charts read the same scoped report API as the tables (same range and grouping).
+        "chart_query": urlencode({"from": date_from.isoformat(), "to": date_to.isoformat(),
+                                  "group_by": args["group_by"]}),
     })
 
 
@@ -252,25 +295,34 @@ def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = 
             step_forms.append(step_form)
         else:
             step_forms.append(_step_form(action, complaint, handlers))
-    events = selectors.complaint_events(actor=request.user, complaint_id=complaint.pk)
-    for e in events:
-        e.label = EVENT_LABELS.get(e.action, e.action)
-        e.to_label = STATE_LABELS.get(e.to_state, "") if e.to_state != e.from_state else ""
+    events = history_for_display(selectors.complaint_events(actor=request.user, complaint_id=complaint.pk),
+                                 labels=EVENT_LABELS, state_labels=STATE_LABELS)
     _with_due([complaint], timezone.now())
     is_open = complaint.state != workflow.CLOSED
     can_reassign = request.user.has_kehu_perm(Perm.COMPLAINT_REASSIGN)
+    can_act = may_act(request.user, accountable_id=complaint.accountable_id, department_id=complaint.department_id)
+    customer_q = (request.GET.get("customer_q") or "").strip()[:100]
+    candidates = (selectors.complaint_customer_candidates(actor=request.user, complaint_id=complaint.pk,
+                                                          query=customer_q)
+                  if can_act and (customer_q or complaint.customer_id is None) else [])
+    for m in candidates:
+        m["reason_label"] = MATCH_REASONS.get(m["reason"], m["reason"])
     return {
         "complaint": complaint,
         "events": events,
+        "candidates": candidates,
+        "customer_q": customer_q,
         # The step that moves the complaint on; the others (re-assigning while assigned) come second.
-        "next_form": step_forms[-1] if step_forms else None,
-        "other_forms": step_forms[:-1],
+        # 谁受理、谁跟进、谁回复: only the accountable person or a manager above them sees the steps.
+        "can_act": can_act,
+        "next_form": step_forms[-1] if step_forms and can_act else None,
+        "other_forms": step_forms[:-1] if can_act else [],
         "awaiting_approval": complaint.state == workflow.SOLUTION_PROPOSED,
         "alert": alert,
         "is_open": is_open,
         "reassign_form": (reassign_form or ReassignForm(handlers=handlers)) if can_reassign and is_open else None,
-        "extension_form": (extension_form or ExtensionForm(initial={"days": complaint.sla_days + 1}))
-        if is_open else None,
+        "extension_form": (extension_form or ExtensionForm(complaint=complaint))
+        if is_open and can_act and complaint.sla_days < settings.KEHU_COMPLAINT_SLA_MAX_DAYS else None,
     }
 
 
@@ -334,10 +386,27 @@ def complaint_reassign(request, complaint_id: int):
 
 @page
 @require_POST
+def complaint_link_customer(request, complaint_id: int):
+    """Link (or re-link) the complaint to a customer with one action; a refusal shows above the page."""
+    _require(request)
+    complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    try:
+        customer_id = int(request.POST.get("customer") or 0)
+    except ValueError:
+        customer_id = 0
+    if customer_id <= 0:
+        raise Invalid(_("Choose the customer."), fields={"customer": [_("Required.")]})
+    services.complaint_link_customer(actor=request.user, complaint_id=complaint.pk, customer_id=customer_id)
+    messages.success(request, _("The complaint is linked to the customer; the customer's owner has been told."))
+    return redirect("service_desk:detail", complaint_id=complaint.pk)
+
+
+@page
+@require_POST
 def complaint_extension(request, complaint_id: int):
     _require(request)
     complaint = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
-    form = ExtensionForm(request.POST)
+    form = ExtensionForm(request.POST, complaint=complaint)
     status = 400
     if form.is_valid():
         try:

@@ -19,6 +19,10 @@ CLOSED = "closed"
 STATES = [RECORDED, JUDGED, INVESTIGATING, ASSIGNED, SOLUTION_PROPOSED, SOLUTION_APPROVED, ANSWERED,
           RETURN_VISITED, EVALUATED, CLOSED]
 OPEN_STATES = [s for s in STATES if s != CLOSED]
+# The SLA clock (处理时间) runs until the handling result is told to the customer (answered); the
+# return visit and the summary run on their own follow-up deadline, never an SLA breach.
+SLA_STATES = STATES[:STATES.index(ANSWERED)]
+FOLLOWUP_STATES = [ANSWERED, RETURN_VISITED, EVALUATED]
 
 # action → (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {

@@ -44,7 +44,18 @@ def test_public_form_and_tracking_need_no_account(org, api_client):
                                          "subject": "服务态度", "description": "客服挂断电话。"})
     assert r.status_code == 201, r.content
     no = r.json()["tracking_no"]
-    r = anon.get(f"/public/complaints/{no}", {"phone": "13900139000"})
+    r = anon.post("/public/complaints/track", {"tracking_no": no, "phone": "13900139000"})
     assert r.status_code == 200 and r.json()["state"] == "recorded" and "complainant_name" not in r.json()
-    assert anon.get(f"/public/complaints/{no}", {"phone": "13800138000"}).status_code == 404
+    assert anon.post("/public/complaints/track", {"tracking_no": no, "phone": "13800138000"}).status_code == 404
     assert Complaint.objects.get(tracking_no=no).accountable == org.agent
+
+
+def test_public_tracking_takes_the_phone_in_a_post_body_never_the_query_string(org, api_client):
+    anon = api_client.as_user(None)
+    no = anon.post("/public/complaints", {"complainant_name": "李女士", "complainant_phone": "13900139000",
+                                          "subject": "服务态度", "description": "客服挂断电话。"}).json()["tracking_no"]
+    # the old GET with the phone in the URL is gone
+    assert anon.get(f"/public/complaints/{no}", {"phone": "13900139000"}).status_code in (404, 405)
+    r = anon.post("/public/complaints/track", {"tracking_no": no, "phone": "13900139000"})
+    assert r.status_code == 200 and r.json()["tracking_no"] == no
+    assert anon.post("/public/complaints/track", {"tracking_no": no}).status_code in (400, 422)

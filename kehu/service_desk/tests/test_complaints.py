@@ -134,14 +134,14 @@ def test_sla_sweep_marks_breaches_escalates_to_the_manager_then_above_and_is_ide
     later → the level above. Running the sweep again changes nothing."""
     c = record(org.rep, received_at=dt.datetime(2025, 9, 30, 10, 0, tzinfo=SH))  # due 2025-10-10 00:00
     before_due = dt.datetime(2025, 10, 9, 23, 0, tzinfo=SH)
-    assert services.complaint_sla_sweep(now=before_due) == {"breached": 0, "escalated": 0}
+    assert services.complaint_sla_sweep(now=before_due) == {"breached": 0, "escalated": 0, "followup_reminded": 0}
     after_due = dt.datetime(2025, 10, 10, 9, 0, tzinfo=SH)
-    assert services.complaint_sla_sweep(now=after_due) == {"breached": 1, "escalated": 0}
-    assert services.complaint_sla_sweep(now=after_due) == {"breached": 0, "escalated": 0}
+    assert services.complaint_sla_sweep(now=after_due) == {"breached": 1, "escalated": 0, "followup_reminded": 0}
+    assert services.complaint_sla_sweep(now=after_due) == {"breached": 0, "escalated": 0, "followup_reminded": 0}
     c.refresh_from_db()
     assert c.breached_at == after_due and c.escalation_level == 1
     level1 = ComplaintEvent.objects.get(complaint=c, action="escalated_1")
-    assert level1.note == org.manager.username
+    assert level1.note == org.manager.display_name
     # 2025-10-11 is a make-up working day: one more working day after the due date ends 10-11 24:00
     assert services.complaint_sla_sweep(now=dt.datetime(2025, 10, 11, 23, 0, tzinfo=SH))["escalated"] == 0
     assert services.complaint_sla_sweep(now=dt.datetime(2025, 10, 12, 1, 0, tzinfo=SH))["escalated"] == 1

@@ -35,27 +35,27 @@ def test_sweep_escalates_many_complaints_in_batches_with_one_event_and_audit_ent
     audit chain stays intact across the batches' segments."""
     monkeypatch.setattr(services, "SWEEP_BATCH", 4)
     east, service = record(org.rep, 6), record(org.agent, 5)
-    assert services.complaint_sla_sweep(now=AFTER_DUE) == {"breached": 11, "escalated": 0}
+    assert services.complaint_sla_sweep(now=AFTER_DUE) == {"breached": 11, "escalated": 0, "followup_reminded": 0}
     assert Complaint.objects.filter(escalation_level=1, breached_at=AFTER_DUE).count() == 11
     events = ComplaintEvent.objects.filter(action="escalated_1")
     assert events.count() == 11
     # the department line's manager for the east, the executive where the line has no manager
-    assert {e.note for e in events.filter(complaint__in=east)} == {org.manager.username}
-    assert {e.note for e in events.filter(complaint__in=service)} == {org.executive.username}
+    assert {e.note for e in events.filter(complaint__in=east)} == {org.manager.display_name}
+    assert {e.note for e in events.filter(complaint__in=service)} == {org.executive.display_name}
     assert all(e.actor_id is None and e.actor_name == "system" and e.to_state == workflow.RECORDED for e in events)
     escalations = AuditEntry.objects.filter(action="complaint.escalate")
     assert escalations.count() == 11
     assert set(escalations.values_list("object_id", flat=True)) == {str(c.pk) for c in east + service}
     assert escalations.get(object_id=str(east[0].pk)).changes == {"level": [0, 1], "to": [org.manager.username]}
     assert audit_verify() == []
-    assert services.complaint_sla_sweep(now=AFTER_DUE) == {"breached": 0, "escalated": 0}
+    assert services.complaint_sla_sweep(now=AFTER_DUE) == {"breached": 0, "escalated": 0, "followup_reminded": 0}
 
-    assert services.complaint_sla_sweep(now=LEVEL_2) == {"breached": 0, "escalated": 11}
+    assert services.complaint_sla_sweep(now=LEVEL_2) == {"breached": 0, "escalated": 11, "followup_reminded": 0}
     level2 = ComplaintEvent.objects.filter(action="escalated_2")
-    assert {e.note for e in level2} == {org.executive.username}  # nobody above the east's manager but the top
+    assert {e.note for e in level2} == {org.executive.display_name}  # nobody above the east's manager but the top
     assert AuditEntry.objects.filter(action="complaint.escalate").count() == 22
     assert audit_verify() == []
-    assert services.complaint_sla_sweep(now=LEVEL_2) == {"breached": 0, "escalated": 0}
+    assert services.complaint_sla_sweep(now=LEVEL_2) == {"breached": 0, "escalated": 0, "followup_reminded": 0}
 
 
 def _sweep_queries(now: dt.datetime) -> tuple[dict, int]:
@@ -72,15 +72,15 @@ def test_sweep_query_count_does_not_grow_with_the_number_of_complaints(org):
     Complaint.objects.all().delete()
     record(org.rep, 20), record(org.agent, 20)
     large = [_sweep_queries(AFTER_DUE), _sweep_queries(LEVEL_2)]
-    assert [r for r, _n in small] == [{"breached": 2, "escalated": 0}, {"breached": 0, "escalated": 2}]
-    assert [r for r, _n in large] == [{"breached": 40, "escalated": 0}, {"breached": 0, "escalated": 40}]
+    assert [r for r, _n in small] == [{"breached": 2, "escalated": 0, "followup_reminded": 0}, {"breached": 0, "escalated": 2, "followup_reminded": 0}]
+    assert [r for r, _n in large] == [{"breached": 40, "escalated": 0, "followup_reminded": 0}, {"breached": 0, "escalated": 40, "followup_reminded": 0}]
     assert [n for _r, n in large] == [n for _r, n in small]
     assert all(n <= 20 for _r, n in large)
 
 
 def test_long_overdue_complaint_goes_through_both_levels_in_one_sweep(org):
     [c] = record(org.rep)
-    assert services.complaint_sla_sweep(now=dt.datetime(2025, 11, 1, tzinfo=SH)) == {"breached": 1, "escalated": 1}
+    assert services.complaint_sla_sweep(now=dt.datetime(2025, 11, 1, tzinfo=SH)) == {"breached": 1, "escalated": 1, "followup_reminded": 0}
     assert sorted(c.events.filter(action__startswith="escalated").values_list("action", flat=True)) == [
         "escalated_1", "escalated_2"]
 

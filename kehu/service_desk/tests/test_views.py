@@ -248,11 +248,12 @@ def test_reassign_by_a_manager_and_refused_to_an_agent(org, client):
     assert 'data-testid="reassign-form"' not in html
 
 
-def test_extension_request_shows_the_service_message(org, client):
+def test_extension_offers_only_new_due_dates_up_to_the_policy_maximum(org, client):
     c = record(org.agent)
     response = logged_in(client, org.agent).post(f"/complaints/{c.pk}/extension/", {"days": 9, "reason": "需检测"})
-    assert response.status_code == 422
-    assert "7" in response.content.decode()  # the policy's maximum, in the service's message
+    assert response.status_code == 400
+    html = logged_in(client, org.agent).get(f"/complaints/{c.pk}/").content.decode()
+    assert 'value="7"' in html and 'value="8"' not in html  # the policy's maximum (7 working days)
 
 
 # ---------------------------------------------------------------- public pages

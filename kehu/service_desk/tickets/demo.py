@@ -104,10 +104,11 @@ def demo_load(*, users: dict, rng: random.Random, count: int = 40) -> str:
 def _steps_for(age: dt.timedelta, rng: random.Random) -> list[str]:
     if rng.random() < 0.05:
         return ["cancel"]
-    full = ["accept", "start", "resolve", "close"]
+    # Telling the customer the result stops the SLA clock; closing follows the customer's confirmation.
+    full = ["accept", "start", "resolve", "inform", "close"]
     if age > dt.timedelta(days=10):
-        return full[: rng.choice([3, 4, 4, 4])]
-    return full[: rng.choice([0, 1, 2, 2, 3])]
+        return full[: rng.choice([4, 5, 5, 5])]
+    return full[: rng.choice([0, 1, 2, 2, 3, 4])]
 
 
 def _walk(actor, t, steps: list[str], handlers: list, rng: random.Random):

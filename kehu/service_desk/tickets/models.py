@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kehu.service_desk.ticketing import SlaEvent
 from kehu.service_desk.tickets import workflow
 
 
@@ -133,19 +134,12 @@ class ServiceTicket(models.Model):
         return self.state in workflow.FINAL_STATES
 
 
-class TicketEvent(models.Model):
+class TicketEvent(SlaEvent):
     """The request's history: every step, by whom, from which state to which."""
 
     ticket = models.ForeignKey(ServiceTicket, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    actor_name = models.CharField(max_length=150, blank=True, default="")
-    action = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=20, blank=True, default="")
-    to_state = models.CharField(max_length=20, blank=True, default="")
-    note = models.TextField(blank=True, default="")
 
-    class Meta:
+    class Meta(SlaEvent.Meta):
         indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_at")]
 
     def __str__(self) -> str:

@@ -87,7 +87,7 @@ def ticket_board(*, actor, kind: str | None = None, limit_per_state: int = 50) -
 
 def ticket_events(*, actor, ticket_id: int) -> list[TicketEvent]:
     t = ticket_get(actor=actor, ticket_id=ticket_id)
-    return list(t.events.order_by("at", "id"))
+    return list(t.events.select_related("actor").order_by("at", "id"))
 
 
 def ticket_handler_list(*, actor) -> QuerySet[User]:
@@ -142,6 +142,16 @@ def on_duty_now(*, ticket: ServiceTicket, at: dt.datetime | None = None) -> list
                        end_time=s.end_time, at_local=local):
             users.setdefault(s.user_id, s.user)
     return list(users.values())
+
+
+def ticket_may_act(actor, t: ServiceTicket) -> bool:
+    """谁受理、谁跟进、谁回复 for a service request: the accountable person, the assignee, a manager
+    above the accountable person — and, for an emergency, whoever is on duty for it now (值班)."""
+    from kehu.service_desk.ticketing import may_act
+
+    if may_act(actor, accountable_id=t.accountable_id, department_id=t.department_id, also=(t.assignee_id,)):
+        return True
+    return t.is_emergency and any(u.pk == actor.pk for u in on_duty_now(ticket=t))
 
 
 # ---------------------------------------------------------------- the roster

@@ -19,6 +19,8 @@ from kehu.access.models import Department, User
 from kehu.access.roles import Perm, Scope
 from kehu.audit.services import audit_record, audit_record_many
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound, from_django_validation
+from kehu.service_desk import sla
+from kehu.service_desk.ticketing import event_write, person_name
 from kehu.service_desk.tickets import selectors, workflow
 from kehu.service_desk.tickets.models import (
     ALL_WEEKDAYS,
@@ -70,11 +72,8 @@ def deadlines_for(kind: str, received_at: dt.datetime) -> dict:
 
 
 def _event(t: ServiceTicket, actor, action: str, from_state: str, note: str = "") -> None:
-    TicketEvent.objects.create(
-        ticket=t, at=timezone.now(), actor=actor if actor and actor.pk else None,
-        actor_name=actor.get_username() if actor and actor.pk else "system", action=action,
-        from_state=from_state, to_state=t.state, note=note[:2000],
-    )
+    event_write(TicketEvent, ticket=t, field="ticket", actor=actor, action=action, from_state=from_state,
+                note=note)
 
 
 def _number(kind: str, now: dt.datetime) -> str:
@@ -171,17 +170,17 @@ def _link(t: ServiceTicket) -> str:
     return f"/service/{t.pk}/"
 
 
-def _notify(users, title: str, body: str, link: str) -> list[str]:
+def _notify(users, title: str, body: str, link: str) -> list[User]:
     from kehu.notifications.services import notify
 
-    seen, names = set(), []
+    seen, told = set(), []
     for user in users:
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
-        names.append(user.get_username())
+        told.append(user)
         notify(user=user, title=title, body=body, link=link)
-    return names
+    return told
 
 
 def _notify_assignee(t: ServiceTicket, assignee: User) -> None:
@@ -196,8 +195,10 @@ def _alert_emergency(t: ServiceTicket) -> None:
     title = _("EMERGENCY %(n)s: %(s)s") % {"n": t.number, "s": t.subject}
     body = _("Customer: %(c)s. First response due by %(r)s.") % {
         "c": t.customer.name, "r": timezone.localtime(t.response_due_at).strftime("%Y-%m-%d %H:%M")}
-    names = _notify(recipients, title, f"{body}\n\n{t.description}", _link(t))
-    _event(t, None, "alerted_on_duty" if on_duty else "alerted_managers", t.state, note=", ".join(names))
+    told = _notify(recipients, title, f"{body}\n\n{t.description}", _link(t))
+    names = [u.get_username() for u in told]
+    _event(t, None, "alerted_on_duty" if on_duty else "alerted_managers", t.state,
+           note=", ".join(person_name(u) for u in told))
     audit_record(actor=None, action="ticket.emergency_alert", obj=t,
                  changes={"to": names, "on_duty": bool(on_duty)})
 
@@ -205,6 +206,9 @@ def _alert_emergency(t: ServiceTicket) -> None:
 def _locked(actor, ticket_id: int, expected_version: int | None) -> ServiceTicket:
     _require(actor)
     t = selectors.ticket_get(actor=actor, ticket_id=ticket_id, for_update=True)
+    if not selectors.ticket_may_act(actor, t):
+        raise Forbidden(_("Only the accountable person, the assignee or a manager above them may handle this "
+                          "service request."), code="not_accountable")
     if expected_version is not None and t.version != expected_version:
         raise Conflict(_("Someone else changed this service request a moment ago; reload it and try again."),
                        code="stale")
@@ -310,7 +314,7 @@ def ticket_sla_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     breached = _sweep_level(
         now, level=1,
-        q=Q(escalation_level=0) & (Q(due_at__lt=now) | Q(response_due_at__lt=now, responded_at__isnull=True)))
+        q=Q(escalation_level=0) & sla.ticket_overdue_q(now))
     hours = dt.timedelta(hours=emergency_escalation_hours())
     escalated = _sweep_level(
         now, level=2,
@@ -326,7 +330,7 @@ def _sweep_level(now: dt.datetime, *, level: int, q: Q) -> int:
             # Rows another worker holds are skipped (PostgreSQL); on SQLite the IMMEDIATE transaction
             # already serialises sweeps. The guard on the level keeps a second pass from acting again.
             ids = list(ServiceTicket.objects.select_for_update(skip_locked=True)
-                       .filter(q, state__in=workflow.SLA_STATES).order_by("id").values_list("id", flat=True)
+                       .filter(q, sla.ticket_clock_q()).order_by("id").values_list("id", flat=True)
                        [:SWEEP_BATCH])
             if not ids:
                 return total
@@ -364,7 +368,7 @@ def _announce(ids: list[int], *, level: int) -> None:
     TicketEvent.objects.bulk_create([
         TicketEvent(ticket_id=t.pk, at=at, actor_id=None, actor_name="system", action=f"escalated_{level}",
                     from_state=t.state, to_state=t.state,
-                    note=", ".join(u.get_username() for u in recipients[t.pk])) for t in tickets])
+                    note=", ".join(person_name(u) for u in recipients[t.pk])) for t in tickets])
     audit_record_many(actor=None, action="ticket.escalate", objects=tickets,
                       changes=[{"level": [level - 1, level], "to": [u.get_username() for u in recipients[t.pk]]}
                                for t in tickets])

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kehu.access.models import Department
 from kehu.access.roles import Perm, Scope
 from kehu.errors import DomainError, Forbidden, Invalid
+from kehu.service_desk import sla
+from kehu.service_desk.ticketing import history_for_display
 from kehu.service_desk.tickets import selectors, services, workflow
 from kehu.service_desk.tickets.forms import (
     STEP_FORMS,
@@ -66,8 +68,8 @@ def deadline(t: ServiceTicket) -> dt.datetime:
 
 def due_tone(t: ServiceTicket, now: dt.datetime) -> str:
     """red: breached or little time left; orange: under 24 h (an emergency: always); green otherwise;
-    grey once resolved, closed or cancelled (the clock has stopped)."""
-    if t.state not in workflow.SLA_STATES:
+    grey once the customer was told the result, closed or cancelled (the clock has stopped)."""
+    if not sla.ticket_on_clock(t):
         return "secondary"
     left = deadline(t) - now
     if t.breached_at is not None or left < (EMERGENCY_RED_WITHIN if t.is_emergency else RED_WITHIN):
@@ -83,7 +85,11 @@ def _with_due(tickets, now: dt.datetime) -> list[ServiceTicket]:
         t.deadline = deadline(t)
         t.due_tone = due_tone(t, now)
         t.is_first_response = t.deadline != t.due_at
-        if t.state not in workflow.SLA_STATES:
+        # what the shared deadline badge (service_desk/_due.html) shows
+        t.shown_due = t.deadline
+        t.due_title = _("First response due") if t.is_first_response else _("Due")
+        t.due_prefix = _("Response") if t.is_first_response else ""
+        if not sla.ticket_on_clock(t):
             t.due_text = ""
         elif t.deadline <= now:
             t.due_text = _("overdue by %(t)s") % {"t": timesince(t.deadline, now, depth=1)}
@@ -191,22 +197,23 @@ def _detail_context(request, ticket_id: int, *, step_form: StepForm | None = Non
             forms.append(step_form)
         else:
             forms.append(STEP_FORMS[action](ticket=t))
-    events = list(t.events.order_by("at", "id"))
-    for e in events:
-        e.label = EVENT_LABELS.get(e.action, e.action)
-        e.to_label = STATE_LABELS.get(e.to_state, "") if e.to_state != e.from_state else ""
+    events = history_for_display(selectors.ticket_events(actor=request.user, ticket_id=t.pk),
+                                 labels=EVENT_LABELS, state_labels=STATE_LABELS)
     _with_due([t], timezone.now())
     # The forward step first; cancelling (and reopening) come second.
     main = [f for f in forms if f.action_name not in ("cancel", "reopen")]
-    # Resolved: closing is the step forward, except that an emergency's customer is told the result first.
-    first = "inform" if t.is_emergency and t.customer_informed_at is None else "close"
+    # Resolved: telling the customer the result comes first (it stops the SLA clock), then closing.
+    first = "inform" if t.customer_informed_at is None else "close"
     main.sort(key=lambda f: f.action_name != first)
+    # 谁受理、谁跟进、谁回复: the accountable person, the assignee, a manager above them (an emergency:
+    # also whoever is on duty).
+    can_act = selectors.ticket_may_act(request.user, t)
     return {
-        "ticket": t, "events": events, "alert": alert,
-        "next_form": main[0] if main else None,
-        "other_forms": main[1:] + [f for f in forms if f.action_name in ("cancel", "reopen")],
+        "ticket": t, "events": events, "alert": alert, "can_act": can_act,
+        "next_form": main[0] if main and can_act else None,
+        "other_forms": main[1:] + [f for f in forms if f.action_name in ("cancel", "reopen")] if can_act else [],
         "assign_form": (assign_form or AssignForm(handlers=selectors.ticket_handler_list(actor=request.user),
-                                                  ticket=t)) if not t.is_final else None,
+                                                  ticket=t)) if not t.is_final and can_act else None,
         "must_inform": t.is_emergency and t.state == workflow.RESOLVED and t.customer_informed_at is None,
     }
 

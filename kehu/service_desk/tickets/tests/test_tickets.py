@@ -188,7 +188,7 @@ def test_an_emergency_notifies_the_people_on_duty_at_once_in_app_and_by_email(
     [message] = mail.outbox
     assert message.to == ["zhoumin@example.com"] and t.number in message.subject
     event = TicketEvent.objects.get(ticket=t, action="alerted_on_duty")
-    assert event.note == "agent"
+    assert event.note == org.agent.display_name
     assert AuditEntry.objects.filter(action="ticket.emergency_alert", object_id=str(t.pk)).exists()
 
 
@@ -272,7 +272,7 @@ def test_sweep_marks_breach_escalates_a_working_day_later_and_is_idempotent(
     assert services.ticket_sla_sweep(now=at(2025, 10, 10, 9, 5)) == {"breached": 0, "escalated": 0}
     t.refresh_from_db()
     assert t.breached_at == at(2025, 10, 10, 9, 0) and t.escalation_level == 1
-    assert TicketEvent.objects.get(ticket=t, action="escalated_1").note == "manager"
+    assert TicketEvent.objects.get(ticket=t, action="escalated_1").note == org.manager.display_name
     assert set(Notification.objects.values_list("user__username", flat=True)) == {"manager", "agent"}
     assert AuditEntry.objects.filter(action="ticket.escalate", object_id=str(t.pk)).count() == 1
     # 10-11 is a make-up Saturday: one more working day after the due date ends 10-11 24:00
@@ -296,7 +296,7 @@ def test_an_emergency_without_a_first_response_breaches_after_hours_and_escalate
     t.refresh_from_db()
     assert t.escalation_level == 2
     # the level above 华东区's manager: nobody in 销售部 / 总部, so the executives
-    assert TicketEvent.objects.get(ticket=t, action="escalated_2").note == "executive"
+    assert TicketEvent.objects.get(ticket=t, action="escalated_2").note == org.executive.display_name
 
 
 def test_an_answered_emergency_is_not_breached_before_its_working_day_ends(org, cust):
@@ -306,10 +306,21 @@ def test_an_answered_emergency_is_not_breached_before_its_working_day_ends(org, 
     assert services.ticket_sla_sweep(now=at(2025, 10, 1, 0, 1))["breached"] == 1
 
 
+def test_request_clock_stops_when_the_customer_is_told_the_result(org, cust):
+    """Same rule as complaints: resolved but the customer not yet told keeps the clock running."""
+    received = at(2025, 9, 30, 10, 0)
+    t = walk(org.agent, record(org.agent, cust["huaxing"], received_at=received), "accept", "start", "resolve",
+             resolution="已修复")
+    assert services.ticket_sla_sweep(now=at(2025, 11, 1, 0, 0))["breached"] == 1
+    t.refresh_from_db()
+    assert t.breached_at is not None
+
+
 def test_resolved_closed_and_cancelled_requests_are_not_swept(org, cust):
     received = at(2025, 9, 30, 10, 0)
     a = walk(org.agent, record(org.agent, cust["huaxing"], received_at=received), "accept", "start", "resolve",
              resolution="已修复")
+    a = walk(org.agent, a, "inform", informed_via="phone", informed_note="电话告知客户已修复")
     b = walk(org.agent, record(org.agent, cust["huaxing"], received_at=received), "cancel", reason="重复")
     assert services.ticket_sla_sweep(now=at(2025, 11, 1, 0, 0))["breached"] == 0
     walk(org.agent, a, "reopen", reason="客户反馈问题仍在")  # the clock runs again
