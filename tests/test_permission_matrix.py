@@ -135,12 +135,7 @@ OPERATIONS: dict[str, Op] = {
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.
-COMPLAINTS_FIX = "finance/auditor/analyst read complaints through the API: fixed on branch h/complaints"
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    **{(path, role): COMPLAINTS_FIX
-       for path in ("/complaints", "/complaints/{complaint_id}", "/complaints/{complaint_id}/events")
-       for role in ("finance", "auditor", "analyst")},
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 @functools.cache

@@ -60,6 +60,7 @@ PLAN = [
     (workflow.SOLUTION_PROPOSED, "serious", 1.0, ""),  # waits for the managers' meeting
     (workflow.SOLUTION_PROPOSED, "general", 0.5, ""),  # waits for the supervisor
     (workflow.SOLUTION_APPROVED, "general", 0.6, ""),
+    (workflow.ANSWERED, "major", 4.0, ""),  # decided in a managers' meeting, then answered
     (workflow.ANSWERED, "general", 2.0, ""),  # answered in time, return visit pending
     (workflow.ANSWERED, "general", 9.0, ""),  # answered in time, return visit overdue (not a breach)
     (workflow.RETURN_VISITED, "general", 5.0, ""),
@@ -91,7 +92,25 @@ def _approve(request_id: int) -> None:
         task = req.tasks.filter(round=req.round, step_order=req.current_step, status="pending").first()
         if task is None:
             return
+        step = req.chain.steps.filter(order=req.current_step).first()
+        if step is not None and step.kind == "meeting":
+            _meeting(req, task.assignee)
+            continue
         approval_decide(actor=task.assignee, request_id=req.pk, decision="approve", comment="同意。")
+
+
+def _meeting(req, chair) -> None:
+    """经理办公会专题会议: the general manager and the sales and service managers decide the proposal."""
+    from kehu.access.models import User
+    from kehu.approvals.services import approval_meeting_record
+
+    people = [chair.pk, *User.objects.filter(role__in=["manager", "executive"], is_active=True)
+              .exclude(pk=chair.pk).order_by("id").values_list("pk", flat=True)[:3]]
+    approval_meeting_record(
+        actor=chair, request_id=req.pk, held_on=timezone.localdate() - dt.timedelta(days=1), participants=people,
+        minutes="经理办公会专题会议纪要：听取客服部关于该投诉的调查汇报，认定为较大投诉。会议决定：同意处理方案，"
+                "由责任部门三个工作日内落实，质量部跟踪整改效果，客服部负责答复客户并回访。",
+        decision="approve")
 
 
 def _solution_request(c: Complaint):

@@ -143,16 +143,13 @@ class AssignForm(StepForm):
 class ProposeForm(StepForm):
     action_name, title, submit = "propose", _("Propose a solution"), _("Submit the solution for approval")
     solution = forms.CharField(label=_("Solution"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
-    meeting_minutes = forms.CharField(label=_("Managers' meeting minutes"), required=False, max_length=10000,
-                                      widget=forms.Textarea(attrs={"rows": 4}),
-                                      help_text=_("Required for a serious complaint."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.complaint.severity != Severity.SERIOUS:
-            del self.fields["meeting_minutes"]
-        else:
-            self.fields["meeting_minutes"].required = True
+        if self.complaint.severity != Severity.GENERAL:
+            self.fields["solution"].help_text = _(
+                "A major or serious complaint's solution is decided in a managers' meeting (经理办公会): "
+                "its date, participants, minutes and decision are recorded on the approval.")
 
 
 class AnswerForm(StepForm):

@@ -190,8 +190,9 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
         c.responsible, note = responsible, str(responsible)
     elif action == "propose":
         _require_fields(data, "solution")
-        if c.severity == Severity.SERIOUS:
-            _require_fields(data, "meeting_minutes")
+        # A major or serious proposal is decided in a managers' meeting recorded on its approval (date,
+        # participants, minutes, decision); minutes typed here are kept only as a note.
+        if (data.get("meeting_minutes") or "").strip():
             c.meeting_minutes = data["meeting_minutes"].strip()
         c.solution = note = data["solution"].strip()
     elif action == "answer":
@@ -277,7 +278,9 @@ def due_label(at: dt.datetime) -> str:
 def _ask_approval(actor, c: Complaint, chain: str, title: str, payload: dict | None = None) -> None:
     from kehu.approvals.services import approval_request
 
-    approval_request(actor=actor, chain_code=chain, target=c, title=title, payload=payload or {})
+    # The steps walk up the accountable person's department line (谁受理、谁跟进), whoever asks.
+    approval_request(actor=actor, chain_code=chain, target=c, title=title, payload=payload or {},
+                     line_of=c.accountable)
 
 
 def on_approval_outcome(request, outcome: str) -> None:

@@ -307,9 +307,13 @@ def _detail_context(request, complaint_id: int, *, step_form: StepForm | None = 
                   if can_act and (customer_q or complaint.customer_id is None) else [])
     for m in candidates:
         m["reason_label"] = MATCH_REASONS.get(m["reason"], m["reason"])
+    from kehu.approvals.selectors import meetings_for
+
     return {
         "complaint": complaint,
         "events": events,
+        # 经理办公会: the meetings that decided (or returned) this complaint's solution, as recorded.
+        "meetings": list(meetings_for(actor=request.user, target=complaint)),
         "candidates": candidates,
         "customer_q": customer_q,
         # The step that moves the complaint on; the others (re-assigning while assigned) come second.

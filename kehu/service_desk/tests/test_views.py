@@ -205,16 +205,20 @@ def test_a_step_missing_what_it_needs_stays_with_its_errors(org, client):
     assert c.state == workflow.RECORDED
 
 
-def test_serious_solution_needs_the_meeting_minutes(org, client, monkeypatch):
-    monkeypatch.setattr(services, "_ask_approval", lambda *a, **k: None)
+def test_serious_solution_is_decided_in_the_managers_meeting_not_by_minutes_typed_at_proposal(org, client):
     c = record(org.agent)
     logged_in(client, org.agent)
     post_step(client, c, "judge", severity="serious")
     post_step(client, c, "investigate", cause="批次质量问题")
     post_step(client, c, "assign", responsible=org.rep.pk)
-    assert 'name="meeting_minutes"' in client.get(f"/complaints/{c.pk}/").content.decode()
-    assert post_step(client, c, "propose", solution="召回整批").status_code == 400
-    assert post_step(client, c, "propose", solution="召回整批", meeting_minutes="经理会议同意").status_code == 302
+    page = client.get(f"/complaints/{c.pk}/").content.decode()
+    assert 'name="meeting_minutes"' not in page
+    assert post_step(client, c, "propose", solution="召回整批").status_code == 302
+    from kehu.approvals.models import ApprovalRequest
+
+    req = ApprovalRequest.objects.get(object_id=str(c.pk))
+    assert req.chain.code == "complaint.solution.serious"
+    assert req.chain.steps.get(order=1).kind == "meeting"
 
 
 def test_an_illegal_step_is_a_409_shown_as_an_alert(org, client):

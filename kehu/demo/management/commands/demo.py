@@ -89,11 +89,13 @@ class Command(BaseCommand):
         from kehu.customers.review.demo import demo_load as review_demo_load
         from kehu.demo.approvals import demo_load as approvals_demo_load
         from kehu.imports.demo import demo_load as imports_demo_load
+        from kehu.service_desk.demo import demo_load as complaints_demo_load
         from kehu.service_desk.inspections.demo import demo_load as inspections_demo_load
         from kehu.service_desk.tickets.demo import demo_load as tickets_demo_load
 
         for offset, load in enumerate([tickets_demo_load, inspections_demo_load, imports_demo_load,
-                                       dupes_demo_load, review_demo_load, approvals_demo_load], start=1):
+                                       dupes_demo_load, review_demo_load, approvals_demo_load,
+                                       complaints_demo_load], start=1):
             self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
