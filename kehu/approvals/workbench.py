@@ -19,7 +19,8 @@ def _expected_by(created_at: dt.datetime) -> dt.datetime:
     return created_at + dt.timedelta(hours=settings.KEHU_APPROVAL_REMIND_HOURS)
 
 
-@todo_provider("approvals", label=gettext_lazy("Approvals waiting for me"), order=10, more="approvals:inbox")
+@todo_provider("approvals", label=gettext_lazy("Approvals waiting for me"), order=10, more="approvals:inbox",
+               short=gettext_lazy("Approval"))
 def approval_todos(user, *, today, now, limit):
     tasks = (inbox_base(actor=user).select_related("request", "request__requester")
              .order_by("created_at", "id")[:limit])

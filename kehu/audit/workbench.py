@@ -40,4 +40,6 @@ def sensitive_accesses(user, *, today, now):
                          url=f"{list_url}?" + urlencode({"action": e.action, "object_type": e.object_type,
                                                          "object_id": e.object_id}),
                          due=timezone.localtime(e.at), detail=e.object_repr))
-    return Panel(rows=rows, url=f"{list_url}?action=customer.reveal")
+    return Panel(rows=rows, url=f"{list_url}?action=customer.reveal",
+                 empty=_("No personal data has been revealed in clear or exported yet. Each reveal and export "
+                         "will be listed here."))

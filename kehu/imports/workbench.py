@@ -15,7 +15,8 @@ from kehu.workbench.registry import NORMAL, OVERDUE, SOON, Todo, todo_provider
 ATTENTION = {JobState.FAILED: OVERDUE, JobState.INTERRUPTED: SOON, JobState.VALIDATED: NORMAL}
 
 
-@todo_provider("imports", label=gettext_lazy("Imports that need attention"), order=70, more="imports:list")
+@todo_provider("imports", label=gettext_lazy("Imports that need attention"), order=70, more="imports:list",
+               short=gettext_lazy("Import"))
 def import_todos(user, *, today, now, limit):
     if not user.has_kehu_perm(Perm.CUSTOMER_IMPORT):
         return []

@@ -9,7 +9,8 @@ from kehu.notifications.selectors import notification_base
 from kehu.workbench.registry import Todo, todo_provider
 
 
-@todo_provider("notifications", label=gettext_lazy("Unread notifications"), order=90, more="notifications:list")
+@todo_provider("notifications", label=gettext_lazy("Unread notifications"), order=90, more="notifications:list",
+               short=gettext_lazy("Notice"))
 def notification_todos(user, *, today, now, limit):
     rows = notification_base(actor=user).filter(read_at__isnull=True).order_by("-id")[:limit]
     fallback = reverse("notifications:list")

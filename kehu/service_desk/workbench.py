@@ -53,7 +53,8 @@ def mine_q(user, *, owner: str, helper: str) -> Q:
 
 
 @todo_provider("complaints", label=gettext_lazy("Complaints near or past their deadline"), order=20,
-               more="service_desk:board")
+               more="service_desk:board",
+               short=gettext_lazy("Complaint"))
 def complaint_todos(user, *, today, now, limit):
     if not user.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         return []

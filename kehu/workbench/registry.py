@@ -17,7 +17,8 @@ Adding to the workbench
 
         from kehu.workbench.registry import Figure, Todo, figure_provider, todo_provider
 
-        @todo_provider("complaints", label=_("Complaints"), order=20, more="service_desk:board")
+        @todo_provider("complaints", label=_("Complaints"), order=20, more="service_desk:board",
+                       short=_("Complaint"))
         def complaint_todos(user, *, today, now, limit):
             ...  # a scoped selector of the app; at most `limit` items, soonest due first
             return [Todo(kind="complaint", title=..., url=..., due=..., state="overdue")]
@@ -26,8 +27,9 @@ Adding to the workbench
         def open_complaints(user, *, today, now):
             return Figure(value=12, previous=9, url=...)  # or None when the figure does not apply
 
-    - ``todo_provider(key, label, order, more)``: ``fn(user, *, today, now, limit) -> list[Todo]``.
-      ``more`` is the URL name of the app's own list (the "more" link under the to-dos).
+    - ``todo_provider(key, label, order, more, short)``: ``fn(user, *, today, now, limit) -> list[Todo]``.
+      ``more`` is the URL name of the app's own list (the "more" link under the to-dos); ``short`` the
+      word on each to-do's badge ("Complaint").
     - ``figure_provider(key, label, order)``: ``fn(user, *, today, now) -> Figure | None``. ``previous``
       is the same figure one period earlier (the previous month) or None for a snapshot without history.
     - ``chart_provider(key, label, order)``: ``fn(user, *, today, now) -> Chart | None``: month labels
@@ -102,6 +104,7 @@ class Panel:
 
     rows: list[Todo]
     url: str = ""  # the app's full list
+    empty: str = ""  # what an empty panel says (what it would show, or what to do next)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Provider:
     order: int
     fn: Callable
     more: str = ""  # URL name of the app's list ("more" link), to-do providers only
+    short: str = ""  # a word or two for the to-do's badge ("Complaint"), to-do providers only
 
 
 _TODOS: dict[str, Provider] = {}
@@ -119,17 +123,17 @@ _CHARTS: dict[str, Provider] = {}
 _PANELS: dict[str, Provider] = {}
 
 
-def _register(table: dict, key: str, label, order: int, more: str = ""):
+def _register(table: dict, key: str, label, order: int, more: str = "", short=""):
     def wrap(fn):
-        table[key] = Provider(key, label, order, fn, more)
+        table[key] = Provider(key, label, order, fn, more, short or label)
         return fn
 
     return wrap
 
 
-def todo_provider(key: str, *, label, order: int = 100, more: str = ""):
+def todo_provider(key: str, *, label, order: int = 100, more: str = "", short=""):
     """Register ``fn(user, *, today, now, limit) -> list[Todo]`` under ``key``."""
-    return _register(_TODOS, key, label, order, more)
+    return _register(_TODOS, key, label, order, more, short)
 
 
 def figure_provider(key: str, *, label, order: int = 100):

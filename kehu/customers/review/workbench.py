@@ -13,7 +13,8 @@ from kehu.customers.review.selectors import review_item_base
 from kehu.workbench.registry import Todo, todo_provider, urgency
 
 
-@todo_provider("review", label=gettext_lazy("Customers to review"), order=50, more="review:mine")
+@todo_provider("review", label=gettext_lazy("Customers to review"), order=50, more="review:mine",
+               short=gettext_lazy("Review"))
 def review_todos(user, *, today, now, limit):
     items = (review_item_base(actor=user).filter(assignee_id=user.pk, state=ItemState.OPEN)
              .select_related("customer").order_by("due_date", "id")[:limit])

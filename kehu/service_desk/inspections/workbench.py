@@ -15,7 +15,8 @@ from kehu.service_desk.inspections.selectors import can_read, visit_base
 from kehu.workbench.registry import Figure, Todo, figure_provider, todo_provider, urgency
 
 
-@todo_provider("inspections", label=gettext_lazy("Inspections due"), order=30, more="inspections:visits")
+@todo_provider("inspections", label=gettext_lazy("Inspections due"), order=30, more="inspections:visits",
+               short=gettext_lazy("Inspection"))
 def inspection_todos(user, *, today, now, limit):
     if not can_read(user):
         return []

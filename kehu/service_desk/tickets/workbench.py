@@ -15,7 +15,8 @@ from kehu.workbench.registry import Todo, todo_provider, urgency
 
 
 @todo_provider("service_requests", label=gettext_lazy("Service requests near or past their deadline"), order=25,
-               more="tickets:board")
+               more="tickets:board",
+               short=gettext_lazy("Service"))
 def ticket_todos(user, *, today, now, limit):
     if not user.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         return []
