@@ -1,7 +1,7 @@
 """Customers on the workbench: how many customers are in my scope, how many are new this month (each
 against last month) and the chart of new customers per month.
 
-One count of the scope and one grouped count of the last six months (customer_base, so a manager
+One aggregate over the scope: the total and a count per month of the last six (customer_base, so a manager
 counts the department subtree, an executive the company, a rep their own customers); the figures
 and the chart share them."""
 
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -37,22 +35,18 @@ def _months(today: dt.date) -> list[str]:
 
 def customer_counts(user, today: dt.date, now: dt.datetime) -> dict:
     """{"total": live customers in scope, "new": {"YYYY-MM": created that month}} for the last six
-    months (Asia/Shanghai months), memoised for one gathering."""
+    months (Asia/Shanghai months), in ONE aggregate query (a conditional count per month: no per-row
+    date function, which costs ~30 µs a row on SQLite), memoised for one gathering."""
     key = (user.pk, user.role, user.department_id, today, now)
     if _MEMO.get("key") != key:
-        qs = customer_base(actor=user)
-        total = qs.count()
-        tz = timezone.get_default_timezone()
-        new = {}
-        for row in (qs.filter(created_at__gte=local_midnight(month_start(today, CHART_MONTHS - 1)))
-                    .annotate(month=TruncMonth("created_at", tzinfo=tz)).order_by().values("month")
-                    .annotate(n=Count("id"))):
-            month = row["month"]
-            if timezone.is_aware(month):
-                month = timezone.localtime(month, tz)
-            new[f"{month:%Y-%m}"] = row["n"]
+        bounds = [local_midnight(month_start(today, back)) for back in range(CHART_MONTHS - 1, -2, -1)]
+        months = _months(today)
+        counts = {"total": Count("id")}
+        for i in range(len(months)):
+            counts[f"m{i}"] = Count("id", filter=Q(created_at__gte=bounds[i], created_at__lt=bounds[i + 1]))
+        row = customer_base(actor=user).aggregate(**counts)
         _MEMO.clear()
-        _MEMO.update(key=key, value={"total": total, "new": new})
+        _MEMO.update(key=key, value={"total": row["total"], "new": {m: row[f"m{i}"] for i, m in enumerate(months)}})
     return _MEMO["value"]
 
 
