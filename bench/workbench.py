@@ -30,7 +30,7 @@ import random
 import signal
 import sys
 
-from bench.run import PASSWORD, RESULTS, ROOT, Client, RawSQL, build, configure, fig, start_server, token
+from bench.run import PASSWORD, RESULTS, ROOT, Client, RawSQL, build, configure, fig, pct, start_server, token
 
 TARGET_MS = 50
 ROLES = {  # role → bench user
@@ -117,6 +117,15 @@ def measure(db: str, url: str, scale: int, requests: int, workers: int) -> list:
         os.environ["KEHU_WORKBENCH_CACHE_SECONDS"] = "300" if cached else "0"
         proc, port = start_server(workers)
         try:
+            if cached:  # what the same server answers for a trivial authenticated read, for scale
+                c = Client(port, token(port, "bench_exec"))
+                c.call("GET", "/api/v1/auth/tokens")
+                ms = [c.call("GET", "/api/v1/auth/tokens")[2] for _ in range(requests)]
+                row = {"name": "baseline_token_list", "scale": scale, "db": db, "requests": requests,
+                       "p50_ms": round(pct(ms, 50), 2), "p95_ms": round(pct(ms, 95), 2),
+                       "note": "GET /api/v1/auth/tokens: HTTP, auth and Django overhead on this machine now"}
+                results.append(row)
+                print(json.dumps(row, ensure_ascii=False), flush=True)
             for role, username in ROLES.items():
                 c = Client(port, token(port, username))
                 status, body, _ms = c.call("GET", "/api/v1/workbench")
