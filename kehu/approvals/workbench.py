@@ -23,6 +23,8 @@ def _expected_by(created_at: dt.datetime) -> dt.datetime:
                short=gettext_lazy("Approval"))
 def approval_todos(user, *, today, now, limit):
     tasks = (inbox_base(actor=user).select_related("request", "request__requester")
+             .only("id", "created_at", "request_id", "request__title", "request__requester__username",
+                   "request__requester__display_name")
              .order_by("created_at", "id")[:limit])
     out = []
     for t in tasks:

@@ -21,7 +21,7 @@ def import_todos(user, *, today, now, limit):
     if not user.has_kehu_perm(Perm.CUSTOMER_IMPORT):
         return []
     jobs = (import_job_base(actor=user).filter(created_by_id=user.pk, state__in=list(ATTENTION))
-            .order_by("-id")[:limit])
+            .select_related(None).only("id", "state", "file_name", "created_at").order_by("-id")[:limit])
     titles = {JobState.FAILED: _("Import failed: %(file)s"),
               JobState.INTERRUPTED: _("Import interrupted, can be resumed: %(file)s"),
               JobState.VALIDATED: _("Import checked, waiting for commit: %(file)s")}

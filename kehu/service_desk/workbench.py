@@ -60,7 +60,8 @@ def complaint_todos(user, *, today, now, limit):
         return []
     rows = (complaint_base(actor=user).filter(open_q(), mine_q(user, owner="accountable", helper="responsible"),
                                                due_at__lte=_horizon(now))
-            .select_related("customer").order_by("due_at", "id")[:limit])
+            .select_related("customer").only("id", "tracking_no", "subject", "due_at", "customer__name")
+            .order_by("due_at", "id")[:limit])
     out = []
     for c in rows:
         state = urgency(c.due_at, now=now, soon=_soon())

@@ -17,7 +17,7 @@ from kehu.workbench.registry import Todo, todo_provider, urgency
                short=gettext_lazy("Review"))
 def review_todos(user, *, today, now, limit):
     items = (review_item_base(actor=user).filter(assignee_id=user.pk, state=ItemState.OPEN)
-             .select_related("customer").order_by("due_date", "id")[:limit])
+             .select_related("customer").only("id", "due_date", "customer__name").order_by("due_date", "id")[:limit])
     url = reverse("review:mine")
     return [Todo(kind="review", title=_("Review customer %(name)s") % {"name": i.customer.name},
                  url=f"{url}#review-item-{i.pk}", due=i.due_date, state=urgency(i.due_date, now=now, soon=dt.timedelta(days=3)),

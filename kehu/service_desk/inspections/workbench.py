@@ -22,7 +22,8 @@ def inspection_todos(user, *, today, now, limit):
         return []
     horizon = today + dt.timedelta(days=settings.KEHU_WORKBENCH_HORIZON_DAYS)
     visits = (visit_base(actor=user).filter(inspector_id=user.pk, state=VisitState.SCHEDULED, due_date__lte=horizon)
-              .select_related("customer").order_by("due_date", "id")[:limit])
+              .select_related("customer").only("id", "due_date", "scheduled_date", "customer__name")
+              .order_by("due_date", "id")[:limit])
     return [Todo(kind="inspection", title=_("Inspect %(name)s") % {"name": v.customer.name},
                  url=reverse("inspections:visit_detail", args=[v.pk]), due=v.due_date,
                  state=urgency(v.due_date, now=now, soon=dt.timedelta(days=2)),

@@ -22,7 +22,8 @@ def ticket_todos(user, *, today, now, limit):
         return []
     rows = (ticket_base(actor=user).filter(mine_q(user, owner="accountable", helper="assignee"),
                                            state__in=workflow.SLA_STATES, due_at__lte=_horizon(now))
-            .select_related("customer").order_by("due_at", "id")[:limit])
+            .select_related("customer").only("id", "number", "subject", "due_at", "customer__name")
+            .order_by("due_at", "id")[:limit])
     out = []
     for t in rows:
         state = urgency(t.due_at, now=now, soon=_soon())
