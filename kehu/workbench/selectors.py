@@ -1,8 +1,8 @@
 """Gathers the workbench of one user from every registered provider (see registry.py).
 
-To-dos are read live (each provider: one indexed query, at most ``limit`` rows); figures and charts
-count over the whole data scope, so they are cached per user for KEHU_WORKBENCH_CACHE_SECONDS (the
-page says when they were counted)."""
+To-dos are read live (each provider: one indexed query, at most ``limit`` rows); figures, charts and
+panels count or search over the whole data scope, so they are cached per user for
+KEHU_WORKBENCH_CACHE_SECONDS (the page says when the figures were counted)."""
 
 from __future__ import annotations
 
@@ -119,10 +119,16 @@ def workbench_figures(*, actor, now: dt.datetime | None = None) -> dict:
 
 
 def workbench_panels(*, actor, now: dt.datetime | None = None) -> list[tuple[Provider, Panel]]:
-    """The panels that apply to the actor (read live: each is one small query)."""
+    """The panels that apply to the actor, cached like the figures (the auditor's latest sensitive
+    accesses search the whole audit log)."""
     if not _active(actor):
         return []
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    return [(p, v) for p in registry.panel_providers()
-            if isinstance(v := _call(p, actor, today=today, now=now), Panel)]
+
+    def compute():
+        at = now or timezone.now()
+        today = timezone.localdate(at)
+        return [(p.key, v) for p in registry.panel_providers()
+                if isinstance(v := _call(p, actor, today=today, now=at), Panel)]
+
+    providers = {p.key: p for p in registry.panel_providers()}
+    return [(providers[k], v) for k, v in _cached("panels", actor, now, compute) if k in providers]
