@@ -21,12 +21,14 @@
     window.addEventListener("resize", function () { instance.resize(); });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var boxes = document.querySelectorAll("[data-chart]");
-    if (!boxes.length || !window.echarts) return;
+  function load(boxes, attempt) {
     fetch("/api/v1/workbench/charts", { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : { charts: [] }; })
+      .then(function (r) {
+        if (r.status >= 500 && attempt < 2) { setTimeout(function () { load(boxes, attempt + 1); }, 300); return null; }
+        return r.ok ? r.json() : { charts: [] };
+      })
       .then(function (body) {
+        if (!body) return;
         var byKey = {};
         body.charts.forEach(function (c) { byKey[c.key] = c; });
         boxes.forEach(function (el) {
@@ -34,5 +36,16 @@
           if (chart) { draw(el, chart); el.setAttribute("data-drawn", "true"); }
         });
       });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var boxes = document.querySelectorAll("[data-chart]");
+    if (!boxes.length || !window.echarts) return;
+    // After the header's badge request (one request at a time: both touch the session), or at the
+    // latest after a second.
+    var started = false;
+    var start = function () { if (!started) { started = true; load(boxes, 0); } };
+    document.body.addEventListener("htmx:afterRequest", start, { once: true });
+    setTimeout(start, 1000);
   });
 })();
