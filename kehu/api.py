@@ -139,6 +139,7 @@ from kehu.notifications.api import router as notifications_router  # noqa: E402
 from kehu.service_desk.api import router as service_desk_router  # noqa: E402
 from kehu.service_desk.inspections.api import router as inspections_router  # noqa: E402
 from kehu.service_desk.tickets.api import router as tickets_router  # noqa: E402
+from kehu.workbench.api import router as workbench_router  # noqa: E402
 from kehu.workdays.api import router as workdays_router  # noqa: E402
 
 api.add_router("", access_router)
@@ -153,6 +154,7 @@ api.add_router("", imports_router)
 api.add_router("", review_router)
 api.add_router("", inspections_router)
 api.add_router("", tickets_router)
+api.add_router("", workbench_router)
 
 
 class ApiErrorFormatMiddleware:

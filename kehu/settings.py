@@ -92,7 +92,7 @@ ROOT_URLCONF = "kehu.urls"
 WSGI_APPLICATION = "kehu.wsgi.application"
 AUTH_USER_MODEL = "access.User"
 LOGIN_URL = "access:login"
-LOGIN_REDIRECT_URL = "customers:list"
+LOGIN_REDIRECT_URL = "workbench:home"
 
 TEMPLATES = [
     {
@@ -246,6 +246,13 @@ KEHU_SLA_SWEEP_MINUTES = int(os.environ.get("KEHU_SLA_SWEEP_MINUTES", "1"))  # a
 KEHU_APPROVAL_REMIND_HOURS = float(os.environ.get("KEHU_APPROVAL_REMIND_HOURS", "24"))
 KEHU_APPROVAL_LINE_ROLES = tuple(
     r.strip() for r in os.environ.get("KEHU_APPROVAL_LINE_ROLES", "manager,executive").split(",") if r.strip())
+
+# Workbench (工作台): to-dos due within this many hours are "soon" (orange); complaints, service requests
+# and inspections appear as to-dos once due within KEHU_WORKBENCH_HORIZON_DAYS; the headline figures and
+# charts (counts over the whole scope) are cached per user this many seconds (0 = not cached).
+KEHU_WORKBENCH_SOON_HOURS = float(os.environ.get("KEHU_WORKBENCH_SOON_HOURS", "24"))
+KEHU_WORKBENCH_HORIZON_DAYS = int(os.environ.get("KEHU_WORKBENCH_HORIZON_DAYS", "7"))
+KEHU_WORKBENCH_CACHE_SECONDS = int(os.environ.get("KEHU_WORKBENCH_CACHE_SECONDS", "0" if TESTING else "300"))
 
 # API paging.
 KEHU_PAGE_SIZE_DEFAULT = 50

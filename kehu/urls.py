@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("kehu.access.urls")),
+    path("", include("kehu.workbench.urls")),
     path("", include("kehu.customers.urls")),
     path("", include("kehu.audit.urls")),
     path("", include("kehu.workdays.urls")),

@@ -142,6 +142,8 @@ ENDPOINTS = [
     E("token_revoke_others", "DELETE", "/auth/tokens/{spare_token}", need="own_token", ok=204),
 ]
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
+              E("workbench_charts", "GET", "/workbench/charts", need="any")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:
@@ -261,6 +263,19 @@ def test_customer_list_shows_exactly_the_roles_scope(db, client, world, who):
     for key, cid in customers.items():
         r = client.get(f"/api/v1/customers/{cid}", **auth)
         assert r.status_code == (200 if key in VISIBLE[who] else 404), (who, key)
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_workbench_figures_count_exactly_the_roles_scope(db, client, world, who):
+    """The workbench's headline figures (issue 9): a manager counts the department subtree only, a rep
+    their own customers, the executive and back office the company."""
+    _org, tokens, _ids, _customers = world
+    r = client.get("/api/v1/workbench", HTTP_AUTHORIZATION=f"Bearer {tokens[who]}")
+    figures = {f["key"]: f["value"] for f in r.json()["figures"]}
+    assert figures["customers"] == len(VISIBLE[who]), who
+    r = client.get("/api/v1/workbench/charts", HTTP_AUTHORIZATION=f"Bearer {tokens[who]}")
+    new = next(c for c in r.json()["charts"] if c["key"] == "new_customers_by_month")
+    assert sum(new["series"][0]["data"]) <= len(VISIBLE[who])
 
 
 MASKED = {

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.shortcuts import redirect, render
@@ -26,7 +27,7 @@ def login_view(request):
             login(request, user)
             target = request.GET.get("next") or ""
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-                target = "customers:list"
+                target = settings.LOGIN_REDIRECT_URL  # the workbench
             return redirect(target)
     return render(request, "access/login.html", {"form": form}, status=200 if not form.errors else 400)
 

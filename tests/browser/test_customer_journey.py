@@ -40,6 +40,7 @@ def test_customer_journey_register_search_mask_reveal_audit(new_page, org, trans
     rep = new_page()
     log_in(rep, org, "rep")
     expect(rep.get_by_test_id("user-name")).to_have_text("张伟")
+    rep.goto("/")  # the customer list (login lands on the workbench)
     rep.get_by_test_id("new-customer").click()
     rep.fill("input[name=name]", NAME)
     rep.fill("input[name=uscc]", valid_uscc())

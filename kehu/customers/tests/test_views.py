@@ -72,10 +72,11 @@ def test_login_lockout_message_is_shown(client, org, settings):
     assert "登录失败次数过多，账号已锁定" in r.content.decode()
 
 
-def test_login_then_lands_on_the_customer_list(client, org):
+def test_login_then_lands_on_the_workbench(client, org):
+    """Issue 9: each user lands on their workbench (工作台), not the customer list."""
     r = client.post(reverse("access:login"), {"username": "rep", "password": org.password})
-    assert r.status_code == 302 and r["Location"] == "/"
-    r = client.get("/")
+    assert r.status_code == 302 and r["Location"] == "/workbench/"
+    r = client.get(r["Location"])
     assert r.status_code == 200
     assert "张伟" in r.content.decode()
 
