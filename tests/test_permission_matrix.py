@@ -101,6 +101,7 @@ OPERATIONS: dict[str, Op] = {
     "/complaints": Op(HANDLE),
     "/complaints/{complaint_id}": Op(HANDLE, records="scoped", world="complaint"),
     "/complaints/{complaint_id}/events": Op(HANDLE, records="scoped", world="complaint"),
+    "/complaints/{complaint_id}/customer-candidates": Op(HANDLE, records="scoped", world="complaint"),
     "/complaints/reports/sla": Op(REPORT),
     "/complaints/reports/causes": Op(REPORT),
     "/complaints/reports/categories": Op(REPORT),
@@ -125,6 +126,9 @@ OPERATIONS: dict[str, Op] = {
     "/approvals/chains": Op(),
     # notifications
     "/notifications": Op(),
+    # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
+    "/workbench": Op(),
+    "/workbench/charts": Op(),
     # imports
     "/imports": Op(Perm.CUSTOMER_IMPORT),
     "/imports/fields": Op(Perm.CUSTOMER_IMPORT),

@@ -16,5 +16,6 @@ def navigation(request):
         "can_see_inspections": user.has_kehu_perm(Perm.COMPLAINT_HANDLE) or user.has_kehu_perm(Perm.INSPECTION_MANAGE),
         "can_merge_customers": user.has_kehu_perm(Perm.CUSTOMER_MERGE),
         "can_import_customers": user.has_kehu_perm(Perm.CUSTOMER_IMPORT),
+        "can_manage_users": user.has_kehu_perm(Perm.USER_MANAGE),
         "can_review_customers": user.has_kehu_perm(Perm.CUSTOMER_WRITE) or user.has_kehu_perm(Perm.REVIEW_MANAGE),
     }

@@ -31,6 +31,8 @@ ACTION_LABELS = {
     "customer.subject_export": _("Customer's personal data exported (data-subject request)"),
     "customer.export": _("Customer list exported"),
     "customer.export_reveal": _("Customer list exported with sensitive fields"),
+    "customer.restore": _("Deleted customer restored"),
+    "customer.assigned_access": _("Customer opened by an assigned worker (outside their scope)"),
     "contact.create": _("Contact created"),
     "contact.update": _("Contact updated"),
     "contact.delete": _("Contact deleted"),
@@ -85,6 +87,8 @@ ACTION_LABELS = {
     "complaint.reassign": _("Complaint reassigned"),
     "complaint.escalate": _("Complaint escalated (deadline passed)"),
     "complaint.extension_request": _("Complaint deadline extension requested"),
+    "complaint.followup_remind": _("Complaint return visit reminded"),
+    "complaint.link_customer": _("Complaint linked to a customer"),
     # service requests and emergencies
     "ticket.record": _("Service request recorded"),
     "ticket.assign": _("Service request assigned"),

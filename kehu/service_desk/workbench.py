@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.access.roles import Perm, Scope
+from kehu.service_desk import sla
 from kehu.service_desk.models import open_q
 from kehu.service_desk.reports import complaint_report_sla
 from kehu.service_desk.selectors import complaint_base
@@ -58,19 +59,31 @@ def mine_q(user, *, owner: str, helper: str) -> Q:
 def complaint_todos(user, *, today, now, limit):
     if not user.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         return []
-    rows = (complaint_base(actor=user).filter(open_q(), mine_q(user, owner="accountable", helper="responsible"),
-                                               due_at__lte=_horizon(now))
-            .select_related("customer").only("id", "tracking_no", "subject", "due_at", "customer__name")
-            .order_by("due_at", "id")[:limit])
+    # The SLA clock stops at the answer (sla.py); what follows — the return visit and the summary — has its
+    # own deadline and is a to-do of its own, never shown as an SLA deadline.
+    horizon = _horizon(now)
+    mine = complaint_base(actor=user).filter(mine_q(user, owner="accountable", helper="responsible"))
+    on_clock = (mine.filter(sla.complaint_clock_q(), due_at__lte=horizon)
+                .select_related("customer").only("id", "tracking_no", "subject", "due_at", "customer__name")
+                .order_by("due_at", "id")[:limit])
+    followups = (mine.filter(sla.complaint_followup_q(), followup_due_at__lte=horizon)
+                 .select_related("customer").only("id", "tracking_no", "subject", "followup_due_at", "customer__name")
+                 .order_by("followup_due_at", "id")[:limit])
     out = []
-    for c in rows:
+    for c in on_clock:
         state = urgency(c.due_at, now=now, soon=_soon())
         title = (_("Complaint %(no)s is overdue") if state == "overdue" else _("Complaint %(no)s is due")) % {
             "no": c.tracking_no}
         out.append(Todo(kind="complaint", title=title, url=reverse("service_desk:detail", args=[c.pk]),
                         due=c.due_at, state=state,
                         detail=c.subject + (f" · {c.customer.name}" if c.customer_id else "")))
-    return out
+    for c in followups:
+        state = urgency(c.followup_due_at, now=now, soon=_soon())
+        out.append(Todo(kind="complaint", title=_("Complaint %(no)s: return visit and summary") % {"no": c.tracking_no},
+                        url=reverse("service_desk:detail", args=[c.pk]), due=c.followup_due_at, state=state,
+                        detail=c.subject + (f" · {c.customer.name}" if c.customer_id else "")))
+    out.sort(key=lambda t: t.due)
+    return out[:limit]
 
 
 def _can_count(user) -> bool:
@@ -81,7 +94,9 @@ def _can_count(user) -> bool:
 def open_complaints(user, *, today, now):
     if not _can_count(user):
         return None
-    value = complaint_base(actor=user).filter(open_q()).count()
+    # Counting reads the reports' permission (an analyst counts without handling complaints).
+    perm = Perm.COMPLAINT_HANDLE if user.has_kehu_perm(Perm.COMPLAINT_HANDLE) else Perm.COMPLAINT_REPORT
+    value = complaint_base(actor=user, perm=perm).filter(open_q()).count()
     url = reverse("service_desk:board") if user.has_kehu_perm(Perm.COMPLAINT_HANDLE) else ""
     return Figure(value=value, url=url)
 

@@ -91,6 +91,15 @@ def test_the_users_page_and_reset_are_for_administrators(client, org):
     assert client.get("/users/").status_code == 302  # anonymous: to the login page
 
 
+def test_the_user_menu_offers_a_password_change_to_everyone_and_the_users_page_to_administrators(client, org):
+    client.force_login(org.rep)
+    page = client.get("/approvals/").content.decode()
+    assert 'data-testid="menu-password"' in page and 'data-testid="menu-users"' not in page
+    client.force_login(org.admin)
+    page = client.get("/approvals/").content.decode()
+    assert 'data-testid="menu-password"' in page and 'data-testid="menu-users"' in page
+
+
 def test_password_api(api_client, org):
     assert api_client.as_user(None).post("/auth/password", {"old_password": "x", "new_password": NEW}) \
         .status_code == 401

@@ -169,7 +169,7 @@ def test_bulk_registration_takes_a_whole_file_basis_or_refuses_the_row(org):
              "contacts": [{"name": "王强", "mobile": MOBILE_WANG, "birthday": "1978-05-12"}]}]
     with pytest.raises(Invalid) as exc:
         services.customer_bulk_create(actor=org.rep, rows=rows)
-    assert "Row 1" in exc.value.message
+    assert "第 1 行" in exc.value.message  # the Chinese-first message names the row
     assert services.customer_bulk_create(actor=org.rep, rows=rows, basis=BASIS, channel="import") == 2
     assert Consent.objects.filter(basis="contract").count() == 2
     assert Consent.objects.filter(contact__name="王强").exists()

@@ -81,4 +81,4 @@ def test_import_row_with_the_uscc_of_a_deleted_customer_is_refused(org, dry_run,
     r = upload(org.rep, "客户.csv", csv_bytes([["宁波华星", "企业", code, *ROW[3:]]], headers=HEADERS))
     with django_capture_on_commit_callbacks(execute=True):
         job = api_client.as_user(org.rep).post(f"/imports/{r.json()['id']}/dry-run", {}).json()
-    assert job["error_rows"] == 1 and "deleted customer" in job["first_errors"][0]["errors"][0]
+    assert job["error_rows"] == 1 and "已删除的客户" in job["first_errors"][0]["errors"][0]

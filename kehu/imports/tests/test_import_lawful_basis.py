@@ -2,6 +2,7 @@
 number also needs the separate-consent column (PIPL 29). Checked by the dry run's row validator."""
 
 import pytest
+from django.utils import translation
 
 from kehu.customers.tests.factories import ID_LI, MOBILE_LI
 from kehu.imports.rows import RowValidator
@@ -11,8 +12,9 @@ COLUMNS = ["name", "kind", "contact_mobile", "id_number", "legal_basis", "basis_
 
 
 def check(org, cells, basis=None):
-    row, errors = RowValidator(actor=org.rep, columns=COLUMNS, basis=basis).check_row(2, cells)
-    return row, errors
+    with translation.override("en"):  # the messages are asserted in the source language
+        row, errors = RowValidator(actor=org.rep, columns=COLUMNS, basis=basis).check_row(2, cells)
+    return row, [str(e) for e in errors]
 
 
 def test_import_row_with_personal_information_and_no_basis_is_refused(org):

@@ -29,7 +29,7 @@ def test_only_the_accountable_person_may_act_another_agent_gets_403_with_a_clear
     assert exc.value.code == "not_accountable"
     r = api_client.as_user(agent2).post(f"/complaints/{c.pk}/actions", {"action": "judge", "severity": "general"})
     assert r.status_code == 403
-    assert r.json()["error"]["message"] == "Only the accountable person or a manager above them may handle this complaint."
+    assert r.json()["error"]["message"] == "只有首问责任人或其上级主管可以处理此投诉"
     # the accountable person acts
     services.complaint_act(actor=org.agent, complaint_id=c.pk, action="judge", data={"severity": "general"})
 

@@ -150,7 +150,7 @@ def test_demo_load_creates_complaints_in_every_state_with_content_for_every_boar
 
     org_customer(org.rep, "浙江华星石化有限公司", serial=1)
     summary = demo_load(users={**org.users, "ceo": org.executive}, rng=random.Random(7))
-    assert summary.startswith("complaints: 19")
+    assert summary.startswith("complaints: 20")
     assert set(Complaint.objects.values_list("state", flat=True)) == set(workflow.STATES)
     assert Complaint.objects.filter(breached_at__isnull=False).exists()
     assert Complaint.objects.filter(escalation_level=2).exists()
@@ -158,6 +158,11 @@ def test_demo_load_creates_complaints_in_every_state_with_content_for_every_boar
     assert ComplaintEvent.objects.filter(action="extension_requested").count() == 2
     pending = ApprovalRequest.objects.filter(status="pending", chain__code=services.APPROVAL_CHAINS["serious"])
     assert pending.count() == 2  # the major and the serious one wait for the managers' meeting
+    from kehu.approvals.models import ApprovalMeeting
+
+    decided = ApprovalMeeting.objects.get()  # a major complaint decided in a recorded managers' meeting
+    assert decided.decision == "approve" and decided.minutes and decided.participants.count() >= 2
+    assert Complaint.objects.get(pk=decided.request.object_id).severity == "major"
     # answered in time is never breached: the sweep and the data agree
     assert not Complaint.objects.filter(sla.complaint_in_time_q(), breached_at__isnull=False,
                                         answered_at__isnull=False).exists()
