@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.access.models import User
@@ -219,6 +220,28 @@ def _clean_payment(row: list, mapping: dict) -> tuple[dict, dict]:
     return values, errors
 
 
+ORDER_INSERT = ("customer_id", "external_id", "source", "order_date", "delivered_on", "product_line", "quantity",
+                "unit", "quantity_t", "amount", "currency", "gross_margin", "channel", "sales_rep_id", "created_at",
+                "created_by_id")
+PAYMENT_INSERT = ("customer_id", "order_id", "external_id", "source", "due_date", "paid_date", "amount", "currency",
+                  "created_at", "created_by_id")
+
+
+def _insert(table: str, cols: list[str], rows: list[tuple]) -> None:
+    """The batch's rows, already validated, in one statement stream: COPY on PostgreSQL, executemany on
+    SQLite (the ORM's bulk_create spends most of an import's time preparing values it need not)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        i = cols.index("created_at")
+        stamp = connection.ops.adapt_datetimefield_value(rows[0][i]) if rows else None
+        rows = [r[:i] + (stamp,) + r[i + 1:] for r in rows]
+        cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})", rows)
+
+
 def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport, source: str,
            dry_run: bool) -> None:
     model = Order if kind == "orders" else Payment
@@ -234,15 +257,21 @@ def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport
         refs = {v["order_external_id"] for _n, v in fresh if v.get("order_external_id")}
         if refs:
             order_ids = dict(Order.objects.filter(external_id__in=refs).values_list("external_id", "pk"))
+    now = timezone.now()
+    cols = list(ORDER_INSERT if kind == "orders" else PAYMENT_INSERT)
     rows = []
     for _n, v in fresh:
-        v = dict(v)
+        v = dict(v, source=source, created_by_id=actor.pk, created_at=now)
+        v.setdefault("currency", "CNY")
         if kind == "payments":
             ref = v.pop("order_external_id", None)
             v["order_id"] = order_ids.get(ref) if ref else None
-        rows.append(model(source=source, created_by=actor, **v))
+        else:
+            rep = v.get("sales_rep")
+            v["sales_rep_id"] = rep.pk if rep else None
+        rows.append(tuple(v.get(c) for c in cols))
     with transaction.atomic():
-        model.objects.bulk_create(rows, batch_size=1000)
+        _insert(model._meta.db_table, cols, rows)
         audit_record(actor=actor, action=f"{kind[:-1]}.import", object_type=model._meta.label_lower,
                      object_repr=_("%(n)d rows imported") % {"n": len(rows)},
                      changes={"rows": len(rows), "first_row": fresh[0][0], "last_row": fresh[-1][0],

@@ -46,6 +46,7 @@ from kehu.orders.models import (
 TERMS_CHAIN = "order_terms_exception"
 MAX_AMOUNT = Decimal("99999999999999.99")  # 16 digits, 2 decimals
 MAX_QUANTITY = Decimal("9999999999999.999")  # 16 digits, 3 decimals
+UNITS, CHANNELS = frozenset(Unit.values), frozenset(Channel.values)
 ORDER_FIELDS = ("order_date", "delivered_on", "product_line", "quantity", "unit", "amount", "currency",
                 "gross_margin", "channel", "sales_rep")
 PAYMENT_FIELDS = ("order", "due_date", "paid_date", "amount", "currency")
@@ -149,7 +150,7 @@ def clean_order(data: dict, *, users: dict[int, User] | None = None) -> tuple[di
                                minimum=Decimal(0), strict_minimum=True)
     unit = str(data.get("unit") or Unit.TONNE).strip()
     unit = {"吨": "t", "千克": "kg", "公斤": "kg", "件": "piece"}.get(unit, unit)
-    if unit not in Unit.values:
+    if unit not in UNITS:
         errors.setdefault("unit", []).append(_("Choose t, kg or piece."))
     out["unit"] = unit
     out["amount"] = _decimal(data, "amount", errors, required=True, places=2, maximum=MAX_AMOUNT,
@@ -157,7 +158,7 @@ def clean_order(data: dict, *, users: dict[int, User] | None = None) -> tuple[di
     out["currency"] = _currency(data, errors)
     out["gross_margin"] = _decimal(data, "gross_margin", errors, required=False, places=2, maximum=MAX_AMOUNT)
     channel = str(data.get("channel") or Channel.DIRECT).strip()
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         errors.setdefault("channel", []).append(_("Unknown channel."))
     out["channel"] = channel
     rep = data.get("sales_rep")
@@ -173,7 +174,7 @@ def clean_order(data: dict, *, users: dict[int, User] | None = None) -> tuple[di
         if rep_user is None or not rep_user.is_active:
             errors.setdefault("sales_rep", []).append(_("Unknown user."))
         out["sales_rep"] = rep_user
-    if out["quantity"] is not None and unit in Unit.values:
+    if out["quantity"] is not None and unit in UNITS:
         out["quantity_t"] = to_tonnes(out["quantity"], unit)
     return out, errors
 
@@ -217,7 +218,7 @@ def terms_violations(customer, amount: Decimal, *, today: dt.date | None = None)
                              "payment first.") % {"a": f"{due:,.2f}"})
         return reasons
     if overdue:
-        reasons.append(_("%(a)s CNY is overdue beyond the %(d)d credit days.") %
+        reasons.append(_("%(a)s CNY is overdue (unpaid after its due date; credit of %(d)d days).") %
                        {"a": f"{overdue:,.2f}", "d": terms.credit_days})
     open_total = receivables(customer.pk)
     if open_total + amount > terms.credit_limit:
@@ -314,6 +315,10 @@ def order_create(*, actor, customer_id: int, data: dict, source: str = Source.MA
                            {"e": external_id}, fields={"external_id": [_("Already used.")]}, code="external_id_conflict")
     reasons = terms_violations(customer, values["amount"], today=today)
     if reasons:
+        held = HeldOrder.objects.filter(customer=customer, status=HoldStatus.PENDING, data__source=source,
+                                        data__external_id=external_id).first() if external_id else None
+        if held is not None:  # the same ERP post again while its exception is being decided
+            return OrderResult(None, False, held)
         if not request_exception:
             raise PaymentTermsRefused(
                 _("The order breaks the customer's payment terms: %(r)s Ask for an exception (sales manager, then "

@@ -202,3 +202,13 @@ def test_marking_paid_clears_the_receivable(org, east_customer):
     assert services.receivables(east_customer.pk) == 0
     with pytest.raises(Conflict):
         services.payment_mark_paid(actor=org.finance, payment_id=p.pk, paid_date="2026-06-03")
+
+
+def test_erp_replay_of_held_order_returns_the_held_order_not_a_second_request(org, east_customer):
+    _refusing_terms(org, east_customer)
+    data = order_data(external_id="SO-H")
+    first = services.order_create(actor=org.rep, customer_id=east_customer.pk, source="erp", data=data,
+                                  today=TODAY, request_exception=True)
+    again = services.order_create(actor=org.rep, customer_id=east_customer.pk, source="erp", data=data,
+                                  today=TODAY, request_exception=True)
+    assert again.held.pk == first.held.pk and HeldOrder.objects.count() == 1
