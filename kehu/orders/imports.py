@@ -34,6 +34,7 @@ from kehu.orders import services
 from kehu.orders.models import Order, Payment, Source
 
 DEFAULT_BATCH = 5_000
+ID_BLOCK = 4_096  # customer ids looked up per query
 MAX_REPORTED_ERRORS = 1_000
 
 # field → header aliases (compared lower-case without spaces and decorations)
@@ -103,14 +104,19 @@ class _Customers:
     def __init__(self, actor):
         self.base = customer_base(actor=actor)
         self.cache: dict[tuple[str, str], int | None] = {}
+        self.ids: dict[int, bool] = {}
 
     def find(self, cid: str, uscc: str, name: str) -> int | None:
         if cid:
-            key = ("id", cid)
-            if key not in self.cache:
-                pk = int(cid) if cid.isdigit() and 0 < int(cid) < 2**63 else None
-                self.cache[key] = self.base.filter(pk=pk).values_list("pk", flat=True).first() if pk else None
-            return self.cache[key]
+            pk = int(cid) if cid.isdigit() and 0 < int(cid) < 2**63 else None
+            if pk is None:
+                return None
+            if pk not in self.ids:
+                # One query for the block of ids around it: files list customers by id in runs.
+                low = pk - pk % ID_BLOCK
+                found = set(self.base.filter(pk__gte=low, pk__lt=low + ID_BLOCK).values_list("pk", flat=True))
+                self.ids.update({i: i in found for i in range(low, low + ID_BLOCK)})
+            return pk if self.ids[pk] else None
         if uscc:
             key = ("uscc", uscc.upper())
             if key not in self.cache:
