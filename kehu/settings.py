@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "kehu.notifications",
     "kehu.approvals",
     "kehu.workbench",
+    "kehu.orders",
     "kehu.demo",
 ]
 

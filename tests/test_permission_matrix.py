@@ -126,6 +126,12 @@ OPERATIONS: dict[str, Op] = {
     "/approvals/chains": Op(),
     # notifications
     "/notifications": Op(),
+    # orders (read through the customer's scope; order.read)
+    "/orders": Op(Perm.ORDER_READ),
+    "/orders/{order_id}": Op(Perm.ORDER_READ, records="scoped", world="order"),
+    "/payments": Op(Perm.ORDER_READ),
+    "/payments/{payment_id}": Op(Perm.ORDER_READ, records="scoped", world="payment"),
+    "/customers/{customer_id}/payment-terms": Op(Perm.ORDER_READ, records="scoped", world="customer"),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),
@@ -153,12 +159,13 @@ def build_world():
     """The three owners' records of each family (a company customer, a person customer, a contact, a
     complaint, a service request, an approval request), and a token per caller."""
     from kehu.approvals.services import approval_request
+    from kehu.orders.services import order_create, payment_record
     from kehu.service_desk.services import complaint_record
     from kehu.service_desk.tickets.services import ticket_record
 
     org = build_org()
     records: dict[str, dict[str, int]] = {k: {} for k in ("customer", "person", "contact", "complaint", "ticket",
-                                                          "approval")}
+                                                          "approval", "order", "payment")}
     for serial, (variant, owner_key) in enumerate(OWNER_OF.items(), start=1):
         owner = org.users[owner_key]
         customer = org_customer(owner, f"矩阵测试{owner_key}科技有限公司", serial=serial)
@@ -174,6 +181,11 @@ def build_world():
             "description": "压缩机异响"}).pk
         records["approval"][variant] = approval_request(actor=owner, chain_code="complaint.solution.general",
                                                         target=customer, title=f"处理方案 {serial}").pk
+        records["order"][variant] = order_create(actor=owner, customer_id=customer.pk, data={
+            "order_date": "2026-11-02", "product_line": "聚乙烯 PE", "quantity": "12.5", "unit": "t",
+            "amount": "98000.00", "channel": "direct"}).order.pk
+        records["payment"][variant] = payment_record(actor=org.admin, customer_id=customer.pk, data={
+            "due_date": "2026-12-02", "amount": "98000.00"}).payment.pk
     tokens = {role: token_create(actor=org.users[key], name="matrix")[1] for role, key in CALLER.items()}
     return org, records, tokens
 

@@ -97,6 +97,10 @@ class Command(BaseCommand):
                                        dupes_demo_load, review_demo_load, approvals_demo_load,
                                        complaints_demo_load], start=1):
             self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
+        from kehu.orders.demo import demo_load as orders_demo_load
+
+        # Twelve months of orders and payments: the facts grading computes on.
+        self.stdout.write(orders_demo_load(users=users, rng=random.Random(seed + 10)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
