@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kehu.service_desk.inspections",
     "kehu.service_desk.tickets",
     "kehu.customers.review",
+    "kehu.grading",
     "kehu.imports",
     "kehu.notifications",
     "kehu.approvals",

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("kehu.customers.review.urls")),
     path("", include("kehu.service_desk.inspections.urls")),
     path("", include("kehu.service_desk.tickets.urls")),
+    path("", include("kehu.grading.urls")),
 ]

@@ -53,6 +53,7 @@ class Perm:
     CUSTOMER_MERGE = "customer.merge"  # review duplicate candidates, merge and undo merges
     REVIEW_MANAGE = "review.manage"  # start periodic review runs (定期复核) and reassign a user's customers
     INSPECTION_MANAGE = "inspection.manage"  # define inspection plans and checklists (巡检)
+    GRADING_MANAGE = "grading.manage"  # define, preview and activate grading policies; run regrading (客户分级)
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,14 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE, Perm.CALENDAR_MANAGE,
                    Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
                    Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
-                   Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE}),
+                   Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.GRADING_MANAGE}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
-                   Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE}),
+                   Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE,
+                   Perm.GRADING_MANAGE}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
