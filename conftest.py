@@ -100,7 +100,8 @@ def api_client(client):
 # is restored, and the real database is not touched.
 _append_only = importlib.import_module("kehu.audit.migrations.0002_append_only")
 _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
-                       "kehu.workdays.migrations.0002_seed_statutory_schedule")
+                       "kehu.workdays.migrations.0002_seed_statutory_schedule",
+                       "kehu.orders.migrations.0002_seed_order_terms_chain")
 
 
 def _set_audit_triggers(enabled: bool) -> None:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kehu.notifications",
     "kehu.approvals",
     "kehu.workbench",
+    "kehu.orders",
     "kehu.demo",
 ]
 

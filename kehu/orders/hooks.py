@@ -1,0 +1,1 @@
+"""Registers the orders' answer to the approval engine (see kehu.approvals.hooks)."""
