@@ -40,3 +40,8 @@ class ImportForm(StyledForm):
 
 def config_to_yaml(config: dict) -> str:
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+
+
+class AsOfForm(StyledForm):
+    as_of = forms.DateField(label=_("Review date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text=_("Months up to this date are graded; empty: the end of last month."))

@@ -5,17 +5,30 @@ audit entry in it."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
+from kehu.customers.models import Customer
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
-from kehu.grading import policies
+from kehu.grading import metrics, notify, policies
 from kehu.grading.kinds import KINDS, ConfigError
-from kehu.grading.models import GradingPolicy, PolicyState
+from kehu.grading.models import (
+    CustomerGrade,
+    GradeHistory,
+    GradingPolicy,
+    GradingRun,
+    Movement,
+    PolicyState,
+    RunStatus,
+    RunTrigger,
+)
 
 MAX_NAME = 100
 
@@ -139,3 +152,194 @@ def policy_import_yaml(*, actor, text: str) -> GradingPolicy:
     """A new draft version from an exported YAML document."""
     require_manage(actor)
     return policy_create(actor=actor, **policies.policy_from_yaml(text))
+
+
+# ---------------------------------------------------------------- runs: preview and regrade
+
+BATCH = 2000
+SAMPLE = 20
+
+
+def default_as_of(today: dt.date | None = None) -> dt.date:
+    """The last day of the last complete month: a review grades whole months."""
+    today = today or timezone.localdate()
+    return today.replace(day=1) - dt.timedelta(days=1)
+
+
+def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
+    if not previous:
+        return Movement.NEW
+    if previous == grade:
+        return Movement.SAME
+    if previous in levels and grade in levels:
+        return Movement.UP if levels.index(grade) > levels.index(previous) else Movement.DOWN
+    return Movement.NEW
+
+
+@dataclass
+class Computation:
+    policy: GradingPolicy
+    as_of: dt.date
+    results: dict  # customer → Graded
+    current: dict  # customer → current grade (under the policy name)
+    facts: dict  # customer → facts (owner, department …)
+    lost: list  # customers graded before, no longer in the population
+    levels: list
+
+    def movements(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for cid, graded in self.results.items():
+            key = (self.current.get(cid) or "", graded.grade)
+            counts[key] = counts.get(key, 0) + 1
+        for cid in self.lost:
+            key = (self.current[cid], "")
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def changed(self) -> list[int]:
+        return sorted(cid for cid, g in self.results.items() if self.current.get(cid) != g.grade)
+
+
+def compute(policy: GradingPolicy, *, as_of: dt.date) -> Computation:
+    """Grade every customer of the population under ``policy`` (pure kinds over SQL metrics)."""
+    kind = KINDS[policy.kind]
+    try:
+        config = kind.validate(policy.config)
+    except ConfigError as exc:
+        raise Invalid(str(exc), fields={f"config.{k}": v for k, v in exc.fields.items()}) from None
+    rows = metrics.monthly_rows(as_of=as_of, months=config["months"])
+    facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
+    current = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade")
+                   .iterator(chunk_size=10000))
+    previous = {cid: g for cid, g in current.items() if cid in facts}
+    results = kind.grade(config, rows=rows, customers=facts, previous=previous, as_of=as_of)
+    lost = sorted(cid for cid in current if cid not in facts)
+    return Computation(policy, as_of, results, current, facts, lost, kind.levels(config))
+
+
+def _movement_list(comp: Computation) -> list[dict]:
+    return [{"from": a, "to": b, "count": n}
+            for (a, b), n in sorted(comp.movements().items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def run_preview(*, actor, policy_id: int, as_of: dt.date | None = None) -> dict:
+    """What a run would do, written nowhere: how many customers move from which grade to which, and a sample."""
+    require_manage(actor)
+    policy = GradingPolicy.objects.filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFound(_("No such grading policy."))
+    as_of = as_of or default_as_of()
+    comp = compute(policy, as_of=as_of)
+    changed = comp.changed()
+    names = dict(Customer.objects.filter(pk__in=changed[:SAMPLE]).values_list("pk", "name"))
+    sample = [{"customer_id": cid, "name": names.get(cid, ""), "from": comp.current.get(cid) or "",
+               "to": comp.results[cid].grade, "explanation": comp.results[cid].explanation}
+              for cid in changed[:SAMPLE]]
+    return {"policy_id": policy.pk, "as_of": as_of, "customers": len(comp.results), "changed": len(changed),
+            "lost": len(comp.lost), "movements": _movement_list(comp), "sample": sample}
+
+
+def run_start(*, actor, policy_id: int, as_of: dt.date | None = None, trigger: str = RunTrigger.MANUAL) -> GradingRun:
+    """Record a run of an active policy (status running); run_execute does the work (in the worker)."""
+    require_manage(actor)
+    with transaction.atomic():
+        policy = _lock_policy(policy_id)
+        if policy.state != PolicyState.ACTIVE:
+            raise Conflict(_("Only the active version of a policy grades customers; activate it first."))
+        run = GradingRun.objects.create(policy=policy, as_of=as_of or default_as_of(), trigger=trigger,
+                                        actor=actor if actor else None)
+        audit_record(actor=actor, action="grading.run.start", obj=run,
+                     changes={"policy": str(policy), "as_of": run.as_of.isoformat(), "trigger": trigger})
+    return run
+
+
+def run_execute(*, run_id: int) -> GradingRun:
+    """Regrade every customer for a recorded run: current grades upserted and history written in batches,
+    in one transaction; the run records its counts (or its error)."""
+    run = GradingRun.objects.select_related("policy").get(pk=run_id)
+    if run.status != RunStatus.RUNNING:
+        return run
+    try:
+        with transaction.atomic():
+            GradingPolicy.objects.select_for_update().filter(pk=run.policy_id).first()
+            comp = compute(run.policy, as_of=run.as_of)
+            changed = _write_grades(run, comp)
+            run.customers = len(comp.results)
+            run.changed = changed
+            run.movements = {"items": _movement_list(comp)}
+            run.status = RunStatus.DONE
+            run.finished_at = timezone.now()
+            run.save(update_fields=["customers", "changed", "movements", "status", "finished_at"])
+            audit_record(actor=run.actor, action="grading.run.finish", obj=run,
+                         changes={"customers": run.customers, "changed": run.changed})
+    except Exception as exc:
+        GradingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
+                                                    error=str(exc)[:2000])
+        raise
+    return run
+
+
+def _write_grades(run: GradingRun, comp: Computation) -> int:
+    now = timezone.now()
+    policy = run.policy
+    grades, history, notices = [], [], []
+    for cid in sorted(comp.results):
+        graded = comp.results[cid]
+        previous = comp.current.get(cid)
+        grades.append(CustomerGrade(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
+                                    grade=graded.grade, previous_grade=previous or "",
+                                    computed_grade=graded.explanation.get("computed_grade", graded.grade),
+                                    explanation=graded.explanation, graded_at=now, override_reason="",
+                                    overridden_until_run=False))
+        if previous != graded.grade:
+            move = movement_of(comp.levels, previous, graded.grade)
+            facts = comp.facts[cid]
+            history.append(GradeHistory(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
+                                        as_of=run.as_of, grade=graded.grade, previous_grade=previous or "",
+                                        movement=move, department_id=facts["department_id"],
+                                        explanation=graded.explanation, actor=run.actor))
+            notices.append((facts["owner_id"], cid, previous or "", graded.grade))
+    fields = ["policy", "run", "grade", "previous_grade", "computed_grade", "explanation", "graded_at",
+              "override_reason", "overridden_until_run"]
+    for i in range(0, len(grades), BATCH):
+        CustomerGrade.objects.bulk_create(grades[i:i + BATCH], update_conflicts=True,
+                                          unique_fields=["customer", "policy_name"], update_fields=fields)
+    if comp.lost:
+        departments = dict(Customer.objects.filter(pk__in=comp.lost).values_list("pk", "department_id"))
+        for cid in comp.lost:
+            history.append(GradeHistory(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
+                                        as_of=run.as_of, grade=comp.current[cid], previous_grade=comp.current[cid],
+                                        movement=Movement.LOST, department_id=departments.get(cid),
+                                        explanation={"rule": "left_population"}, actor=run.actor))
+        for i in range(0, len(comp.lost), BATCH):
+            CustomerGrade.objects.filter(policy_name=policy.name, customer_id__in=comp.lost[i:i + BATCH]).delete()
+    for i in range(0, len(history), BATCH):
+        GradeHistory.objects.bulk_create(history[i:i + BATCH])
+    if notices:
+        notify.grade_changes(policy_name=policy.name, notices=notices)
+    return sum(1 for h in history if h.movement != Movement.LOST)
+
+
+def policy_activate_and_run(*, actor, policy_id: int, as_of: dt.date | None = None) -> GradingRun:
+    """Activate a draft and start its first run (the worker executes it)."""
+    policy_activate(actor=actor, policy_id=policy_id)
+    return run_start(actor=actor, policy_id=policy_id, as_of=as_of, trigger=RunTrigger.ACTIVATION)
+
+
+def schedule_due(*, today: dt.date | None = None) -> list[GradingRun]:
+    """Runs for every active policy whose last run is KEHU_GRADING_SCHEDULE_MONTHS old (quarterly = 3,
+    half-yearly = 6; 0 = off). Started by the worker's periodic task."""
+    months = int(getattr(settings, "KEHU_GRADING_SCHEDULE_MONTHS", 3))
+    if months <= 0:
+        return []
+    today = today or timezone.localdate()
+    if (today.month - 1) % months != 0:
+        return []
+    as_of = default_as_of(today)
+    started = []
+    for policy in GradingPolicy.objects.filter(state=PolicyState.ACTIVE):
+        if GradingRun.objects.filter(policy__name=policy.name, as_of=as_of, status__in=[
+                RunStatus.RUNNING, RunStatus.DONE]).exists():
+            continue
+        started.append(run_start(actor=None, policy_id=policy.pk, as_of=as_of, trigger=RunTrigger.SCHEDULE))
+    return started

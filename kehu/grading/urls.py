@@ -12,3 +12,10 @@ urlpatterns = [
     path("grading/policies/<int:policy_id>/export/", views.policy_export, name="policy_export"),
     path("grading/policies/<int:policy_id>/retire/", views.policy_retire, name="policy_retire"),
 ]
+urlpatterns += [
+    path("grading/policies/<int:policy_id>/preview/", views.policy_preview, name="policy_preview"),
+    path("grading/policies/<int:policy_id>/activate/", views.policy_activate, name="policy_activate"),
+    path("grading/policies/<int:policy_id>/run/", views.policy_run, name="policy_run"),
+    path("grading/customers/<int:customer_id>/", views.customer_grades, name="customer_grades"),
+    path("grading/movements/", views.movements, name="movements"),
+]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.grading import policies, selectors, services
-from kehu.grading.forms import ImportForm, PolicyForm, config_to_yaml
+from kehu.grading.forms import AsOfForm, ImportForm, PolicyForm, config_to_yaml
 from kehu.grading.kinds import KINDS
 from kehu.web import form_submit, page
 
@@ -92,7 +97,8 @@ def policy_edit(request, policy_id: int):
 def policy_detail(request, policy_id: int):
     policy = selectors.policy_get(actor=request.user, policy_id=policy_id)
     return render(request, "grading/policy_detail.html", {
-        "policy": policy, "config_yaml": config_to_yaml(policy.config)})
+        "policy": policy, "config_yaml": config_to_yaml(policy.config), "as_of_form": AsOfForm(),
+        "runs": list(selectors.run_list(actor=request.user, policy_id=policy.pk))})
 
 
 @page
@@ -123,3 +129,61 @@ def policy_import(request):
 def policy_retire(request, policy_id: int):
     services.policy_retire(actor=request.user, policy_id=policy_id)
     return redirect(reverse("grading:policy_detail", args=[policy_id]))
+
+
+def _as_of(request) -> dt.date | None:
+    form = AsOfForm(request.POST or request.GET or None)
+    if form.is_bound and form.is_valid():
+        return form.cleaned_data["as_of"]
+    return None
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def policy_preview(request, policy_id: int):
+    """Preview: how many customers would move from which grade to which (writes nothing)."""
+    policy = selectors.policy_get(actor=request.user, policy_id=policy_id)
+    preview = services.run_preview(actor=request.user, policy_id=policy.pk, as_of=_as_of(request))
+    return render(request, "grading/policy_preview.html", {
+        "policy": policy, "preview": preview, "as_of_form": AsOfForm(initial={"as_of": preview["as_of"]})})
+
+
+def _start(request, run):
+    from kehu.grading.tasks import grading_run_task
+
+    transaction.on_commit(lambda: grading_run_task(run.pk))
+
+
+@page
+@require_POST
+def policy_activate(request, policy_id: int):
+    with transaction.atomic():
+        run = services.policy_activate_and_run(actor=request.user, policy_id=policy_id, as_of=_as_of(request))
+        _start(request, run)
+    messages.success(request, _("The policy is active; its first run grades every customer."))
+    return redirect("grading:policy_detail", policy_id)
+
+
+@page
+@require_POST
+def policy_run(request, policy_id: int):
+    with transaction.atomic():
+        run = services.run_start(actor=request.user, policy_id=policy_id, as_of=_as_of(request))
+        _start(request, run)
+    messages.success(request, _("A regrading run has started."))
+    return redirect("grading:policy_detail", policy_id)
+
+
+@page
+@require_http_methods(["GET"])
+def customer_grades(request, customer_id: int):
+    customer, grades, history = selectors.customer_grades(actor=request.user, customer_id=customer_id)
+    return render(request, "grading/customer_grades.html", {
+        "customer": customer, "grades": grades, "history": history})
+
+
+@page
+@require_http_methods(["GET"])
+def movements(request):
+    rows = selectors.movement_summary(actor=request.user, policy_name=request.GET.get("policy") or None)
+    return render(request, "grading/movements.html", {"rows": rows})
