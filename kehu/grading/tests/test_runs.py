@@ -45,8 +45,8 @@ def book(org):
     for name, tonnes in (("华东塑业", "999.999"), ("宁波化纤", "1000"), ("苏州包装", "3000")):
         c = customer(org, name)
         order(c, dt.date(2025, 1, 10), 5)
-        order(c, dt.date(2026, 6, 5), Decimal(tonnes) / 2)
-        order(c, dt.date(2026, 6, 20), Decimal(tonnes) / 2)
+        order(c, dt.date(2026, 6, 5), Decimal(tonnes) - 100)
+        order(c, dt.date(2026, 6, 20), 100)
         cs[name] = c
     return cs
 
