@@ -7,3 +7,6 @@ class GradingConfig(AppConfig):
     label = "grading"
     verbose_name = _("Customer grading")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.grading import hooks  # noqa: F401  (registers the approval outcome hook)

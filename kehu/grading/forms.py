@@ -16,7 +16,7 @@ class PolicyForm(StyledForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=list(KIND_LABELS.items()))
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
     active_from = forms.DateField(label=_("Active from"), required=False,
-                                  widget=forms.DateInput(attrs={"type": "date"}))
+                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     config_yaml = forms.CharField(
         label=_("Configuration (YAML)"), max_length=50_000,
         widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "font-monospace"}),
@@ -43,5 +43,5 @@ def config_to_yaml(config: dict) -> str:
 
 
 class AsOfForm(StyledForm):
-    as_of = forms.DateField(label=_("Review date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    as_of = forms.DateField(label=_("Review date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                             help_text=_("Months up to this date are graded; empty: the end of last month."))

@@ -199,3 +199,43 @@ class HandScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.dimension}={self.score}"
+
+
+class ServicePolicy(models.Model):
+    """The service a grade earns (差异化服务, 000 2.2; 002 资源投入): read by other apps through
+    kehu.grading.selectors.service_policy_for. Empty figures mean "the company default"."""
+
+    policy_name = models.CharField(_("policy"), max_length=100)
+    grade = models.CharField(_("grade"), max_length=40)
+    dedicated_manager = models.BooleanField(_("dedicated account manager required"), default=False)
+    complaint_sla_working_days = models.PositiveSmallIntegerField(_("complaint SLA (working days)"), null=True,
+                                                                   blank=True)
+    service_request_sla_working_days = models.PositiveSmallIntegerField(_("service request SLA (working days)"),
+                                                                         null=True, blank=True)
+    inspection_cycle_days = models.PositiveSmallIntegerField(_("inspection cycle (days)"), null=True, blank=True)
+    visit_every_days = models.PositiveSmallIntegerField(_("visit every (days)"), null=True, blank=True)
+    response_priority = models.PositiveSmallIntegerField(_("response priority"), default=3,
+                                                         help_text=_("1 is served first."))
+    resource_priority = models.PositiveSmallIntegerField(_("resource priority"), default=3,
+                                                         help_text=_("1 is served first."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("service policy")
+        verbose_name_plural = _("service policies")
+        ordering = ["policy_name", "response_priority", "grade"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy_name", "grade"], name="servicepolicy_one_per_grade"),
+            models.CheckConstraint(condition=Q(response_priority__gte=1) & Q(response_priority__lte=9),
+                                   name="servicepolicy_response_priority_1_9"),
+            models.CheckConstraint(condition=Q(resource_priority__gte=1) & Q(resource_priority__lte=9),
+                                   name="servicepolicy_resource_priority_1_9"),
+            models.CheckConstraint(condition=Q(complaint_sla_working_days__isnull=True)
+                                   | Q(complaint_sla_working_days__gte=1), name="servicepolicy_complaint_sla_positive"),
+            models.CheckConstraint(condition=Q(service_request_sla_working_days__isnull=True)
+                                   | Q(service_request_sla_working_days__gte=1),
+                                   name="servicepolicy_request_sla_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_name}: {self.grade}"

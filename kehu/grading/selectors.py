@@ -3,13 +3,22 @@ grade names appear on customer pages); drafts and history of versions need GRADI
 
 from __future__ import annotations
 
-from django.db.models import Count
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm, Scope
 from kehu.customers.selectors import customer_get
 from kehu.errors import Forbidden, NotFound
-from kehu.grading.models import CustomerGrade, GradeHistory, GradingPolicy, GradingRun, Movement
+from kehu.grading.models import (
+    CustomerGrade,
+    GradeHistory,
+    GradingPolicy,
+    GradingRun,
+    Movement,
+    ServicePolicy,
+)
 
 HISTORY_LIMIT = 100
 MOVEMENT_ROWS = 500
@@ -79,3 +88,43 @@ def movement_summary(*, actor, policy_name: str | None = None, as_of=None) -> li
                                                          Movement.OVERRIDE)}})
         item[row["movement"]] += row["n"]
     return list(table.values())[:MOVEMENT_ROWS]
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """What a customer's grade earns; None in a figure means the company default applies."""
+
+    policy_name: str
+    grade: str
+    dedicated_manager: bool
+    complaint_sla_working_days: int | None
+    service_request_sla_working_days: int | None
+    inspection_cycle_days: int | None
+    visit_every_days: int | None
+    response_priority: int
+    resource_priority: int
+
+
+SERVICE_FIELDS = ("policy_name", "grade", "dedicated_manager", "complaint_sla_working_days",
+                  "service_request_sla_working_days", "inspection_cycle_days", "visit_every_days",
+                  "response_priority", "resource_priority")
+
+
+def service_policy_for(customer_id: int) -> ServiceLevel | None:
+    """The service level of a customer: the service policy of its current grade (under any policy name);
+    when grades under several policies map to one, the one with the best response priority wins. One
+    query. For other apps (complaint SLA, inspection cycle, visits); the caller has already checked that
+    its user may see the customer."""
+    grades = CustomerGrade.objects.filter(customer_id=customer_id, policy_name=OuterRef("policy_name"),
+                                          grade=OuterRef("grade"))
+    row = (ServicePolicy.objects.filter(Exists(grades))
+           .order_by("response_priority", "resource_priority", "policy_name").values(*SERVICE_FIELDS).first())
+    return ServiceLevel(**row) if row else None
+
+
+def service_policy_list(*, actor, policy_name: str | None = None):
+    """Every grade's service policy: configuration that every signed-in user may read."""
+    if actor is None or not actor.is_authenticated:
+        raise Forbidden(_("Please log in."))
+    qs = ServicePolicy.objects.all()
+    return qs.filter(policy_name=policy_name) if policy_name else qs

@@ -28,6 +28,7 @@ from kehu.grading.models import (
     PolicyState,
     RunStatus,
     RunTrigger,
+    ServicePolicy,
 )
 
 MAX_NAME = 100
@@ -166,6 +167,13 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
     return today.replace(day=1) - dt.timedelta(days=1)
 
 
+def check_as_of(as_of: dt.date | None) -> dt.date:
+    as_of = as_of or default_as_of()
+    if not dt.date(2000, 1, 1) <= as_of <= dt.date(2100, 12, 31):
+        raise Invalid(_("Choose a review date between 2000 and 2100."), fields={"as_of": [_("Out of range.")]})
+    return as_of
+
+
 def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
     if not previous:
         return Movement.NEW
@@ -228,7 +236,7 @@ def run_preview(*, actor, policy_id: int, as_of: dt.date | None = None) -> dict:
     policy = GradingPolicy.objects.filter(pk=policy_id).first()
     if policy is None:
         raise NotFound(_("No such grading policy."))
-    as_of = as_of or default_as_of()
+    as_of = check_as_of(as_of)
     comp = compute(policy, as_of=as_of)
     changed = comp.changed()
     names = dict(Customer.objects.filter(pk__in=changed[:SAMPLE]).values_list("pk", "name"))
@@ -242,11 +250,12 @@ def run_preview(*, actor, policy_id: int, as_of: dt.date | None = None) -> dict:
 def run_start(*, actor, policy_id: int, as_of: dt.date | None = None, trigger: str = RunTrigger.MANUAL) -> GradingRun:
     """Record a run of an active policy (status running); run_execute does the work (in the worker)."""
     require_manage(actor)
+    as_of = check_as_of(as_of)
     with transaction.atomic():
         policy = _lock_policy(policy_id)
         if policy.state != PolicyState.ACTIVE:
             raise Conflict(_("Only the active version of a policy grades customers; activate it first."))
-        run = GradingRun.objects.create(policy=policy, as_of=as_of or default_as_of(), trigger=trigger,
+        run = GradingRun.objects.create(policy=policy, as_of=as_of, trigger=trigger,
                                         actor=actor if actor else None)
         audit_record(actor=actor, action="grading.run.start", obj=run,
                      changes={"policy": str(policy), "as_of": run.as_of.isoformat(), "trigger": trigger})
@@ -320,8 +329,10 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     return sum(1 for h in history if h.movement != Movement.LOST)
 
 
+@transaction.atomic
 def policy_activate_and_run(*, actor, policy_id: int, as_of: dt.date | None = None) -> GradingRun:
     """Activate a draft and start its first run (the worker executes it)."""
+    as_of = check_as_of(as_of)
     policy_activate(actor=actor, policy_id=policy_id)
     return run_start(actor=actor, policy_id=policy_id, as_of=as_of, trigger=RunTrigger.ACTIVATION)
 
@@ -343,3 +354,114 @@ def schedule_due(*, today: dt.date | None = None) -> list[GradingRun]:
             continue
         started.append(run_start(actor=None, policy_id=policy.pk, as_of=as_of, trigger=RunTrigger.SCHEDULE))
     return started
+
+
+# ---------------------------------------------------------------- differentiated service per grade
+
+SERVICE_FIGURES = ("complaint_sla_working_days", "service_request_sla_working_days", "inspection_cycle_days",
+                   "visit_every_days")
+
+
+@transaction.atomic
+def service_policy_set(*, actor, policy_name: str, grade: str, dedicated_manager: bool = False,
+                       complaint_sla_working_days: int | None = None,
+                       service_request_sla_working_days: int | None = None,
+                       inspection_cycle_days: int | None = None, visit_every_days: int | None = None,
+                       response_priority: int = 3, resource_priority: int = 3) -> ServicePolicy:
+    """Set what a grade earns (create or replace)."""
+    require_manage(actor)
+    fields: dict[str, list[str]] = {}
+    policy_name = (policy_name or "").strip()
+    grade = (grade or "").strip()
+    if not policy_name or len(policy_name) > MAX_NAME:
+        fields["policy_name"] = [_("Give the policy a name of 1 to 100 characters.")]
+    if not grade or len(grade) > 40:
+        fields["grade"] = [_("Each grade needs a name of 1 to 40 characters.")]
+    figures = {"complaint_sla_working_days": complaint_sla_working_days,
+               "service_request_sla_working_days": service_request_sla_working_days,
+               "inspection_cycle_days": inspection_cycle_days, "visit_every_days": visit_every_days}
+    for key, value in figures.items():
+        if value is not None and not (isinstance(value, int) and 1 <= value <= 3660):
+            fields[key] = [_("Enter a whole number from 1 to %(max)s, or leave it empty.") % {"max": 3660}]
+    for key, value in (("response_priority", response_priority), ("resource_priority", resource_priority)):
+        if not (isinstance(value, int) and 1 <= value <= 9):
+            fields[key] = [_("Enter a priority from 1 (first) to 9.")]
+    if fields:
+        raise Invalid(next(iter(fields.values()))[0], fields=fields)
+    row, created = ServicePolicy.objects.update_or_create(
+        policy_name=policy_name, grade=grade,
+        defaults={"dedicated_manager": bool(dedicated_manager), "response_priority": response_priority,
+                  "resource_priority": resource_priority, **figures})
+    audit_record(actor=actor, action="grading.service_policy.set", obj=row,
+                 changes={"created": created, "dedicated_manager": row.dedicated_manager, **figures,
+                          "response_priority": response_priority, "resource_priority": resource_priority})
+    return row
+
+
+@transaction.atomic
+def service_policy_delete(*, actor, service_policy_id: int) -> None:
+    require_manage(actor)
+    row = ServicePolicy.objects.select_for_update().filter(pk=service_policy_id).first()
+    if row is None:
+        raise NotFound(_("No such service policy."))
+    audit_record(actor=actor, action="grading.service_policy.delete", obj=row)
+    row.delete()
+
+
+# ---------------------------------------------------------------- manual override (人工调整), approved
+
+OVERRIDE_CHAIN = "grade_override"
+
+
+def override_request(*, actor, customer_id: int, policy_name: str, grade: str, reason: str):
+    """Ask to set a customer's grade by hand, with a reason; it holds from approval until the next review."""
+    from kehu.approvals.services import approval_request
+    from kehu.customers.selectors import customer_get
+
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if not actor.has_kehu_perm(Perm.CUSTOMER_WRITE):
+        raise Forbidden(_("You may not change this customer."))
+    reason = (reason or "").strip()
+    fields: dict[str, list[str]] = {}
+    if not reason or len(reason) > 500:
+        fields["reason"] = [_("Give the reason for the override (at most 500 characters).")]
+    current = CustomerGrade.objects.filter(customer_id=customer.pk, policy_name=policy_name).select_related(
+        "policy").first()
+    if current is None:
+        raise NotFound(_("This customer has no grade under this policy yet."))
+    levels = KINDS[current.policy.kind].levels(KINDS[current.policy.kind].validate(current.policy.config))
+    if grade not in levels:
+        fields["grade"] = [_("Choose one of: %(choices)s.") % {"choices": "、".join(levels)}]
+    elif grade == current.grade:
+        fields["grade"] = [_("The customer already has this grade.")]
+    if fields:
+        raise Invalid(next(iter(fields.values()))[0], fields=fields)
+    return approval_request(
+        actor=actor, chain_code=OVERRIDE_CHAIN, target=current,
+        title=_("Grade override: %(customer)s %(before)s → %(after)s")
+        % {"customer": customer.name, "before": current.grade, "after": grade},
+        payload={"grade": grade, "reason": reason, "from": current.grade, "run_id": current.run_id})
+
+
+def override_apply(*, request) -> CustomerGrade:
+    """Called in the approval's transaction: set the grade, record the history (movement: override)."""
+    row = CustomerGrade.objects.select_for_update().select_related("customer").get(pk=int(request.object_id))
+    payload = request.payload or {}
+    if row.run_id != payload.get("run_id"):
+        raise Conflict(_("The customer was regraded since the override was asked; ask again."))
+    before = row.grade
+    row.previous_grade, row.grade = before, payload["grade"]
+    row.override_reason = payload["reason"][:500]
+    row.overridden_until_run = True
+    row.graded_at = timezone.now()
+    row.save(update_fields=["previous_grade", "grade", "override_reason", "overridden_until_run", "graded_at"])
+    GradeHistory.objects.create(customer_id=row.customer_id, policy_name=row.policy_name, policy_id=row.policy_id,
+                                run_id=row.run_id, as_of=timezone.localdate(), grade=row.grade,
+                                previous_grade=before, movement=Movement.OVERRIDE,
+                                department_id=row.customer.department_id, reason=row.override_reason,
+                                explanation={"rule": "manual_override", "reason": row.override_reason,
+                                             "previous_grade": before, "approval_request": request.pk},
+                                actor=request.requester)
+    audit_record(actor=request.requester, action="grading.override.apply", obj=row,
+                 changes={"from": before, "to": row.grade, "reason": row.override_reason})
+    return row

@@ -71,3 +71,19 @@ def test_policy_pages_refuse_users_without_the_grading_permission(client, org, r
 def test_policy_pages_send_anonymous_visitors_to_login(client, db):
     response = client.get(reverse("grading:policies"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_customer_page_badge_shows_the_grade(org, rf):
+    from django.template import Context, Template
+
+    from kehu.customers.models import Customer
+    from kehu.grading.models import CustomerGrade, GradingPolicy
+
+    c = Customer.objects.create(name="苏州包装", owner=org.rep, department=org.rep.department, stage="customer")
+    html = Template("{% load grading_tags %}{% customer_grade_badges c %}").render(Context({"c": c}))
+    assert "customer-grades" in html
+    policy = GradingPolicy.objects.create(name="p", kind="threshold", config={})
+    from django.utils import timezone
+    CustomerGrade.objects.create(customer=c, policy_name="p", policy=policy, grade="三星", graded_at=timezone.now())
+    html = Template("{% load grading_tags %}{% customer_grade_badges c %}").render(Context({"c": c}))
+    assert "三星" in html
