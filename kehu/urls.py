@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("kehu.service_desk.inspections.urls")),
     path("", include("kehu.service_desk.tickets.urls")),
     path("", include("kehu.grading.urls")),
+    path("", include("kehu.orders.urls")),
 ]

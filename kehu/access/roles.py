@@ -53,6 +53,9 @@ class Perm:
     CUSTOMER_MERGE = "customer.merge"  # review duplicate candidates, merge and undo merges
     REVIEW_MANAGE = "review.manage"  # start periodic review runs (定期复核) and reassign a user's customers
     INSPECTION_MANAGE = "inspection.manage"  # define inspection plans and checklists (巡检)
+    ORDER_READ = "order.read"  # see orders, payments and payment terms of customers in scope
+    ORDER_WRITE = "order.write"  # enter, import or post (ERP) orders for customers in scope
+    PAYMENT_WRITE = "payment.write"  # record payments (回款) and set payment terms (付款条件)
     GRADING_MANAGE = "grading.manage"  # define, preview and activate grading policies; run regrading (客户分级)
 
 
@@ -71,29 +74,33 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.AUDIT_READ, Perm.USER_MANAGE, Perm.CATALOG_MANAGE, Perm.CALENDAR_MANAGE,
                    Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
                    Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
-                   Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.GRADING_MANAGE}),
+                   Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ, Perm.ORDER_WRITE,
+                   Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
                    Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE,
-                   Perm.GRADING_MANAGE}),
+                   Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT,
-                   Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE}),
+                   Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ,
+                   Perm.ORDER_WRITE}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
                                 frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT,
-                                           Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT})),
+                                           Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.ORDER_READ,
+                                           Perm.ORDER_WRITE})),
     "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL,
                               frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT})),
-    "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL),
+    "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL,
+                        frozenset({Perm.ORDER_READ, Perm.PAYMENT_WRITE})),
     "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL,
-                        frozenset({Perm.COMPLAINT_REPORT, Perm.CUSTOMER_EXPORT})),
+                        frozenset({Perm.COMPLAINT_REPORT, Perm.CUSTOMER_EXPORT, Perm.ORDER_READ})),
     # The auditor is also the data-protection officer: reads the log, answers data-subject requests,
     # sees the archive masked.
     "auditor": RoleSpec(_("Auditor / DPO"), Scope.ALL, Level.INTERNAL,
