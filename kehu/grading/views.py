@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kehu.access.roles import Perm
 from kehu.grading import policies, selectors, services
 from kehu.grading.forms import AsOfForm, ImportForm, PolicyForm, config_to_yaml
 from kehu.grading.kinds import KINDS
@@ -186,4 +187,5 @@ def customer_grades(request, customer_id: int):
 @require_http_methods(["GET"])
 def movements(request):
     rows = selectors.movement_summary(actor=request.user, policy_name=request.GET.get("policy") or None)
-    return render(request, "grading/movements.html", {"rows": rows})
+    return render(request, "grading/movements.html", {
+        "rows": rows, "can_manage_grading": request.user.has_kehu_perm(Perm.GRADING_MANAGE)})
