@@ -219,7 +219,8 @@ def service_policy_list(request):
     return list(selectors.service_policy_list(actor=request.user)[:500])
 
 
-@router.put("/grading/service-policies", response=ServicePolicyOut, summary="Set what a grade earns")
+@router.post("/grading/service-policies", response=ServicePolicyOut,
+             summary="Set what a grade earns (create or replace)")
 def service_policy_set(request, payload: ServicePolicyIn):
     return services.service_policy_set(actor=request.user, **payload.dict())
 

@@ -101,7 +101,7 @@ def test_api_policies_need_the_grading_permission(api_client, client, org, role)
     django_client = client
     assert api_client.as_user(getattr(org, role)).get(f"{API}/policies").status_code == 403
     client = api_client.as_user(getattr(org, role))
-    response = django_client.put("/api/v1/grading/service-policies", json.dumps({"policy_name": POLICY, "grade": "三星"}),
+    response = django_client.post("/api/v1/grading/service-policies", json.dumps({"policy_name": POLICY, "grade": "三星"}),
                                  content_type="application/json", **client._headers())
     assert response.status_code == 403
 
