@@ -11,10 +11,10 @@ from kehu.web import StyledForm
 
 
 class PolicyForm(StyledForm):
-    name = forms.CharField(label=_("Name"), max_length=100,
+    name = forms.CharField(label=_("Policy name"), max_length=100,
                            widget=forms.TextInput(attrs={"placeholder": _("e.g. Polyolefin monthly pickup")}))
     kind = forms.ChoiceField(label=_("Kind"), choices=list(KIND_LABELS.items()))
-    description = forms.CharField(label=_("Description"), max_length=500, required=False)
+    description = forms.CharField(label=_("Policy description"), max_length=500, required=False)
     active_from = forms.DateField(label=_("Active from"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     config_yaml = forms.CharField(

@@ -18,7 +18,7 @@ KIND_CHOICES = list(KIND_LABELS.items())
 
 class PolicyState(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", _("In force")
     RETIRED = "retired", _("Retired")
 
 
@@ -31,7 +31,7 @@ class GradingPolicy(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     active_from = models.DateField(_("active from"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=PolicyState.choices, default=PolicyState.DRAFT)
-    description = models.CharField(_("description"), max_length=500, blank=True, default="")
+    description = models.CharField(_("policy description"), max_length=500, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -183,7 +183,7 @@ class HandScore(models.Model):
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
                                  related_name="+", db_index=False)
     dimension = models.CharField(_("dimension"), max_length=40)
-    score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
+    score = models.DecimalField(_("score (0–100)"), max_digits=5, decimal_places=2)
     note = models.CharField(_("note"), max_length=200, blank=True, default="")
     scored_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("scored by"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
