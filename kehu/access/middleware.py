@@ -1,6 +1,8 @@
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from kehu.access.context import current_ip
@@ -57,3 +59,29 @@ class PasswordChangeRequiredMiddleware:
                     return response
                 return redirect(allowed[0])
         return self.get_response(request)
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """Django's session middleware, except that a background read — an htmx or fetch() GET that the
+    page makes by itself (header badges, charts, a duplicate hint while typing) — neither saves the
+    session nor extends the idle timeout. Only what the person does (pages opened, forms sent) counts
+    as activity, so a tab left open with its badges polling still times out; and a page's background
+    requests no longer all write the session row at once."""
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if session is not None and _background_read(request) and not session.modified:
+            if session.accessed:
+                patch_vary_headers(response, ("Cookie",))
+            return response
+        return super().process_response(request, response)
+
+
+def _background_read(request) -> bool:
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted") \
+            and not request.headers.get("HX-History-Restore-Request"):
+        return True
+    # fetch()/XMLHttpRequest from a page: browsers send Sec-Fetch-Dest "empty" (a navigation says "document")
+    return request.headers.get("Sec-Fetch-Dest") == "empty"

@@ -21,6 +21,9 @@ def log_in(page, org, username):
     page.fill("input[name=password]", org.password)
     page.locator("form:not(.kehu-lang) button[type=submit]").click()
     page.wait_for_url(re.compile(r"/$"))
+    # the workbench fetches its badges and charts after load: let them finish (the in-memory test
+    # database locks a table while another request writes the session)
+    page.wait_for_load_state("networkidle")
 
 
 def step(page, action: str, state_after: str, **fields):

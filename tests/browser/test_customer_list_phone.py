@@ -16,6 +16,9 @@ def log_in(page, org, username):
     page.fill("input[name=password]", org.password)
     page.locator("form:not(.kehu-lang) button[type=submit]").click()
     page.wait_for_url(re.compile(r"/$"))
+    # the workbench fetches its badges and charts after load: let them finish (the in-memory test
+    # database locks a table while another request writes the session)
+    page.wait_for_load_state("networkidle")
 
 
 def test_phone_list_filters_fold_mine_toggle_and_previous_page(new_page, org, transactional_db, monkeypatch):
@@ -28,6 +31,7 @@ def test_phone_list_filters_fold_mine_toggle_and_previous_page(new_page, org, tr
     services.customer_bulk_create(actor=org.rep, rows=[{"name": f"华东客户{i}"} for i in range(3)])
     page = new_page(width=375, height=800)
     log_in(page, org, "manager")
+    page.goto("/")  # the customer list (login lands on the workbench)
     industry = page.locator("input[name=industry]")
     expect(industry).to_be_hidden()  # folded away on a phone
     page.get_by_test_id("filter-toggle").click()

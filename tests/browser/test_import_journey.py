@@ -17,6 +17,9 @@ def log_in(page, org, username):
     page.fill("input[name=password]", org.password)
     page.locator("form:not(.kehu-lang) button[type=submit]").click()
     page.wait_for_url(re.compile(r"/$"))
+    # the workbench fetches its badges and charts after load: let them finish (the in-memory test
+    # database locks a table while another request writes the session)
+    page.wait_for_load_state("networkidle")
 
 
 def test_import_journey_upload_map_dry_run_error_report_commit(new_page, org, transactional_db, tmp_path, settings):
