@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
