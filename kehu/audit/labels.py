@@ -114,12 +114,53 @@ ACTION_LABELS = {
     "inspection.visit_overdue": _("Inspection overdue"),
     "inspection.visit_missed": _("Inspection missed"),
     "inspection.visit_cancelled": _("Inspection cancelled"),
+    # orders and payments
+    "order.create": _("Order recorded"),
+    "order.hold": _("Order held for a payment-terms exception"),
+    "order.hold_rejected": _("Held order rejected"),
+    "order.hold_cancelled": _("Held order cancelled"),
+    "order.import": _("Orders imported"),
+    "payment.record": _("Payment recorded"),
+    "payment.paid": _("Payment marked as paid"),
+    "payment.import": _("Payments imported"),
+    "payment_terms.set": _("Payment terms set"),
     # working days
     "workdays.seed": _("Statutory holiday schedule loaded"),
     "workdays.day_create": _("Calendar day added"),
     "workdays.day_update": _("Calendar day changed"),
     "workdays.day_delete": _("Calendar day removed"),
 }
+
+
+# The keys of an entry's recorded changes, for people ("state: a → b" reads 状态：a → b).
+CHANGE_LABELS = {
+    "state": _("State"),
+    "status": _("Status"),
+    "accountable": _("Accountable person"),
+    "assignee": _("Assignee"),
+    "user": _("User"),
+    "delegate": _("Delegate"),
+    "to": _("Notified"),
+    "level": _("Escalation level"),
+    "channel": _("Channel"),
+    "reason": _("Reason"),
+    "days": _("Working days"),
+    "followup_due_at": _("Return visit due"),
+    "rows": _("Rows"),
+    "source": _("Source"),
+    "request": _("Approval request"),
+    "department": _("Department"),
+    "dates": _("Dates"),
+    "on_duty": _("On duty"),
+}
+# The keys whose values are login names: the viewer shows the person's name instead.
+PERSON_KEYS = frozenset({"accountable", "assignee", "user", "delegate", "to", "owner"})
+
+
+def change_label(key: str) -> str:
+    """The translated label of a recorded change's key; an unknown key is shown as it is."""
+    label = CHANGE_LABELS.get(key)
+    return str(label) if label is not None else key
 
 
 def action_label(code: str) -> str:
