@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kehu.access.models import User
@@ -77,6 +78,8 @@ def _changes(changes, names: dict[str, str] | None = None) -> list[tuple[str, st
 def _text(value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
     if isinstance(value, list):
         return "、".join(_text(v) for v in value)
     if isinstance(value, dict):

@@ -126,7 +126,7 @@ def test_the_viewer_shows_recorded_changes_with_labels_and_peoples_names(client,
     audit_record(actor=None, action="complaint.escalate", obj=org.rep,
                  changes={"level": [0, 1], "to": [org.manager.username]})
     audit_record(actor=org.manager, action="complaint.reassign", obj=org.rep,
-                 changes={"accountable": [org.rep.username, org.rep2.username], "reason": "休假"})
+                 changes={"accountable": [org.rep.username, org.rep2.username], "reason": "休假", "on_duty": True})
     client.force_login(org.auditor)
     with translation.override("zh-hans"):
         body = client.get(reverse("audit:list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
@@ -134,4 +134,4 @@ def test_the_viewer_shows_recorded_changes_with_labels_and_peoples_names(client,
     assert "李经理" in table and "张伟" in table
     assert f">{org.rep.username}<" not in table and f"{org.rep.username} →" not in table
     assert ">accountable:<" not in table and ">level:<" not in table and ">to:<" not in table
-    assert ">system<" not in table
+    assert ">system<" not in table and "True" not in table
