@@ -310,3 +310,14 @@ def test_the_facts_show_codes_by_their_labels_and_midnight_deadlines_as_24_00(or
     assert "severity" not in facts and "credit_limit" not in facts
     assert "重大" in facts.values() and "800000" in facts.values()
     assert "2026-11-26 24:00" in facts.values()
+
+
+def test_long_minutes_in_the_steps_table_keep_a_readable_width_on_a_phone(client, org, huaxing, outcomes):
+    """The step's comment (a meeting's minutes) has a minimum width, so at 375 px the table scrolls rather
+    than showing the minutes one character per line."""
+    req = ask(org.rep, huaxing, SERIOUS, payload={"summary": "赔偿并更换设备"})
+    meet(org.executive, req, participants=[org.executive.pk, org.manager.pk])
+    client.force_login(org.executive)
+    page = client.get(f"/approvals/requests/{req.pk}/").content.decode()
+    cell = page[page.index('data-testid="approval-tasks"'):]
+    assert 'style="min-width: 14rem" data-testid="task-comment"' in cell
