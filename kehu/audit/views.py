@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.apps import apps as django_apps
+from django.core.exceptions import FieldDoesNotExist
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,7 +37,7 @@ def audit_list(request):
     params = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items() if v}
     context = {
         "form": form,
-        "entries": [{"entry": e, "changes": _changes(e.changes, names), "label": action_label(e.action)}
+        "entries": [{"entry": e, "changes": _changes(e.changes, names, e.object_type), "label": action_label(e.action)}
                     for e in result.items],
         "filtered": bool(params),
         "next_url": f"?{urlencode({**params, 'cursor': result.next})}" if result.next else None,
@@ -56,14 +58,28 @@ def _people_named_in(entries) -> dict[str, str]:
     return {u.username: str(u) for u in User.objects.filter(username__in=logins).only("username", "display_name")}
 
 
-def _changes(changes, names: dict[str, str] | None = None) -> list[tuple[str, str, str | None]]:
+def _choice_labels(object_type: str, key: str) -> dict:
+    """The labels of a coded field of the audited model (a complaint's state 'answered' → 已答复客户), read
+    from the model's own choices; {} where the key is not such a field."""
+    try:
+        field = django_apps.get_model(object_type)._meta.get_field(key)
+    except (LookupError, ValueError, FieldDoesNotExist):
+        return {}
+    return {code: label for code, label in (field.flatchoices or ()) if code not in (None, "")}
+
+
+def _changes(changes, names: dict[str, str] | None = None, object_type: str = "") -> list[tuple[str, str, str | None]]:
     """(field label, old, new) for [old, new] pairs; (label, value, None) for plain values; login names
-    shown as people's names."""
+    shown as people's names, codes by their labels."""
     if not isinstance(changes, dict):
         return [("", str(changes), None)]
     names = names or {}
     rows = []
     for key, value in changes.items():
+        codes = _choice_labels(object_type, key) if object_type else {}
+        if codes:
+            value = [codes.get(v, v) if isinstance(v, str) else v for v in value] if isinstance(value, list) \
+                else (codes.get(value, value) if isinstance(value, str) else value)
         if key in PERSON_KEYS:
             value = [names.get(v, v) if isinstance(v, str) else v for v in value] if isinstance(value, list) \
                 else names.get(value, value)

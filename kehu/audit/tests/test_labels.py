@@ -126,7 +126,8 @@ def test_the_viewer_shows_recorded_changes_with_labels_and_peoples_names(client,
     audit_record(actor=None, action="complaint.escalate", obj=org.rep,
                  changes={"level": [0, 1], "to": [org.manager.username]})
     audit_record(actor=org.manager, action="complaint.reassign", obj=org.rep,
-                 changes={"accountable": [org.rep.username, org.rep2.username], "reason": "休假", "on_duty": True})
+                 changes={"accountable": [org.rep.username, org.rep2.username], "reason": "休假", "on_duty": True,
+                          "role": ["account_manager", "manager"]})
     client.force_login(org.auditor)
     with translation.override("zh-hans"):
         body = client.get(reverse("audit:list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
@@ -135,3 +136,4 @@ def test_the_viewer_shows_recorded_changes_with_labels_and_peoples_names(client,
     assert f">{org.rep.username}<" not in table and f"{org.rep.username} →" not in table
     assert ">accountable:<" not in table and ">level:<" not in table and ">to:<" not in table
     assert ">system<" not in table and "True" not in table
+    assert "account_manager" not in table  # a coded field's value by its label (the model's choices)
