@@ -102,7 +102,8 @@ _append_only = importlib.import_module("kehu.audit.migrations.0002_append_only")
 _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
                        "kehu.approvals.migrations.0004_seed_meeting_and_line_chains",
                        "kehu.workdays.migrations.0002_seed_statutory_schedule",
-                       "kehu.orders.migrations.0002_seed_order_terms_chain")
+                       "kehu.orders.migrations.0002_seed_order_terms_chain",
+                       "kehu.grading.migrations.0003_seed_grade_override_chain")
 
 
 def _set_audit_triggers(enabled: bool) -> None:

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kehu.service_desk.inspections",
     "kehu.service_desk.tickets",
     "kehu.customers.review",
+    "kehu.grading",
     "kehu.imports",
     "kehu.notifications",
     "kehu.approvals",
@@ -233,6 +234,10 @@ KEHU_REVIEW_STALE_MONTHS = int(os.environ.get("KEHU_REVIEW_STALE_MONTHS", "12"))
 KEHU_REVIEW_DUE_WORKING_DAYS = int(os.environ.get("KEHU_REVIEW_DUE_WORKING_DAYS", "14"))
 KEHU_REVIEW_SCHEDULE_MONTHS = int(os.environ.get("KEHU_REVIEW_SCHEDULE_MONTHS", "12"))  # 0 = off
 KEHU_REVIEW_SCHEDULE_USER = os.environ.get("KEHU_REVIEW_SCHEDULE_USER", "")  # default: first active admin
+# Grading (客户分级): regrade every active policy every N months (3 quarterly, 6 half-yearly; 0 = off), over
+# customers in these lifecycle stages.
+KEHU_GRADING_SCHEDULE_MONTHS = int(os.environ.get("KEHU_GRADING_SCHEDULE_MONTHS", "3"))
+KEHU_GRADING_STAGES = tuple(os.environ.get("KEHU_GRADING_STAGES", "customer").split(","))
 # Duplicates and merge (查重与合并)
 KEHU_DEDUPE_NAME_THRESHOLD = float(os.environ.get("KEHU_DEDUPE_NAME_THRESHOLD", "90"))
 KEHU_MERGE_UNDO_DAYS = int(os.environ.get("KEHU_MERGE_UNDO_DAYS", "30"))

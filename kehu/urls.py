@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("kehu.customers.review.urls")),
     path("", include("kehu.service_desk.inspections.urls")),
     path("", include("kehu.service_desk.tickets.urls")),
+    path("", include("kehu.grading.urls")),
     path("", include("kehu.orders.urls")),
 ]

@@ -132,6 +132,13 @@ OPERATIONS: dict[str, Op] = {
     "/payments": Op(Perm.ORDER_READ),
     "/payments/{payment_id}": Op(Perm.ORDER_READ, records="scoped", world="payment"),
     "/customers/{customer_id}/payment-terms": Op(Perm.ORDER_READ, records="scoped", world="customer"),
+    # grading: policies and runs are the administrators' and executives'; a customer's grades follow its scope
+    "/grading/policies": Op(Perm.GRADING_MANAGE),
+    "/grading/policies/{policy_id}": Op(Perm.GRADING_MANAGE, records="absent"),
+    "/grading/policies/{policy_id}/runs": Op(Perm.GRADING_MANAGE, records="absent"),
+    "/grading/customers/{customer_id}": Op(records="scoped", world="customer"),
+    "/grading/movements": Op(),
+    "/grading/service-policies": Op(),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),

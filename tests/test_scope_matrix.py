@@ -59,6 +59,7 @@ CAN = {
     "catalog": {"admin"},
     "audit": {"admin", "auditor"},
     "users": {"admin"},
+    "grading": {"admin", "executive"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -140,6 +141,12 @@ ENDPOINTS = [
                                         "department": "总部/销售部/华南区"}, "users", ok=201),
     E("token_list", "GET", "/auth/tokens", need="any"),
     E("token_revoke_others", "DELETE", "/auth/tokens/{spare_token}", need="own_token", ok=204),
+    E("grading_policy_list", "GET", "/grading/policies", need="grading"),
+    E("grading_customer", "GET", "/grading/customers/{hx}", scoped=True),
+    E("grading_service_policy_list", "GET", "/grading/service-policies", need="any"),
+    E("grading_service_policy_set", "POST", "/grading/service-policies", {"policy_name": "聚烯烃提货量分级",
+                                                                         "grade": "三星"}, "grading"),
+    E("grading_movements", "GET", "/grading/movements", need="any"),
 ]
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),

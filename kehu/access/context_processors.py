@@ -17,5 +17,6 @@ def navigation(request):
         "can_merge_customers": user.has_kehu_perm(Perm.CUSTOMER_MERGE),
         "can_import_customers": user.has_kehu_perm(Perm.CUSTOMER_IMPORT),
         "can_manage_users": user.has_kehu_perm(Perm.USER_MANAGE),
+        "can_manage_grading": user.has_kehu_perm(Perm.GRADING_MANAGE),
         "can_review_customers": user.has_kehu_perm(Perm.CUSTOMER_WRITE) or user.has_kehu_perm(Perm.REVIEW_MANAGE),
     }

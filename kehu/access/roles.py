@@ -56,6 +56,7 @@ class Perm:
     ORDER_READ = "order.read"  # see orders, payments and payment terms of customers in scope
     ORDER_WRITE = "order.write"  # enter, import or post (ERP) orders for customers in scope
     PAYMENT_WRITE = "payment.write"  # record payments (回款) and set payment terms (付款条件)
+    GRADING_MANAGE = "grading.manage"  # define, preview and activate grading policies; run regrading (客户分级)
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,14 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
                    Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
                    Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ, Perm.ORDER_WRITE,
-                   Perm.PAYMENT_WRITE}),
+                   Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
                    Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE,
-                   Perm.ORDER_READ, Perm.ORDER_WRITE}),
+                   Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,

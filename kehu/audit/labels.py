@@ -129,6 +129,24 @@ ACTION_LABELS = {
     "workdays.day_create": _("Calendar day added"),
     "workdays.day_update": _("Calendar day changed"),
     "workdays.day_delete": _("Calendar day removed"),
+    # orders
+    "order.create": _("Order entered"),
+    "order.hold": _("Order held for a payment-terms exception"),
+    "order.import": _("Orders imported"),
+    "payment.record": _("Payment recorded"),
+    "payment.paid": _("Payment marked as received"),
+    "payment.import": _("Payments imported"),
+    "payment_terms.set": _("Payment terms set"),
+    # grading
+    "grading.policy.create": _("Grading policy created"),
+    "grading.policy.update": _("Grading policy updated"),
+    "grading.policy.activate": _("Grading policy activated"),
+    "grading.policy.retire": _("Grading policy retired"),
+    "grading.run.start": _("Grading run started"),
+    "grading.run.finish": _("Grading run finished"),
+    "grading.service_policy.set": _("Service policy of a grade set"),
+    "grading.service_policy.delete": _("Service policy of a grade deleted"),
+    "grading.override.apply": _("Grade override applied"),
 }
 
 

@@ -17,7 +17,7 @@ from kehu.audit.models import AuditEntry
 from kehu.customers.tests.factories import BASIS
 
 KEHU = pathlib.Path(__file__).resolve().parents[2]
-LITERAL = re.compile(r"""action\s*=\s*["']([a-z_]+\.[a-z_]+)["']|["']([a-z_]+\.[a-z_]+)["']\s+if\s""")
+LITERAL = re.compile(r"""action\s*=\s*["']([a-z_]+(?:\.[a-z_]+)+)["']|["']([a-z_]+(?:\.[a-z_]+)+)["']\s+if\s""")
 MAPPED = re.compile(r"""JobState\.[A-Z_]+:\s*["']([a-z_]+\.[a-z_]+)["']""")
 
 

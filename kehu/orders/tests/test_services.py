@@ -104,7 +104,7 @@ def test_credit_customer_above_limit_is_refused(org, east_customer):
                             data={"due_date": "2026-07-01", "amount": "600000"})
     with pytest.raises(services.PaymentTermsRefused) as exc:
         services.order_create(actor=org.rep, customer_id=east_customer.pk, data=order_data(), today=TODAY)
-    assert "credit limit" in exc.value.message
+    assert "超过信用额度" in exc.value.message  # says which term is broken
 
 
 def test_credit_customer_exactly_at_limit_may_order(org, east_customer):
@@ -122,7 +122,7 @@ def test_credit_customer_with_overdue_payment_is_refused(org, east_customer):
                             data={"due_date": "2026-06-14", "amount": "10"})
     with pytest.raises(services.PaymentTermsRefused) as exc:
         services.order_create(actor=org.rep, customer_id=east_customer.pk, data=order_data(), today=TODAY)
-    assert "overdue" in exc.value.message
+    assert "逾期未回款" in exc.value.message
 
 
 def test_credit_terms_need_limit_and_days(org, east_customer):

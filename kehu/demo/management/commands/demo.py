@@ -101,6 +101,9 @@ class Command(BaseCommand):
 
         # Twelve months of orders and payments: the facts grading computes on.
         self.stdout.write(orders_demo_load(users=users, rng=random.Random(seed + 10)))
+        from kehu.grading.demo import demo_load as grading_demo_load
+
+        self.stdout.write(grading_demo_load(users=users, rng=random.Random(seed + 11)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()

@@ -1,0 +1,134 @@
+"""What every grading kind shares: the input shapes, config errors, and exact arithmetic helpers.
+
+A kind is a pure module (no ORM) with ``DEFAULT_CONFIG``, ``validate(config) -> config`` (normalised,
+or ConfigError with per-field messages) and ``grade(config, *, rows, customers, previous, as_of)`` that
+returns ``{customer_id: Graded}``. Rows are per customer per month (``{"customer_id", "month", metric…}``);
+``customers`` maps every customer to grade to its per-customer facts (first order month, hand scores);
+``previous`` maps a customer to its current grade. The result depends only on these values, never on the
+order of the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+# The per-month metrics the SQL computes for every customer (kehu.grading.metrics).
+METRICS = ("quantity_t", "amount", "gross_margin", "order_count", "due_amount", "paid_on_time_amount")
+
+
+class ConfigError(ValueError):
+    """A policy config that a kind cannot use; ``fields`` says which part and why."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        self.fields = {k: [str(m) for m in v] for k, v in fields.items()}
+        first = next(iter(self.fields.items()))
+        super().__init__(f"{first[0]}: {first[1][0]}")
+
+
+@dataclass(frozen=True)
+class Graded:
+    grade: str
+    explanation: dict = field(default_factory=dict)
+
+
+class Errors:
+    """Collects messages per field so one validation reports every problem at once."""
+
+    def __init__(self):
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, key: str, message: str) -> None:
+        self.fields.setdefault(key, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise ConfigError(self.fields)
+
+
+def as_decimal(value, errors: Errors | None = None, key: str = "") -> Decimal | None:
+    if isinstance(value, bool):
+        value = None
+    try:
+        d = Decimal(str(value)) if value is not None else None
+    except (InvalidOperation, ValueError):
+        d = None
+    if d is None or not d.is_finite():
+        if errors is not None:
+            errors.add(key, _("Enter a number."))
+        return None
+    return d
+
+
+def require_mapping(config) -> dict:
+    if not isinstance(config, Mapping):
+        raise ConfigError({"__all__": [_("The configuration must be a mapping of settings.")]})
+    return dict(config)
+
+
+def positive_int(config: dict, key: str, errors: Errors, *, default: int, maximum: int = 120) -> int:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        errors.add(key, _("Enter a whole number from 1 to %(max)s.") % {"max": maximum})
+        return default
+    return value
+
+
+def grade_name(value, errors: Errors, key: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 40:
+        errors.add(key, _("Each grade needs a name of 1 to 40 characters."))
+        return ""
+    return value.strip()
+
+
+def month_start(d: dt.date) -> dt.date:
+    return d.replace(day=1)
+
+
+def months_back(as_of: dt.date, n: int) -> list[dt.date]:
+    """The n months ending with the month of ``as_of``, oldest first."""
+    y, m = as_of.year, as_of.month
+    out = []
+    for _i in range(n):
+        out.append(dt.date(y, m, 1))
+        m -= 1
+        if m == 0:
+            y, m = y - 1, 12
+    return out[::-1]
+
+
+def monthly(rows: Iterable[Mapping], metric: str, months: list[dt.date]) -> dict[int, dict[dt.date, Decimal]]:
+    """customer → month → summed metric, over the given months (a month without a row counts 0)."""
+    wanted = set(months)
+    out: dict[int, dict[dt.date, Decimal]] = {}
+    for row in rows:
+        month = month_start(row["month"])
+        if month not in wanted:
+            continue
+        per = out.setdefault(row["customer_id"], {})
+        per[month] = per.get(month, Decimal(0)) + Decimal(str(row.get(metric) or 0))
+    return out
+
+
+def totals(rows: Iterable[Mapping], months: list[dt.date]) -> dict[int, dict[str, Decimal]]:
+    """customer → every metric summed over the given months."""
+    wanted = set(months)
+    out: dict[int, dict[str, Decimal]] = {}
+    for row in rows:
+        if month_start(row["month"]) not in wanted:
+            continue
+        per = out.setdefault(row["customer_id"], {m: Decimal(0) for m in METRICS})
+        for m in METRICS:
+            per[m] += Decimal(str(row.get(m) or 0))
+    return out
+
+
+def text(d: Decimal | None) -> str | None:
+    """Decimals go into explanations (JSON) as plain strings without exponent noise."""
+    if d is None:
+        return None
+    q = d.normalize()
+    return format(q, "f")

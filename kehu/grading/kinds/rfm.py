@@ -1,0 +1,114 @@
+"""RFM quintiles with named segments (RFM 模型). Recency = days from the last order to the review date,
+frequency = orders, monetary = amount, over the look-back. Each is scored 1–5 by quintile: a customer's
+score is 1 + ⌊5 × (customers strictly worse) / customers⌋, so equal values score equally whatever the
+row order. A score from ``high_from`` up is high (H); the segment is named by the three letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from .base import Errors, Graded, months_back, positive_int, require_mapping, text, totals
+
+SEGMENT_KEYS = ("HHH", "LHH", "HLH", "LLH", "HHL", "LHL", "HLL", "LLL")
+
+DEFAULT_CONFIG = {
+    "months": 12,
+    "high_from": 3,
+    "segments": {
+        "HHH": "重要价值",
+        "LHH": "重要保持",
+        "HLH": "重要发展",
+        "LLH": "重要挽留",
+        "HHL": "一般价值",
+        "LHL": "一般保持",
+        "HLL": "一般发展",
+        "LLL": "一般挽留",
+    },
+}
+
+
+def validate(config) -> dict:
+    config = require_mapping(config)
+    errors = Errors()
+    out: dict = {"months": positive_int(config, "months", errors, default=12),
+                 "high_from": positive_int(config, "high_from", errors, default=3, maximum=5)}
+    segments = config.get("segments")
+    if not isinstance(segments, dict) or set(segments) != set(SEGMENT_KEYS):
+        errors.add("segments", _("Name all eight segments: %(keys)s (R, F, M each High or Low).")
+                   % {"keys": ", ".join(SEGMENT_KEYS)})
+        out["segments"] = {}
+    else:
+        out["segments"] = {}
+        for key in SEGMENT_KEYS:
+            name = segments[key]
+            if not isinstance(name, str) or not name.strip() or len(name.strip()) > 40:
+                errors.add(f"segments.{key}", _("Each grade needs a name of 1 to 40 characters."))
+            else:
+                out["segments"][key] = name.strip()
+        if len(set(out["segments"].values())) != len(out["segments"]):
+            errors.add("segments", _("Grade names must be different from each other."))
+    errors.raise_if_any()
+    return out
+
+
+def levels(config: dict) -> list[str]:
+    """Lowest to highest, by the weight of M, then F, then R."""
+    order = sorted(SEGMENT_KEYS, key=lambda k: (k[2] == "H", k[1] == "H", k[0] == "H"))
+    return [config["segments"][k] for k in order]
+
+
+def quintile_scores(values: dict[int, Decimal | None], *, lower_is_better: bool = False) -> dict[int, int]:
+    """1–5 by the share of customers strictly worse; None is the worst value."""
+    n = len(values)
+    if n == 0:
+        return {}
+
+    def badness(v):
+        if v is None:
+            return (1, Decimal(0))
+        return (0, v if lower_is_better else -v)
+
+    ordered = sorted(badness(v) for v in values.values())  # best first
+    # customers strictly worse than a value = n - (index of the last equal one + 1)
+    last_index: dict[tuple, int] = {}
+    for i, b in enumerate(ordered):
+        last_index[b] = i
+    return {cid: 1 + (5 * (n - 1 - last_index[badness(v)])) // n for cid, v in values.items()}
+
+
+def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+    months = months_back(as_of, config["months"])
+    wanted = set(months)
+    sums = totals(rows, months)
+    last: dict[int, dt.date] = {}
+    for row in rows:
+        if row["month"].replace(day=1) not in wanted or not row.get("order_count"):
+            continue
+        day = row.get("last_order_date") or row["month"]
+        if row["customer_id"] not in last or day > last[row["customer_id"]]:
+            last[row["customer_id"]] = day
+    recency = {cid: (Decimal((as_of - last[cid]).days) if cid in last else None) for cid in customers}
+    frequency = {cid: sums.get(cid, {}).get("order_count", Decimal(0)) for cid in customers}
+    monetary = {cid: sums.get(cid, {}).get("amount", Decimal(0)) for cid in customers}
+    r = quintile_scores(recency, lower_is_better=True)
+    f = quintile_scores(frequency)
+    m = quintile_scores(monetary)
+    high = config["high_from"]
+    out: dict[int, Graded] = {}
+    for cid in customers:
+        key = "".join("H" if s[cid] >= high else "L" for s in (r, f, m))
+        out[cid] = Graded(config["segments"][key], {
+            "kind": "rfm",
+            "rule": "quintile_segment",
+            "recency_days": text(recency[cid]),
+            "frequency": text(frequency[cid]),
+            "monetary": text(monetary[cid]),
+            "scores": {"R": r[cid], "F": f[cid], "M": m[cid]},
+            "high_from": high,
+            "segment": key,
+            "previous_grade": previous.get(cid),
+        })
+    return out

@@ -1,0 +1,200 @@
+"""Weighted multi-dimension scorecard (综合评分, 000 2.1): value (volume, margin, payment timeliness,
+growth) from the transactions, strategy (influence, fit, stability) and interaction (responsiveness,
+cooperation, satisfaction) scored by hand; each dimension 0–100, weighted (weights sum to 1), the total
+placed in score bands → 核心 / 重点 / 普通 / 潜在·边缘."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from .base import (
+    METRICS,
+    Errors,
+    Graded,
+    as_decimal,
+    grade_name,
+    months_back,
+    positive_int,
+    require_mapping,
+    text,
+    totals,
+)
+
+# Values derived from the transactions; "manual" reads the hand score from the customer's facts.
+DERIVED = (*METRICS, "margin_rate", "on_time_rate", "growth", "lifetime_amount", "active_month_share")
+SOURCES = (*DERIVED, "manual")
+HUNDRED = Decimal(100)
+
+DEFAULT_CONFIG = {
+    "months": 12,
+    "missing_score": 0,
+    "dimensions": [
+        {"key": "volume", "group": "value", "source": "amount", "weight": 0.15, "zero": 0, "full": 1000000},
+        {"key": "margin", "group": "value", "source": "margin_rate", "weight": 0.10, "zero": 0, "full": 0.3},
+        {"key": "payment", "group": "value", "source": "on_time_rate", "weight": 0.15, "zero": 0.5, "full": 1},
+        {"key": "growth", "group": "value", "source": "growth", "weight": 0.10, "zero": -0.2, "full": 0.5},
+        {"key": "influence", "group": "strategy", "source": "manual", "weight": 0.10},
+        {"key": "fit", "group": "strategy", "source": "manual", "weight": 0.10},
+        {"key": "stability", "group": "strategy", "source": "manual", "weight": 0.10},
+        {"key": "responsiveness", "group": "interaction", "source": "manual", "weight": 0.05},
+        {"key": "cooperation", "group": "interaction", "source": "manual", "weight": 0.05},
+        {"key": "satisfaction", "group": "interaction", "source": "manual", "weight": 0.10},
+    ],
+    "bands": [
+        {"grade": "核心", "min": 80},
+        {"grade": "重点", "min": 60},
+        {"grade": "普通", "min": 40},
+        {"grade": "潜在·边缘", "min": 0},
+    ],
+}
+
+
+def validate(config) -> dict:
+    config = require_mapping(config)
+    errors = Errors()
+    out: dict = {"months": positive_int(config, "months", errors, default=12)}
+    missing = as_decimal(config.get("missing_score", 0), errors, "missing_score")
+    if missing is not None and not 0 <= missing <= HUNDRED:
+        errors.add("missing_score", _("Enter a score from 0 to 100."))
+    out["missing_score"] = missing
+    dims = config.get("dimensions")
+    out["dimensions"] = []
+    if not isinstance(dims, list) or not dims:
+        errors.add("dimensions", _("List at least one dimension with a key, a source and a weight."))
+    else:
+        keys = set()
+        total = Decimal(0)
+        for i, dim in enumerate(dims):
+            if not isinstance(dim, dict):
+                errors.add(f"dimensions.{i}", _("Each dimension needs a key, a source and a weight."))
+                continue
+            key = dim.get("key")
+            if not isinstance(key, str) or not key.strip() or key in keys:
+                errors.add(f"dimensions.{i}.key", _("Give each dimension its own key."))
+            keys.add(key)
+            source = dim.get("source")
+            if source not in SOURCES:
+                errors.add(f"dimensions.{i}.source",
+                           _("Choose one of: %(choices)s.") % {"choices": ", ".join(SOURCES)})
+            weight = as_decimal(dim.get("weight"), errors, f"dimensions.{i}.weight")
+            if weight is not None and not 0 < weight <= 1:
+                errors.add(f"dimensions.{i}.weight", _("A weight is above 0 and at most 1."))
+            total += weight or 0
+            item = {"key": key, "group": str(dim.get("group") or ""), "source": source, "weight": weight}
+            if source in DERIVED:
+                zero = as_decimal(dim.get("zero"), errors, f"dimensions.{i}.zero")
+                full = as_decimal(dim.get("full"), errors, f"dimensions.{i}.full")
+                if zero is not None and full is not None and zero == full:
+                    errors.add(f"dimensions.{i}.full", _("The value scoring 100 must differ from the one scoring 0."))
+                item.update(zero=zero, full=full)
+            out["dimensions"].append(item)
+        if abs(total - 1) > Decimal("0.0001"):
+            errors.add("dimensions", _("The weights add up to %(total)s; they must add up to 1.")
+                       % {"total": text(total)})
+    bands = config.get("bands")
+    out["bands"] = []
+    if not isinstance(bands, list) or not bands:
+        errors.add("bands", _("List at least one score band with a grade and a lowest score (min)."))
+    else:
+        last = None
+        for i, band in enumerate(bands):
+            if not isinstance(band, dict):
+                errors.add(f"bands.{i}", _("Each band needs a grade and a lowest score (min)."))
+                continue
+            name = grade_name(band.get("grade"), errors, f"bands.{i}.grade")
+            low = as_decimal(band.get("min"), errors, f"bands.{i}.min")
+            if low is not None and not 0 <= low <= HUNDRED:
+                errors.add(f"bands.{i}.min", _("Enter a score from 0 to 100."))
+            elif low is not None and last is not None and low >= last:
+                errors.add(f"bands.{i}.min", _("List the bands from the highest score down."))
+            if low is not None:
+                last = low
+            out["bands"].append({"grade": name, "min": low})
+        names = [b["grade"] for b in out["bands"]]
+        if len(set(names)) != len(names):
+            errors.add("bands", _("Grade names must be different from each other."))
+    errors.raise_if_any()
+    return out
+
+
+def levels(config: dict) -> list[str]:
+    return [b["grade"] for b in reversed(config["bands"])]
+
+
+def derived_values(sums: dict[str, Decimal], rows_by_month: dict[dt.date, Decimal], months: list[dt.date],
+                   facts: dict) -> dict[str, Decimal | None]:
+    values: dict[str, Decimal | None] = dict(sums)
+    amount = sums["amount"]
+    values["margin_rate"] = sums["gross_margin"] / amount if amount else None
+    due = sums["due_amount"]
+    values["on_time_rate"] = min(sums["paid_on_time_amount"] / due, Decimal(1)) if due else Decimal(1)
+    half = len(months) // 2
+    first = sum((rows_by_month.get(m, Decimal(0)) for m in months[:half]), Decimal(0))
+    second = sum((rows_by_month.get(m, Decimal(0)) for m in months[half:]), Decimal(0))
+    if first:
+        values["growth"] = (second - first) / first
+    else:
+        values["growth"] = Decimal(1) if second else Decimal(0)
+    lifetime = facts.get("lifetime_amount")
+    values["lifetime_amount"] = Decimal(str(lifetime)) if lifetime is not None else amount
+    active = sum(1 for m in months if rows_by_month.get(m))
+    values["active_month_share"] = Decimal(active) / len(months)
+    return values
+
+
+def scale(value: Decimal | None, zero: Decimal, full: Decimal) -> Decimal | None:
+    if value is None:
+        return None
+    ratio = (value - zero) / (full - zero)
+    return min(max(ratio, Decimal(0)), Decimal(1)) * HUNDRED
+
+
+def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+    months = months_back(as_of, config["months"])
+    wanted = set(months)
+    sums = totals(rows, months)
+    amount_by_month: dict[int, dict[dt.date, Decimal]] = {}
+    for row in rows:
+        month = row["month"].replace(day=1)
+        if month in wanted:
+            per = amount_by_month.setdefault(row["customer_id"], {})
+            per[month] = per.get(month, Decimal(0)) + Decimal(str(row.get("amount") or 0))
+    empty = {m: Decimal(0) for m in METRICS}
+    out: dict[int, Graded] = {}
+    for cid, facts in customers.items():
+        facts = facts or {}
+        values = derived_values(sums.get(cid, empty), amount_by_month.get(cid, {}), months, facts)
+        hand = facts.get("scores") or {}
+        total = Decimal(0)
+        parts = {}
+        for dim in config["dimensions"]:
+            if dim["source"] == "manual":
+                raw = hand.get(dim["key"])
+                score = None if raw is None else min(max(Decimal(str(raw)), Decimal(0)), HUNDRED)
+                shown = None if raw is None else text(Decimal(str(raw)))
+            else:
+                score = scale(values[dim["source"]], dim["zero"], dim["full"])
+                shown = text(values[dim["source"]])
+            missing = score is None
+            if missing:
+                score = config["missing_score"]
+            total += score * dim["weight"]
+            parts[dim["key"]] = {"value": shown, "score": text(round(score, 2)), "weight": text(dim["weight"]),
+                                 "missing": missing}
+        chosen = config["bands"][-1]
+        for band in config["bands"]:
+            if total >= band["min"]:
+                chosen = band
+                break
+        out[cid] = Graded(chosen["grade"], {
+            "kind": "scorecard",
+            "rule": "score_band",
+            "score": text(round(total, 2)),
+            "band_min": text(chosen["min"]),
+            "dimensions": parts,
+            "previous_grade": previous.get(cid),
+        })
+    return out

@@ -1,0 +1,157 @@
+"""Threshold tiers on a metric over a period (阈值分级), e.g. the polyolefin monthly pickup of 004 第13篇
+第九条: 网拍 = newly developed; 普通 < 1000 t; 一星 1000–2000; 二星 2000–3000; 三星 ≥ 3000 t a month.
+With ``one_level_per_review`` (依次升降) a customer moves at most one level per review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from .base import (
+    METRICS,
+    Errors,
+    Graded,
+    as_decimal,
+    grade_name,
+    monthly,
+    months_back,
+    positive_int,
+    require_mapping,
+    text,
+)
+
+AGGREGATES = ("average", "max", "min", "last", "total")
+
+DEFAULT_CONFIG = {
+    "metric": "quantity_t",
+    "months": 3,
+    "aggregate": "average",
+    "tiers": [
+        {"grade": "普通", "min": 0},
+        {"grade": "一星", "min": 1000},
+        {"grade": "二星", "min": 2000},
+        {"grade": "三星", "min": 3000},
+    ],
+    "new_grade": "网拍",
+    "new_customer_months": 3,
+    "one_level_per_review": True,
+}
+
+
+def validate(config) -> dict:
+    config = require_mapping(config)
+    errors = Errors()
+    out: dict = {}
+    if config.get("metric") not in METRICS:
+        errors.add("metric", _("Choose one of: %(choices)s.") % {"choices": ", ".join(METRICS)})
+    out["metric"] = config.get("metric")
+    out["months"] = positive_int(config, "months", errors, default=3)
+    aggregate = config.get("aggregate", "average")
+    if aggregate not in AGGREGATES:
+        errors.add("aggregate", _("Choose one of: %(choices)s.") % {"choices": ", ".join(AGGREGATES)})
+    out["aggregate"] = aggregate
+    tiers = config.get("tiers")
+    out["tiers"] = []
+    if not isinstance(tiers, list) or not tiers:
+        errors.add("tiers", _("List at least one tier, each with a grade and a lower bound (min)."))
+    else:
+        last = None
+        for i, tier in enumerate(tiers):
+            if not isinstance(tier, dict):
+                errors.add(f"tiers.{i}", _("Each tier needs a grade and a lower bound (min)."))
+                continue
+            name = grade_name(tier.get("grade"), errors, f"tiers.{i}.grade")
+            low = as_decimal(tier.get("min"), errors, f"tiers.{i}.min")
+            if low is not None and last is not None and low <= last:
+                errors.add(f"tiers.{i}.min", _("Lower bounds must rise from one tier to the next."))
+            if low is not None:
+                last = low
+            out["tiers"].append({"grade": name, "min": low})
+    new_grade = config.get("new_grade")
+    if new_grade in (None, ""):
+        out["new_grade"] = None
+    else:
+        out["new_grade"] = grade_name(new_grade, errors, "new_grade")
+    out["new_customer_months"] = positive_int(config, "new_customer_months", errors, default=3)
+    names = [t["grade"] for t in out["tiers"]] + ([out["new_grade"]] if out["new_grade"] else [])
+    if len(set(names)) != len(names):
+        errors.add("tiers", _("Grade names must be different from each other."))
+    flag = config.get("one_level_per_review", False)
+    if not isinstance(flag, bool):
+        errors.add("one_level_per_review", _("Enter true or false."))
+    out["one_level_per_review"] = bool(flag)
+    errors.raise_if_any()
+    return out
+
+
+def levels(config: dict) -> list[str]:
+    """Grades from lowest to highest."""
+    return ([config["new_grade"]] if config["new_grade"] else []) + [t["grade"] for t in config["tiers"]]
+
+
+def tier_for(config: dict, value: Decimal) -> dict:
+    chosen = config["tiers"][0]
+    for tier in config["tiers"]:
+        if value >= tier["min"]:
+            chosen = tier
+    return chosen
+
+
+def _aggregate(kind: str, values: list[Decimal]) -> Decimal:
+    if kind == "average":
+        return sum(values, Decimal(0)) / len(values)
+    if kind == "max":
+        return max(values)
+    if kind == "min":
+        return min(values)
+    if kind == "last":
+        return values[-1]
+    return sum(values, Decimal(0))
+
+
+def is_new(config: dict, facts: dict, as_of: dt.date) -> bool:
+    if not config["new_grade"]:
+        return False
+    first = (facts or {}).get("first_order_month")
+    if first is None:
+        return True
+    return first.replace(day=1) >= months_back(as_of, config["new_customer_months"])[0]
+
+
+def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+    months = months_back(as_of, config["months"])
+    per = monthly(rows, config["metric"], months)
+    order = levels(config)
+    out: dict[int, Graded] = {}
+    for cid, facts in customers.items():
+        values = [per.get(cid, {}).get(m, Decimal(0)) for m in months]
+        value = _aggregate(config["aggregate"], values)
+        if is_new(config, facts, as_of):
+            computed, rule = config["new_grade"], "new_customer"
+        else:
+            tier = tier_for(config, value)
+            computed, rule = tier["grade"], "tier"
+        prev = previous.get(cid)
+        final, limited = computed, False
+        if config["one_level_per_review"] and prev in order and computed in order:
+            step = order.index(computed) - order.index(prev)
+            if abs(step) > 1:
+                final = order[order.index(prev) + (1 if step > 0 else -1)]
+                limited = True
+        tier_min = next((t["min"] for t in config["tiers"] if t["grade"] == final), None)
+        out[cid] = Graded(final, {
+            "kind": "threshold",
+            "rule": rule,
+            "metric": config["metric"],
+            "aggregate": config["aggregate"],
+            "months": {m.isoformat()[:7]: text(v) for m, v in zip(months, values, strict=True)},
+            "value": text(value),
+            "computed_grade": computed,
+            "tier_min": text(tier_min),
+            "previous_grade": prev,
+            "one_level_per_review": config["one_level_per_review"],
+            "limited_to_one_level": limited,
+        })
+    return out

@@ -1,0 +1,130 @@
+"""Every read of grading. Policies are configuration: anyone signed in may read the active ones (the
+grade names appear on customer pages); drafts and history of versions need GRADING_MANAGE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils.translation import gettext as _
+
+from kehu.access.roles import Perm, Scope
+from kehu.customers.selectors import customer_get
+from kehu.errors import Forbidden, NotFound
+from kehu.grading.models import (
+    CustomerGrade,
+    GradeHistory,
+    GradingPolicy,
+    GradingRun,
+    Movement,
+    ServicePolicy,
+)
+
+HISTORY_LIMIT = 100
+MOVEMENT_ROWS = 500
+
+
+def _require_manage(actor) -> None:
+    if actor is None or not actor.is_authenticated or not actor.has_kehu_perm(Perm.GRADING_MANAGE):
+        raise Forbidden(_("Only an administrator or an executive may manage grading policies."))
+
+
+def policy_list(*, actor, state: str | None = None):
+    """Every version, newest first per name (administration)."""
+    _require_manage(actor)
+    qs = GradingPolicy.objects.select_related("created_by").order_by("name", "-version")
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def policy_get(*, actor, policy_id: int) -> GradingPolicy:
+    _require_manage(actor)
+    policy = GradingPolicy.objects.filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFound(_("No such grading policy."))
+    return policy
+
+
+def run_list(*, actor, policy_id: int | None = None, limit: int = 20):
+    _require_manage(actor)
+    qs = GradingRun.objects.select_related("policy", "actor")
+    if policy_id:
+        qs = qs.filter(policy_id=policy_id)
+    return qs[:limit]
+
+
+def customer_grades(*, actor, customer_id: int) -> tuple:
+    """A customer's current grades and their history (newest first), within the actor's scope (404 outside)."""
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    grades = list(CustomerGrade.objects.filter(customer_id=customer.pk).select_related("policy")
+                  .order_by("policy_name"))
+    history = list(GradeHistory.objects.filter(customer_id=customer.pk).select_related("policy", "actor")
+                   .order_by("-created_at", "-id")[:HISTORY_LIMIT])
+    return customer, grades, history
+
+
+def movement_summary(*, actor, policy_name: str | None = None, as_of=None) -> list[dict]:
+    """Up / down / new / lost counts per period (as-of date), policy and department, in the actor's scope
+    (the department recorded with each change)."""
+    qs = GradeHistory.objects.exclude(movement=Movement.SAME)
+    if actor.role_spec.scope != Scope.ALL:
+        if actor.role_spec.scope == Scope.SUBTREE:
+            qs = qs.filter(department_id__in=actor.department_subtree_ids())
+        else:
+            qs = qs.filter(customer__owner_id=actor.pk)
+    if policy_name:
+        qs = qs.filter(policy_name=policy_name)
+    if as_of:
+        qs = qs.filter(as_of=as_of)
+    rows = (qs.values("as_of", "policy_name", "department_id", "department__name", "movement")
+            .annotate(n=Count("id")).order_by("-as_of", "policy_name", "department__name"))
+    table: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["as_of"], row["policy_name"], row["department_id"])
+        item = table.setdefault(key, {"as_of": row["as_of"], "policy_name": row["policy_name"],
+                                      "department": row["department__name"] or "",
+                                      **{m: 0 for m in (Movement.UP, Movement.DOWN, Movement.NEW, Movement.LOST,
+                                                         Movement.OVERRIDE)}})
+        item[row["movement"]] += row["n"]
+    return list(table.values())[:MOVEMENT_ROWS]
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """What a customer's grade earns; None in a figure means the company default applies."""
+
+    policy_name: str
+    grade: str
+    dedicated_manager: bool
+    complaint_sla_working_days: int | None
+    service_request_sla_working_days: int | None
+    inspection_cycle_days: int | None
+    visit_every_days: int | None
+    response_priority: int
+    resource_priority: int
+
+
+SERVICE_FIELDS = ("policy_name", "grade", "dedicated_manager", "complaint_sla_working_days",
+                  "service_request_sla_working_days", "inspection_cycle_days", "visit_every_days",
+                  "response_priority", "resource_priority")
+
+
+def service_policy_for(customer_id: int) -> ServiceLevel | None:
+    """The service level of a customer: the service policy of its current grade (under any policy name);
+    when grades under several policies map to one, the one with the best response priority wins. One
+    query. For other apps (complaint SLA, inspection cycle, visits); the caller has already checked that
+    its user may see the customer."""
+    grades = CustomerGrade.objects.filter(customer_id=customer_id, policy_name=OuterRef("policy_name"),
+                                          grade=OuterRef("grade"))
+    row = (ServicePolicy.objects.filter(Exists(grades))
+           .order_by("response_priority", "resource_priority", "policy_name").values(*SERVICE_FIELDS).first())
+    return ServiceLevel(**row) if row else None
+
+
+def service_policy_list(*, actor, policy_name: str | None = None):
+    """Every grade's service policy: configuration that every signed-in user may read."""
+    if actor is None or not actor.is_authenticated:
+        raise Forbidden(_("Please log in."))
+    qs = ServicePolicy.objects.all()
+    return qs.filter(policy_name=policy_name) if policy_name else qs

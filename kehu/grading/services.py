@@ -1,0 +1,467 @@
+"""Every write of grading: policy versions (draft → active → retired), import, and (later) runs and
+overrides. Each takes the acting user first, checks GRADING_MANAGE, runs in one transaction and writes its
+audit entry in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.access.roles import Perm
+from kehu.audit.services import audit_record
+from kehu.customers.models import Customer
+from kehu.errors import Conflict, Forbidden, Invalid, NotFound
+from kehu.grading import metrics, notify, policies
+from kehu.grading.kinds import KINDS, ConfigError
+from kehu.grading.models import (
+    CustomerGrade,
+    GradeHistory,
+    GradingPolicy,
+    GradingRun,
+    Movement,
+    PolicyState,
+    RunStatus,
+    RunTrigger,
+    ServicePolicy,
+)
+
+MAX_NAME = 100
+
+
+def require_manage(actor) -> None:
+    if actor is not None and not actor.has_kehu_perm(Perm.GRADING_MANAGE):
+        raise Forbidden(_("Only an administrator or an executive may manage grading policies."))
+
+
+def check_policy(*, name, kind, config, active_from=None, description="") -> dict:
+    """Validate the fields of a policy version; return them cleaned, or raise Invalid naming each field."""
+    fields: dict[str, list[str]] = {}
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > MAX_NAME:
+        fields["name"] = [_("Give the policy a name of 1 to 100 characters.")]
+    if kind not in KINDS:
+        fields["kind"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(KINDS)}]
+    elif config is None or not isinstance(config, dict):
+        fields["config"] = [_("The configuration must be a mapping of settings.")]
+    else:
+        try:
+            KINDS[kind].validate(config)
+        except ConfigError as exc:
+            for key, messages in exc.fields.items():
+                fields[f"config.{key}"] = messages
+    if active_from not in (None, ""):
+        if isinstance(active_from, str):
+            try:
+                active_from = dt.date.fromisoformat(active_from)
+            except ValueError:
+                fields["active_from"] = [_("Enter a date as YYYY-MM-DD.")]
+        elif not isinstance(active_from, dt.date):
+            fields["active_from"] = [_("Enter a date as YYYY-MM-DD.")]
+    else:
+        active_from = None
+    description = description if isinstance(description, str) else ""
+    if len(description) > 500:
+        fields["description"] = [_("At most 500 characters.")]
+    if fields:
+        first = next(iter(fields.values()))[0]
+        raise Invalid(first, fields=fields)
+    return {"name": name, "kind": kind, "config": config, "active_from": active_from, "description": description}
+
+
+def _lock_policy(policy_id: int) -> GradingPolicy:
+    policy = GradingPolicy.objects.select_for_update().filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFound(_("No such grading policy."))
+    return policy
+
+
+@transaction.atomic
+def policy_create(*, actor, name, kind, config, active_from=None, description="") -> GradingPolicy:
+    """A new draft: version 1 of a new name, or the next version of an existing one."""
+    require_manage(actor)
+    data = check_policy(name=name, kind=kind, config=config, active_from=active_from, description=description)
+    latest = GradingPolicy.objects.filter(name=data["name"]).aggregate(v=Max("version"))["v"] or 0
+    try:
+        with transaction.atomic():
+            policy = GradingPolicy.objects.create(version=latest + 1, created_by=actor if actor else None, **data)
+    except IntegrityError:
+        raise Conflict(_("Another version of this policy was saved at the same time; try again.")) from None
+    audit_record(actor=actor, action="grading.policy.create", obj=policy,
+                 changes={"kind": policy.kind, "version": policy.version})
+    return policy
+
+
+@transaction.atomic
+def policy_update(*, actor, policy_id: int, name, kind, config, active_from=None, description="") -> GradingPolicy:
+    """Edit a draft. An active or retired version is history: edit a new version instead."""
+    require_manage(actor)
+    policy = _lock_policy(policy_id)
+    if policy.state != PolicyState.DRAFT:
+        raise Conflict(_("Only a draft can be edited; save a new version instead."))
+    data = check_policy(name=name, kind=kind, config=config, active_from=active_from, description=description)
+    if data["name"] != policy.name:
+        raise Invalid(_("A version keeps its policy's name."), fields={"name": [_("Cannot be changed.")]})
+    for key, value in data.items():
+        setattr(policy, key, value)
+    policy.save()
+    audit_record(actor=actor, action="grading.policy.update", obj=policy, changes={"config": policy.config})
+    return policy
+
+
+@transaction.atomic
+def policy_activate(*, actor, policy_id: int, active_from: dt.date | None = None) -> GradingPolicy:
+    """Make a draft the active version of its name (the previous active version retires)."""
+    require_manage(actor)
+    policy = _lock_policy(policy_id)
+    if policy.state != PolicyState.DRAFT:
+        raise Conflict(_("Only a draft can be activated."))
+    check_policy(name=policy.name, kind=policy.kind, config=policy.config)
+    retired = list(GradingPolicy.objects.select_for_update()
+                   .filter(name=policy.name, state=PolicyState.ACTIVE).values_list("version", flat=True))
+    GradingPolicy.objects.filter(name=policy.name, state=PolicyState.ACTIVE).update(state=PolicyState.RETIRED)
+    policy.state = PolicyState.ACTIVE
+    policy.active_from = active_from or policy.active_from or dt.date.today()
+    try:
+        with transaction.atomic():
+            policy.save(update_fields=["state", "active_from", "updated_at"])
+    except IntegrityError:
+        raise Conflict(_("Another version of this policy was activated at the same time.")) from None
+    audit_record(actor=actor, action="grading.policy.activate", obj=policy,
+                 changes={"active_from": policy.active_from.isoformat(), "retired_versions": retired})
+    return policy
+
+
+@transaction.atomic
+def policy_retire(*, actor, policy_id: int) -> GradingPolicy:
+    require_manage(actor)
+    policy = _lock_policy(policy_id)
+    if policy.state == PolicyState.RETIRED:
+        raise Conflict(_("This version is already retired."))
+    policy.state = PolicyState.RETIRED
+    policy.save(update_fields=["state", "updated_at"])
+    audit_record(actor=actor, action="grading.policy.retire", obj=policy)
+    return policy
+
+
+def policy_import_yaml(*, actor, text: str) -> GradingPolicy:
+    """A new draft version from an exported YAML document."""
+    require_manage(actor)
+    return policy_create(actor=actor, **policies.policy_from_yaml(text))
+
+
+# ---------------------------------------------------------------- runs: preview and regrade
+
+BATCH = 2000
+SAMPLE = 20
+
+
+def default_as_of(today: dt.date | None = None) -> dt.date:
+    """The last day of the last complete month: a review grades whole months."""
+    today = today or timezone.localdate()
+    return today.replace(day=1) - dt.timedelta(days=1)
+
+
+def check_as_of(as_of: dt.date | None) -> dt.date:
+    as_of = as_of or default_as_of()
+    if not dt.date(2000, 1, 1) <= as_of <= dt.date(2100, 12, 31):
+        raise Invalid(_("Choose a review date between 2000 and 2100."), fields={"as_of": [_("Out of range.")]})
+    return as_of
+
+
+def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
+    if not previous:
+        return Movement.NEW
+    if previous == grade:
+        return Movement.SAME
+    if previous in levels and grade in levels:
+        return Movement.UP if levels.index(grade) > levels.index(previous) else Movement.DOWN
+    return Movement.NEW
+
+
+@dataclass
+class Computation:
+    policy: GradingPolicy
+    as_of: dt.date
+    results: dict  # customer → Graded
+    current: dict  # customer → current grade (under the policy name)
+    facts: dict  # customer → facts (owner, department …)
+    lost: list  # customers graded before, no longer in the population
+    levels: list
+
+    def movements(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for cid, graded in self.results.items():
+            key = (self.current.get(cid) or "", graded.grade)
+            counts[key] = counts.get(key, 0) + 1
+        for cid in self.lost:
+            key = (self.current[cid], "")
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def changed(self) -> list[int]:
+        return sorted(cid for cid, g in self.results.items() if self.current.get(cid) != g.grade)
+
+
+def compute(policy: GradingPolicy, *, as_of: dt.date) -> Computation:
+    """Grade every customer of the population under ``policy`` (pure kinds over SQL metrics)."""
+    kind = KINDS[policy.kind]
+    try:
+        config = kind.validate(policy.config)
+    except ConfigError as exc:
+        raise Invalid(str(exc), fields={f"config.{k}": v for k, v in exc.fields.items()}) from None
+    rows = metrics.monthly_rows(as_of=as_of, months=config["months"])
+    facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
+    current = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade")
+                   .iterator(chunk_size=10000))
+    previous = {cid: g for cid, g in current.items() if cid in facts}
+    results = kind.grade(config, rows=rows, customers=facts, previous=previous, as_of=as_of)
+    lost = sorted(cid for cid in current if cid not in facts)
+    return Computation(policy, as_of, results, current, facts, lost, kind.levels(config))
+
+
+def _movement_list(comp: Computation) -> list[dict]:
+    return [{"from": a, "to": b, "count": n}
+            for (a, b), n in sorted(comp.movements().items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def run_preview(*, actor, policy_id: int, as_of: dt.date | None = None) -> dict:
+    """What a run would do, written nowhere: how many customers move from which grade to which, and a sample."""
+    require_manage(actor)
+    policy = GradingPolicy.objects.filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFound(_("No such grading policy."))
+    as_of = check_as_of(as_of)
+    comp = compute(policy, as_of=as_of)
+    changed = comp.changed()
+    names = dict(Customer.objects.filter(pk__in=changed[:SAMPLE]).values_list("pk", "name"))
+    sample = [{"customer_id": cid, "name": names.get(cid, ""), "from": comp.current.get(cid) or "",
+               "to": comp.results[cid].grade, "explanation": comp.results[cid].explanation}
+              for cid in changed[:SAMPLE]]
+    return {"policy_id": policy.pk, "as_of": as_of, "customers": len(comp.results), "changed": len(changed),
+            "lost": len(comp.lost), "movements": _movement_list(comp), "sample": sample}
+
+
+def run_start(*, actor, policy_id: int, as_of: dt.date | None = None, trigger: str = RunTrigger.MANUAL) -> GradingRun:
+    """Record a run of an active policy (status running); run_execute does the work (in the worker)."""
+    require_manage(actor)
+    as_of = check_as_of(as_of)
+    with transaction.atomic():
+        policy = _lock_policy(policy_id)
+        if policy.state != PolicyState.ACTIVE:
+            raise Conflict(_("Only the active version of a policy grades customers; activate it first."))
+        run = GradingRun.objects.create(policy=policy, as_of=as_of, trigger=trigger,
+                                        actor=actor if actor else None)
+        audit_record(actor=actor, action="grading.run.start", obj=run,
+                     changes={"policy": str(policy), "as_of": run.as_of.isoformat(), "trigger": trigger})
+    return run
+
+
+def run_execute(*, run_id: int) -> GradingRun:
+    """Regrade every customer for a recorded run: current grades upserted and history written in batches,
+    in one transaction; the run records its counts (or its error)."""
+    run = GradingRun.objects.select_related("policy").get(pk=run_id)
+    if run.status != RunStatus.RUNNING:
+        return run
+    try:
+        with transaction.atomic():
+            GradingPolicy.objects.select_for_update().filter(pk=run.policy_id).first()
+            comp = compute(run.policy, as_of=run.as_of)
+            changed = _write_grades(run, comp)
+            run.customers = len(comp.results)
+            run.changed = changed
+            run.movements = {"items": _movement_list(comp)}
+            run.status = RunStatus.DONE
+            run.finished_at = timezone.now()
+            run.save(update_fields=["customers", "changed", "movements", "status", "finished_at"])
+            audit_record(actor=run.actor, action="grading.run.finish", obj=run,
+                         changes={"customers": run.customers, "changed": run.changed})
+    except Exception as exc:
+        GradingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
+                                                    error=str(exc)[:2000])
+        raise
+    return run
+
+
+def _write_grades(run: GradingRun, comp: Computation) -> int:
+    now = timezone.now()
+    policy = run.policy
+    grades, history, notices = [], [], []
+    for cid in sorted(comp.results):
+        graded = comp.results[cid]
+        previous = comp.current.get(cid)
+        grades.append(CustomerGrade(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
+                                    grade=graded.grade, previous_grade=previous or "",
+                                    computed_grade=graded.explanation.get("computed_grade", graded.grade),
+                                    explanation=graded.explanation, graded_at=now, override_reason="",
+                                    overridden_until_run=False))
+        if previous != graded.grade:
+            move = movement_of(comp.levels, previous, graded.grade)
+            facts = comp.facts[cid]
+            history.append(GradeHistory(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
+                                        as_of=run.as_of, grade=graded.grade, previous_grade=previous or "",
+                                        movement=move, department_id=facts["department_id"],
+                                        explanation=graded.explanation, actor=run.actor))
+            notices.append((facts["owner_id"], cid, previous or "", graded.grade))
+    fields = ["policy", "run", "grade", "previous_grade", "computed_grade", "explanation", "graded_at",
+              "override_reason", "overridden_until_run"]
+    for i in range(0, len(grades), BATCH):
+        CustomerGrade.objects.bulk_create(grades[i:i + BATCH], update_conflicts=True,
+                                          unique_fields=["customer", "policy_name"], update_fields=fields)
+    if comp.lost:
+        departments = dict(Customer.objects.filter(pk__in=comp.lost).values_list("pk", "department_id"))
+        for cid in comp.lost:
+            history.append(GradeHistory(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
+                                        as_of=run.as_of, grade=comp.current[cid], previous_grade=comp.current[cid],
+                                        movement=Movement.LOST, department_id=departments.get(cid),
+                                        explanation={"rule": "left_population"}, actor=run.actor))
+        for i in range(0, len(comp.lost), BATCH):
+            CustomerGrade.objects.filter(policy_name=policy.name, customer_id__in=comp.lost[i:i + BATCH]).delete()
+    for i in range(0, len(history), BATCH):
+        GradeHistory.objects.bulk_create(history[i:i + BATCH])
+    if notices:
+        notify.grade_changes(policy_name=policy.name, notices=notices)
+    return sum(1 for h in history if h.movement != Movement.LOST)
+
+
+@transaction.atomic
+def policy_activate_and_run(*, actor, policy_id: int, as_of: dt.date | None = None) -> GradingRun:
+    """Activate a draft and start its first run (the worker executes it)."""
+    as_of = check_as_of(as_of)
+    policy_activate(actor=actor, policy_id=policy_id)
+    return run_start(actor=actor, policy_id=policy_id, as_of=as_of, trigger=RunTrigger.ACTIVATION)
+
+
+def schedule_due(*, today: dt.date | None = None) -> list[GradingRun]:
+    """Runs for every active policy whose last run is KEHU_GRADING_SCHEDULE_MONTHS old (quarterly = 3,
+    half-yearly = 6; 0 = off). Started by the worker's periodic task."""
+    months = int(getattr(settings, "KEHU_GRADING_SCHEDULE_MONTHS", 3))
+    if months <= 0:
+        return []
+    today = today or timezone.localdate()
+    if (today.month - 1) % months != 0:
+        return []
+    as_of = default_as_of(today)
+    started = []
+    for policy in GradingPolicy.objects.filter(state=PolicyState.ACTIVE):
+        if GradingRun.objects.filter(policy__name=policy.name, as_of=as_of, status__in=[
+                RunStatus.RUNNING, RunStatus.DONE]).exists():
+            continue
+        started.append(run_start(actor=None, policy_id=policy.pk, as_of=as_of, trigger=RunTrigger.SCHEDULE))
+    return started
+
+
+# ---------------------------------------------------------------- differentiated service per grade
+
+SERVICE_FIGURES = ("complaint_sla_working_days", "service_request_sla_working_days", "inspection_cycle_days",
+                   "visit_every_days")
+
+
+@transaction.atomic
+def service_policy_set(*, actor, policy_name: str, grade: str, dedicated_manager: bool = False,
+                       complaint_sla_working_days: int | None = None,
+                       service_request_sla_working_days: int | None = None,
+                       inspection_cycle_days: int | None = None, visit_every_days: int | None = None,
+                       response_priority: int = 3, resource_priority: int = 3) -> ServicePolicy:
+    """Set what a grade earns (create or replace)."""
+    require_manage(actor)
+    fields: dict[str, list[str]] = {}
+    policy_name = (policy_name or "").strip()
+    grade = (grade or "").strip()
+    if not policy_name or len(policy_name) > MAX_NAME:
+        fields["policy_name"] = [_("Give the policy a name of 1 to 100 characters.")]
+    if not grade or len(grade) > 40:
+        fields["grade"] = [_("Each grade needs a name of 1 to 40 characters.")]
+    figures = {"complaint_sla_working_days": complaint_sla_working_days,
+               "service_request_sla_working_days": service_request_sla_working_days,
+               "inspection_cycle_days": inspection_cycle_days, "visit_every_days": visit_every_days}
+    for key, value in figures.items():
+        if value is not None and not (isinstance(value, int) and 1 <= value <= 3660):
+            fields[key] = [_("Enter a whole number from 1 to %(max)s, or leave it empty.") % {"max": 3660}]
+    for key, value in (("response_priority", response_priority), ("resource_priority", resource_priority)):
+        if not (isinstance(value, int) and 1 <= value <= 9):
+            fields[key] = [_("Enter a priority from 1 (first) to 9.")]
+    if fields:
+        raise Invalid(next(iter(fields.values()))[0], fields=fields)
+    row, created = ServicePolicy.objects.update_or_create(
+        policy_name=policy_name, grade=grade,
+        defaults={"dedicated_manager": bool(dedicated_manager), "response_priority": response_priority,
+                  "resource_priority": resource_priority, **figures})
+    audit_record(actor=actor, action="grading.service_policy.set", obj=row,
+                 changes={"created": created, "dedicated_manager": row.dedicated_manager, **figures,
+                          "response_priority": response_priority, "resource_priority": resource_priority})
+    return row
+
+
+@transaction.atomic
+def service_policy_delete(*, actor, service_policy_id: int) -> None:
+    require_manage(actor)
+    row = ServicePolicy.objects.select_for_update().filter(pk=service_policy_id).first()
+    if row is None:
+        raise NotFound(_("No such service policy."))
+    audit_record(actor=actor, action="grading.service_policy.delete", obj=row)
+    row.delete()
+
+
+# ---------------------------------------------------------------- manual override (人工调整), approved
+
+OVERRIDE_CHAIN = "grade_override"
+
+
+def override_request(*, actor, customer_id: int, policy_name: str, grade: str, reason: str):
+    """Ask to set a customer's grade by hand, with a reason; it holds from approval until the next review."""
+    from kehu.approvals.services import approval_request
+    from kehu.customers.selectors import customer_get
+
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if not actor.has_kehu_perm(Perm.CUSTOMER_WRITE):
+        raise Forbidden(_("You may not change this customer."))
+    reason = (reason or "").strip()
+    fields: dict[str, list[str]] = {}
+    if not reason or len(reason) > 500:
+        fields["reason"] = [_("Give the reason for the override (at most 500 characters).")]
+    current = CustomerGrade.objects.filter(customer_id=customer.pk, policy_name=policy_name).select_related(
+        "policy").first()
+    if current is None:
+        raise NotFound(_("This customer has no grade under this policy yet."))
+    levels = KINDS[current.policy.kind].levels(KINDS[current.policy.kind].validate(current.policy.config))
+    if grade not in levels:
+        fields["grade"] = [_("Choose one of: %(choices)s.") % {"choices": "、".join(levels)}]
+    elif grade == current.grade:
+        fields["grade"] = [_("The customer already has this grade.")]
+    if fields:
+        raise Invalid(next(iter(fields.values()))[0], fields=fields)
+    return approval_request(
+        actor=actor, chain_code=OVERRIDE_CHAIN, target=current,
+        title=_("Grade override: %(customer)s %(before)s → %(after)s")
+        % {"customer": customer.name, "before": current.grade, "after": grade},
+        payload={"grade": grade, "reason": reason, "from": current.grade, "run_id": current.run_id})
+
+
+def override_apply(*, request) -> CustomerGrade:
+    """Called in the approval's transaction: set the grade, record the history (movement: override)."""
+    row = CustomerGrade.objects.select_for_update().select_related("customer").get(pk=int(request.object_id))
+    payload = request.payload or {}
+    if row.run_id != payload.get("run_id"):
+        raise Conflict(_("The customer was regraded since the override was asked; ask again."))
+    before = row.grade
+    row.previous_grade, row.grade = before, payload["grade"]
+    row.override_reason = payload["reason"][:500]
+    row.overridden_until_run = True
+    row.graded_at = timezone.now()
+    row.save(update_fields=["previous_grade", "grade", "override_reason", "overridden_until_run", "graded_at"])
+    GradeHistory.objects.create(customer_id=row.customer_id, policy_name=row.policy_name, policy_id=row.policy_id,
+                                run_id=row.run_id, as_of=timezone.localdate(), grade=row.grade,
+                                previous_grade=before, movement=Movement.OVERRIDE,
+                                department_id=row.customer.department_id, reason=row.override_reason,
+                                explanation={"rule": "manual_override", "reason": row.override_reason,
+                                             "previous_grade": before, "approval_request": request.pk},
+                                actor=request.requester)
+    audit_record(actor=request.requester, action="grading.override.apply", obj=row,
+                 changes={"from": before, "to": row.grade, "reason": row.override_reason})
+    return row
