@@ -114,16 +114,6 @@ ACTION_LABELS = {
     "inspection.visit_overdue": _("Inspection overdue"),
     "inspection.visit_missed": _("Inspection missed"),
     "inspection.visit_cancelled": _("Inspection cancelled"),
-    # orders and payments
-    "order.create": _("Order recorded"),
-    "order.hold": _("Order held for a payment-terms exception"),
-    "order.hold_rejected": _("Held order rejected"),
-    "order.hold_cancelled": _("Held order cancelled"),
-    "order.import": _("Orders imported"),
-    "payment.record": _("Payment recorded"),
-    "payment.paid": _("Payment marked as paid"),
-    "payment.import": _("Payments imported"),
-    "payment_terms.set": _("Payment terms set"),
     # working days
     "workdays.seed": _("Statutory holiday schedule loaded"),
     "workdays.day_create": _("Calendar day added"),
@@ -132,6 +122,8 @@ ACTION_LABELS = {
     # orders
     "order.create": _("Order entered"),
     "order.hold": _("Order held for a payment-terms exception"),
+    "order.hold_rejected": _("Held order rejected"),
+    "order.hold_cancelled": _("Held order cancelled"),
     "order.import": _("Orders imported"),
     "payment.record": _("Payment recorded"),
     "payment.paid": _("Payment marked as received"),
