@@ -58,11 +58,22 @@ PAYLOAD_LABELS = {
     "current_due": _("Current due date"),
     "proposed_due": _("Proposed due date"),
     "days": _("Working days in all"),
+    "severity": _("Complaint severity"),
+    "credit_limit": _("Credit limit"),
+}
+# Coded payload values shown to people by their label (the codes the requesting apps put in).
+PAYLOAD_VALUE_LABELS = {
+    "severity": {"general": _("General"), "major": _("Major"), "serious": _("Serious")},
 }
 
 
-def _fact_value(value) -> str:
-    """A payload value for people: an ISO date-time in local time ("2026-12-08 18:00"), else as is."""
+def _fact_value(value, key: str = "") -> str:
+    """A payload value for people: a code by its label, an ISO date-time in local time
+    ("2026-12-08 18:00"; a deadline at midnight as "2026-12-07 24:00", as the request's title says it),
+    else as is."""
+    labels = PAYLOAD_VALUE_LABELS.get(key)
+    if labels and value in labels:
+        return str(labels[value])
     text = str(value)
     if isinstance(value, str) and len(text) >= 10 and text[4:5] == "-":
         try:
@@ -73,6 +84,8 @@ def _fact_value(value) -> str:
             return f"{parsed:%Y-%m-%d}"
         if timezone.is_aware(parsed):
             parsed = timezone.localtime(parsed)
+        if parsed.hour == 0 and parsed.minute == 0:
+            return f"{parsed - dt.timedelta(days=1):%Y-%m-%d} 24:00"
         return f"{parsed:%Y-%m-%d %H:%M}"
     return text
 
@@ -190,7 +203,7 @@ class ApprovalRequest(models.Model):
         """What the approver decides on, from the payload: the known facts with their labels first
         (reason, current and proposed due date, summary), then any other plain value."""
         payload = self.payload if isinstance(self.payload, dict) else {}
-        out = [(str(label), _fact_value(payload[key])) for key, label in PAYLOAD_LABELS.items()
+        out = [(str(label), _fact_value(payload[key], key)) for key, label in PAYLOAD_LABELS.items()
                if payload.get(key) not in (None, "")]
         out += [(str(key), str(value)) for key, value in payload.items()
                 if key not in PAYLOAD_LABELS and key != "object_url" and isinstance(value, str | int | float)

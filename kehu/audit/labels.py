@@ -122,6 +122,8 @@ ACTION_LABELS = {
     # orders
     "order.create": _("Order entered"),
     "order.hold": _("Order held for a payment-terms exception"),
+    "order.hold_rejected": _("Held order rejected"),
+    "order.hold_cancelled": _("Held order cancelled"),
     "order.import": _("Orders imported"),
     "payment.record": _("Payment recorded"),
     "payment.paid": _("Payment marked as received"),
@@ -138,6 +140,37 @@ ACTION_LABELS = {
     "grading.service_policy.delete": _("Service policy of a grade deleted"),
     "grading.override.apply": _("Grade override applied"),
 }
+
+
+# The keys of an entry's recorded changes, for people ("state: a → b" reads 状态：a → b).
+CHANGE_LABELS = {
+    "state": _("State"),
+    "status": _("Status"),
+    "accountable": _("Accountable person"),
+    "assignee": _("Assignee"),
+    "user": _("User"),
+    "delegate": _("Delegate"),
+    "to": _("Notified"),
+    "level": _("Escalation level"),
+    "channel": _("Channel"),
+    "reason": _("Reason"),
+    "days": _("Working days"),
+    "followup_due_at": _("Return visit due"),
+    "rows": _("Rows"),
+    "source": _("Source"),
+    "request": _("Approval request"),
+    "department": _("Department"),
+    "dates": _("Dates"),
+    "on_duty": _("On duty"),
+}
+# The keys whose values are login names: the viewer shows the person's name instead.
+PERSON_KEYS = frozenset({"accountable", "assignee", "user", "delegate", "to", "owner"})
+
+
+def change_label(key: str) -> str:
+    """The translated label of a recorded change's key; an unknown key is shown as it is."""
+    label = CHANGE_LABELS.get(key)
+    return str(label) if label is not None else key
 
 
 def action_label(code: str) -> str:

@@ -114,3 +114,14 @@ def test_password_api(api_client, org):
     assert r.status_code == 200 and r.json()["must_change_password"] is True
     org.rep2.refresh_from_db()
     assert org.rep2.check_password(r.json()["temporary_password"])
+
+
+def test_a_too_short_password_is_refused_in_chinese_in_the_chinese_ui(org):
+    """The policy's minimum length is explained in Chinese, not in Django's untranslated English wording."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(Invalid) as exc:
+        password_change(actor=org.rep, old_password=org.password, new_password="短1a")
+    with translation.override("zh-hans"):
+        text = " ".join(str(m) for msgs in exc.value.fields.values() for m in msgs)
+    assert "too short" not in text and "8 个字符" in text

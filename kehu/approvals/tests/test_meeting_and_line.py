@@ -296,3 +296,28 @@ def test_the_target_page_can_show_its_meetings_to_those_who_see_the_request(org,
     assert [m.request_id for m in meetings_for(actor=org.rep, target=huaxing)] == [req.pk]
     assert [m.request_id for m in meetings_for(actor=org.manager, target=huaxing)] == [req.pk]
     assert list(meetings_for(actor=org.north_rep, target=huaxing)) == []
+
+
+def test_the_facts_show_codes_by_their_labels_and_midnight_deadlines_as_24_00(org, huaxing):
+    """No raw payload keys or codes in the Chinese UI (issue 9): "severity: major" reads 投诉性质：重大, and a
+    deadline at 00:00 reads as 24:00 of the day before, as the request's own title says it."""
+    from django.utils import translation
+
+    req = ask(org.rep, huaxing, SERIOUS, payload={"summary": "赔偿", "severity": "major", "credit_limit": 800000,
+                                                 "current_due": "2026-11-27T00:00:00+08:00"})
+    with translation.override("zh-hans"):
+        facts = dict(req.facts)
+    assert "severity" not in facts and "credit_limit" not in facts
+    assert "重大" in facts.values() and "800000" in facts.values()
+    assert "2026-11-26 24:00" in facts.values()
+
+
+def test_long_minutes_in_the_steps_table_keep_a_readable_width_on_a_phone(client, org, huaxing, outcomes):
+    """The step's comment (a meeting's minutes) has a minimum width, so at 375 px the table scrolls rather
+    than showing the minutes one character per line."""
+    req = ask(org.rep, huaxing, SERIOUS, payload={"summary": "赔偿并更换设备"})
+    meet(org.executive, req, participants=[org.executive.pk, org.manager.pk])
+    client.force_login(org.executive)
+    page = client.get(f"/approvals/requests/{req.pk}/").content.decode()
+    cell = page[page.index('data-testid="approval-tasks"'):]
+    assert 'style="min-width: 14rem" data-testid="task-comment"' in cell

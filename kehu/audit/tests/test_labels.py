@@ -117,3 +117,23 @@ def test_the_audit_api_gives_labels_names_and_a_date_range(api_client, org, reve
     assert api_client.as_user(org.auditor).get("/audit", {"date_from": tomorrow}).json()["items"] == []
     assert api_client.as_user(org.rep).get("/audit").status_code == 403
     assert AuditEntry.objects.filter(action="contact.reveal").count() == 1
+
+
+def test_the_viewer_shows_recorded_changes_with_labels_and_peoples_names(client, org):
+    """Changes read 状态 / 首问责任人 with people's names, and sweeps are done by 系统, not "system" (issue 8/9)."""
+    from kehu.audit.services import audit_record
+
+    audit_record(actor=None, action="complaint.escalate", obj=org.rep,
+                 changes={"level": [0, 1], "to": [org.manager.username]})
+    audit_record(actor=org.manager, action="complaint.reassign", obj=org.rep,
+                 changes={"accountable": [org.rep.username, org.rep2.username], "reason": "休假", "on_duty": True,
+                          "role": ["account_manager", "manager"]})
+    client.force_login(org.auditor)
+    with translation.override("zh-hans"):
+        body = client.get(reverse("audit:list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    table = body[body.index('data-testid="audit-table"'):]
+    assert "李经理" in table and "张伟" in table
+    assert f">{org.rep.username}<" not in table and f"{org.rep.username} →" not in table
+    assert ">accountable:<" not in table and ">level:<" not in table and ">to:<" not in table
+    assert ">system<" not in table and "True" not in table
+    assert "account_manager" not in table  # a coded field's value by its label (the model's choices)

@@ -30,7 +30,11 @@ def item_scope(actor) -> Q:
 
 
 def review_item_base(*, actor) -> QuerySet[ReviewItem]:
-    """Review items the actor may see: their own, or their subtree's for a manager, all for all-scope roles."""
+    """Review items the actor may see: their own; their scope's (subtree, all) only with the review
+    permission. A data scope alone (the service desk's, finance's, the auditor's "all") does not open
+    other people's review work, as the review pages do not."""
+    if not actor.has_kehu_perm(Perm.REVIEW_MANAGE):
+        return ReviewItem.objects.filter(assignee_id=actor.pk)
     return ReviewItem.objects.filter(item_scope(actor))
 
 

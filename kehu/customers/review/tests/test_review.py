@@ -116,10 +116,11 @@ def test_resolve_rejects_unknown_state_and_other_users(org, api_client, world):
                                              {"state": "confirmed"}).status_code == 404
     assert api_client.as_user(org.north_manager).get(f"/review-items/{item.pk}").status_code == 404
     assert api_client.as_user(None).post(f"/review-items/{item.pk}/resolve", {"state": "confirmed"}).status_code == 401
-    # The analyst sees every item (all scope) but may not work them: 403.
-    assert api_client.as_user(org.analyst).get(f"/review-items/{item.pk}").status_code == 200
+    # The analyst has the all scope but not the review permission: someone else's item is not theirs to
+    # see (as the review pages refuse them), let alone to work.
+    assert api_client.as_user(org.analyst).get(f"/review-items/{item.pk}").status_code == 404
     assert api_client.as_user(org.analyst).post(f"/review-items/{item.pk}/resolve",
-                                                {"state": "confirmed"}).status_code == 403
+                                                {"state": "confirmed"}).status_code in (403, 404)
     assert ReviewItem.objects.get(pk=item.pk).state == ItemState.OPEN
     # The department's manager may resolve on the rep's behalf.
     r = api_client.as_user(org.manager).post(f"/review-items/{item.pk}/resolve", {"state": "not_applicable"})
@@ -222,3 +223,16 @@ def test_item_list_query_count_is_bounded(org, api_client, world, django_assert_
         assert len(api.get("/review-items").json()["items"]) == 5
     with django_assert_max_num_queries(8):
         assert api.get(f"/review-runs/{run.pk}").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["agent", "finance", "analyst", "auditor"])
+def test_review_items_are_not_read_by_all_scope_roles_without_the_review_permission(org, api_client, world, role):
+    """The service desk, finance, analysts and the auditor see every customer, but not other people's
+    review work (customer, reasons, assignee): the API answers as the review pages do (issue 8)."""
+    run = services.review_run_start(actor=org.admin)
+    services.review_run_build(run_id=run.pk)
+    item = ReviewItem.objects.filter(run=run).first()
+    api = api_client.as_user(getattr(org, role))
+    assert api.get("/review-items").json()["items"] == []
+    assert api.get(f"/review-items/{item.pk}").status_code == 404
+    assert len(api_client.as_user(org.executive).get("/review-items").json()["items"]) == 5
