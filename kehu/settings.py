@@ -77,7 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "kehu.access.middleware.IdleSessionMiddleware",  # Django's, minus saves on background reads
+    "kehu.access.middleware.IdleSessionMiddleware",  # Django's; background reads save at most once a minute
     "kehu.access.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,7 +153,7 @@ KEHU_LOCKOUT_ATTEMPTS = int(os.environ.get("KEHU_LOCKOUT_ATTEMPTS", "5"))
 KEHU_LOCKOUT_WINDOW_MINUTES = int(os.environ.get("KEHU_LOCKOUT_WINDOW_MINUTES", "15"))
 SESSION_COOKIE_AGE = int(os.environ.get("KEHU_IDLE_TIMEOUT_MINUTES", "30")) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the cookie age then counts from the last request: an idle timeout
-# (background htmx/fetch reads do not count as activity: kehu.access.middleware.IdleSessionMiddleware)
+# (background htmx/fetch reads save it at most once a minute: kehu.access.middleware.IdleSessionMiddleware)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _env_bool("KEHU_SECURE_COOKIES")

@@ -1,3 +1,5 @@
+import time
+
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -62,19 +64,27 @@ class PasswordChangeRequiredMiddleware:
 
 
 class IdleSessionMiddleware(SessionMiddleware):
-    """Django's session middleware, except that a background read — an htmx or fetch() GET that the
-    page makes by itself (header badges, charts, a duplicate hint while typing) — neither saves the
-    session nor extends the idle timeout. Only what the person does (pages opened, forms sent) counts
-    as activity, so a tab left open with its badges polling still times out; and a page's background
-    requests no longer all write the session row at once."""
+    """Django's session middleware (saving on every request, so the cookie age is an idle timeout),
+    except that a background read — an htmx or fetch() GET that a page makes (header badges, charts, a
+    duplicate hint while typing, a list filtered in place) — saves the session at most once a minute.
+    Such reads still count as activity, but the several requests a page fires at once no longer all
+    write the session row."""
 
     def process_response(self, request, response):
         session = getattr(request, "session", None)
-        if session is not None and _background_read(request) and not session.modified:
-            if session.accessed:
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            if (_background_read(request) and not session.modified
+                    and now - session.get(SAVED_AT, 0) < BACKGROUND_SAVE_SECONDS):
                 patch_vary_headers(response, ("Cookie",))
-            return response
+                return response
+            if session.get(SAVED_AT) != now:
+                session[SAVED_AT] = now
         return super().process_response(request, response)
+
+
+SAVED_AT = "_kehu_saved_at"
+BACKGROUND_SAVE_SECONDS = 60
 
 
 def _background_read(request) -> bool:
