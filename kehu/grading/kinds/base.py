@@ -84,6 +84,28 @@ def grade_name(value, errors: Errors, key: str) -> str:
     return value.strip()
 
 
+def rising_tiers(tiers, errors: Errors, *, bound: str, missing: str, incomplete: str, not_rising: str) -> list[dict]:
+    """Validate a list of ``{"grade", <bound>}`` tiers whose bounds rise from one tier to the next (the
+    threshold and consecutive-period kinds); the messages name the kind's own bound."""
+    out: list[dict] = []
+    if not isinstance(tiers, list) or not tiers:
+        errors.add("tiers", missing)
+        return out
+    last = None
+    for i, tier in enumerate(tiers):
+        if not isinstance(tier, dict):
+            errors.add(f"tiers.{i}", incomplete)
+            continue
+        name = grade_name(tier.get("grade"), errors, f"tiers.{i}.grade")
+        value = as_decimal(tier.get(bound), errors, f"tiers.{i}.{bound}")
+        if value is not None and last is not None and value <= last:
+            errors.add(f"tiers.{i}.{bound}", not_rising)
+        if value is not None:
+            last = value
+        out.append({"grade": name, bound: value})
+    return out
+
+
 def month_start(d: dt.date) -> dt.date:
     return d.replace(day=1)
 

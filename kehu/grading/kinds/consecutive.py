@@ -12,12 +12,12 @@ from .base import (
     METRICS,
     Errors,
     Graded,
-    as_decimal,
     grade_name,
     monthly,
     months_back,
     positive_int,
     require_mapping,
+    rising_tiers,
     text,
 )
 
@@ -41,23 +41,11 @@ def validate(config) -> dict:
         errors.add("metric", _("Choose one of: %(choices)s.") % {"choices": ", ".join(METRICS)})
     out["metric"] = config.get("metric")
     out["months"] = positive_int(config, "months", errors, default=6)
-    tiers = config.get("tiers")
-    out["tiers"] = []
-    if not isinstance(tiers, list) or not tiers:
-        errors.add("tiers", _("List at least one tier, each with a grade and a monthly bound (above)."))
-    else:
-        last = None
-        for i, tier in enumerate(tiers):
-            if not isinstance(tier, dict):
-                errors.add(f"tiers.{i}", _("Each tier needs a grade and a monthly bound (above)."))
-                continue
-            name = grade_name(tier.get("grade"), errors, f"tiers.{i}.grade")
-            bound = as_decimal(tier.get("above"), errors, f"tiers.{i}.above")
-            if bound is not None and last is not None and bound <= last:
-                errors.add(f"tiers.{i}.above", _("Bounds must rise from one tier to the next."))
-            if bound is not None:
-                last = bound
-            out["tiers"].append({"grade": name, "above": bound})
+    out["tiers"] = rising_tiers(
+        config.get("tiers"), errors, bound="above",
+        missing=_("List at least one tier, each with a grade and a monthly bound (above)."),
+        incomplete=_("Each tier needs a grade and a monthly bound (above)."),
+        not_rising=_("Bounds must rise from one tier to the next."))
     out["default_grade"] = grade_name(config.get("default_grade"), errors, "default_grade")
     names = [t["grade"] for t in out["tiers"]] + [out["default_grade"]]
     if len(set(names)) != len(names):

@@ -13,12 +13,12 @@ from .base import (
     METRICS,
     Errors,
     Graded,
-    as_decimal,
     grade_name,
     monthly,
     months_back,
     positive_int,
     require_mapping,
+    rising_tiers,
     text,
 )
 
@@ -52,23 +52,11 @@ def validate(config) -> dict:
     if aggregate not in AGGREGATES:
         errors.add("aggregate", _("Choose one of: %(choices)s.") % {"choices": ", ".join(AGGREGATES)})
     out["aggregate"] = aggregate
-    tiers = config.get("tiers")
-    out["tiers"] = []
-    if not isinstance(tiers, list) or not tiers:
-        errors.add("tiers", _("List at least one tier, each with a grade and a lower bound (min)."))
-    else:
-        last = None
-        for i, tier in enumerate(tiers):
-            if not isinstance(tier, dict):
-                errors.add(f"tiers.{i}", _("Each tier needs a grade and a lower bound (min)."))
-                continue
-            name = grade_name(tier.get("grade"), errors, f"tiers.{i}.grade")
-            low = as_decimal(tier.get("min"), errors, f"tiers.{i}.min")
-            if low is not None and last is not None and low <= last:
-                errors.add(f"tiers.{i}.min", _("Lower bounds must rise from one tier to the next."))
-            if low is not None:
-                last = low
-            out["tiers"].append({"grade": name, "min": low})
+    out["tiers"] = rising_tiers(
+        config.get("tiers"), errors, bound="min",
+        missing=_("List at least one tier, each with a grade and a lower bound (min)."),
+        incomplete=_("Each tier needs a grade and a lower bound (min)."),
+        not_rising=_("Lower bounds must rise from one tier to the next."))
     new_grade = config.get("new_grade")
     if new_grade in (None, ""):
         out["new_grade"] = None
