@@ -138,7 +138,7 @@ OPERATIONS: dict[str, Op] = {
     "/grading/policies/{policy_id}/runs": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/customers/{customer_id}": Op(records="scoped", world="customer"),
     "/grading/movements": Op(),
-    "/grading/service-policies": Op(),
+    "/grading/service-policies": Op(Perm.GRADING_MANAGE),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),

@@ -139,6 +139,8 @@ ACTION_LABELS = {
     "grading.service_policy.set": _("Service policy of a grade set"),
     "grading.service_policy.delete": _("Service policy of a grade deleted"),
     "grading.override.apply": _("Grade override applied"),
+    "grading.override.renew": _("Grade override renewed through the next review"),
+    "grading.hand_score.set": _("Hand score of a customer set"),
 }
 
 
