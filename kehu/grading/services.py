@@ -601,6 +601,11 @@ def hand_dimensions() -> list[dict]:
     return list(dims.values())
 
 
+def _score_text(value) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 @transaction.atomic
 def hand_score_set(*, actor, customer_id: int, dimension: str, score, note: str = "") -> HandScore:
     """Score one hand-scored dimension of a customer 0–100 (the latest score counts); audited with the
@@ -628,11 +633,11 @@ def hand_score_set(*, actor, customer_id: int, dimension: str, score, note: str 
     if fields:
         raise Invalid(next(iter(fields.values()))[0], fields=fields)
     row = HandScore.objects.select_for_update().filter(customer_id=customer.pk, dimension=dimension).first()
-    before = str(row.score) if row else None
+    before = _score_text(row.score) if row else None
     if row is None:
         row = HandScore(customer_id=customer.pk, dimension=dimension)
     row.score, row.note, row.scored_by = value, note, actor
     row.save()
     audit_record(actor=actor, action="grading.hand_score.set", obj=customer,
-                 changes={"dimension": dimension, "from": before, "to": str(value), "note": note})
+                 changes={"dimension": dimension, "from": before, "to": _score_text(value), "note": note})
     return row
