@@ -137,6 +137,7 @@ OPERATIONS: dict[str, Op] = {
     "/grading/policies/{policy_id}": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/policies/{policy_id}/runs": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/customers/{customer_id}": Op(records="scoped", world="customer"),
+    "/grading/customers/{customer_id}/scores": Op(records="scoped", world="customer"),
     "/grading/movements": Op(),
     "/grading/service-policies": Op(Perm.GRADING_MANAGE),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
