@@ -128,6 +128,8 @@ ACTION_LABELS = {
     "payment.record": _("Payment recorded"),
     "payment.paid": _("Payment marked as received"),
     "payment.import": _("Payments imported"),
+    "order_import.upload": _("Order / payment import file uploaded"),
+    "order_import.commit": _("Order / payment import started"),
     "payment_terms.set": _("Payment terms set"),
     # grading
     "grading.policy.create": _("Grading policy created"),
