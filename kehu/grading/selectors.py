@@ -147,7 +147,7 @@ def customer_hand_scores(*, actor, customer_id: int) -> tuple:
     # Scores of dimensions no active policy uses any more stay visible (read-only).
     retired = sorted(latest.values(), key=lambda s: s.dimension)
     history = list(AuditEntry.objects.filter(object_type=customer._meta.label_lower, object_id=str(customer.pk),
-                                             action="grading.hand_score.set")
+                                             action="grading.hand_score.set").select_related("actor")
                    .order_by("-at", "-id")[:HAND_SCORE_HISTORY])
     return customer, dims, retired, history
 
@@ -170,3 +170,19 @@ def service_policy_table(*, actor) -> tuple[list[dict], list]:
                                                    for g in levels]})
     orphans = sorted(rows.values(), key=lambda s: (s.policy_name, s.grade))
     return table, orphans
+
+
+def pending_override_requests(grades) -> dict[int, object]:
+    """The open approval request (override or renewal, chain grade_override) of each of these grade rows:
+    grade id → request. One query."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.approvals.models import ApprovalRequest, RequestStatus
+
+    ids = [str(g.pk) for g in grades]
+    if not ids:
+        return {}
+    qs = ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(CustomerGrade),
+                                        object_id__in=ids, chain__code="grade_override",
+                                        status__in=[RequestStatus.PENDING, RequestStatus.RETURNED])
+    return {int(r.object_id): r for r in qs}

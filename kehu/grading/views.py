@@ -201,6 +201,7 @@ def _customer_page(request, customer_id: int, *, scores_form=None, bound: dict |
     can_write = request.user.has_kehu_perm(Perm.CUSTOMER_WRITE)
     bound = bound or {}
     cards = []
+    pending = selectors.pending_override_requests(grades)
     for g in grades:
         levels = _levels(g.policy)
         override_form = bound.get(("override", g.policy_name)) or OverrideForm(
@@ -209,6 +210,7 @@ def _customer_page(request, customer_id: int, *, scores_form=None, bound: dict |
         renew_form = bound.get(("renew", g.policy_name)) or RenewForm(initial={"policy_name": g.policy_name},
                                                                       prefix=f"r{g.pk}")
         cards.append({"g": g, "expiry": services.override_expiry(g), "override_form": override_form,
+                      "pending": pending.get(g.pk),
                       "renew_form": renew_form, "kept": (g.explanation or {}).get("kept_override")})
     if scores_form is None and dims:
         scores_form = HandScoresForm(dimensions=dims)

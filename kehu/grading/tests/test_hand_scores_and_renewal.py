@@ -238,6 +238,8 @@ def test_grading_page_shows_expiry_and_offers_renewal(client, org, book):  # noq
     response = client.post(reverse("grading:customer_renew", args=[c.pk]),
                            {f"r{row.pk}-policy_name": POLICY, f"r{row.pk}-reason": "续期"})
     assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert 'data-testid="override-pending"' in page and 'data-testid="renew"' not in page
     other = book["宁波化纤"]
     other_row = CustomerGrade.objects.get(customer=other)
     response = client.post(reverse("grading:customer_renew", args=[other.pk]),
