@@ -129,6 +129,9 @@ OPERATIONS: dict[str, Op] = {
     # orders (read through the customer's scope; order.read)
     "/orders": Op(Perm.ORDER_READ),
     "/orders/{order_id}": Op(Perm.ORDER_READ, records="scoped", world="order"),
+    # order / payment imports: the uploader's own jobs (an unknown id is 404 to whoever may import)
+    "/order-imports": Op((Perm.ORDER_WRITE, Perm.PAYMENT_WRITE)),
+    "/order-imports/{job_id}": Op((Perm.ORDER_WRITE, Perm.PAYMENT_WRITE), records="absent"),
     "/payments": Op(Perm.ORDER_READ),
     "/payments/{payment_id}": Op(Perm.ORDER_READ, records="scoped", world="payment"),
     "/customers/{customer_id}/payment-terms": Op(Perm.ORDER_READ, records="scoped", world="customer"),

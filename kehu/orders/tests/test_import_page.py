@@ -179,3 +179,34 @@ def test_customer_orders_page_links_to_the_import(client, org, east_customer):
     client.force_login(org.rep)
     page = client.get(reverse("orders:customer", args=[east_customer.pk])).content.decode()
     assert reverse("orders:import") in page
+
+
+def api_upload(client, api_client, user, kind, content, name="orders.xlsx"):
+    api_client.as_user(user)
+    return client.post("/api/v1/order-imports", {"kind": kind, "file": SimpleUploadedFile(name, content, XLSX)},
+                       **api_client._headers())
+
+
+def test_api_upload_check_commit_and_refusals(client, api_client, org, east_customer, north_customer,
+                                              django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_upload(client, api_client, org.rep, "orders", orders_sheet(east_customer, north_customer))
+    assert response.status_code == 201, response.content
+    job_id = response.json()["id"]
+    job = api_client.as_user(org.rep).get(f"/order-imports/{job_id}").json()
+    assert (job["state"], job["valid_rows"], job["error_rows"]) == ("checked", 2, 2)
+    assert [e["row"] for e in job["errors"]] == [4, 5]
+    assert [j["id"] for j in api_client.as_user(org.rep).get("/order-imports").json()] == [job_id]
+    assert api_client.as_user(org.rep2).get(f"/order-imports/{job_id}").status_code == 404
+    assert api_client.as_user(org.rep2).post(f"/order-imports/{job_id}/commit").status_code == 404
+    assert api_client.as_user(org.rep2).get("/order-imports").json() == []
+    assert api_client.as_user(org.analyst).get("/order-imports").status_code == 403
+    assert api_upload(client, api_client, org.rep, "payments", b"x").status_code == 403
+    assert api_upload(client, api_client, org.agent, "orders", b"x").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.as_user(org.rep).post(f"/order-imports/{job_id}/commit")
+    assert response.status_code == 202
+    job = api_client.as_user(org.rep).get(f"/order-imports/{job_id}").json()
+    assert (job["state"], job["written_rows"], job["progress"]["percent"]) == ("done", 2, 100)
+    assert api_client.as_user(org.rep).post(f"/order-imports/{job_id}/commit").status_code == 409
+    assert Order.objects.count() == 2
