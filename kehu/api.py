@@ -138,6 +138,7 @@ from kehu.imports.api import router as imports_router  # noqa: E402
 from kehu.imports.export_api import router as exports_router  # noqa: E402
 from kehu.notifications.api import router as notifications_router  # noqa: E402
 from kehu.orders.api import router as orders_router  # noqa: E402
+from kehu.orders.import_api import router as order_imports_router  # noqa: E402
 from kehu.service_desk.api import router as service_desk_router  # noqa: E402
 from kehu.service_desk.inspections.api import router as inspections_router  # noqa: E402
 from kehu.service_desk.tickets.api import router as tickets_router  # noqa: E402
@@ -159,6 +160,7 @@ api.add_router("", tickets_router)
 api.add_router("", workbench_router)
 api.add_router("", grading_router)
 api.add_router("", orders_router)
+api.add_router("", order_imports_router)
 
 
 class ApiErrorFormatMiddleware:

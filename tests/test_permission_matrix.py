@@ -129,6 +129,9 @@ OPERATIONS: dict[str, Op] = {
     # orders (read through the customer's scope; order.read)
     "/orders": Op(Perm.ORDER_READ),
     "/orders/{order_id}": Op(Perm.ORDER_READ, records="scoped", world="order"),
+    # order / payment imports: the uploader's own jobs (an unknown id is 404 to whoever may import)
+    "/order-imports": Op((Perm.ORDER_WRITE, Perm.PAYMENT_WRITE)),
+    "/order-imports/{job_id}": Op((Perm.ORDER_WRITE, Perm.PAYMENT_WRITE), records="absent"),
     "/payments": Op(Perm.ORDER_READ),
     "/payments/{payment_id}": Op(Perm.ORDER_READ, records="scoped", world="payment"),
     "/customers/{customer_id}/payment-terms": Op(Perm.ORDER_READ, records="scoped", world="customer"),
@@ -137,8 +140,9 @@ OPERATIONS: dict[str, Op] = {
     "/grading/policies/{policy_id}": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/policies/{policy_id}/runs": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/customers/{customer_id}": Op(records="scoped", world="customer"),
+    "/grading/customers/{customer_id}/scores": Op(records="scoped", world="customer"),
     "/grading/movements": Op(),
-    "/grading/service-policies": Op(),
+    "/grading/service-policies": Op(Perm.GRADING_MANAGE),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),

@@ -128,6 +128,8 @@ ACTION_LABELS = {
     "payment.record": _("Payment recorded"),
     "payment.paid": _("Payment marked as received"),
     "payment.import": _("Payments imported"),
+    "order_import.upload": _("Order / payment import file uploaded"),
+    "order_import.commit": _("Order / payment import started"),
     "payment_terms.set": _("Payment terms set"),
     # grading
     "grading.policy.create": _("Grading policy created"),
@@ -139,6 +141,8 @@ ACTION_LABELS = {
     "grading.service_policy.set": _("Service policy of a grade set"),
     "grading.service_policy.delete": _("Service policy of a grade deleted"),
     "grading.override.apply": _("Grade override applied"),
+    "grading.override.renew": _("Grade override renewed through the next review"),
+    "grading.hand_score.set": _("Hand score of a customer set"),
 }
 
 

@@ -123,8 +123,66 @@ def service_policy_for(customer_id: int) -> ServiceLevel | None:
 
 
 def service_policy_list(*, actor, policy_name: str | None = None):
-    """Every grade's service policy: configuration that every signed-in user may read."""
-    if actor is None or not actor.is_authenticated:
-        raise Forbidden(_("Please log in."))
+    """Every grade's service policy, for those who set them (GRADING_MANAGE; the page and the API agree).
+    Other apps read a customer's level through service_policy_for."""
+    _require_manage(actor)
     qs = ServicePolicy.objects.all()
     return qs.filter(policy_name=policy_name) if policy_name else qs
+
+
+HAND_SCORE_HISTORY = 50
+
+
+def customer_hand_scores(*, actor, customer_id: int) -> tuple:
+    """A customer's hand scores (人工评分) within the actor's scope (404 outside): the dimensions the
+    active scorecard / key-account policies score by hand, each with its latest score (or None), and
+    the history of changes (the audit entries, newest first: who, when, from → to)."""
+    from kehu.audit.models import AuditEntry
+    from kehu.grading.models import HandScore
+    from kehu.grading.services import hand_dimensions
+
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    latest = {s.dimension: s for s in HandScore.objects.filter(customer_id=customer.pk).select_related("scored_by")}
+    dims = [{**d, "current": latest.pop(d["key"], None)} for d in hand_dimensions()]
+    # Scores of dimensions no active policy uses any more stay visible (read-only).
+    retired = sorted(latest.values(), key=lambda s: s.dimension)
+    history = list(AuditEntry.objects.filter(object_type=customer._meta.label_lower, object_id=str(customer.pk),
+                                             action="grading.hand_score.set").select_related("actor")
+                   .order_by("-at", "-id")[:HAND_SCORE_HISTORY])
+    return customer, dims, retired, history
+
+
+def service_policy_table(*, actor) -> tuple[list[dict], list]:
+    """Every active policy with each of its grades (highest first) and the grade's service policy (or
+    None); service policies of grades no active policy has any more are listed under ``orphans``."""
+    from kehu.grading.kinds import KINDS, ConfigError
+
+    _require_manage(actor)
+    rows = {(s.policy_name, s.grade): s for s in ServicePolicy.objects.all()}
+    table = []
+    for policy in GradingPolicy.objects.filter(state="active").order_by("name"):
+        kind = KINDS.get(policy.kind)
+        try:
+            levels = list(reversed(kind.levels(kind.validate(policy.config)))) if kind else []
+        except ConfigError:
+            levels = []
+        table.append({"policy": policy, "grades": [{"grade": g, "service": rows.pop((policy.name, g), None)}
+                                                   for g in levels]})
+    orphans = sorted(rows.values(), key=lambda s: (s.policy_name, s.grade))
+    return table, orphans
+
+
+def pending_override_requests(grades) -> dict[int, object]:
+    """The open approval request (override or renewal, chain grade_override) of each of these grade rows:
+    grade id → request. One query."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.approvals.models import ApprovalRequest, RequestStatus
+
+    ids = [str(g.pk) for g in grades]
+    if not ids:
+        return {}
+    qs = ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(CustomerGrade),
+                                        object_id__in=ids, chain__code="grade_override",
+                                        status__in=[RequestStatus.PENDING, RequestStatus.RETURNED])
+    return {int(r.object_id): r for r in qs}
