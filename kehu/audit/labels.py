@@ -139,6 +139,16 @@ ACTION_LABELS = {
     "grading.service_policy.set": _("Service policy of a grade set"),
     "grading.service_policy.delete": _("Service policy of a grade deleted"),
     "grading.override.apply": _("Grade override applied"),
+    # resource allocation
+    "allocation.plan.create": _("Monthly plan entered"),
+    "allocation.plan.update": _("Monthly plan changed"),
+    "allocation.plan.delete": _("Monthly plan withdrawn"),
+    "allocation.plan.import": _("Monthly plans imported"),
+    "allocation.round.create": _("Allocation round created"),
+    "allocation.round.update": _("Allocation round changed"),
+    "allocation.round.delete": _("Allocation round deleted"),
+    "allocation.round.compute": _("Allocation computed (preview)"),
+    "allocation.round.confirm": _("Allocation confirmed"),
 }
 
 
