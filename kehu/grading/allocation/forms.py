@@ -17,7 +17,7 @@ DECIMAL = {"inputmode": "decimal", "step": "0.001", "min": "0"}
 class PlanForm(StyledForm):
     """Mirrors api.PlanIn; the customer is named (or given by its number) and found in the user's scope."""
 
-    customer = forms.CharField(label=_("Customer"), max_length=200,
+    customer = forms.CharField(label=_("Customer name"), max_length=200,
                                widget=forms.TextInput(attrs={"list": "participants", "autocomplete": "off"}),
                                help_text=_("The customer's name or number (客户编号)."))
     month = forms.CharField(label=_("Month"), widget=MonthInput)
