@@ -478,13 +478,11 @@ def _compute(rnd: AllocationRound) -> tuple[list[AllocationShare], dict, list[Sa
                            "plan_months": h.plan_months},
             "regularity": regularity_facts,
         }
-    result = allocate.allocate(
-        available=rnd.available_t, participants=participants,
-        weights=allocate.Weights(rnd.weight_review, rnd.weight_completion, rnd.weight_regularity),
-        class_order=rnd.class_order, unit=Decimal(cfg["unit_t"]),
-        defaults=allocate.Defaults(review_score=Decimal(cfg["default_review_score"]),
-                                   completion=Decimal(cfg["default_completion"]),
-                                   regularity=Decimal(cfg["default_regularity"])))
+    try:
+        result = _allocate(rnd, participants, cfg)
+    except allocate.AllocationError as exc:
+        # Only a misconfigured KEHU_ALLOCATION (a class missing from class_order, a bad unit) gets here.
+        raise Conflict(_("The allocation settings do not fit this round: %(e)s") % {"e": exc}) from None
     classes = {c.cls: c for c in result.classes}
     by_customer = {p.customer_id: p for p in plans}
     shares = []
@@ -510,6 +508,16 @@ def _compute(rnd: AllocationRound) -> tuple[list[AllocationShare], dict, list[Sa
     rnd.total_plan_t = sum((p.quantity_t for p in plans), Decimal(0))
     rnd.total_allocated_t = result.allocated
     return shares, summary, plans
+
+
+def _allocate(rnd: AllocationRound, participants: list, cfg: dict) -> allocate.Result:
+    return allocate.allocate(
+        available=rnd.available_t, participants=participants,
+        weights=allocate.Weights(rnd.weight_review, rnd.weight_completion, rnd.weight_regularity),
+        class_order=rnd.class_order, unit=Decimal(cfg["unit_t"]),
+        defaults=allocate.Defaults(review_score=Decimal(cfg["default_review_score"]),
+                                   completion=Decimal(cfg["default_completion"]),
+                                   regularity=Decimal(cfg["default_regularity"])))
 
 
 @transaction.atomic

@@ -206,3 +206,17 @@ def test_import_reads_xlsx(org, book):
     wb.save(buf)
     result = services.plan_import(actor=org.admin, file_name="plans.xlsx", content=buf.getvalue())
     assert result["created"] == 1
+
+
+def test_the_class_order_and_defaults_come_from_settings(org, book, settings):
+    """Dealers first when the company says so (KEHU_ALLOCATION), and a class left out of the order is a
+    409 naming the setting, not a 500."""
+    settings.KEHU_ALLOCATION = {**services.config(), "class_order": ["dealer", "exclusive_agent", "direct"],
+                                "default_review_score": "90"}
+    rnd = services.round_compute(actor=org.admin, round_id=new_round(org, available="1100").pk)
+    s = shares_of(rnd, book)
+    assert (s["苏南经销"].allocated_t, s["津北经销"].allocated_t) == (Decimal("600"), Decimal("500"))
+    assert s["华东化工"].allocated_t == 0 and s["华东化工"].explanation["inputs"]["review_score"]["value"] == "90"
+    settings.KEHU_ALLOCATION = {**services.config(), "class_order": ["exclusive_agent"]}
+    with pytest.raises(Conflict):
+        services.round_compute(actor=org.admin, round_id=new_round(org, available="1", note="x").pk)
