@@ -58,7 +58,7 @@ def plan_list(request):
         filters = {"product_line": data.get("product_line") or None,
                    "participant_type": data.get("participant_type") or None}
     page_ = selectors.plan_list(actor=request.user, month=month, limit=PAGE_SIZE,
-                                cursor=request.GET.get("cursor") or None, ordering="id", **filters)
+                                cursor=request.GET.get("cursor") or None, ordering="-quantity_t", **filters)
     totals = selectors.plan_month_totals(actor=request.user, month=month)
     for row in totals:
         row["type_label"] = TYPE_LABELS.get(row["participant_type"], row["participant_type"])

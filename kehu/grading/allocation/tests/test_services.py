@@ -105,11 +105,14 @@ def test_a_manager_plans_only_for_customers_in_the_department(org, book):
 
 
 def test_account_managers_and_analysts_cannot_write(org, book):
+    rnd = new_round(org)
     for user in (org.rep, org.analyst, org.finance):
         with pytest.raises(Forbidden):
             services.plan_create(actor=user, data={})
         with pytest.raises(Forbidden):
-            new_round(org).pk and services.round_compute(actor=user, round_id=1)
+            services.round_compute(actor=user, round_id=rnd.pk)
+        with pytest.raises(Forbidden):
+            services.round_create(actor=user, data={"month": "2026-12", "product_line": LINE, "available_t": "1"})
 
 
 def test_weights_must_add_up_to_one(org, book):
@@ -177,7 +180,6 @@ def test_import_creates_and_updates_plans_all_or_nothing(org, book):
                    "浙江华东化工贸易有限公司,2026-12,聚乙烯 PE,独家代理,1300,,每周一\n"
                    "宁波甬兴塑料有限公司,2026年12月,聚乙烯 PE,独家代理,900,800,\n"
                    f"{book['customers']['苏南经销'].pk},2026-11,聚丙烯 PP,经销商,100,,\n")
-    content = content.replace(b"\xe8\x8b\x8f\xe5\xb7\x9e", b"\xe8\x8b\x8f\xe5\xb7\x9e")
     result = services.plan_import(actor=org.admin, file_name="12月计划.csv", content=content, dry_run=True)
     assert result == {"rows": 3, "created": 3, "updated": 0, "dry_run": True}
     assert not SalesPlan.objects.filter(month="2026-12-01").exists()
