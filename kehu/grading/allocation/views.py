@@ -219,6 +219,33 @@ def round_detail(request, round_id: int):
 
 
 @page
+@require_http_methods(["GET"])
+def round_export(request, round_id: int):
+    """The shares table of the page as CSV (UTF-8 with BOM, so Excel and WPS open the Chinese)."""
+    import csv
+    import io
+
+    from django.http import HttpResponse
+
+    rnd = selectors.round_get(actor=request.user, round_id=round_id)
+    shares = selectors.share_list(actor=request.user, rnd=rnd)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([_("Customer name"), _("Participant type"), _("Plan (t)"), _("Capacity (t)"), _("Review score"),
+                     _("Plan completion rate"), _("Order regularity"), _("Weighted score"), _("Allocated (t)")])
+    for s in shares:
+        writer.writerow([s.customer.name, s.get_participant_type_display(), s.plan_t,
+                         "" if s.capacity_t is None else s.capacity_t,
+                         "" if s.review_score is None else s.review_score,
+                         "" if s.completion_rate is None else s.completion_rate,
+                         "" if s.regularity is None else s.regularity, s.score, s.allocated_t])
+    response = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"allocation-{rnd.month:%Y-%m}-{rnd.pk}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@page
 @require_POST
 def round_compute(request, round_id: int):
     services.round_compute(actor=request.user, round_id=round_id)

@@ -128,3 +128,14 @@ def test_a_manager_creates_computes_and_confirms_through_the_pages(client, org, 
     assert rnd.state == "confirmed"
     assert client.post(reverse("allocation:round_compute", args=[rnd.pk])).status_code == 409
     assert client.post(reverse("allocation:round_delete", args=[rnd.pk])).status_code == 409
+
+
+def test_the_shares_download_as_csv_in_scope(client, org, book):
+    rnd = computed_round(org)
+    client.force_login(org.north_rep)
+    r = client.get(reverse("allocation:round_export", args=[rnd.pk]))
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    lines = r.content.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("天津津北石化经销有限公司,")
+    client.force_login(org.agent)
+    assert client.get(reverse("allocation:round_export", args=[rnd.pk])).status_code == 403
