@@ -49,12 +49,12 @@ def _suggestions(actor) -> dict:
 @page
 @require_http_methods(["GET"])
 def plan_list(request):
-    form = PlanFilterForm(request.GET or None)
-    month = _this_month()
+    month = services.parse_month(request.GET.get("month") or "") or _this_month()
+    # The month chosen (or this month) shows in the filter even on the first visit.
+    form = PlanFilterForm({**request.GET.dict(), "month": month.strftime("%Y-%m")})
     filters = {}
     if form.is_valid():
         data = form.cleaned_data
-        month = services.parse_month(data.get("month") or "") or month
         filters = {"product_line": data.get("product_line") or None,
                    "participant_type": data.get("participant_type") or None}
     page_ = selectors.plan_list(actor=request.user, month=month, limit=PAGE_SIZE,
