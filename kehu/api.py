@@ -133,6 +133,7 @@ from kehu.approvals.api import router as approvals_router  # noqa: E402
 from kehu.audit.api import router as audit_router  # noqa: E402
 from kehu.customers.api import router as customers_router  # noqa: E402
 from kehu.customers.review.api import router as review_router  # noqa: E402
+from kehu.grading.allocation.api import router as allocation_router  # noqa: E402
 from kehu.grading.api import router as grading_router  # noqa: E402
 from kehu.imports.api import router as imports_router  # noqa: E402
 from kehu.imports.export_api import router as exports_router  # noqa: E402
@@ -159,6 +160,7 @@ api.add_router("", inspections_router)
 api.add_router("", tickets_router)
 api.add_router("", workbench_router)
 api.add_router("", grading_router)
+api.add_router("", allocation_router)
 api.add_router("", orders_router)
 api.add_router("", order_imports_router)
 

@@ -143,6 +143,16 @@ ACTION_LABELS = {
     "grading.override.apply": _("Grade override applied"),
     "grading.override.renew": _("Grade override renewed through the next review"),
     "grading.hand_score.set": _("Hand score of a customer set"),
+    # resource allocation
+    "allocation.plan.create": _("Monthly plan entered"),
+    "allocation.plan.update": _("Monthly plan changed"),
+    "allocation.plan.delete": _("Monthly plan withdrawn"),
+    "allocation.plan.import": _("Monthly plans imported"),
+    "allocation.round.create": _("Allocation round created"),
+    "allocation.round.update": _("Allocation round changed"),
+    "allocation.round.delete": _("Allocation round deleted"),
+    "allocation.round.compute": _("Allocation computed (preview)"),
+    "allocation.round.confirm": _("Allocation confirmed"),
 }
 
 

@@ -105,6 +105,9 @@ class Command(BaseCommand):
         from kehu.grading.demo import demo_load as grading_demo_load
 
         self.stdout.write(grading_demo_load(users=users, rng=random.Random(seed + 11)))
+        from kehu.grading.allocation.demo import demo_load as allocation_demo_load
+
+        self.stdout.write(allocation_demo_load(users=users, rng=random.Random(seed + 12)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
