@@ -61,3 +61,28 @@ def with_priorities(rows, *, attr: str = "response_priority") -> list:
     for r in rows:
         setattr(r, attr, found.get(r.customer_id))
     return rows
+
+
+def service_levels_for(customer_ids) -> dict[int, ServiceLevel]:
+    """{customer id: service level} for a page of customers in two queries (their grades, then those
+    grades' service policies), with service_policy_for's rule: the best response priority, then resource
+    priority, then policy name wins."""
+    from kehu.grading.selectors import SERVICE_FIELDS
+
+    ids = {pk for pk in customer_ids if pk}
+    if not ids:
+        return {}
+    grades: dict[tuple[str, str], list[int]] = {}
+    for cid, policy_name, grade in CustomerGrade.objects.filter(customer_id__in=ids).values_list(
+            "customer_id", "policy_name", "grade"):
+        grades.setdefault((policy_name, grade), []).append(cid)
+    if not grades:
+        return {}
+    names = {p for p, _g in grades}
+    out: dict[int, ServiceLevel] = {}
+    rows = (ServicePolicy.objects.filter(policy_name__in=names)
+            .order_by("response_priority", "resource_priority", "policy_name").values(*SERVICE_FIELDS))
+    for row in rows:
+        for cid in grades.get((row["policy_name"], row["grade"]), ()):
+            out.setdefault(cid, ServiceLevel(**row))  # rows come best first
+    return out
