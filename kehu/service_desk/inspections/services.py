@@ -339,9 +339,9 @@ def plan_create(*, actor, data: dict) -> InspectionPlan:
 @transaction.atomic
 def plan_update(*, actor, plan_id: int, data: dict) -> InspectionPlan:
     """Change a plan. An explicit cycle different from the plan's is set by hand from then on;
-    ``cycle_default`` (or a new importance without an explicit cycle, on a plan following the default)
-    makes the plan follow the default again: the grade's inspection cycle, else the importance's. The
-    open visit (if any) follows a new inspector or date."""
+    ``cycle_default``, or a new importance without an explicit cycle (as before grading), makes the plan
+    follow the default again: the grade's inspection cycle, else the importance's. A plan following the
+    default takes the current one on any change. The open visit (if any) follows a new inspector or date."""
     selectors.require_manage(actor)
     plan = selectors.plan_get(actor=actor, plan_id=plan_id, for_update=True, manage=True)
     if not plan.active:
