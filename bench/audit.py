@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> list:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--pause", type=float, default=20.0,
                         help="ms each writer waits between entries in the paced run (an ordinary busy day)")
+    parser.add_argument("--backlog", type=int, default=20000, help="entries in the seal-a-backlog run")
     parser.add_argument("--no-write", action="store_true", help="print only, leave latest.json alone")
     opts = parser.parse_args(argv)
     configure(opts.db)
@@ -204,6 +205,27 @@ def main(argv: list[str] | None = None) -> list:
                        "target": "<= 1000 ms", "met": bool(lags) and lags[-1] <= 1.0,
                        "errors": (errors + seal_errors)[:3]})
     audit_seal(checkpoint=True)
+    # A backlog, as a bulk import leaves it: how fast does one sealer catch up?
+    from django.db import transaction
+
+    from kehu.audit.services import audit_record_many
+
+    class Obj:
+        class _meta:  # noqa: N801 - what audit_record_many reads of a model instance
+            label_lower = "bench.row"
+
+        def __init__(self, pk):
+            self.pk = pk
+
+        def __str__(self):
+            return f"row {self.pk}"
+
+    with transaction.atomic():
+        audit_record_many(actor=None, action="bench.import", objects=[Obj(i) for i in range(opts.backlog)])
+    t0 = time.perf_counter()
+    n = audit_seal(checkpoint=False)
+    emit(results, {"name": f"audit_seal_backlog{suffix}", "db": opts.db, "entries": n,
+                   "rate_per_s": round(n / (time.perf_counter() - t0))})
     status = audit_status()
     emit(results, {"name": f"audit_verify{suffix}", "db": opts.db, "entries": AuditEntry.objects.count(),
                    "sealed": status.sealed, "unsealed": status.unsealed, "problems": status.problems[:3],
