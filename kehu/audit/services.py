@@ -120,9 +120,16 @@ def _seal_batch(limit: int) -> int:
             updates.append((seq, prev_hash, h, e["id"]))
             prev_hash = h
         if updates:
+            table = AuditEntry._meta.db_table
             with connection.cursor() as cur:
-                cur.executemany(f"UPDATE {AuditEntry._meta.db_table} SET seq = %s, prev_hash = %s, hash = %s"
-                                " WHERE id = %s AND seq IS NULL", updates)
+                if connection.vendor == "postgresql":  # one statement, four arrays: row-by-row ran ~2,000/s
+                    cur.execute(f"UPDATE {table} AS a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash"
+                                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])"
+                                " AS v(seq, prev_hash, hash, id) WHERE a.id = v.id AND a.seq IS NULL",
+                                [list(col) for col in zip(*updates, strict=True)])
+                else:
+                    cur.executemany(f"UPDATE {table} SET seq = %s, prev_hash = %s, hash = %s"
+                                    " WHERE id = %s AND seq IS NULL", updates)
     return len(updates)
 
 
