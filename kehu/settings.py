@@ -187,7 +187,8 @@ else:
     HUEY = {"huey_class": "huey.SqliteHuey", "name": "kehu", "filename": str(VAR_DIR / "huey.sqlite3"),
             "immediate": TESTING}
 HUEY["consumer"] = {"workers": int(os.environ.get("KEHU_WORKER_THREADS", "2")), "worker_type": "thread",
-                    "periodic": True, "check_worker_health": True}
+                    "periodic": True, "check_worker_health": True,
+                    "max_delay": 0.5}  # an idle worker polls the SQLite queue twice a second (audit seal lag)
 
 # Notifications: every notify() goes to each channel listed here ("inapp" = the bell, "email" = a mail
 # sent by the worker after the write commits, to users with an e-mail address, when KEHU_NOTIFY_EMAIL is on).
