@@ -81,7 +81,7 @@ def test_plan_validation_answers_422_naming_each_field(org, book):
                                                     "participant_type": "retail", "quantity_t": "-5"})
     assert set(exc.value.fields) == {"month", "product_line", "participant_type", "quantity_t"}
     assert exc.value.status == 422
-    assert exc.value.message == "Enter a month as YYYY-MM."  # gettext: zh-Hans from the catalogue
+    assert exc.value.message == "请按 YYYY-MM 格式输入月份。"  # zh-Hans first, from the catalogue
     with pytest.raises(Invalid) as exc:
         services.plan_create(actor=org.admin, data={"customer": customer.pk, "month": MONTH, "product_line": LINE,
                                                     "participant_type": "dealer", "quantity_t": "1"})
