@@ -144,7 +144,7 @@ def raw_load_rate(db: str, scale: int) -> float:
     from django.db import connection
 
     sample = min(scale, 50000)
-    tables = [("customers_customer", "id"), ("customers_searchtoken", "customer_id"),
+    tables = [("customers_customer", "id"), ("customers_searchdocument", "customer_id"),
               ("customers_contact", "customer_id"), ("customers_changerecord", "customer_id")]
     with connection.cursor() as cur:
         cur.execute("SELECT MIN(id) FROM customers_customer")
@@ -188,7 +188,7 @@ def raw_load_rate(db: str, scale: int) -> float:
         conn.cursor().executemany(f"INSERT INTO access_department ({','.join(dcols)}) VALUES ({','.join([ph] * len(dcols))})", drows)
         conn.cursor().executemany(f"INSERT INTO access_user ({','.join(ucols)}) VALUES ({','.join([ph] * len(ucols))})", urows)
     step = 2000
-    order = ["customers_customer", "customers_searchtoken", "customers_contact", "customers_changerecord",
+    order = ["customers_customer", "customers_searchdocument", "customers_contact", "customers_changerecord",
              "audit_auditentry"]
     buckets: dict[str, dict[int, list]] = {}
     for table in order:
