@@ -19,7 +19,7 @@ import opencc
 import pytest
 from django.db import connection
 
-from kehu.customers import search, selectors, services
+from kehu.customers import search, search_index, selectors, services
 from kehu.customers.models import Customer
 from kehu.customers.tests.factories import build_org, module_data
 from kehu.customers.validation import normalize_mobile
@@ -166,8 +166,11 @@ def test_the_corpus_has_a_few_hundred_queries_of_every_kind(db, corpus):
         assert search.plan(q).kind == want, q
 
 
-def test_every_query_finds_exactly_the_reference_set(db, corpus):
-    """Each query's result set equals the brute-force reference (and most queries find something)."""
+@pytest.mark.parametrize("dense", [search_index.DENSE_POSTINGS, 1])
+def test_every_query_finds_exactly_the_reference_set(db, corpus, monkeypatch, dense):
+    """Each query's result set equals the brute-force reference (and most queries find something);
+    also when every probe counts as dense (read in list order, tested by the substring alone)."""
+    monkeypatch.setattr(search_index, "DENSE_POSTINGS", dense)
     _org, docs = corpus
     wrong, found_any = [], 0
     for kind, q in queries(docs):
