@@ -13,8 +13,9 @@ result exact. Created by migration 0009."""
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.lookups import In
 
 from kehu.access import protection
 from kehu.customers import search
@@ -104,7 +105,8 @@ def any_of(terms: list[str]):
 # A probe whose terms hold at least this many customers is "dense" (华星 at 100k: 2,616): reading the list
 # in its order and testing the substring fills a page after ~DENSE/density rows (1.7 ms at 100k) where
 # fetching every posting and sorting them costs 49 ms. Only for the name and initials: there the
-# substring test alone is exactly the probe; the pinyin's needs its terms (a syllable start).
+# substring test alone is exactly the probe; the pinyin's needs its terms (a syllable start), so there
+# they are tested per row read.
 DENSE_POSTINGS = 2000
 
 
@@ -122,9 +124,13 @@ def _probe(p: search.Probe) -> tuple[Q, Q]:
     if not p.indexed:  # only stop terms: nearly every name matches, the substring test alone decides
         return needle, needle
     driving = needle & Q(id__in=matching_ids(p.terms, p.prefix))
-    if p.field != "name_pinyin" and postings(p, DENSE_POSTINGS) >= DENSE_POSTINGS:
+    if postings(p, DENSE_POSTINGS) < DENSE_POSTINGS:
+        return driving, driving
+    if p.field != "name_pinyin":
         return needle, driving
-    return driving, driving
+    # The pinyin needs its terms: tested per row against the materialised id list. "id + 0" keeps the
+    # planner from driving from that list (fetch every posting, then sort) instead of reading in order.
+    return needle & Q(In(F("id") + 0, matching_ids(p.terms, p.prefix))), driving
 
 
 def conditions(query: str) -> tuple[Q, Q] | None:
