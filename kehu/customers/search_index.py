@@ -118,13 +118,17 @@ def postings(p: search.Probe, cap: int) -> int:
         return cur.fetchone()[0]
 
 
-def _probe(p: search.Probe) -> tuple[Q, Q]:
-    """The probe's conditions for reading in order and for counting."""
+def _probe(p: search.Probe) -> tuple[Q, Q] | None:
+    """The probe's conditions for reading in order and for counting; None when no customer holds its
+    terms (it cannot match: left out rather than ORed, so the other probe keeps its index)."""
     needle = Q(**{f"{p.field}__contains": p.needle})
     if not p.indexed:  # only stop terms: nearly every name matches, the substring test alone decides
         return needle, needle
     driving = needle & Q(id__in=matching_ids(p.terms, p.prefix))
-    if postings(p, DENSE_POSTINGS) < DENSE_POSTINGS:
+    n = postings(p, DENSE_POSTINGS)
+    if n == 0:
+        return None
+    if n < DENSE_POSTINGS:
         return driving, driving
     if p.field != "name_pinyin":
         return needle, driving
@@ -149,7 +153,10 @@ def conditions(query: str) -> tuple[Q, Q] | None:
         return _same(Q(id__in=_owners(mobile_hash=digest)))
     ordered = driving = Q(id__in=_owners(mobile_last4=p.value)) if p.kind == "last4" else None
     for probe in p.probes:
-        o, d = _probe(probe)
+        conds = _probe(probe)
+        if conds is None:
+            continue
+        o, d = conds
         ordered = o if ordered is None else ordered | o
         driving = d if driving is None else driving | d
     return (ordered, driving) if ordered is not None else _same(_NOTHING)
