@@ -4,8 +4,9 @@ One row per customer in customers_searchdocument (terms from search.name_keys, s
   SQLite:      an FTS5 index over it (customers_searchfts, external content, rowid = customer id,
                ascii tokenizer with ':' and '$' as token characters, detail=none), kept in step by
                triggers on the document table.
-  PostgreSQL:  a GIN index (fastupdate) on array_to_tsvector(string_to_array(terms, ' ')): the terms
-               verbatim as lexemes (no parser, no dictionary), queried with a tsquery cast.
+  PostgreSQL:  a GIN index (fastupdate) on terms_vector, a stored generated column
+               array_to_tsvector(string_to_array(terms, ' ')): the terms verbatim as lexemes (no parser,
+               no dictionary), queried with a tsquery cast.
 Both answer the same question: the documents holding every term of a probe (and a term starting with
 its prefix), so both databases return the same customers; the probe's substring test then makes the
 result exact. Created by migration 0009."""
@@ -38,10 +39,14 @@ SQLITE_SQL = [
 ]
 SQLITE_REVERSE = [f"DROP TRIGGER IF EXISTS customers_searchdoc_{t}" for t in ("ai", "ad", "au")] + [
     f"DROP TABLE IF EXISTS {FTS_TABLE}"]
-PG_VECTOR = "array_to_tsvector(string_to_array(terms, ' '))"
-POSTGRES_SQL = [f"CREATE INDEX customers_searchdoc_terms ON {DOC_TABLE} USING gin ({PG_VECTOR}) "
-                "WITH (fastupdate = on)"]
-POSTGRES_REVERSE = ["DROP INDEX IF EXISTS customers_searchdoc_terms"]
+# A stored generated column, not an expression index: a plan that reads rows (a common term, a LIMIT)
+# would otherwise rebuild every row's tsvector (193 ms for 2,000 rows at 100k).
+PG_VECTOR = "terms_vector"
+POSTGRES_SQL = [f"ALTER TABLE {DOC_TABLE} ADD COLUMN terms_vector tsvector "
+                "GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED",
+                f"CREATE INDEX customers_searchdoc_terms ON {DOC_TABLE} USING gin (terms_vector) WITH (fastupdate = on)"]
+POSTGRES_REVERSE = ["DROP INDEX IF EXISTS customers_searchdoc_terms",
+                    f"ALTER TABLE {DOC_TABLE} DROP COLUMN IF EXISTS terms_vector"]
 
 INSERT_SQL = f"INSERT INTO {DOC_TABLE} (customer_id, terms) VALUES (%s, %s)"
 

@@ -20,9 +20,11 @@ SQLITE_SQL = [
 ]
 SQLITE_REVERSE = [f"DROP TRIGGER IF EXISTS customers_searchdoc_{t}" for t in ("ai", "ad", "au")] + [
     f"DROP TABLE IF EXISTS {FTS}"]
-POSTGRES_SQL = [f"CREATE INDEX customers_searchdoc_terms ON {DOC} USING gin "
-                "(array_to_tsvector(string_to_array(terms, ' '))) WITH (fastupdate = on)"]
-POSTGRES_REVERSE = ["DROP INDEX IF EXISTS customers_searchdoc_terms"]
+POSTGRES_SQL = [f"ALTER TABLE {DOC} ADD COLUMN terms_vector tsvector "
+                "GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED",
+                f"CREATE INDEX customers_searchdoc_terms ON {DOC} USING gin (terms_vector) WITH (fastupdate = on)"]
+POSTGRES_REVERSE = ["DROP INDEX IF EXISTS customers_searchdoc_terms",
+                    f"ALTER TABLE {DOC} DROP COLUMN IF EXISTS terms_vector"]
 
 
 def _run(statements):
