@@ -125,7 +125,7 @@ def raw_sql_full(job_id: int, db_path) -> tuple[int, float]:
         cur.execute("SELECT MIN(customer_id), MAX(customer_id) FROM imports_importedrecord WHERE job_id = %s", [job_id])
         first, last = cur.fetchone()
         data = {}
-        for table, key in (("customers_customer", "id"), ("customers_searchtoken", "customer_id"),
+        for table, key in (("customers_customer", "id"), ("customers_searchdocument", "customer_id"),
                            ("customers_contact", "customer_id"), ("customers_changerecord", "customer_id"),
                            ("imports_importedrecord", "customer_id")):
             cur.execute(f"SELECT * FROM {table} WHERE {key} BETWEEN %s AND %s ORDER BY {key}", [first, last])

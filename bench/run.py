@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results"
-PG_URL = "postgres://postgres@127.0.0.1:5432/kehu_bench"
+# KEHU_BENCH_PG_DB: another database name, so that two benchmarks on one server do not share (and drop) it.
+PG_DB = os.environ.get("KEHU_BENCH_PG_DB", "kehu_bench")
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 SECRET = "kehu-bench-secret-not-for-production"
 FIELD_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"kehu-bench-field-key").digest()).decode()
 PASSWORD = "Bench#Pass2026"
@@ -36,7 +38,7 @@ CHUNK = 20000
 TARGETS = {  # name → (kind, target): p95 ≤ target ms, or rate ≥ target per second
     "bulk_load": ("rate", 20000), "list_city_executive": ("p95", 15), "list_city_manager": ("p95", 15),
     "list_deep_cursor": ("p95", 15), "search_hanzi_huaxing": ("p95", 30), "search_initials_hxsh": ("p95", 30),
-    "search_mobile": ("p95", 30), "customer_detail": ("p95", 15), "create_8_clients": ("rate", 600),
+    "search_pinyin_huaxing": ("p95", 30), "search_mobile": ("p95", 30), "search_last4": ("p95", 30), "customer_detail": ("p95", 15), "create_8_clients": ("rate", 600),
 }
 
 
@@ -92,7 +94,7 @@ def build(db: str, scale: int, reuse: bool) -> dict:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     else:
-        pg_recreate("kehu_bench")
+        pg_recreate(PG_DB)
     import django
 
     django.setup()
@@ -142,7 +144,7 @@ def raw_load_rate(db: str, scale: int) -> float:
     from django.db import connection
 
     sample = min(scale, 50000)
-    tables = [("customers_customer", "id"), ("customers_searchtoken", "customer_id"),
+    tables = [("customers_customer", "id"), ("customers_searchdocument", "customer_id"),
               ("customers_contact", "customer_id"), ("customers_changerecord", "customer_id")]
     with connection.cursor() as cur:
         cur.execute("SELECT MIN(id) FROM customers_customer")
@@ -159,7 +161,7 @@ def raw_load_rate(db: str, scale: int) -> float:
             Path(str(scratch) + suffix).unlink(missing_ok=True)
         env = {**os.environ, "KEHU_DATABASE_URL": f"sqlite:///{scratch}"}
     else:
-        pg_recreate("kehu_bench_scratch")
+        pg_recreate(PG_DB + "_scratch")
         env = {**os.environ, "KEHU_DATABASE_URL": PG_URL + "_scratch"}
     subprocess.run([sys.executable, "-m", "kehu", "migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
     users = "INSERT INTO access_user SELECT * FROM src.access_user"
@@ -186,7 +188,7 @@ def raw_load_rate(db: str, scale: int) -> float:
         conn.cursor().executemany(f"INSERT INTO access_department ({','.join(dcols)}) VALUES ({','.join([ph] * len(dcols))})", drows)
         conn.cursor().executemany(f"INSERT INTO access_user ({','.join(ucols)}) VALUES ({','.join([ph] * len(ucols))})", urows)
     step = 2000
-    order = ["customers_customer", "customers_searchtoken", "customers_contact", "customers_changerecord",
+    order = ["customers_customer", "customers_searchdocument", "customers_contact", "customers_changerecord",
              "audit_auditentry"]
     buckets: dict[str, dict[int, list]] = {}
     for table in order:
@@ -382,7 +384,9 @@ def measure(db: str, url: str, scale: int, meta: dict, n: int, create_seconds: f
         emit(results, "list_deep_cursor", scale, db, pages_followed=50,
              **fig(timed(ce, f"{base}&cursor={cursor}", n), raw.timed(list_sql(execu, city="杭州市", cursor=cursor), n)))
         mobile = meta["mobiles"][len(meta["mobiles"]) // 2]
-        for name, q in (("search_hanzi_huaxing", "华星"), ("search_initials_hxsh", "hxsh"), ("search_mobile", mobile)):
+        for name, q in (("search_hanzi_huaxing", "华星"), ("search_initials_hxsh", "hxsh"),
+                        ("search_pinyin_huaxing", "huaxing"), ("search_mobile", mobile),
+                        ("search_last4", "尾号" + mobile[-4:])):
             path = f"/api/v1/customers?q={urllib.parse.quote(q)}"
             status, body, _ms = ce.call("GET", path)
             emit(results, name, scale, db, query=q if name != "search_mobile" else "<existing contact mobile>",

@@ -160,14 +160,14 @@ names = st.text(NAME_CHARS, min_size=2, max_size=14)
 @given(names, st.data())
 def test_every_substring_of_two_or_more_characters_plans_a_probe_the_name_satisfies(name, data):
     """For any 2+ character substring, the plan's verifying substring is in the name's normalised form
-    and each driver token is among the name's tokens."""
+    and each term it needs is among the name's terms."""
     keys = search.name_keys(name)
     i = data.draw(st.integers(0, len(name) - 2))
     j = data.draw(st.integers(i + 2, len(name)))
     p = search.plan(name[i:j])
     assert p.kind == "name"
     assert p.value in keys.normalized
-    assert set(p.bigrams) <= keys.tokens
+    assert all(set(probe.terms) <= keys.tokens for probe in p.probes)
 
 
 @given(names, st.data())
@@ -183,11 +183,9 @@ def _probe_matches(probe: search.Probe, keys: search.NameKeys) -> bool:
     field = {"name_initials": keys.initials, "name_pinyin": keys.pinyin, "name_normalized": keys.normalized}
     if probe.needle not in field[probe.field]:
         return False
-    if probe.token:
-        return probe.token in keys.tokens
-    if probe.prefix:
-        return any(t.startswith(probe.prefix) for t in keys.tokens)
-    return True
+    if not set(probe.terms) <= keys.tokens:
+        return False
+    return probe.prefix is None or any(t.startswith(probe.prefix) for t in keys.tokens)
 
 
 # ---------------------------------------------------------------- the same, through the selector on the database

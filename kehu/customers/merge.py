@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from kehu.access.roles import Perm
 from kehu.access.scopes import scope_q
 from kehu.audit.services import audit_record
-from kehu.customers import dedupe, search
+from kehu.customers import dedupe, search, search_index
 from kehu.customers.models import (
     CandidateState,
     Contact,
@@ -28,7 +28,6 @@ from kehu.customers.models import (
     CustomerKind,
     CustomerMerge,
     DuplicateCandidate,
-    SearchToken,
 )
 from kehu.customers.services import (
     CUSTOMER_FIELDS,
@@ -58,7 +57,7 @@ NOT_MOVED = frozenset({
     ("imports.importedrecord", "customer"),
 })
 # Derived from the name: the survivor's are rebuilt, the loser's dropped (and rebuilt by an undo).
-REBUILT = frozenset({("customers.searchtoken", "customer")})
+REBUILT = frozenset({("customers.searchdocument", "customer")})
 _CHUNK = 500
 
 
@@ -146,8 +145,12 @@ def _find_for_one(c: Customer, live, found: dict) -> None:
     if len(core) < 2:
         return
     # The customers sharing the first or the last bigram of the core (the blocking keys of a full scan).
-    grams = {"n:" + search.normalize(core)[:2], "n:" + search.normalize(core)[-2:]}
-    ids = SearchToken.objects.filter(token__in=grams).exclude(customer=c).values("customer_id")[:5000]
+    core_n = search.normalize(core)
+    stop = search.stop_terms()
+    grams = [g for g in dict.fromkeys(("n:" + core_n[:2], "n:" + core_n[-2:])) if g not in stop]
+    if not grams:
+        return
+    ids = search_index.any_of(grams).exclude(pk=c.pk).values("id")[:5000]
     threshold = _threshold()
     for other, name in live.filter(pk__in=ids, kind=CustomerKind.ORGANIZATION).values_list("pk", "name"):
         score = dedupe.fuzz.ratio(core, dedupe.name_core(name, aff))
@@ -366,7 +369,7 @@ def customer_merge(*, actor, survivor_id: int, loser_id: int, choices: dict | No
             moved.setdefault(model._meta.label_lower, {})[field] = [_json_pk(pk) for pk in done]
         if stayed:
             kept.setdefault(model._meta.label_lower, {})[field] = [_json_pk(pk) for pk in stayed]
-    SearchToken.objects.filter(customer_id=loser.pk).delete()
+    search_index.drop(loser.pk)
     _write_tokens(survivor.pk, _apply_name_keys(survivor), replace=True)
     survivor.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core", "name_sort"])
     a, b = sorted((survivor.pk, loser.pk))

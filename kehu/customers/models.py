@@ -309,19 +309,17 @@ class ChangeRecord(models.Model):
         return f"{self.object_type}#{self.object_id} {self.action}"
 
 
-class SearchToken(models.Model):
-    """Inverted index of name n-grams (see search.py)."""
+class SearchDocument(models.Model):
+    """One search document per customer: the terms of its name, space-separated (see search.py).
+    Not searched as a column: SQLite indexes it with FTS5 (customers_searchfts, external content
+    kept in step by triggers), PostgreSQL with a GIN index over the terms as a tsvector (migration
+    0009; search_index.py writes and queries both)."""
 
-    pk = models.CompositePrimaryKey("token", "customer")
-    token = models.CharField(max_length=16)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+",
-                                 db_index=False)  # searchtoken_customer is the one index on it
-
-    class Meta:
-        indexes = [models.Index(fields=["customer"], name="searchtoken_customer")]
+    customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    terms = models.TextField()
 
     def __str__(self) -> str:
-        return self.token
+        return self.terms
 
 
 # ---------------------------------------------------------------- duplicates and merge

@@ -1,12 +1,17 @@
 """Search keys for customer names, ORM-free.
 
 CJK names have no spaces, and the common query is two characters (华星), which trigram indexes
-cannot serve. So a name is indexed as tokens in one table:
-  n:<bigram>        every pair of adjacent characters of the normalised name;
+cannot serve. So each customer has one search document (SearchDocument.terms, space-separated
+terms; SQLite indexes it with FTS5, PostgreSQL with GIN over a tsvector, see search_index.py):
+  n:<bigram>        every pair of adjacent characters of the normalised name, and the last
+                    character followed by "$" (so a one-character query is the prefix n:华);
   i:<3 initials>    pinyin initials from every syllable (hxsh → i:hxs finds 华星石化…);
   f:<4 letters>     full pinyin from every syllable start (huaxing → f:huax).
-A query is answered by one token (or a prefix range of tokens) as the driver, then verified by a
-substring test on the stored name / pinyin, so results are exact.
+Terms found in the legal forms (有限公司, 股份有限公司 …, STOP_TERMS) are left out: nearly every
+name has them, so they select nothing and only fatten the index. A query is the set of terms it
+needs (all of them), then verified by a substring test on the stored name / pinyin, so results
+are exact; a query that needs only stop terms matches nearly everything anyway and is answered by
+the substring test alone, read in list order.
 
 Traditional characters are folded to simplified ones (OpenCC's t2s tables) in both the stored keys
 and the query, so 華星 finds 华星 and the other way round."""
@@ -108,8 +113,39 @@ class NameKeys:
     normalized: str
     pinyin: str
     initials: str
-    tokens: frozenset[str]
+    tokens: frozenset[str]  # the search document's terms (stop terms left out)
     sort: str  # see sort_key
+
+
+# Legal forms that end nearly every company name: their terms select nothing (see STOP_TERMS).
+LEGAL_FORMS = ("有限公司", "股份有限公司", "有限责任公司", "集团有限公司")
+
+
+def _terms(n: str, sy: list[str]) -> set[str]:
+    full = "".join(sy)
+    initials = "".join(s[0] for s in sy)
+    terms: set[str] = {"n:" + n[i:i + 2] for i in range(len(n) - 1)}
+    if n:
+        terms.add("n:" + n[-1] + "$")
+    for k in range(len(initials)):
+        terms.add("i:" + initials[k:k + INITIALS_N])
+    pos = 0
+    for s in sy:
+        chunk = full[pos:pos + PINYIN_N]
+        if len(chunk) >= 2:
+            terms.add("f:" + chunk)
+        pos += len(s)
+    return terms
+
+
+@lru_cache(maxsize=1)
+def stop_terms() -> frozenset[str]:
+    """The terms of the legal forms on their own: left out of every document, never asked for."""
+    out: set[str] = set()
+    for form in LEGAL_FORMS:
+        n = normalize(form)
+        out |= _terms(n, syllables(n))
+    return frozenset(out)
 
 
 def name_keys(name: str) -> NameKeys:
@@ -117,34 +153,56 @@ def name_keys(name: str) -> NameKeys:
     sy = syllables(n)
     full = "".join(sy)
     initials = "".join(s[0] for s in sy)
-    tokens: set[str] = {"n:" + n[i:i + 2] for i in range(len(n) - 1)}
-    for k in range(len(initials) - 1):
-        tokens.add("i:" + initials[k:k + INITIALS_N])
-    pos = 0
-    for s in sy:
-        chunk = full[pos:pos + PINYIN_N]
-        if len(chunk) >= 2:
-            tokens.add("f:" + chunk)
-        pos += len(s)
-    return NameKeys(n, full, initials, frozenset(tokens), _sort_key(sy))
+    return NameKeys(n, full, initials, frozenset(_terms(n, sy) - stop_terms()), _sort_key(sy))
+
+
+def document(tokens) -> str:
+    """The stored search document: the terms, sorted, space-separated."""
+    return " ".join(sorted(tokens))
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One way a query may match: driver token (exact) or token prefix, plus the verifying substring."""
+    """One way a query may match: the stored field must contain ``needle``, and the document must
+    hold every term of ``terms`` and a term starting with ``prefix`` (when given). A probe with
+    neither (``indexed`` false) can only be answered by the substring test."""
 
-    token: str | None  # exact token to look up
-    prefix: str | None  # or: a range of tokens sharing this prefix
+    terms: tuple[str, ...]
+    prefix: str | None
     field: str  # the stored field that must contain `needle`
     needle: str
+
+    @property
+    def indexed(self) -> bool:
+        return bool(self.terms or self.prefix)
 
 
 @dataclass(frozen=True)
 class Plan:
     kind: str  # "uscc" | "mobile" | "last4" | "name" | "empty"
     value: str = ""
-    probes: tuple[Probe, ...] = ()
-    bigrams: tuple[str, ...] = ()  # CJK bigram tokens; the selector picks the rarest as driver
+    probes: tuple[Probe, ...] = ()  # any of them (for last4: besides the mobile's last four digits)
+
+
+def _exact(terms, field: str, needle: str) -> Probe:
+    """All of ``terms`` but the stop terms (a stop term is in no document)."""
+    stop = stop_terms()
+    return Probe(tuple(t for t in dict.fromkeys(terms) if t not in stop), None, field, needle)
+
+
+def _prefix(prefix: str, field: str, needle: str) -> Probe:
+    """A term starting with ``prefix``; unusable when a stop term starts with it (left out of the
+    documents, it would hide matches)."""
+    if any(t.startswith(prefix) for t in stop_terms()):
+        return Probe((), None, field, needle)
+    return Probe((), prefix, field, needle)
+
+
+def _substring(n: str) -> Probe:
+    """``n`` inside the normalised name: all its bigrams, or for one character the prefix n:<c>."""
+    if len(n) == 1:
+        return _prefix("n:" + n, "name_normalized", n)
+    return _exact(("n:" + n[i:i + 2] for i in range(len(n) - 1)), "name_normalized", n)
 
 
 def plan(query: str) -> Plan:
@@ -163,33 +221,19 @@ def plan(query: str) -> Plan:
             return Plan("last4", last4.group(1))
         # Four bare digits: a mobile's last four, or a name containing them (e.g. 1688).
         digits = last4.group(2)
-        return Plan("last4", digits, bigrams=tuple(dict.fromkeys("n:" + digits[i:i + 2] for i in range(3))))
+        return Plan("last4", digits, probes=(_substring(digits),))
     n = normalize(raw)
     if not n:
         return Plan("empty")
-    if _CJK.search(n):
-        if len(n) == 1:
-            return Plan("name", n, probes=(Probe(None, None, "name_normalized", n),))
-        grams = tuple(dict.fromkeys("n:" + n[i:i + 2] for i in range(len(n) - 1)))
-        return Plan("name", n, bigrams=grams)
     if _ASCII_WORD.match(n):
-        probes = []
         if len(n) >= INITIALS_N:
-            probes.append(Probe("i:" + n[:INITIALS_N], None, "name_initials", n))
+            probes = [_exact(("i:" + n[:INITIALS_N],), "name_initials", n)]
         else:
-            probes.append(Probe(None, "i:" + n, "name_initials", n))
+            probes = [_prefix("i:" + n, "name_initials", n)]
         if len(n) >= PINYIN_N:
-            probes.append(Probe("f:" + n[:PINYIN_N], None, "name_pinyin", n))
+            probes.append(_exact(("f:" + n[:PINYIN_N],), "name_pinyin", n))
         elif len(n) >= 2:
-            probes.append(Probe(None, "f:" + n, "name_pinyin", n))
+            probes.append(_prefix("f:" + n, "name_pinyin", n))
         return Plan("name", n, probes=tuple(probes))
-    # Digits and letters mixed (e.g. "3m", "58同城" handled above): substring of the normalised name.
-    if len(n) >= 2:
-        grams = tuple(dict.fromkeys("n:" + n[i:i + 2] for i in range(len(n) - 1)))
-        return Plan("name", n, bigrams=grams)
-    return Plan("name", n, probes=(Probe(None, None, "name_normalized", n),))
-
-
-def prefix_upper_bound(prefix: str) -> str:
-    """The smallest string greater than every string starting with ``prefix``."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    # Chinese, or digits and letters mixed (e.g. "3m", "58同城"): a substring of the normalised name.
+    return Plan("name", n, probes=(_substring(n),))

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from kehu.access import protection
 from kehu.access.models import Department, User
 from kehu.access.roles import Perm, Scope
 from kehu.access.scopes import in_scope, scope_q
-from kehu.customers import dedupe, search
+from kehu.customers import dedupe, search_index
 from kehu.customers.models import (
     ChangeRecord,
     Consent,
@@ -24,18 +23,12 @@ from kehu.customers.models import (
     Customer,
     CustomerKind,
     CustomFieldDefinition,
-    SearchToken,
     Tag,
 )
-from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import NotFound
 from kehu.pagination import Page, paginate
 
 CUSTOMER_ORDERINGS = {"id": int, "name_sort": str, "updated_at": dt.datetime, "created_at": dt.datetime}
-# Above this many postings a search token is "common" (e.g. 公司, or 华星 at 1M customers): the
-# customers are scanned in the requested order and each is probed, instead of fetching and sorting
-# every candidate. The crossover measured at 1M rows on SQLite is near 5,000.
-SEARCH_DENSE_POSTINGS = 5000
 
 
 def customer_base(*, actor) -> QuerySet[Customer]:
@@ -276,90 +269,8 @@ def customer_search_filter(qs: QuerySet[Customer], query: str) -> QuerySet[Custo
     return qs if conditions is None else qs.filter(conditions[0])
 
 
-_NOTHING = Q(pk__in=[])
-
-
 def _search_conditions(query: str) -> tuple[Q, Q] | None:
-    """The search as two equivalent conditions: one for reading rows in order, one driven by the
-    search index (for counting); None when the query asks for nothing."""
-    p = search.plan(query)
-    if p.kind == "empty":
-        return None
-    if p.kind == "uscc":
-        return _same(Q(uscc=p.value))
-    if p.kind == "last4":  # 尾号: the customer's own mobile or a contact's (or, for 4 bare digits, the name)
-        contact_owners = Contact.objects.filter(mobile_last4=p.value).values("customer_id")
-        cond = Q(mobile_last4=p.value) | Q(id__in=contact_owners)
-        ordered, driving = cond, cond
-        if p.bigrams:
-            driver, postings = _rarest(p.bigrams)
-            if postings:
-                name = Q(name_normalized__contains=p.value)
-                by_order, by_token = _token_condition(SearchToken.objects.filter(token=driver), postings)
-                ordered, driving = cond | (name & by_order), cond | (name & by_token)
-        return ordered, driving
-    if p.kind == "mobile":
-        try:
-            digest = protection.lookup_hash(normalize_mobile(p.value))
-        except InvalidValue:
-            return _same(_NOTHING)
-        contact_owners = Contact.objects.filter(mobile_hash=digest).values("customer_id")
-        return _same(Q(mobile_hash=digest) | Q(id__in=contact_owners))
-    if p.bigrams:
-        driver, postings = _rarest(p.bigrams)
-        name = Q(name_normalized__contains=p.value)
-        by_order, by_token = _token_condition(SearchToken.objects.filter(token=driver), postings)
-        return name & by_order, name & by_token
-    ordered, driving = Q(), Q()
-    for probe in p.probes:
-        if not probe.token and not probe.prefix:  # one character: a plain substring test
-            cond = Q(**{f"{probe.field}__contains": probe.needle})
-            ordered, driving = ordered | cond, driving | cond
-            continue
-        if probe.token:
-            tokens = SearchToken.objects.filter(token=probe.token)
-        else:
-            tokens = SearchToken.objects.filter(token__gte=probe.prefix,
-                                                token__lt=search.prefix_upper_bound(probe.prefix))
-        postings = _postings(tokens)
-        if postings:  # a token nobody has cannot match: leave it out rather than OR an empty set
-            needle = Q(**{f"{probe.field}__contains": probe.needle})
-            by_order, by_token = _token_condition(tokens, postings)
-            ordered, driving = ordered | (needle & by_order), driving | (needle & by_token)
-    return (ordered, driving) if ordered else _same(_NOTHING)
-
-
-def _same(cond: Q) -> tuple[Q, Q]:
-    return cond, cond
-
-
-def _postings(tokens: QuerySet[SearchToken]) -> int:
-    """How many customers a token (set) points to, counted up to SEARCH_DENSE_POSTINGS."""
-    return tokens.values("customer_id")[:SEARCH_DENSE_POSTINGS].count()
-
-
-def _token_condition(tokens: QuerySet[SearchToken], postings: int) -> tuple[Q, Q]:
-    """A rare token drives the query (fetch its few customers, then order them); a common one is
-    probed row by row while the customers are read in the requested order, so the page fills after a
-    short scan instead of sorting tens of thousands of candidates. The second condition always
-    drives from the token's postings: a count stops after the cap's worth of them, whereas probing
-    would scan customers until as many matched."""
-    driving = Q(id__in=tokens.values("customer_id"))
-    if postings < SEARCH_DENSE_POSTINGS:
-        return driving, driving
-    return Q(Exists(tokens.filter(customer_id=OuterRef("pk")))), driving
-
-
-def _rarest(tokens: tuple[str, ...]) -> tuple[str, int]:
-    """The token with the fewest postings (counted up to the cap) and that count."""
-    best, best_n = tokens[0], SEARCH_DENSE_POSTINGS + 1
-    for t in tokens:
-        n = _postings(SearchToken.objects.filter(token=t))
-        if n < best_n:
-            best, best_n = t, n
-        if n == 0:
-            break
-    return best, best_n
+    return search_index.conditions(query)
 
 
 def contact_get(*, actor, contact_id: int, for_update: bool = False) -> Contact:

@@ -14,7 +14,10 @@ def fill_keys(apps, schema_editor):
 
     Customer = apps.get_model("customers", "Customer")
     Contact = apps.get_model("customers", "Contact")
-    SearchToken = apps.get_model("customers", "SearchToken")
+    try:
+        SearchToken = apps.get_model("customers", "SearchToken")
+    except LookupError:  # called with a registry from after 0009 (search documents, rebuilt there)
+        SearchToken = None
     last = 0
     while True:
         rows = list(Customer.objects.filter(pk__gt=last).order_by("pk").only("pk", "name", "name_normalized")[:CHUNK])
@@ -28,9 +31,10 @@ def fill_keys(apps, schema_editor):
             if keys.normalized[:200] != c.name_normalized:  # traditional characters in the name
                 c.name_normalized, c.name_pinyin = keys.normalized[:200], keys.pinyin[:800]
                 c.name_initials = keys.initials[:200]
-                SearchToken.objects.filter(customer_id=c.pk).delete()
-                SearchToken.objects.bulk_create([SearchToken(token=t[:16], customer_id=c.pk) for t in keys.tokens],
-                                                ignore_conflicts=True)
+                if SearchToken is not None:
+                    SearchToken.objects.filter(customer_id=c.pk).delete()
+                    SearchToken.objects.bulk_create([SearchToken(token=t[:16], customer_id=c.pk) for t in keys.tokens],
+                                                    ignore_conflicts=True)
                 changed.append(c)
         Customer.objects.bulk_update(rows, ["name_sort"])
         if changed:

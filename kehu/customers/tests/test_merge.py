@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from kehu.access.models import Department, User
 from kehu.audit.models import AuditEntry
-from kehu.customers import merge, selectors, services
+from kehu.customers import merge, search_index, selectors, services
 from kehu.customers.models import (
     CandidateState,
     ChangeRecord,
@@ -22,7 +22,6 @@ from kehu.customers.models import (
     Customer,
     CustomerMerge,
     DuplicateCandidate,
-    SearchToken,
 )
 from kehu.customers.tests.factories import MOBILE_WANG, contact, make_uscc, org_customer
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
@@ -211,21 +210,21 @@ def test_undo_restores_every_link_and_field_exactly(org, pair):
     _fill_links(survivor, org)
     before = _snapshot([survivor.pk, loser.pk])
     fields_before = merge._columns(Customer.objects.get(pk=survivor.pk))
-    tokens_before = sorted(SearchToken.objects.filter(customer__in=[survivor, loser]).values_list("token", "customer"))
+    tokens_before = (search_index.terms_of(survivor.pk), search_index.terms_of(loser.pk))
     record = merge.customer_merge(actor=org.manager, survivor_id=survivor.pk, loser_id=loser.pk,
                                   choices={"name": "loser", "uscc": "loser"})
     merged = Customer.objects.get(pk=survivor.pk)
     assert merged.name == "华星石化(北京)股份有限公司" and merged.uscc == make_uscc(2)
     assert merged.address == "北京市朝阳区建国路88号"  # blank on the survivor: filled from the loser
     assert merged.industry == "石化"  # both set: the survivor's by default
-    assert not SearchToken.objects.filter(customer=loser).exists()
+    assert not search_index.terms_of(loser.pk)
     merge.customer_merge_undo(actor=org.manager, merge_id=record.pk)
     assert _snapshot([survivor.pk, loser.pk]) == before
     assert merge._columns(Customer.objects.get(pk=survivor.pk)) == fields_before
     revived = Customer.objects.get(pk=loser.pk)
     assert revived.deleted_at is None and revived.merged_into_id is None and revived.merged_at is None
     assert revived.uscc == make_uscc(2)
-    tokens_after = sorted(SearchToken.objects.filter(customer__in=[survivor, loser]).values_list("token", "customer"))
+    tokens_after = (search_index.terms_of(survivor.pk), search_index.terms_of(loser.pk))
     assert tokens_after == tokens_before
 
 

@@ -25,14 +25,22 @@ def test_normalize_folds_full_width_case_spaces_and_punctuation():
     assert search.normalize("") == ""
 
 
-def test_name_keys_carry_pinyin_initials_and_tokens():
-    """华星石化 → huaxingshihua / hxsh, with bigram, initials and pinyin tokens."""
+def test_name_keys_carry_pinyin_initials_and_terms():
+    """华星石化 → huaxingshihua / hxsh, with bigram (and last character), initials and pinyin terms."""
     keys = search.name_keys("华星石化")
     assert keys.normalized == "华星石化"
     assert keys.pinyin == "huaxingshihua"
     assert keys.initials == "hxsh"
-    assert keys.tokens == {"n:华星", "n:星石", "n:石化", "i:hxs", "i:xsh", "i:sh",
+    assert keys.tokens == {"n:华星", "n:星石", "n:石化", "n:化$", "i:hxs", "i:xsh", "i:sh", "i:h",
                            "f:huax", "f:xing", "f:shih", "f:hua"}
+
+
+def test_legal_form_terms_are_left_out_of_the_document():
+    """有限公司 is in nearly every name: its terms select nothing and are not stored."""
+    with_form = search.name_keys("华星石化有限公司").tokens
+    assert {"n:有限", "n:限公", "n:公司", "n:司$", "f:gong", "i:gs"}.isdisjoint(with_form)
+    assert {"n:华星", "n:化有", "i:hxs"} <= with_form  # the terms crossing into the form stay
+    assert search.document(with_form).split() == sorted(with_form)
 
 
 def test_name_keys_treat_latin_runs_as_one_syllable():
@@ -62,54 +70,67 @@ def test_plan_recognises_mobiles(q):
     assert search.plan(q).kind == "mobile"
 
 
+def _probe(terms=(), prefix=None, field="name_normalized", needle=""):
+    return search.Probe(tuple(terms), prefix, field, needle)
+
+
 def test_plan_two_chinese_characters_use_one_bigram():
-    """华星 is one bigram token, verified by a substring test on the normalised name."""
+    """华星 is one bigram term, verified by a substring test on the normalised name."""
     p = search.plan("华星")
-    assert (p.kind, p.value, p.bigrams, p.probes) == ("name", "华星", ("n:华星",), ())
+    assert (p.kind, p.value, p.probes) == ("name", "华星", (_probe(["n:华星"], needle="华星"),))
 
 
-def test_plan_longer_chinese_query_lists_each_bigram_once():
-    """华星石化华星 → its distinct bigrams; the selector drives from the rarest."""
+def test_plan_longer_chinese_query_needs_each_bigram_once():
+    """华星石化华星 → all its distinct bigrams, in one probe (the engine intersects them)."""
     p = search.plan("华星石化华星")
-    assert p.bigrams == ("n:华星", "n:星石", "n:石化", "n:化华")
+    assert p.probes[0].terms == ("n:华星", "n:星石", "n:石化", "n:化华")
 
 
-def test_plan_single_chinese_character_is_a_substring_scan():
-    """One character has no bigram: a plain substring probe."""
+def test_plan_single_chinese_character_is_a_term_prefix():
+    """One character: any bigram starting with it, or the last character's n:<c>$ term."""
     p = search.plan("华")
-    assert p.probes == (search.Probe(None, None, "name_normalized", "华"),)
+    assert p.probes == (_probe(prefix="n:华", needle="华"),)
+
+
+def test_plan_drops_legal_form_terms_and_keeps_the_substring_test():
+    """石化有限 needs 石化 and 化有 only; 有限公司 needs no term at all (nearly every name has it), so
+    the substring test alone answers it."""
+    assert search.plan("石化有限").probes == (_probe(["n:石化", "n:化有"], needle="石化有限"),)
+    p = search.plan("有限公司")
+    assert p.probes == (_probe(needle="有限公司"),) and not p.probes[0].indexed
+    assert not search.plan("公").probes[0].indexed  # a stop term starts with n:公
 
 
 def test_plan_initials_query():
-    """hxsh → the i:hxs token verified against the initials, or f:hxsh against the pinyin."""
+    """hxsh → the i:hxs term verified against the initials, or f:hxsh against the pinyin."""
     p = search.plan("hxsh")
-    assert p.probes == (search.Probe("i:hxs", None, "name_initials", "hxsh"),
-                        search.Probe("f:hxsh", None, "name_pinyin", "hxsh"))
+    assert p.probes == (_probe(["i:hxs"], field="name_initials", needle="hxsh"),
+                        _probe(["f:hxsh"], field="name_pinyin", needle="hxsh"))
 
 
-def test_plan_short_latin_query_uses_token_prefixes():
-    """hx (two letters) → a range of initials tokens and of pinyin tokens starting with it."""
+def test_plan_short_latin_query_uses_term_prefixes():
+    """hx (two letters) → an initials term and a pinyin term starting with it."""
     p = search.plan("HX")
-    assert p.probes == (search.Probe(None, "i:hx", "name_initials", "hx"),
-                        search.Probe(None, "f:hx", "name_pinyin", "hx"))
+    assert p.probes == (_probe(prefix="i:hx", field="name_initials", needle="hx"),
+                        _probe(prefix="f:hx", field="name_pinyin", needle="hx"))
 
 
 def test_plan_full_pinyin_query():
-    """huaxing → the f:huax token verified against the full pinyin."""
+    """huaxing → the f:huax term verified against the full pinyin."""
     p = search.plan("huaxing")
-    assert search.Probe("f:huax", None, "name_pinyin", "huaxing") in p.probes
+    assert _probe(["f:huax"], field="name_pinyin", needle="huaxing") in p.probes
 
 
 def test_plan_digits_and_letters_are_a_name_substring():
     """3m (letters with digits, too short for a phone) searches the normalised name."""
     p = search.plan("3M")
-    assert (p.kind, p.bigrams) == ("name", ("n:3m",))
+    assert (p.kind, p.probes) == ("name", (_probe(["n:3m"], needle="3m"),))
 
 
-def test_prefix_upper_bound():
-    """The bound is just above every string with the prefix."""
-    assert search.prefix_upper_bound("i:hx") == "i:hy"
-    assert "i:hxz" < search.prefix_upper_bound("i:hx")
+def test_plan_last_four_digits():
+    """尾号5678 is the mobiles' last four only; bare 5678 may also be inside a name."""
+    assert search.plan("尾号5678") == search.Plan("last4", "5678")
+    assert search.plan("5678").probes == (_probe(["n:56", "n:67", "n:78"], needle="5678"),)
 
 
 # ---------------------------------------------------------------- the selector on the database
