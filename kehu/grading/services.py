@@ -376,7 +376,8 @@ def _upsert_grades(rows: list[tuple]) -> None:
               f"FROM {{source}} ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}")
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("CREATE TEMP TABLE grading_stage (LIKE grading_customergrade INCLUDING DEFAULTS) ON COMMIT DROP")
+            cur.execute(f"CREATE TEMP TABLE grading_stage ON COMMIT DROP AS SELECT {', '.join(GRADE_COLUMNS)} "
+                        "FROM grading_customergrade WITH NO DATA")
             with cur.cursor.copy(f"COPY grading_stage ({', '.join(GRADE_COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
