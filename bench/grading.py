@@ -240,6 +240,8 @@ def history_page(db: str, url: str, scale: dict, results: list, n: int, ids: lis
             status, _body, ms = client.call("GET", f"/api/v1/grading/customers/{ids[i * 7919 % len(ids)]}")
             assert status == 200, status
             times.append(ms)
+        client.call("GET", "/api/v1/auth/tokens")
+        base = [client.call("GET", "/api/v1/auth/tokens")[2] for _ in range(n)]
     finally:
         proc.terminate()
         proc.wait(30)
@@ -247,12 +249,16 @@ def history_page(db: str, url: str, scale: dict, results: list, n: int, ids: lis
     admin = User.objects.get(username="bench_admin")
     raw_times = []
     for i in range(n):
-        sqls = raw.capture(lambda i=i: selectors.customer_grades(actor=admin, customer_id=ids[i * 7919 % len(ids)]))
+        cid = ids[i * 7919 % len(ids)]
+        sqls = raw.capture(lambda cid=cid: (selectors.customer_grades(actor=admin, customer_id=cid),
+                                            selectors.service_policy_for(cid)))
         raw_times += raw.timed(sqls, 1)
     emit(results, {"name": "grade_history_page", **scale, "requests": n, "p50_ms": round(pct(times, 50), 2),
                    "p95_ms": round(pct(times, 95), 2), "raw_sql_p50_ms": round(pct(raw_times, 50), 3),
                    "raw_sql_p95_ms": round(pct(raw_times, 95), 3),
-                   "ratio": round(pct(times, 95) / max(pct(raw_times, 95), 1e-6), 1)})
+                   "ratio": round(pct(times, 95) / max(pct(raw_times, 95), 1e-6), 1),
+                   "baseline_p50_ms": round(pct(base, 50), 2), "baseline_p95_ms": round(pct(base, 95), 2),
+                   "note": "baseline: GET /api/v1/auth/tokens on the same server (HTTP, token auth, Django)"})
 
 
 def main(argv=None) -> list:
