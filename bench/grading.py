@@ -76,7 +76,7 @@ def wipe(db: str, url: str) -> None:
 def series(db: str, n: int) -> str:
     """A row source ``s(n)`` of 1..n."""
     if db == "postgres":
-        return f"generate_series(1, {int(n)}) AS s(n)"
+        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
     return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
 
 
