@@ -346,15 +346,17 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     policy = run.policy
     actor_id = run.actor_id
     grades, history, notices = [], [], []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    name, policy_id, run_id, as_of = policy.name, policy.pk, run.pk, run.as_of
     for cid, grade, computed, explanation, previous, owner, dept in comp.rows:
-        text = json.dumps(explanation)
-        grades.append((cid, policy.name, policy.pk, run.pk, grade, previous or "", computed, text, now, "", False))
+        text = dumps(explanation)
+        grades.append((cid, name, policy_id, run_id, grade, previous or "", computed, text, now, "", False))
         if previous != grade:
-            history.append((cid, policy.name, policy.pk, run.pk, run.as_of, grade, previous or "",
+            history.append((cid, name, policy_id, run_id, as_of, grade, previous or "",
                             movement_of(comp.levels, previous, grade), dept, text, "", actor_id, now))
             notices.append((owner, cid, previous or "", grade))
     changed = len(history)
-    lost_rule = json.dumps({"rule": "left_population"})
+    lost_rule = dumps({"rule": "left_population"})
     for cid, grade, dept in comp.lost:
         history.append((cid, policy.name, policy.pk, run.pk, run.as_of, grade, grade, Movement.LOST, dept, lost_rule,
                         "", actor_id, now))
@@ -386,9 +388,9 @@ def _upsert_grades(rows: list[tuple]) -> None:
             return
         values = f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) VALUES ({', '.join(['%s'] * 11)}) " \
                  f"ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}"
-        adapt = connection.ops.adapt_datetimefield_value
+        at = connection.ops.adapt_datetimefield_value(rows[0][8])  # one run, one time
         for i in range(0, len(rows), 50_000):
-            cur.executemany(values, [(*r[:8], adapt(r[8]), r[9], r[10]) for r in rows[i:i + 50_000]])
+            cur.executemany(values, [(*r[:8], at, r[9], r[10]) for r in rows[i:i + 50_000]])
 
 
 def _insert_history(rows: list[tuple]) -> None:
@@ -402,9 +404,10 @@ def _insert_history(rows: list[tuple]) -> None:
             return
         sql = (f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) "
                f"VALUES ({', '.join(['%s'] * len(HISTORY_COLUMNS))})")
-        adapt_dt, adapt_d = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
+        at = connection.ops.adapt_datetimefield_value(rows[0][12])  # one run: one date, one time
+        day = connection.ops.adapt_datefield_value(rows[0][4])
         for i in range(0, len(rows), 50_000):
-            cur.executemany(sql, [(*r[:4], adapt_d(r[4]), *r[5:12], adapt_dt(r[12])) for r in rows[i:i + 50_000]])
+            cur.executemany(sql, [(*r[:4], day, *r[5:12], at) for r in rows[i:i + 50_000]])
 
 
 @transaction.atomic

@@ -63,7 +63,8 @@ def needs_first_order(config: dict) -> bool:
 
 
 def context(config: dict, as_of: dt.date) -> dict:
-    return {"months": months_back(as_of, config["months"])}
+    months = months_back(as_of, config["months"])
+    return {"months": months, "keys": [m.isoformat()[:7] for m in months]}
 
 
 def decide(config: dict, ctx: dict, values: list[Decimal], first_order_month: dt.date | None,
@@ -83,7 +84,7 @@ def explain(config: dict, ctx: dict, values: list[Decimal], detail: tuple, final
         "kind": "consecutive",
         "rule": "every_month_above" if chosen else "default",
         "metric": config["metric"],
-        "months": {m.isoformat()[:7]: text(v) for m, v in zip(ctx["months"], values, strict=True)},
+        "months": {k: text(v) for k, v in zip(ctx["keys"], values, strict=True)},
         "lowest_month": text(lowest),
         "above": text(chosen["above"]) if chosen else None,
         "previous_grade": prev,

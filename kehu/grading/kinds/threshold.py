@@ -116,8 +116,10 @@ def needs_first_order(config: dict) -> bool:
 def context(config: dict, as_of: dt.date) -> dict:
     """What every customer's decision under ``config`` at ``as_of`` shares (computed once per run)."""
     order = levels(config)
-    return {"months": months_back(as_of, config["months"]), "order": order,
+    months = months_back(as_of, config["months"])
+    return {"months": months, "order": order, "keys": [m.isoformat()[:7] for m in months],
             "index": {g: i for i, g in enumerate(order)},
+            "tier_min": {t["grade"]: text(t["min"]) for t in reversed(config["tiers"])},
             "new_since": months_back(as_of, config["new_customer_months"])[0] if config["new_grade"] else None}
 
 
@@ -142,16 +144,15 @@ def decide(config: dict, ctx: dict, values: list[Decimal], first_order_month: dt
 
 def explain(config: dict, ctx: dict, values: list[Decimal], detail: tuple, final: str, prev: str | None) -> dict:
     value, computed, rule, limited = detail
-    tier_min = next((t["min"] for t in config["tiers"] if t["grade"] == final), None)
     return {
         "kind": "threshold",
         "rule": rule,
         "metric": config["metric"],
         "aggregate": config["aggregate"],
-        "months": {m.isoformat()[:7]: text(v) for m, v in zip(ctx["months"], values, strict=True)},
+        "months": {k: text(v) for k, v in zip(ctx["keys"], values, strict=True)},
         "value": text(value),
         "computed_grade": computed,
-        "tier_min": text(tier_min),
+        "tier_min": ctx["tier_min"].get(final),
         "previous_grade": prev,
         "one_level_per_review": config["one_level_per_review"],
         "limited_to_one_level": limited,
