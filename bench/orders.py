@@ -1,7 +1,7 @@
 """`python -m bench.orders [--scale 100000] [--db sqlite|postgres] [--customers N]`: order import at scale,
 beside the raw-SQL limit.
 
-Builds a fresh database (var/bench/orders-<n>.sqlite3, or kehu_bench_orders on PostgreSQL), migrated,
+Builds a fresh database (var/bench/orders-<n>.sqlite3, or $KEHU_BENCH_PG_NAME, default kehu_bench_perf_orders, on PostgreSQL), migrated,
 one account manager owning ``--customers`` customers (default scale / 100, through
 customer_bulk_create), and a generated UTF-8 CSV of <n> orders (Chinese headers: 订单号, 客户编号,
 订单日期, 产品线, 数量, 单位, 金额, 渠道). Measures
@@ -28,7 +28,6 @@ import sys
 import time
 
 from bench.run import PASSWORD, PG_URL, VAR, configure, pg_recreate
-from bench.workdays import merge
 
 TARGETS = {"orders_import_commit": 20000, "orders_import_dry_run": None, "orders_raw_sql": None}
 HEADERS = ["订单号", "客户编号", "订单日期", "产品线", "数量", "单位", "金额", "渠道"]
@@ -42,6 +41,7 @@ def emit(results, name, rows, seconds, db, raw_rate=None, **extra):
     if raw_rate:
         row["raw_sql_rate_per_s"] = round(raw_rate)
         row["ratio"] = round(raw_rate / rate, 2)
+    row["load_avg_1m"] = round(os.getloadavg()[0], 1)
     results.append(row)
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
@@ -117,8 +117,9 @@ def main(argv=None) -> list:
             (db_path.parent / (db_path.name + suffix)).unlink(missing_ok=True)
         os.environ["KEHU_DATABASE_URL"] = f"sqlite:///{db_path}"
     else:
-        pg_recreate("kehu_bench_orders")
-        os.environ["KEHU_DATABASE_URL"] = PG_URL + "_orders"
+        name = os.environ.get("KEHU_BENCH_PG_NAME", "kehu_bench_perf_orders")
+        pg_recreate(name)
+        os.environ["KEHU_DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/" + name
     os.environ["KEHU_VAR_DIR"] = str(VAR / "orders-var")
     (VAR / "orders-var").mkdir(parents=True, exist_ok=True)
     import django
@@ -175,9 +176,9 @@ def main(argv=None) -> list:
     emit(results, "orders_import_commit", n, t2 - t1, opts.db, raw_rate=raw_rate, customers=n_customers,
          note="commit = read + validate + scope lookup + bulk insert in 5,000-row transactions + audit per batch")
     if not opts.no_write:
-        from bench.run import ROOT
+        from bench.grading import merge as merge_by_db
 
-        merge(results, ROOT / "bench" / "results" / "latest.json")
+        merge_by_db(results)  # by (name, db): the SQLite and PostgreSQL figures side by side
     return results
 
 
