@@ -332,6 +332,7 @@ def run_execute(*, run_id: int) -> GradingRun:
     return run
 
 
+ANALYZE_AFTER = 50_000  # rows written by one run
 GRADE_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "grade", "previous_grade", "computed_grade",
                  "explanation", "graded_at", "override_reason", "overridden_until_run")
 HISTORY_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "as_of", "grade", "previous_grade",
@@ -365,6 +366,11 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
         CustomerGrade.objects.filter(policy_name=policy.name,
                                      customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
     _insert_history(history)
+    if len(grades) + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        # A first run writes a row per customer: refresh the planner's statistics now, or the next customer
+        # page plans for the empty table it last saw (a 1M-entry bitmap scan instead of the unique index).
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE grading_customergrade, grading_gradehistory")
     if notices:
         notify.grade_changes(policy_name=policy.name, notices=notices)
     return changed
