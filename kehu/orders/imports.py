@@ -302,12 +302,25 @@ def _insert(table: str, cols: list[str], rows: list[tuple]) -> None:
         cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})", rows)
 
 
+def _existing_external_ids(table: str, source: str, externals: list[str]) -> set[str]:
+    """Which of a batch's external ids (≤ batch size) are already imported from ``source``: one indexed
+    query on (source, external_id); plain SQL because the ORM's ``__in`` prepares thousands of parameters
+    one by one (a fifth of a PostgreSQL commit's time in the profile)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"SELECT external_id FROM {table} WHERE source = %s AND external_id = ANY(%s)",
+                        [source, externals])
+        else:
+            cur.execute(f"SELECT external_id FROM {table} WHERE source = %s AND external_id IN "
+                        f"({', '.join(['%s'] * len(externals))})", [source, *externals])
+        return {row[0] for row in cur.fetchall()}
+
+
 def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport, source: str,
            dry_run: bool) -> None:
     model = Order if kind == "orders" else Payment
     externals = [v["external_id"] for _n, v in batch if v["external_id"]]
-    existing = set(model.objects.filter(source=source, external_id__in=externals)
-                   .values_list("external_id", flat=True)) if externals else set()
+    existing = _existing_external_ids(model._meta.db_table, source, externals) if externals else set()
     fresh = [(n, v) for n, v in batch if not v["external_id"] or v["external_id"] not in existing]
     report.skipped_existing += len(batch) - len(fresh)
     if dry_run or not fresh:
