@@ -98,7 +98,7 @@ def api_client(client):
 # statutory holiday table), so those rows are put back for the tests that follow. The same teardown
 # may also destroy the test database (pointing the connection back at the real one): then nothing
 # is restored, and the real database is not touched.
-_append_only = importlib.import_module("kehu.audit.migrations.0002_append_only")
+_append_only = importlib.import_module("kehu.audit.migrations.0003_sealed_chain")
 _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
                        "kehu.approvals.migrations.0004_seed_meeting_and_line_chains",
                        "kehu.workdays.migrations.0002_seed_statutory_schedule",

@@ -133,11 +133,13 @@ from kehu.approvals.api import router as approvals_router  # noqa: E402
 from kehu.audit.api import router as audit_router  # noqa: E402
 from kehu.customers.api import router as customers_router  # noqa: E402
 from kehu.customers.review.api import router as review_router  # noqa: E402
+from kehu.grading.allocation.api import router as allocation_router  # noqa: E402
 from kehu.grading.api import router as grading_router  # noqa: E402
 from kehu.imports.api import router as imports_router  # noqa: E402
 from kehu.imports.export_api import router as exports_router  # noqa: E402
 from kehu.notifications.api import router as notifications_router  # noqa: E402
 from kehu.orders.api import router as orders_router  # noqa: E402
+from kehu.orders.import_api import router as order_imports_router  # noqa: E402
 from kehu.service_desk.api import router as service_desk_router  # noqa: E402
 from kehu.service_desk.inspections.api import router as inspections_router  # noqa: E402
 from kehu.service_desk.tickets.api import router as tickets_router  # noqa: E402
@@ -158,7 +160,9 @@ api.add_router("", inspections_router)
 api.add_router("", tickets_router)
 api.add_router("", workbench_router)
 api.add_router("", grading_router)
+api.add_router("", allocation_router)
 api.add_router("", orders_router)
+api.add_router("", order_imports_router)
 
 
 class ApiErrorFormatMiddleware:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kehu.service_desk.tickets",
     "kehu.customers.review",
     "kehu.grading",
+    "kehu.grading.allocation",
     "kehu.imports",
     "kehu.notifications",
     "kehu.approvals",
@@ -109,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "kehu.access.context_processors.navigation",
                 "kehu.workdays.context_processors.calendar_warning",
+                "kehu.grading.allocation.context_processors.navigation",
             ],
         },
     }
@@ -185,7 +187,8 @@ else:
     HUEY = {"huey_class": "huey.SqliteHuey", "name": "kehu", "filename": str(VAR_DIR / "huey.sqlite3"),
             "immediate": TESTING}
 HUEY["consumer"] = {"workers": int(os.environ.get("KEHU_WORKER_THREADS", "2")), "worker_type": "thread",
-                    "periodic": True, "check_worker_health": True}
+                    "periodic": True, "check_worker_health": True,
+                    "max_delay": 0.5}  # an idle worker polls the SQLite queue twice a second (audit seal lag)
 
 # Notifications: every notify() goes to each channel listed here ("inapp" = the bell, "email" = a mail
 # sent by the worker after the write commits, to users with an e-mail address, when KEHU_NOTIFY_EMAIL is on).
@@ -239,6 +242,21 @@ KEHU_REVIEW_SCHEDULE_USER = os.environ.get("KEHU_REVIEW_SCHEDULE_USER", "")  # d
 # customers in these lifecycle stages.
 KEHU_GRADING_SCHEDULE_MONTHS = int(os.environ.get("KEHU_GRADING_SCHEDULE_MONTHS", "3"))
 KEHU_GRADING_STAGES = tuple(os.environ.get("KEHU_GRADING_STAGES", "customer").split(","))
+# Resource allocation (资源量分配, 004 第13篇 第三条(二), 第十条): classes served in this order (确保直销量、平衡独家
+# 代理量、补充经销量); a short class is split by the weighted score of review result, plan completion rate
+# over the look-back and weekly pickup regularity (the policy names the three, not their weights: these
+# are the company's defaults, set again on each round); the unit shares are rounded to; the values taken
+# when an input is unknown (a new participant); the review score comes from the latest grade under a
+# scorecard policy (its 0–100 score), else the mean of the customer's hand scores, else the default.
+KEHU_ALLOCATION = {
+    "class_order": ["direct", "exclusive_agent", "dealer"],
+    "weights": {"review": "0.40", "completion": "0.35", "regularity": "0.25"},
+    "lookback_months": 3,
+    "unit_t": "0.001",
+    "default_review_score": "60",
+    "default_completion": "0.5",
+    "default_regularity": "0.5",
+}
 # Duplicates and merge (查重与合并)
 KEHU_DEDUPE_NAME_THRESHOLD = float(os.environ.get("KEHU_DEDUPE_NAME_THRESHOLD", "90"))
 KEHU_MERGE_UNDO_DAYS = int(os.environ.get("KEHU_MERGE_UNDO_DAYS", "30"))

@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("kehu.service_desk.inspections.urls")),
     path("", include("kehu.service_desk.tickets.urls")),
     path("", include("kehu.grading.urls")),
+    path("", include("kehu.grading.allocation.urls")),
     path("", include("kehu.orders.urls")),
 ]

@@ -129,6 +129,9 @@ OPERATIONS: dict[str, Op] = {
     # orders (read through the customer's scope; order.read)
     "/orders": Op(Perm.ORDER_READ),
     "/orders/{order_id}": Op(Perm.ORDER_READ, records="scoped", world="order"),
+    # order / payment imports: the uploader's own jobs (an unknown id is 404 to whoever may import)
+    "/order-imports": Op((Perm.ORDER_WRITE, Perm.PAYMENT_WRITE)),
+    "/order-imports/{job_id}": Op((Perm.ORDER_WRITE, Perm.PAYMENT_WRITE), records="absent"),
     "/payments": Op(Perm.ORDER_READ),
     "/payments/{payment_id}": Op(Perm.ORDER_READ, records="scoped", world="payment"),
     "/customers/{customer_id}/payment-terms": Op(Perm.ORDER_READ, records="scoped", world="customer"),
@@ -137,8 +140,17 @@ OPERATIONS: dict[str, Op] = {
     "/grading/policies/{policy_id}": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/policies/{policy_id}/runs": Op(Perm.GRADING_MANAGE, records="absent"),
     "/grading/customers/{customer_id}": Op(records="scoped", world="customer"),
+    "/grading/customers/{customer_id}/scores": Op(records="scoped", world="customer"),
     "/grading/movements": Op(),
-    "/grading/service-policies": Op(),
+    "/grading/service-policies": Op(Perm.GRADING_MANAGE),
+    # resource allocation: plans and shares follow their customer's scope (order.read); rounds are the
+    # company's (their totals only for allocation.manage)
+    "/allocation/plans": Op(Perm.ORDER_READ),
+    "/allocation/plans/{plan_id}": Op(Perm.ORDER_READ, records="scoped", world="plan"),
+    "/allocation/rounds": Op(Perm.ORDER_READ),
+    "/allocation/rounds/{round_id}": Op(Perm.ORDER_READ, records="absent"),
+    "/allocation/rounds/{round_id}/chart": Op(Perm.ORDER_READ, records="absent"),
+    "/allocation/customers/{customer_id}/shares": Op(Perm.ORDER_READ, records="scoped", world="customer"),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),
@@ -164,15 +176,17 @@ def _api_get_operations() -> dict[str, dict]:
 
 def build_world():
     """The three owners' records of each family (a company customer, a person customer, a contact, a
-    complaint, a service request, an approval request), and a token per caller."""
+    complaint, a service request, an approval request, an order, a payment, a monthly plan), and a token
+    per caller."""
     from kehu.approvals.services import approval_request
+    from kehu.grading.allocation.services import plan_create
     from kehu.orders.services import order_create, payment_record
     from kehu.service_desk.services import complaint_record
     from kehu.service_desk.tickets.services import ticket_record
 
     org = build_org()
     records: dict[str, dict[str, int]] = {k: {} for k in ("customer", "person", "contact", "complaint", "ticket",
-                                                          "approval", "order", "payment")}
+                                                          "approval", "order", "payment", "plan")}
     for serial, (variant, owner_key) in enumerate(OWNER_OF.items(), start=1):
         owner = org.users[owner_key]
         customer = org_customer(owner, f"矩阵测试{owner_key}科技有限公司", serial=serial)
@@ -191,6 +205,9 @@ def build_world():
         records["order"][variant] = order_create(actor=owner, customer_id=customer.pk, data={
             "order_date": "2026-11-02", "product_line": "聚乙烯 PE", "quantity": "12.5", "unit": "t",
             "amount": "98000.00", "channel": "direct"}).order.pk
+        records["plan"][variant] = plan_create(actor=org.admin, data={
+            "customer": customer.pk, "month": "2026-12", "product_line": "聚乙烯 PE",
+            "participant_type": "exclusive_agent", "quantity_t": "800"}).pk
         records["payment"][variant] = payment_record(actor=org.admin, customer_id=customer.pk, data={
             "due_date": "2026-12-02", "amount": "98000.00"}).payment.pk
     tokens = {role: token_create(actor=org.users[key], name="matrix")[1] for role, key in CALLER.items()}

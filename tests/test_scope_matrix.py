@@ -143,7 +143,7 @@ ENDPOINTS = [
     E("token_revoke_others", "DELETE", "/auth/tokens/{spare_token}", need="own_token", ok=204),
     E("grading_policy_list", "GET", "/grading/policies", need="grading"),
     E("grading_customer", "GET", "/grading/customers/{hx}", scoped=True),
-    E("grading_service_policy_list", "GET", "/grading/service-policies", need="any"),
+    E("grading_service_policy_list", "GET", "/grading/service-policies", need="grading"),
     E("grading_service_policy_set", "POST", "/grading/service-policies", {"policy_name": "聚烯烃提货量分级",
                                                                          "grade": "三星"}, "grading"),
     E("grading_movements", "GET", "/grading/movements", need="any"),

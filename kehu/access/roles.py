@@ -57,6 +57,7 @@ class Perm:
     ORDER_WRITE = "order.write"  # enter, import or post (ERP) orders for customers in scope
     PAYMENT_WRITE = "payment.write"  # record payments (回款) and set payment terms (付款条件)
     GRADING_MANAGE = "grading.manage"  # define, preview and activate grading policies; run regrading (客户分级)
+    ALLOCATION_MANAGE = "allocation.manage"  # enter monthly plans, compute and confirm allocation rounds (资源量分配)
 
 
 @dataclass(frozen=True)
@@ -75,21 +76,21 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
                    Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
                    Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ, Perm.ORDER_WRITE,
-                   Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE}),
+                   Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
                    Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE,
-                   Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE}),
+                   Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT,
                    Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ,
-                   Perm.ORDER_WRITE}),
+                   Perm.ORDER_WRITE, Perm.ALLOCATION_MANAGE}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
                                 frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT,

@@ -35,7 +35,7 @@ from kehu.approvals.models import (
 )
 from kehu.audit.services import audit_record
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
-from kehu.notifications.services import notify
+from kehu.notifications.services import notification_settle, notify
 
 CHAIN_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 MAX_STEPS = 20
@@ -191,6 +191,8 @@ def _skip_pending(req: ApprovalRequest, *, now: dt.datetime, step_order: int | N
     qs = req.tasks.filter(round=req.round, status=TaskStatus.PENDING)
     if step_order is not None:
         qs = qs.filter(step_order=step_order)
+    # The skipped approvers' "approval needed" notices no longer ask anything of them.
+    notification_settle(user_ids=list(qs.values_list("assignee_id", flat=True)), link=_request_link(req))
     return qs.update(status=TaskStatus.SKIPPED, acted_at=now)
 
 
@@ -366,6 +368,7 @@ def approval_decide(*, actor, request_id: int, decision: str, comment: str = "")
     now = timezone.now()
     task.status, task.comment, task.acted_at = DECISION_TASK_STATUS[decision], comment, now
     task.save(update_fields=["status", "comment", "acted_at"])
+    notification_settle(user_ids=[actor.pk], link=_request_link(req))
     _event(req, actor=actor, action=task.status, at=now, step_order=task.step_order, comment=comment,
            on_behalf_of_id=task.delegated_from_id)
     changes: dict = {"decision": decision, "step": task.step_order, "round": req.round}
@@ -460,6 +463,7 @@ def approval_meeting_record(*, actor, request_id: int, held_on: dt.date, partici
     if own is not None:
         own.status, own.comment, own.acted_at = DECISION_TASK_STATUS[decision], minutes[:2000], now
         own.save(update_fields=["status", "comment", "acted_at"])
+    notification_settle(user_ids=[actor.pk], link=_request_link(req))
     _event(req, actor=actor, action="meeting_recorded", at=now, step_order=step.order,
            comment=f"{DECISION_TASK_STATUS[decision].label} · {held_on:%Y-%m-%d} · {minutes}"[:4000])
     changes: dict = {"decision": decision, "step": step.order, "round": req.round, "held_on": held_on.isoformat(),

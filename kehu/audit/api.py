@@ -23,7 +23,9 @@ class AuditOut(Schema):
     object_id: str
     object_repr: str
     changes: dict
-    hash: str
+    sealed: bool
+    seq: int | None
+    hash: str | None
 
     @staticmethod
     def resolve_actor(obj):

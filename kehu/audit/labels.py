@@ -128,6 +128,8 @@ ACTION_LABELS = {
     "payment.record": _("Payment recorded"),
     "payment.paid": _("Payment marked as received"),
     "payment.import": _("Payments imported"),
+    "order_import.upload": _("Order / payment import file uploaded"),
+    "order_import.commit": _("Order / payment import started"),
     "payment_terms.set": _("Payment terms set"),
     # grading
     "grading.policy.create": _("Grading policy created"),
@@ -139,6 +141,18 @@ ACTION_LABELS = {
     "grading.service_policy.set": _("Service policy of a grade set"),
     "grading.service_policy.delete": _("Service policy of a grade deleted"),
     "grading.override.apply": _("Grade override applied"),
+    "grading.override.renew": _("Grade override renewed through the next review"),
+    "grading.hand_score.set": _("Hand score of a customer set"),
+    # resource allocation
+    "allocation.plan.create": _("Monthly plan entered"),
+    "allocation.plan.update": _("Monthly plan changed"),
+    "allocation.plan.delete": _("Monthly plan withdrawn"),
+    "allocation.plan.import": _("Monthly plans imported"),
+    "allocation.round.create": _("Allocation round created"),
+    "allocation.round.update": _("Allocation round changed"),
+    "allocation.round.delete": _("Allocation round deleted"),
+    "allocation.round.compute": _("Allocation computed (preview)"),
+    "allocation.round.confirm": _("Allocation confirmed"),
 }
 
 

@@ -38,3 +38,11 @@ def audit_list(*, actor, action: str | None = None, object_type: str | None = No
     if date_to:
         qs = qs.filter(at__lt=_day_start(date_to + dt.timedelta(days=1)))
     return qs
+
+
+def audit_unsealed_count(*, actor) -> int:
+    """How many entries the sealer has not put into the hash chain yet (read through the small
+    partial index of unsealed entries)."""
+    if not actor.has_kehu_perm(Perm.AUDIT_READ):
+        raise Forbidden(_("Only auditors and administrators may read the audit log."))
+    return AuditEntry.objects.filter(seq__isnull=True).count()

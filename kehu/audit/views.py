@@ -40,6 +40,7 @@ def audit_list(request):
         "entries": [{"entry": e, "changes": _changes(e.changes, names, e.object_type), "label": action_label(e.action)}
                     for e in result.items],
         "filtered": bool(params),
+        "unsealed": selectors.audit_unsealed_count(actor=request.user),
         "next_url": f"?{urlencode({**params, 'cursor': result.next})}" if result.next else None,
         "first_url": f"?{urlencode(params)}" if cursor else None,
     }

@@ -52,6 +52,8 @@ class CustomerFilters(Schema):
     department: int | None = None
     tag: int | None = None
     mine: bool = False
+    grade_policy: str | None = None
+    grade: str | None = None
     ordering: str = "-updated_at"
     limit: int | None = None
     cursor: str | None = None
@@ -60,7 +62,9 @@ class CustomerFilters(Schema):
 @router.get("/customers", response=CustomerPage, summary="List and search customers in my scope",
             description="q: name, pinyin, initials, mobile, 尾号 (last four digits, e.g. 尾号5678), USCC; "
                         "traditional characters match simplified ones. ordering=name is pinyin order. "
-                        "department includes its sub-departments; mine=true: customers I own.")
+                        "department includes its sub-departments; mine=true: customers I own. "
+                        "grade_policy and grade: customers whose current grade is under that grading policy, is "
+                        "that grade (under any policy), or both; each item lists its current grades.")
 def customer_list(request, filters: Query[CustomerFilters]):
     page, count = selectors.customer_list_counted(actor=request.user, **filters.dict())
     return {"items": [customer_out(c) for c in page.items], "next": page.next, "prev": page.prev,

@@ -39,11 +39,16 @@ class CustomerFilterForm(StyledForm):
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
     department = forms.TypedChoiceField(label=_("Department"), required=False, coerce=int, empty_value=None)
     mine = forms.BooleanField(label=_("My customers"), required=False)
+    grade_policy = forms.ChoiceField(label=_("Grading policy"), required=False)
+    grade = forms.ChoiceField(label=_("Grade"), required=False)
     ordering = forms.ChoiceField(required=False, choices=[(o, o) for o in ORDERINGS], widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
-    def __init__(self, *args, tags=(), owners=(), departments=(), **kwargs):
+    def __init__(self, *args, tags=(), owners=(), departments=(), grades=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # grades: [(policy name, its grades)] of the active grading policies (selectors.grade_filter_choices).
+        self.fields["grade_policy"].choices = _blank([(name, name) for name, _levels in grades])
+        self.fields["grade"].choices = _blank([(name, [(g, g) for g in levels]) for name, levels in grades])
         self.fields["tag"].choices = _blank([(t.pk, str(t)) for t in tags])
         # Owners and departments within the viewer's data scope only.
         self.fields["owner"].choices = _blank([(u.pk, str(u)) for u in owners])
@@ -54,7 +59,7 @@ class CustomerFilterForm(StyledForm):
         """The valid filters as selectors.customer_list arguments (an invalid one is ignored)."""
         data = getattr(self, "cleaned_data", {})
         args = {k: data.get(k) or None for k in ("q", "industry", "city", "stage", "status", "tag", "owner",
-                                                   "department", "cursor")}
+                                                   "department", "grade_policy", "grade", "cursor")}
         args["mine"] = bool(data.get("mine"))
         args["ordering"] = data.get("ordering") or "-updated_at"
         return args

@@ -36,6 +36,11 @@ class WarningOut(BaseModel):
     message: str
 
 
+class GradeOut(BaseModel):
+    policy_name: str = Field(description="the grading policy's name")
+    grade: str
+
+
 class CustomerOut(BaseModel):
     id: int
     name: str
@@ -58,6 +63,7 @@ class CustomerOut(BaseModel):
     department: int | None
     department_name: str | None
     tags: list[TagOut]
+    grades: list[GradeOut] = Field([], description="current grades, one per grading policy (客户分级)")
     custom: dict
     mobile: str = Field("", description="masked; reveal to see it in clear")
     id_number: str = Field("", description="masked; reveal to see it in clear")
@@ -91,6 +97,9 @@ def customer_out(c) -> dict:
     tags = getattr(c, "tag_list", None)
     if tags is None:
         tags = c.tags.all()
+    grades = getattr(c, "grade_list", None)  # the list selector's prefetch; one query for a single customer
+    if grades is None:
+        grades = c.grades.order_by("policy_name").only("policy_name", "grade")
     return {
         "id": c.id, "name": c.name, "kind": c.kind, "uscc": c.uscc, "industry": c.industry, "scale": c.scale,
         "province": c.province, "city": c.city, "district": c.district, "province_code": c.province_code,
@@ -99,6 +108,7 @@ def customer_out(c) -> dict:
         "owner_name": str(c.owner), "department": c.department_id,
         "department_name": c.department.name if c.department_id else None,
         "tags": [tag_out(t) for t in tags], "custom": c.custom, "mobile": c.mobile_masked,
+        "grades": [{"policy_name": g.policy_name, "grade": g.grade} for g in grades],
         "id_number": c.id_number_masked, "needs": c.needs, "preferences": c.preferences,
         "pain_points": c.pain_points, "created_at": c.created_at, "updated_at": c.updated_at,
     }

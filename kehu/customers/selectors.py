@@ -125,12 +125,14 @@ def _detail_of(base: QuerySet[Customer], customer_id: int) -> Customer:
 def customer_list(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
                   stage: str | None = None, status: str | None = None, owner: int | None = None,
                   department: int | None = None, tag: int | None = None, kind: str | None = None,
-                  mine: bool = False, ordering: str = "-updated_at", limit: int | None = None,
-                  cursor: str | None = None) -> Page:
+                  mine: bool = False, grade_policy: str | None = None, grade: str | None = None,
+                  ordering: str = "-updated_at", limit: int | None = None, cursor: str | None = None) -> Page:
     """A page of customers in scope matching the filters, keyset-paginated both ways; each item
-    carries its tags (with categories) prefetched as ``tag_list``. ``ordering=name`` is pinyin order."""
+    carries its tags (with categories) prefetched as ``tag_list`` and its current grades as
+    ``grade_list``. ``ordering=name`` is pinyin order."""
     qs = customer_filtered(actor=actor, q=q, industry=industry, city=city, stage=stage, status=status,
-                           owner=owner, department=department, tag=tag, kind=kind, mine=mine)
+                           owner=owner, department=department, tag=tag, kind=kind, mine=mine,
+                           grade_policy=grade_policy, grade=grade)
     return _customer_page(qs, ordering=ordering, limit=limit, cursor=cursor)
 
 
@@ -144,7 +146,8 @@ def customer_list_counted(*, actor, ordering: str = "-updated_at", limit: int | 
 
 def _customer_page(qs: QuerySet[Customer], *, ordering: str, limit: int | None, cursor: str | None) -> Page:
     qs = qs.select_related("owner", "department").prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.select_related("category"), to_attr="tag_list"))
+        Prefetch("tags", queryset=Tag.objects.select_related("category"), to_attr="tag_list"),
+        _grades_prefetch())
     ordering = ordering or "-updated_at"
     if ordering.lstrip("-") == "name":  # names sort by their pinyin collation key (search.sort_key)
         ordering = ordering.replace("name", "name_sort")
@@ -160,7 +163,8 @@ def customer_filtered(*, actor, **filters) -> QuerySet[Customer]:
 def _filtered_pair(*, actor, q: str | None = None, industry: str | None = None, city: str | None = None,
                    stage: str | None = None, status: str | None = None, owner: int | None = None,
                    department: int | None = None, tag: int | None = None, kind: str | None = None,
-                   mine: bool = False) -> tuple[QuerySet[Customer], QuerySet[Customer]]:
+                   mine: bool = False, grade_policy: str | None = None,
+                   grade: str | None = None) -> tuple[QuerySet[Customer], QuerySet[Customer]]:
     """The filtered customers twice: shaped for reading a page in order, and for counting (a
     common search token then drives the count from its postings instead of probing every row)."""
     qs = customer_base(actor=actor)
@@ -173,11 +177,54 @@ def _filtered_pair(*, actor, q: str | None = None, industry: str | None = None, 
         qs = qs.filter(department_id__in=_department_subtree(department))
     if tag:
         qs = qs.filter(tags__id=tag)
+    qs = grade_filtered(qs, grade_policy=grade_policy, grade=grade)
     conditions = _search_conditions(q) if q else None
     if conditions is None:
         return qs, qs
     ordered, driving = conditions
     return qs.filter(ordered), qs.filter(driving)
+
+
+# ---------------------------------------------------------------- grades (kehu.grading) on the list
+
+def grade_filtered(qs: QuerySet[Customer], *, grade_policy: str | None = None,
+                   grade: str | None = None) -> QuerySet[Customer]:
+    """Customers whose current grade matches: under the policy ``grade_policy`` (any grade), the grade
+    ``grade`` (under any policy), or both. One EXISTS on the (policy_name, grade) index, no join that
+    could repeat a customer."""
+    from kehu.grading.models import CustomerGrade
+
+    match = {k: v for k, v in {"policy_name": grade_policy, "grade": grade}.items() if v not in (None, "")}
+    if not match:
+        return qs
+    return qs.filter(Exists(CustomerGrade.objects.filter(customer_id=OuterRef("pk"), **match)))
+
+
+def _grades_prefetch() -> Prefetch:
+    """The page's customers' current grades (one query for the page) as ``grade_list``."""
+    from kehu.grading.models import CustomerGrade
+
+    return Prefetch("grades", queryset=CustomerGrade.objects.only("id", "customer_id", "policy_name", "grade")
+                    .order_by("policy_name"), to_attr="grade_list")
+
+
+def grade_filter_choices() -> list[tuple[str, list[str]]]:
+    """[(policy name, its grades best first)] of the active grading policies: what the list's grade
+    filter offers. Configuration, readable by every signed-in user (as on the customer page)."""
+    from kehu.grading.kinds import KINDS, ConfigError
+    from kehu.grading.models import GradingPolicy, PolicyState
+
+    out = []
+    for p in GradingPolicy.objects.filter(state=PolicyState.ACTIVE).order_by("name").only("name", "kind", "config"):
+        kind = KINDS.get(p.kind)
+        if kind is None:
+            continue
+        try:
+            levels = kind.levels(kind.validate(p.config))
+        except ConfigError:
+            continue
+        out.append((p.name, list(reversed(levels))))
+    return out
 
 
 def _department_subtree(department_id: int) -> list[int]:

@@ -51,7 +51,8 @@ from kehu.web import form_errors_from, is_htmx, page, render_page
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
 COMPLAINT_PAGE_SIZE = 20
-FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "owner", "department", "mine", "ordering")
+FILTER_KEYS = ("q", "industry", "city", "stage", "status", "tag", "owner", "department", "grade_policy", "grade",
+               "mine", "ordering")
 # Column → the direction a first click sorts in (names A→Z, dates newest first).
 SORTABLE = {"name": "name", "updated_at": "-updated_at", "created_at": "-created_at"}
 
@@ -78,7 +79,8 @@ def customer_list(request):
     tags = list(selectors.tag_list(actor=actor))
     owners = list(selectors.customer_owner_filter_list(actor=actor))
     departments = list(selectors.customer_department_filter_list(actor=actor))
-    form = CustomerFilterForm(request.GET or None, tags=tags, owners=owners, departments=departments)
+    grades = selectors.grade_filter_choices()
+    form = CustomerFilterForm(request.GET or None, tags=tags, owners=owners, departments=departments, grades=grades)
     form.is_valid()
     args = form.selector_args()
     result, count = selectors.customer_list_counted(actor=actor, limit=PAGE_SIZE, **args)
@@ -97,6 +99,10 @@ def customer_list(request):
         "filtered": any(k != "ordering" for k in filters),
         # 我的客户 is a filter only for someone who sees more than their own customers.
         "show_scope_filters": len(owners) > 1 or len(departments) > 1,
+        "show_grade_filters": bool(grades),
+        "grade_groups": grades,
+        # One grading policy in force: its name goes without saying in the grade column.
+        "single_grade_policy": len(grades) == 1,
         "mine_url": "?" + urlencode({k: v for k, v in filters.items() if k != "mine"} | (
             {} if args["mine"] else {"mine": "1"})),
         "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,
@@ -186,7 +192,15 @@ def _detail_context(request, customer_id: int, *, consent_form: ConsentForm | No
         "timeline": _timeline(history.items, contacts, labels),
         "history_next": history.next,
         "complaints": _complaints(request, customer_id),
+        "service_level": _service_level(customer.pk),
     }
+
+
+def _service_level(customer_id: int):
+    """What the customer's grade earns (one query; None when ungraded or its grade has no service policy)."""
+    from kehu.grading.selectors import service_policy_for
+
+    return service_policy_for(customer_id)
 
 
 def _complaints(request, customer_id: int) -> list:

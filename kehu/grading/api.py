@@ -4,6 +4,7 @@ customer's grades and service level (in scope); service policies; movements. Par
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from ninja import Field, Query, Router, Schema, Status
@@ -255,3 +256,85 @@ class OverrideOut(Schema):
 def override_request(request, customer_id: int, payload: OverrideIn):
     req = services.override_request(actor=request.user, customer_id=customer_id, **payload.dict())
     return Status(202, {"approval_request_id": req.pk, "status": req.status})
+
+
+class RenewIn(Schema):
+    policy_name: str = Field(..., min_length=1, max_length=100)
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+@router.post("/grading/customers/{customer_id}/overrides/renew", response={202: OverrideOut},
+             summary="Ask to keep an overridden grade through the next review, with a reason (approval)")
+def override_renew(request, customer_id: int, payload: RenewIn):
+    req = services.override_renew_request(actor=request.user, customer_id=customer_id, **payload.dict())
+    return Status(202, {"approval_request_id": req.pk, "status": req.status})
+
+
+class HandScoreOut(Schema):
+    dimension: str
+    group: str
+    policies: list[str]
+    score: Decimal | None
+    note: str
+    scored_by: str | None
+    scored_at: dt.datetime | None
+
+
+class HandScoreChangeOut(Schema):
+    dimension: str
+    from_score: str | None = Field(None, alias="from")
+    to: str
+    note: str
+    by: str
+    at: dt.datetime
+
+
+class HandScoresOut(Schema):
+    customer_id: int
+    dimensions: list[HandScoreOut]
+    history: list[HandScoreChangeOut]
+
+
+class HandScoreIn(Schema):
+    dimension: str = Field(..., min_length=1, max_length=40)
+    score: Decimal = Field(..., ge=0, le=100, decimal_places=2)
+    note: str = Field("", max_length=200)
+
+
+class HandScoresIn(Schema):
+    scores: list[HandScoreIn] = Field(..., min_length=1, max_length=50)
+
+
+def _hand_scores(actor, customer_id: int) -> dict:
+    customer, dims, retired, history = selectors.customer_hand_scores(actor=actor, customer_id=customer_id)
+
+    def shape(key, group, policies, cur):
+        return {"dimension": key, "group": group, "policies": policies,
+                "score": cur.score if cur else None, "note": cur.note if cur else "",
+                "scored_by": cur.scored_by.get_username() if cur and cur.scored_by else None,
+                "scored_at": cur.scored_at if cur else None}
+
+    rows = [shape(d["key"], d["group"], d["policies"], d["current"]) for d in dims]
+    rows += [shape(s.dimension, "", [], s) for s in retired]
+    changes = [{"dimension": e.changes.get("dimension", ""), "from": e.changes.get("from"),
+                "to": e.changes.get("to", ""), "note": e.changes.get("note", ""), "by": e.actor_name, "at": e.at}
+               for e in history]
+    return {"customer_id": customer.pk, "dimensions": rows, "history": changes}
+
+
+@router.get("/grading/customers/{customer_id}/scores", response=HandScoresOut, by_alias=True,
+            summary="A customer's hand scores (strategy, interaction, potential …) with who scored them and when")
+def hand_scores(request, customer_id: int):
+    return _hand_scores(request.user, customer_id)
+
+
+@router.put("/grading/customers/{customer_id}/scores", response=HandScoresOut, by_alias=True,
+            summary="Score dimensions by hand, 0–100 (all or none; each change audited)")
+def hand_scores_set(request, customer_id: int, payload: HandScoresIn):
+    from django.db import transaction
+
+    with transaction.atomic():
+        for item in payload.scores:
+            services.hand_score_set(actor=request.user, customer_id=customer_id, dimension=item.dimension,
+                                    score=item.score, note=item.note)
+    return _hand_scores(request.user, customer_id)

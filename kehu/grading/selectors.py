@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm, Scope
@@ -123,8 +124,121 @@ def service_policy_for(customer_id: int) -> ServiceLevel | None:
 
 
 def service_policy_list(*, actor, policy_name: str | None = None):
-    """Every grade's service policy: configuration that every signed-in user may read."""
-    if actor is None or not actor.is_authenticated:
-        raise Forbidden(_("Please log in."))
+    """Every grade's service policy, for those who set them (GRADING_MANAGE; the page and the API agree).
+    Other apps read a customer's level through service_policy_for."""
+    _require_manage(actor)
     qs = ServicePolicy.objects.all()
     return qs.filter(policy_name=policy_name) if policy_name else qs
+
+
+HAND_SCORE_HISTORY = 50
+
+
+def customer_hand_scores(*, actor, customer_id: int) -> tuple:
+    """A customer's hand scores (人工评分) within the actor's scope (404 outside): the dimensions the
+    active scorecard / key-account policies score by hand, each with its latest score (or None), and
+    the history of changes (the audit entries, newest first: who, when, from → to)."""
+    from kehu.audit.models import AuditEntry
+    from kehu.grading.models import HandScore
+    from kehu.grading.services import hand_dimensions
+
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    latest = {s.dimension: s for s in HandScore.objects.filter(customer_id=customer.pk).select_related("scored_by")}
+    dims = [{**d, "current": latest.pop(d["key"], None)} for d in hand_dimensions()]
+    # Scores of dimensions no active policy uses any more stay visible (read-only).
+    retired = sorted(latest.values(), key=lambda s: s.dimension)
+    history = list(AuditEntry.objects.filter(object_type=customer._meta.label_lower, object_id=str(customer.pk),
+                                             action="grading.hand_score.set").select_related("actor")
+                   .order_by("-at", "-id")[:HAND_SCORE_HISTORY])
+    return customer, dims, retired, history
+
+
+def service_policy_table(*, actor) -> tuple[list[dict], list]:
+    """Every active policy with each of its grades (highest first) and the grade's service policy (or
+    None); service policies of grades no active policy has any more are listed under ``orphans``."""
+    from kehu.grading.kinds import KINDS, ConfigError
+
+    _require_manage(actor)
+    rows = {(s.policy_name, s.grade): s for s in ServicePolicy.objects.all()}
+    table = []
+    for policy in GradingPolicy.objects.filter(state="active").order_by("name"):
+        kind = KINDS.get(policy.kind)
+        try:
+            levels = list(reversed(kind.levels(kind.validate(policy.config)))) if kind else []
+        except ConfigError:
+            levels = []
+        table.append({"policy": policy, "grades": [{"grade": g, "service": rows.pop((policy.name, g), None)}
+                                                   for g in levels]})
+    orphans = sorted(rows.values(), key=lambda s: (s.policy_name, s.grade))
+    return table, orphans
+
+
+def pending_override_requests(grades) -> dict[int, object]:
+    """The open approval request (override or renewal, chain grade_override) of each of these grade rows:
+    grade id → request. One query."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.approvals.models import ApprovalRequest, RequestStatus
+
+    ids = [str(g.pk) for g in grades]
+    if not ids:
+        return {}
+    qs = ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(CustomerGrade),
+                                        object_id__in=ids, chain__code="grade_override",
+                                        status__in=[RequestStatus.PENDING, RequestStatus.RETURNED])
+    return {int(r.object_id): r for r in qs}
+
+
+# ---------------------------------------------------------------- service levels of many customers at once
+# The same rule as service_policy_for, for lists: one query per page instead of one per row.
+
+# A row without a service level sorts after every graded one (priorities are 1–9).
+NO_PRIORITY = 10
+
+
+def response_priorities(customer_ids) -> dict[int, int]:
+    """{customer id: response priority} for the customers that have a service level; one query."""
+    ids = {pk for pk in customer_ids if pk}
+    if not ids:
+        return {}
+    priority = (ServicePolicy.objects.filter(policy_name=OuterRef("policy_name"), grade=OuterRef("grade"))
+                .values("response_priority")[:1])
+    out: dict[int, int] = {}
+    for customer_id, value in (CustomerGrade.objects.filter(customer_id__in=ids)
+                               .annotate(priority=Subquery(priority)).values_list("customer_id", "priority")):
+        if value is not None and value < out.get(customer_id, NO_PRIORITY):
+            out[customer_id] = value
+    return out
+
+
+def response_priority_expression(customer_field: str = "customer_id"):
+    """The response priority of the row's customer as an SQL expression (NO_PRIORITY when it has none):
+    the best priority among the service policies of the customer's current grades."""
+    graded = CustomerGrade.objects.filter(customer_id=OuterRef(OuterRef(customer_field)),
+                                          policy_name=OuterRef("policy_name"), grade=OuterRef("grade"))
+    best = (ServicePolicy.objects.filter(Exists(graded)).order_by("response_priority")
+            .values("response_priority")[:1])
+    return Coalesce(Subquery(best, output_field=IntegerField()), Value(NO_PRIORITY))
+
+
+def service_levels_for(customer_ids) -> dict[int, ServiceLevel]:
+    """{customer id: service level} for a page of customers in two queries (their grades, then those
+    grades' service policies), with service_policy_for's rule: the best response priority, then resource
+    priority, then policy name wins."""
+    ids = {pk for pk in customer_ids if pk}
+    if not ids:
+        return {}
+    grades: dict[tuple[str, str], list[int]] = {}
+    for cid, policy_name, grade in CustomerGrade.objects.filter(customer_id__in=ids).values_list(
+            "customer_id", "policy_name", "grade"):
+        grades.setdefault((policy_name, grade), []).append(cid)
+    if not grades:
+        return {}
+    names = {p for p, _g in grades}
+    out: dict[int, ServiceLevel] = {}
+    rows = (ServicePolicy.objects.filter(policy_name__in=names)
+            .order_by("response_priority", "resource_priority", "policy_name").values(*SERVICE_FIELDS))
+    for row in rows:
+        for cid in grades.get((row["policy_name"], row["grade"]), ()):
+            out.setdefault(cid, ServiceLevel(**row))  # rows come best first
+    return out

@@ -4,6 +4,7 @@ audit entry in it."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from kehu.grading.models import (
     GradeHistory,
     GradingPolicy,
     GradingRun,
+    HandScore,
     Movement,
     PolicyState,
     RunStatus,
@@ -212,8 +214,8 @@ MATRIX_KINDS = ("threshold", "consecutive")
 
 def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") -> Computation:
     """Grade every customer of the population under ``policy``. ``explain`` says whose explanation to keep:
-    "written" (every row a run must write: new, changed, an expiring override, a new policy version) or
-    "sample" (the first SAMPLE changed customers, for a preview).
+    "written" (every row a run must write: new, changed, an expiring override, a new policy version; for the
+    kinds outside MATRIX_KINDS every customer) or "sample" (the first SAMPLE changed customers, for a preview).
 
     Threshold and consecutive-period policies read one row per customer (the months pivoted in SQL,
     kehu.grading.metrics.month_matrix) and decide with the kinds' own ``decide``/``explain``; the other kinds
@@ -263,8 +265,10 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
             moved = prev != graded.grade
             if moved:
                 changed.append(cid)
-            if (moved and (not sample or len(rows) < SAMPLE)) or (
-                    not sample and (overridden or prev_policy != policy.pk)):
+            # These kinds read hand scores and whole-book ranks: every row is rewritten, so an explanation
+            # follows a new hand score even when the grade holds (the threshold/consecutive rows above are
+            # written only when something about the grade changes).
+            if not sample or (moved and len(rows) < SAMPLE):
                 rows.append((cid, graded.grade, graded.explanation.get("computed_grade", graded.grade),
                              graded.explanation, prev, facts[cid]["owner_id"], facts[cid]["department_id"]))
     lost = metrics.lost_customers(policy_name=policy.name)
@@ -349,9 +353,11 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     grades, history, notices = [], [], []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     name, policy_id, run_id, as_of = policy.name, policy.pk, run.pk, run.as_of
+    kept = keep_renewed_overrides(policy.name, comp)  # renewed overrides survive this one run (override_renew_*)
     for cid, grade, computed, explanation, previous, owner, dept in comp.rows:
         text = dumps(explanation)
-        grades.append((cid, name, policy_id, run_id, grade, previous or "", computed, text, now, "", False))
+        grades.append((cid, name, policy_id, run_id, grade, previous or "", computed, text, now,
+                       kept.get(cid, ""), cid in kept))
         if previous != grade:
             history.append((cid, name, policy_id, run_id, as_of, grade, previous or "",
                             movement_of(comp.levels, previous, grade), dept, text, "", actor_id, now))
@@ -531,9 +537,12 @@ def override_request(*, actor, customer_id: int, policy_name: str, grade: str, r
 
 
 def override_apply(*, request) -> CustomerGrade:
-    """Called in the approval's transaction: set the grade, record the history (movement: override)."""
-    row = CustomerGrade.objects.select_for_update().select_related("customer").get(pk=int(request.object_id))
+    """Called in the approval's transaction: set the grade, record the history (movement: override); a
+    renewal (payload kind "renew") marks the override to survive the next run instead."""
     payload = request.payload or {}
+    if payload.get("kind") == "renew":
+        return override_renew_apply(request=request)
+    row = CustomerGrade.objects.select_for_update().select_related("customer").get(pk=int(request.object_id))
     if row.run_id != payload.get("run_id"):
         raise Conflict(_("The customer was regraded since the override was asked; ask again."))
     before = row.grade
@@ -541,7 +550,9 @@ def override_apply(*, request) -> CustomerGrade:
     row.override_reason = payload["reason"][:500]
     row.overridden_until_run = True
     row.graded_at = timezone.now()
-    row.save(update_fields=["previous_grade", "grade", "override_reason", "overridden_until_run", "graded_at"])
+    row.explanation = {k: v for k, v in (row.explanation or {}).items() if k != RENEWAL}  # a new override starts over
+    row.save(update_fields=["previous_grade", "grade", "override_reason", "overridden_until_run", "graded_at",
+                            "explanation"])
     GradeHistory.objects.create(customer_id=row.customer_id, policy_name=row.policy_name, policy_id=row.policy_id,
                                 run_id=row.run_id, as_of=timezone.localdate(), grade=row.grade,
                                 previous_grade=before, movement=Movement.OVERRIDE,
@@ -551,4 +562,186 @@ def override_apply(*, request) -> CustomerGrade:
                                 actor=request.requester)
     audit_record(actor=request.requester, action="grading.override.apply", obj=row,
                  changes={"from": before, "to": row.grade, "reason": row.override_reason})
+    return row
+
+
+# ---------------------------------------------------------------- override renewal (续期)
+# An approved override holds until the next run. A renewal, approved through the same chain, marks it
+# (``explanation["renewal"]``) so that the next run keeps the overridden grade — recording the computed
+# grade and the renewal in the explanation — and clears the mark: the run after expires it again unless
+# it is renewed again.
+
+RENEWAL = "renewal"
+
+
+def override_renew_request(*, actor, customer_id: int, policy_name: str, reason: str):
+    """Ask to keep an overridden grade through the next review, with a reason (approval chain grade_override)."""
+    from kehu.approvals.services import approval_request
+    from kehu.customers.selectors import customer_get
+
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if not actor.has_kehu_perm(Perm.CUSTOMER_WRITE):
+        raise Forbidden(_("You may not change this customer."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise Invalid(_("Give the reason for the renewal (at most 500 characters)."),
+                      fields={"reason": [_("Give the reason for the renewal (at most 500 characters).")]})
+    current = CustomerGrade.objects.filter(customer_id=customer.pk, policy_name=policy_name).first()
+    if current is None:
+        raise NotFound(_("This customer has no grade under this policy yet."))
+    if not current.overridden_until_run:
+        raise Conflict(_("Only a grade set by a manual override can be renewed."), code="not_overridden")
+    if RENEWAL in (current.explanation or {}):
+        raise Conflict(_("This override is already renewed through the next review."), code="already_renewed")
+    return approval_request(
+        actor=actor, chain_code=OVERRIDE_CHAIN, target=current,
+        title=_("Grade override renewal: %(customer)s %(grade)s") % {"customer": customer.name,
+                                                                      "grade": current.grade},
+        payload={"kind": "renew", "grade": current.grade, "reason": reason, "run_id": current.run_id})
+
+
+def override_renew_apply(*, request) -> CustomerGrade:
+    """Called in the approval's transaction: mark the override to survive the next run."""
+    row = CustomerGrade.objects.select_for_update().select_related("customer").get(pk=int(request.object_id))
+    payload = request.payload or {}
+    if row.run_id != payload.get("run_id") or not row.overridden_until_run or row.grade != payload.get("grade"):
+        raise Conflict(_("The customer was regraded since the renewal was asked; ask again."))
+    now = timezone.now()
+    renewal = {"reason": payload["reason"][:500], "approval_request": request.pk,
+               "requested_by": request.requester.get_username() if request.requester else "",
+               "approved_at": now.isoformat()}
+    row.explanation = {**(row.explanation or {}), RENEWAL: renewal}
+    row.save(update_fields=["explanation"])
+    GradeHistory.objects.create(customer_id=row.customer_id, policy_name=row.policy_name, policy_id=row.policy_id,
+                                run_id=row.run_id, as_of=timezone.localdate(), grade=row.grade,
+                                previous_grade=row.grade, movement=Movement.SAME,
+                                department_id=row.customer.department_id, reason=renewal["reason"],
+                                explanation={"rule": "override_renewed", "reason": renewal["reason"],
+                                             "approval_request": request.pk},
+                                actor=request.requester)
+    audit_record(actor=request.requester, action="grading.override.renew", obj=row,
+                 changes={"grade": row.grade, "reason": renewal["reason"]})
+    return row
+
+
+def keep_renewed_overrides(policy_name: str, comp: Computation) -> dict[int, str]:
+    """The "keep" rule of a run: every renewed override of ``policy_name`` whose customer is graded and
+    whose grade is still a level of the policy keeps its grade this run (``comp.rows`` — where every
+    overridden customer is, its row being rewritten — and the movement counts are changed in place; the
+    explanation records the computed grade and the renewal). One query; returns customer → override reason
+    for the rows to write as still overridden (without the renewal: it is used up)."""
+    renewed = {cid: (grade, reason, explanation) for cid, grade, reason, explanation in CustomerGrade.objects.filter(
+        policy_name=policy_name, overridden_until_run=True, explanation__has_key=RENEWAL).values_list(
+        "customer_id", "grade", "override_reason", "explanation")}
+    kept: dict[int, str] = {}
+    if not renewed:
+        return kept
+    for i, (cid, final, _computed, explanation, prev, owner, dept) in enumerate(comp.rows):
+        if cid not in renewed or renewed[cid][0] not in comp.levels:
+            continue
+        grade, reason, old = renewed[cid]
+        computed = {k: v for k, v in explanation.items() if k != RENEWAL}
+        computed.setdefault("computed_grade", final)
+        computed["kept_override"] = {"grade": grade, "computed_grade": final, "reason": reason,
+                                     "renewal": (old or {}).get(RENEWAL)}
+        comp.rows[i] = (cid, grade, computed["computed_grade"], computed, prev, owner, dept)
+        was, now = (prev or "", final), (prev or "", grade)
+        comp.moves[was] -= 1
+        if not comp.moves[was]:
+            del comp.moves[was]
+        comp.moves[now] = comp.moves.get(now, 0) + 1
+        if (prev != final) != (prev != grade):
+            if prev != grade:
+                bisect.insort(comp.changed, cid)
+            else:
+                comp.changed.remove(cid)
+        kept[cid] = reason
+    return kept
+
+
+def schedule_months() -> int:
+    return int(getattr(settings, "KEHU_GRADING_SCHEDULE_MONTHS", 3))
+
+
+def next_review_date(today: dt.date | None = None) -> dt.date | None:
+    """The date of the next scheduled review (schedule_due's months), or None when reviews are on demand only."""
+    months = schedule_months()
+    if months <= 0:
+        return None
+    day = (today or timezone.localdate()).replace(day=1)
+    while True:
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+        if (day.month - 1) % months == 0:
+            return day
+
+
+def override_expiry(row: CustomerGrade, today: dt.date | None = None) -> dict | None:
+    """When an overridden grade expires: at the next review, or (renewed) at the review after it."""
+    if not row.overridden_until_run:
+        return None
+    renewed = RENEWAL in (row.explanation or {})
+    nxt = next_review_date(today)
+    if nxt is not None and renewed:
+        nxt = next_review_date(nxt)
+    return {"renewed": renewed, "renewal": (row.explanation or {}).get(RENEWAL), "review": nxt,
+            "runs_left": 2 if renewed else 1}
+
+
+# ---------------------------------------------------------------- hand scores (人工评分)
+
+HAND_KINDS = ("scorecard", "key_account")
+
+
+def hand_dimensions() -> list[dict]:
+    """The dimensions scored by hand (source "manual") of the active scorecard and key-account policies,
+    in the order they are configured: ``{"key", "group", "policies": [names]}``."""
+    dims: dict[str, dict] = {}
+    for policy in GradingPolicy.objects.filter(state=PolicyState.ACTIVE, kind__in=HAND_KINDS).order_by("name"):
+        for dim in (policy.config or {}).get("dimensions") or []:
+            if isinstance(dim, dict) and dim.get("source") == "manual" and isinstance(dim.get("key"), str):
+                item = dims.setdefault(dim["key"], {"key": dim["key"], "group": str(dim.get("group") or ""),
+                                                    "policies": []})
+                item["policies"].append(policy.name)
+    return list(dims.values())
+
+
+def _score_text(value) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@transaction.atomic
+def hand_score_set(*, actor, customer_id: int, dimension: str, score, note: str = "") -> HandScore:
+    """Score one hand-scored dimension of a customer 0–100 (the latest score counts); audited with the
+    score before, so the audit log is the history of every change."""
+    from decimal import Decimal, InvalidOperation
+
+    from kehu.customers.selectors import customer_get
+
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if not actor.has_kehu_perm(Perm.CUSTOMER_WRITE):
+        raise Forbidden(_("You may not change this customer."))
+    fields: dict[str, list[str]] = {}
+    known = {d["key"] for d in hand_dimensions()}
+    if dimension not in known:
+        fields["dimension"] = [_("No active scorecard policy scores this dimension by hand.")]
+    try:
+        value = Decimal(str(score)) if score is not None and not isinstance(score, bool) else None
+    except (InvalidOperation, ValueError):
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= 100 or value != round(value, 2):
+        fields["score"] = [_("Enter a score from 0 to 100 (at most two decimals).")]
+    note = (note or "").strip()
+    if len(note) > 200:
+        fields["note"] = [_("At most 200 characters.")]
+    if fields:
+        raise Invalid(next(iter(fields.values()))[0], fields=fields)
+    row = HandScore.objects.select_for_update().filter(customer_id=customer.pk, dimension=dimension).first()
+    before = _score_text(row.score) if row else None
+    if row is None:
+        row = HandScore(customer_id=customer.pk, dimension=dimension)
+    row.score, row.note, row.scored_by = value, note, actor
+    row.save()
+    audit_record(actor=actor, action="grading.hand_score.set", obj=customer,
+                 changes={"dimension": dimension, "from": before, "to": _score_text(value), "note": note})
     return row

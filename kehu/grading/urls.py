@@ -19,3 +19,12 @@ urlpatterns += [
     path("grading/customers/<int:customer_id>/", views.customer_grades, name="customer_grades"),
     path("grading/movements/", views.movements, name="movements"),
 ]
+urlpatterns += [
+    path("grading/customers/<int:customer_id>/scores/", views.customer_scores, name="customer_scores"),
+    path("grading/customers/<int:customer_id>/override/", views.customer_override, name="customer_override"),
+    path("grading/customers/<int:customer_id>/renew/", views.customer_renew, name="customer_renew"),
+    path("grading/service-policies/", views.service_policies, name="service_policies"),
+    path("grading/service-policies/edit/", views.service_policy_edit, name="service_policy_edit"),
+    path("grading/service-policies/<int:service_policy_id>/delete/", views.service_policy_delete,
+         name="service_policy_delete"),
+]

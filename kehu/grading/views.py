@@ -13,9 +13,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.roles import Perm
+from kehu.errors import NotFound
 from kehu.grading import policies, selectors, services
-from kehu.grading.forms import AsOfForm, ImportForm, PolicyForm, config_to_yaml
-from kehu.grading.kinds import KINDS
+from kehu.grading.forms import (
+    AsOfForm,
+    HandScoresForm,
+    ImportForm,
+    OverrideForm,
+    PolicyForm,
+    RenewForm,
+    ServicePolicyForm,
+    config_to_yaml,
+    dimension_label,
+)
+from kehu.grading.kinds import KINDS, ConfigError
 from kehu.web import form_submit, page
 
 
@@ -175,12 +186,156 @@ def policy_run(request, policy_id: int):
     return redirect("grading:policy_detail", policy_id)
 
 
+def _levels(policy) -> list[str]:
+    kind = KINDS.get(policy.kind)
+    try:
+        return kind.levels(kind.validate(policy.config)) if kind else []
+    except ConfigError:
+        return []
+
+
+def _customer_page(request, customer_id: int, *, scores_form=None, bound: dict | None = None, status: int = 200):
+    """The customer's grading page: its grades (override / renewal forms), hand scores and history."""
+    customer, grades, history = selectors.customer_grades(actor=request.user, customer_id=customer_id)
+    _c, dims, retired, score_history = selectors.customer_hand_scores(actor=request.user, customer_id=customer.pk)
+    can_write = request.user.has_kehu_perm(Perm.CUSTOMER_WRITE)
+    bound = bound or {}
+    cards = []
+    pending = selectors.pending_override_requests(grades)
+    for g in grades:
+        levels = _levels(g.policy)
+        override_form = bound.get(("override", g.policy_name)) or OverrideForm(
+            levels=[lv for lv in levels if lv != g.grade], initial={"policy_name": g.policy_name},
+            prefix=f"o{g.pk}")
+        renew_form = bound.get(("renew", g.policy_name)) or RenewForm(initial={"policy_name": g.policy_name},
+                                                                      prefix=f"r{g.pk}")
+        cards.append({"g": g, "expiry": services.override_expiry(g), "override_form": override_form,
+                      "pending": pending.get(g.pk),
+                      "renew_form": renew_form, "kept": (g.explanation or {}).get("kept_override")})
+    if scores_form is None and dims:
+        scores_form = HandScoresForm(dimensions=dims)
+        if not can_write:
+            for f in scores_form.fields.values():
+                f.disabled = True
+    return render(request, "grading/customer_grades.html", {
+        "customer": customer, "grades": grades, "cards": cards, "history": history, "can_write": can_write,
+        "scores_form": scores_form, "retired_scores": [(dimension_label(s.dimension), s) for s in retired],
+        "score_history": [(dimension_label(e.changes.get("dimension", "")), e) for e in score_history],
+        "schedule_months": services.schedule_months()}, status=status)
+
+
 @page
 @require_http_methods(["GET"])
 def customer_grades(request, customer_id: int):
-    customer, grades, history = selectors.customer_grades(actor=request.user, customer_id=customer_id)
-    return render(request, "grading/customer_grades.html", {
-        "customer": customer, "grades": grades, "history": history})
+    return _customer_page(request, customer_id)
+
+
+@page
+@require_POST
+def customer_scores(request, customer_id: int):
+    """Save the hand scores that changed (each one audited); all or none."""
+    _c, dims, _r, _h = selectors.customer_hand_scores(actor=request.user, customer_id=customer_id)
+    form = HandScoresForm(request.POST, dimensions=dims)
+
+    def write():
+        with transaction.atomic():
+            changes = form.changes()
+            for key, score, note in changes:
+                services.hand_score_set(actor=request.user, customer_id=customer_id, dimension=key, score=score,
+                                        note=note)
+            return len(changes)
+
+    ok, count, status = form_submit(form, write)
+    if ok:
+        messages.success(request, _("%(count)d scores saved.") % {"count": count} if count
+                         else _("No score changed."))
+        return redirect(reverse("grading:customer_grades", args=[customer_id]) + "#hand-scores")
+    return _customer_page(request, customer_id, scores_form=form, status=status)
+
+
+def _grade_form(request, customer_id: int, action: str):
+    """The override (or renewal) form of one of the customer's grades, bound to the POST."""
+    customer, grades, _h = selectors.customer_grades(actor=request.user, customer_id=customer_id)
+    by_name = {g.policy_name: g for g in grades}
+    prefix_key = "o" if action == "override" else "r"
+    row = next((g for g in grades if f"{prefix_key}{g.pk}-policy_name" in request.POST), None)
+    if row is None or by_name.get(request.POST.get(f"{prefix_key}{row.pk}-policy_name")) is None:
+        raise NotFound(_("This customer has no grade under this policy yet."))
+    if action == "override":
+        return row, OverrideForm(request.POST, levels=_levels(row.policy), prefix=f"o{row.pk}")
+    return row, RenewForm(request.POST, prefix=f"r{row.pk}")
+
+
+@page
+@require_POST
+def customer_override(request, customer_id: int):
+    row, form = _grade_form(request, customer_id, "override")
+    ok, req, status = form_submit(form, lambda: services.override_request(
+        actor=request.user, customer_id=customer_id, policy_name=row.policy_name,
+        grade=form.cleaned_data["grade"], reason=form.cleaned_data["reason"]))
+    if ok:
+        messages.success(request, _("The override was sent for approval."))
+        return redirect("grading:customer_grades", customer_id)
+    return _customer_page(request, customer_id, bound={("override", row.policy_name): form}, status=status)
+
+
+@page
+@require_POST
+def customer_renew(request, customer_id: int):
+    row, form = _grade_form(request, customer_id, "renew")
+    ok, req, status = form_submit(form, lambda: services.override_renew_request(
+        actor=request.user, customer_id=customer_id, policy_name=row.policy_name,
+        reason=form.cleaned_data["reason"]))
+    if ok:
+        messages.success(request, _("The renewal was sent for approval."))
+        return redirect("grading:customer_grades", customer_id)
+    return _customer_page(request, customer_id, bound={("renew", row.policy_name): form}, status=status)
+
+
+@page
+@require_http_methods(["GET"])
+def service_policies(request):
+    """Every active policy's grades with what each earns (GRADING_MANAGE)."""
+    table, orphans = selectors.service_policy_table(actor=request.user)
+    return render(request, "grading/service_policies.html", {"table": table, "orphans": orphans,
+                                                              "can_manage_grading": True})
+
+
+SERVICE_FIELDS = ("dedicated_manager", "complaint_sla_working_days", "service_request_sla_working_days",
+                  "inspection_cycle_days", "visit_every_days", "response_priority", "resource_priority")
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def service_policy_edit(request):
+    """Set what one grade of an active policy earns (?policy=…&grade=…)."""
+    table, _orphans = selectors.service_policy_table(actor=request.user)
+    name, grade = request.GET.get("policy", ""), request.GET.get("grade", "")
+    found = next(((t["policy"], row) for t in table if t["policy"].name == name for row in t["grades"]
+                  if row["grade"] == grade), None)
+    if found is None:
+        raise NotFound(_("No active policy has this grade."))
+    policy, current = found[0], found[1]["service"]
+    if request.method == "POST":
+        form = ServicePolicyForm(request.POST)
+        ok, _row, status = form_submit(form, lambda: services.service_policy_set(
+            actor=request.user, policy_name=name, grade=grade, **{k: form.cleaned_data[k] for k in SERVICE_FIELDS}))
+        if ok:
+            messages.success(request, _("The service policy of %(grade)s was saved.") % {"grade": grade})
+            return redirect(reverse("grading:service_policies") + f"#policy-{policy.pk}")
+    else:
+        form = ServicePolicyForm(initial={k: getattr(current, k) for k in SERVICE_FIELDS} if current else None)
+        status = 200
+    return render(request, "grading/service_policy_form.html", {
+        "form": form, "policy": policy, "grade": grade, "current": current}, status=status)
+
+
+@page
+@require_POST
+def service_policy_delete(request, service_policy_id: int):
+    services.service_policy_delete(actor=request.user, service_policy_id=service_policy_id)
+    messages.success(request, _("The service policy was removed; the company defaults apply."))
+    return redirect("grading:service_policies")
 
 
 @page

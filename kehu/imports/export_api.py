@@ -24,6 +24,8 @@ class ExportQuery(Schema):
     owner: int | None = None
     department: int | None = None
     tag: int | None = None
+    grade_policy: str | None = None
+    grade: str | None = None
 
 
 @router.get("/customers/export", summary="Export the filtered customer list (CSV or XLSX, audited)",

@@ -21,6 +21,8 @@ class ExportForm(forms.Form):
     owner = forms.IntegerField(required=False, min_value=1)
     department = forms.IntegerField(required=False, min_value=1)
     tag = forms.IntegerField(required=False, min_value=1)
+    grade_policy = forms.CharField(required=False, max_length=100)
+    grade = forms.CharField(required=False, max_length=40)
 
 
 @page

@@ -44,7 +44,8 @@ CHUNK = 2000
 # Cells starting with these are formulas (or become one after a tab / carriage return) in Excel,
 # WPS and LibreOffice: CSV injection. OWASP's advice: prefix them with an apostrophe.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-FILTER_KEYS = ("q", "industry", "city", "stage", "status", "kind", "owner", "department", "tag")
+FILTER_KEYS = ("q", "industry", "city", "stage", "status", "kind", "owner", "department", "tag", "grade_policy",
+               "grade")
 BOM = "\ufeff"
 
 
@@ -91,6 +92,7 @@ def export_queryset(*, actor, filters: dict) -> QuerySet[Customer]:
     qs = qs.filter(**{k: v for k, v in plain.items() if v not in (None, "")})
     if filters.get("tag"):
         qs = qs.filter(tags__id=filters["tag"])
+    qs = selectors.grade_filtered(qs, grade_policy=filters.get("grade_policy"), grade=filters.get("grade"))
     if filters.get("q"):
         qs = selectors.customer_search_filter(qs, filters["q"])
     return qs
@@ -140,7 +142,8 @@ CONTACT_COLUMNS = ("id", "customer_id", "name", "title", "role", "mobile_masked"
 def _headers(contacts: bool) -> list[str]:
     base = [_("Customer ID"), _("Customer name"), _("Kind"), _("Unified social credit code"), _("Industry"), _("Scale"),
             _("Province"), _("City"), _("District"), _("Address"), _("Source channel"), _("Stage"), _("Status"),
-            _("Owner"), _("Department"), _("Mobile"), _("ID number"), _("Tags"), _("Created"), _("Updated")]
+            _("Owner"), _("Department"), _("Mobile"), _("ID number"), _("Tags"), _("Grade"), _("Created"),
+            _("Updated")]
     if contacts:
         base += [_("Contact"), _("Title"), _("Decision-chain role"), _("Contact mobile"), _("Email"),
                  _("WeChat ID")]
@@ -165,7 +168,19 @@ def _tags_of(ids: list[int]) -> dict[int, str]:
     return {cid: "、".join(sorted(v)) for cid, v in names.items()}
 
 
-def _customer_cells(row: tuple, reveal: bool, tags: dict[int, str], labels: dict, tz) -> list:
+def _grades_of(ids) -> dict[int, str]:
+    """The customers' current grades, "policy: grade" joined by 、 (one query per chunk)."""
+    from kehu.grading.models import CustomerGrade
+
+    out: dict[int, list[str]] = {}
+    for cid, policy_name, grade in (CustomerGrade.objects.filter(customer_id__in=ids)
+                                    .order_by("policy_name").values_list("customer_id", "policy_name", "grade")):
+        out.setdefault(cid, []).append(f"{policy_name}: {grade}")
+    return {cid: "、".join(v) for cid, v in out.items()}
+
+
+def _customer_cells(row: tuple, reveal: bool, tags: dict[int, str], labels: dict, tz,
+                    grades: dict[int, str] | None = None) -> list:
     """One row of cells from a CUSTOMER_COLUMNS tuple."""
     if reveal:
         mobile = protection.decrypt(row[17]) if row[17] else ""
@@ -174,8 +189,8 @@ def _customer_cells(row: tuple, reveal: bool, tags: dict[int, str], labels: dict
         mobile, id_number = row[16], row[18]
     return [row[0], row[1], labels["kind"].get(row[2], row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
             row[9], row[10], labels["stage"].get(row[11], row[11]), labels["status"].get(row[12], row[12]),
-            row[13] or row[14], row[15] or "", mobile, id_number, tags.get(row[0], ""), _local(row[20], tz),
-            _local(row[21], tz)]
+            row[13] or row[14], row[15] or "", mobile, id_number, tags.get(row[0], ""),
+            (grades or {}).get(row[0], ""), _local(row[20], tz), _local(row[21], tz)]
 
 
 def _labels() -> dict:
@@ -205,18 +220,19 @@ def export_rows(*, actor, spec: ExportSpec) -> Iterator[list]:
     qs = export_queryset(actor=actor, filters=spec.filters)
     if not spec.contacts:
         for chunk in _keyset(qs, CUSTOMER_COLUMNS):
-            tags = _tags_of([r[0] for r in chunk])
+            ids = [r[0] for r in chunk]
+            tags, grades = _tags_of(ids), _grades_of(ids)
             for row in chunk:
-                yield _customer_cells(row, spec.reveal, tags, labels, tz)
+                yield _customer_cells(row, spec.reveal, tags, labels, tz, grades)
         return
     contacts = Contact.objects.filter(customer_id__in=qs.values("pk"))
     for chunk in _keyset(contacts, CONTACT_COLUMNS):
         ids = {r[1] for r in chunk}
         customers = {r[0]: r for r in Customer.objects.filter(pk__in=ids).values_list(*CUSTOMER_COLUMNS)}
-        tags = _tags_of(list(ids))
+        tags, grades = _tags_of(list(ids)), _grades_of(list(ids))
         for _cid, customer_id, name, title, role, mobile_masked, mobile_enc, email, wechat in chunk:
             mobile = (protection.decrypt(mobile_enc) if mobile_enc else "") if spec.reveal else mobile_masked
-            yield _customer_cells(customers[customer_id], spec.reveal, tags, labels, tz) + [
+            yield _customer_cells(customers[customer_id], spec.reveal, tags, labels, tz, grades) + [
                 name, title, labels["role"].get(role, role), mobile, email, wechat]
 
 

@@ -63,3 +63,14 @@ def notification_mark_read(*, actor, notification_id: int) -> Notification:
 def notification_mark_all_read(*, actor) -> int:
     """Mark every unread notification of the actor read; returns how many."""
     return Notification.objects.filter(user_id=actor.pk, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notification_settle(*, user_ids, link: str) -> int:
+    """Mark read the unread notifications of ``user_ids`` that point to ``link``: the thing they asked
+    the user to look at has been dealt with (an approval decided, skipped or withdrawn), so they no
+    longer wait on the bell and the workbench. Runs in the caller's transaction; not audited (inbox state)."""
+    user_ids = [pk for pk in user_ids if pk]
+    if not user_ids or not link:
+        return 0
+    return Notification.objects.filter(user_id__in=user_ids, link=link, read_at__isnull=True).update(
+        read_at=timezone.now())

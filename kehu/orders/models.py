@@ -177,3 +177,48 @@ class HeldOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.data.get('order_date', '')} {self.data.get('product_line', '')}"
+
+
+class ImportJobState(models.TextChoices):
+    CHECKING = "checking", _("Checking (dry run)")
+    CHECKED = "checked", _("Checked")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed (resumable)")
+
+
+class OrderImportJob(models.Model):
+    """One uploaded file of orders or payments on its way through the dry run and the import, both run
+    in the worker by kehu.orders.import_jobs (the rows are written by kehu.orders.imports)."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("imported by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=[("orders", _("Orders")), ("payments", _("Payments"))])
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_path = models.CharField(max_length=500)
+    file_size = models.BigIntegerField(_("size"))
+    state = models.CharField(_("state"), max_length=10, choices=ImportJobState.choices,
+                             default=ImportJobState.CHECKING)
+    rows = models.IntegerField(_("rows"), default=0)
+    valid_rows = models.IntegerField(_("valid rows"), default=0)
+    error_rows = models.IntegerField(_("rows with errors"), default=0)
+    existing_rows = models.IntegerField(_("rows already imported"), default=0)
+    written_rows = models.IntegerField(_("rows imported"), default=0)
+    errors = models.JSONField(default=list)  # the dry run's report: [{"row", "messages"}], at most 1,000
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order import")
+        verbose_name_plural = _("order imports")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=ImportJobState.values), name="orderimportjob_state_known"),
+            models.CheckConstraint(condition=Q(kind__in=["orders", "payments"]), name="orderimportjob_kind_known"),
+        ]
+        indexes = [models.Index(fields=["created_by", "-id"], name="orderimportjob_user")]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -32,6 +32,8 @@ class ComplaintFilterForm(StyledForm):
     severity = forms.ChoiceField(label=_("Nature"), required=False, choices=_blank(Severity.choices))
     breached = forms.ChoiceField(label=_("Overdue"), required=False,
                                  choices=_blank([("yes", _("Overdue only")), ("no", _("Not overdue"))]))
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
+        ("", _("Soonest due first")), ("priority", _("Customer's response priority first"))])
     cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def selector_args(self) -> dict:
@@ -39,11 +41,12 @@ class ComplaintFilterForm(StyledForm):
         data = getattr(self, "cleaned_data", {})
         breached = {"yes": True, "no": False}.get(data.get("breached") or "")
         return {"state": data.get("state") or None, "severity": data.get("severity") or None,
-                "breached": breached, "cursor": data.get("cursor") or None}
+                "breached": breached, "cursor": data.get("cursor") or None,
+                "ordering": "response_priority" if data.get("sort") == "priority" else "due_at"}
 
     def filters(self) -> dict:
         data = getattr(self, "cleaned_data", {})
-        return {k: data[k] for k in ("state", "severity", "breached") if data.get(k)}
+        return {k: data[k] for k in ("state", "severity", "breached", "sort") if data.get(k)}
 
 
 class ComplaintForm(StyledForm):

@@ -16,7 +16,9 @@ from kehu.pagination import Page, paginate
 from kehu.service_desk import sla, workflow
 from kehu.service_desk.models import Complaint, ComplaintEvent, open_q
 
-ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime}
+# response_priority: the response priority of the customer's grade (service_levels), best first;
+# complaints without one come last.
+ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime, "response_priority": int}
 
 
 def complaint_base(*, actor, perm: str | None = None) -> QuerySet[Complaint]:
@@ -60,6 +62,10 @@ def complaint_list(*, actor, state: str | None = None, severity: str | None = No
         qs = qs.filter(sla.breached_q() if breached else ~sla.breached_q())
     if customer:
         qs = qs.filter(customer_id=customer)
+    if (ordering or "").lstrip("-") == "response_priority":
+        from kehu.service_desk.service_levels import response_priority_expression
+
+        qs = qs.annotate(response_priority=response_priority_expression())
     return paginate(qs, ordering=ordering or "due_at", allowed=ORDERINGS, limit=limit, cursor=cursor)
 
 

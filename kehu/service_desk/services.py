@@ -42,6 +42,13 @@ def due_for(received_at: dt.datetime, days: int) -> dt.datetime:
     return calendar_get().sla_due(received_at, days, sla_rule())
 
 
+def sla_rule_for(severity: str, customer_id: int | None) -> sla.SlaRule:
+    """The working days a complaint of ``severity`` about ``customer_id`` gets: the nature's default, or
+    the service policy of the customer's grade when that is tighter (see sla.SlaRule for the rule)."""
+    return sla.tier_rule(sla_days_for(severity), customer_id=customer_id, figure="complaint_sla_working_days",
+                         basis=Severity(severity).label)
+
+
 def _event(complaint: Complaint, actor, action: str, from_state: str, note: str = "") -> None:
     event_write(ComplaintEvent, ticket=complaint, field="complaint", actor=actor, action=action,
                 from_state=from_state, note=note)
@@ -92,7 +99,9 @@ def complaint_record(*, actor, data: dict) -> Complaint:
 
 
 def _create(*, actor, accountable: User, customer, channel: str, data: dict, received_at) -> Complaint:
-    days = sla_days_for(Severity.GENERAL)  # until its nature is judged, the shortest promise applies
+    # Until its nature is judged, the shortest promise applies (or the grade's, when tighter).
+    rule = sla_rule_for(Severity.GENERAL, customer.pk if customer else None)
+    days = rule.days
     c = Complaint(
         tracking_no=_tracking_no(received_at), customer=customer,
         complainant_name=data["complainant_name"].strip()[:100], channel=channel,
@@ -105,8 +114,11 @@ def _create(*, actor, accountable: User, customer, channel: str, data: dict, rec
     c.complainant_uscc = str(data.get("complainant_uscc") or "").strip().upper()[:18]
     c.save()
     _event(c, actor, "record", "", note=c.subject)
+    if rule.involves_grade:
+        _event(c, actor, "sla_set", c.state, note=rule.note())
     audit_record(actor=actor, action="complaint.record", obj=c,
-                 changes={"channel": [None, channel], "accountable": [None, accountable.get_username()]})
+                 changes={"channel": [None, channel], "accountable": [None, accountable.get_username()],
+                          "sla_days": [None, days]})
     return c
 
 
@@ -171,13 +183,14 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
     if action not in workflow.USER_ACTIONS:
         raise Invalid(_("Unknown action."), fields={"action": [_("Unknown action.")]})
     before = _move(c, action)
-    note = ""
+    note, rule = "", None
     if action == "judge":
         severity = data.get("severity")
         if severity not in Severity.values:
             raise Invalid(_("Judge the nature: general, major or serious."), fields={"severity": [_("Required.")]})
         c.severity, c.category = severity, (data.get("category") or "").strip()[:50]
-        c.sla_days = sla_days_for(severity)
+        rule = sla_rule_for(severity, c.customer_id)
+        c.sla_days = rule.days
         c.due_at = due_for(c.received_at, c.sla_days)
         note = f"{c.get_severity_display()} {c.category}".strip()
     elif action == "investigate":
@@ -211,6 +224,8 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
         c.closed_at = timezone.now()
     c.save()
     _event(c, actor, action, before, note)
+    if rule is not None and rule.involves_grade:
+        _event(c, actor, "sla_set", c.state, note=rule.note())
     audit_record(actor=actor, action=f"complaint.{action}", obj=c, changes={"state": [before, c.state]})
     if action == "propose":
         _ask_approval(actor, c, APPROVAL_CHAINS[c.severity], _("Solution for complaint %(n)s") % {"n": c.tracking_no},
@@ -460,6 +475,19 @@ def _notify_many(notes: list[tuple[User, str, str, str]]) -> None:
 
 # ---------------------------------------------------------------- linking to a customer
 
+def _relinked_rule(c: Complaint) -> sla.SlaRule | None:
+    """The deadline rule after the complaint was linked to (another) customer, or None to keep the
+    deadline: once the customer was answered the SLA clock has stopped, and an approved extension is
+    the deadline agreed on (never shortened by a grade). Otherwise the new customer's grade applies
+    as at receipt and when judged (and a customer without one brings back the nature's default)."""
+    if not sla.complaint_on_clock(c) or c.events.filter(action="extension_approved").exists():
+        return None
+    rule = sla_rule_for(c.severity, c.customer_id)
+    if rule.days == c.sla_days and not rule.involves_grade:
+        return None
+    return rule
+
+
 @transaction.atomic
 def complaint_link_customer(*, actor, complaint_id: int, customer_id: int, expected_version: int | None = None
                             ) -> Complaint:
@@ -473,11 +501,21 @@ def complaint_link_customer(*, actor, complaint_id: int, customer_id: int, expec
         return c
     old = c.customer
     c.customer, c.version = customer, c.version + 1
+    rule = _relinked_rule(c)
+    before_days = c.sla_days
+    if rule is not None:
+        c.sla_days, c.due_at = rule.days, due_for(c.received_at, rule.days)
+        if c.breached_at and c.due_at > timezone.now():
+            c.breached_at, c.escalation_level = None, 0
     c.save()
     note = f"{old.name} → {customer.name}" if old else customer.name
     _event(c, actor, "customer_linked", c.state, note=note)
-    audit_record(actor=actor, action="complaint.link_customer", obj=c,
-                 changes={"customer": [old.pk if old else None, customer.pk]})
+    if rule is not None:
+        _event(c, actor, "sla_set", c.state, note=rule.note())
+    changes = {"customer": [old.pk if old else None, customer.pk]}
+    if c.sla_days != before_days:
+        changes["sla_days"] = [before_days, c.sla_days]
+    audit_record(actor=actor, action="complaint.link_customer", obj=c, changes=changes)
     owner = customer.owner
     if owner is not None and owner.pk != actor.pk:
         from kehu.notifications.services import notify

@@ -33,6 +33,7 @@ from kehu.service_desk.forms import (
     TrackForm,
 )
 from kehu.service_desk.models import STATE_LABELS, Complaint
+from kehu.service_desk.service_levels import with_priorities
 from kehu.service_desk.ticketing import history_for_display, may_act
 from kehu.web import form_errors_from, page, render_page
 
@@ -75,6 +76,7 @@ EVENT_LABELS = {
     "followup_overdue": gettext_lazy("Return visit and summary overdue: accountable person reminded"),
     "breach_corrected": gettext_lazy("Overdue flag removed: the customer was answered in time"),
     "customer_linked": gettext_lazy("Linked to a customer"),
+    "sla_set": gettext_lazy("Deadline set"),
 }
 
 
@@ -137,6 +139,8 @@ def complaint_board(request):
     now = timezone.now()
     board = selectors.complaint_board(actor=request.user, limit_per_state=BOARD_CARDS + 1)
     list_url = reverse("service_desk:list")
+    # The customers' response priorities for every card on the board: one query, not one per card.
+    with_priorities([c for items in board.values() for c in items[:BOARD_CARDS]])
     columns = [{"state": state, "label": STATE_LABELS[state], "items": _with_due(items[:BOARD_CARDS], now),
                 "more": len(items) > BOARD_CARDS, "more_url": f"{list_url}?{urlencode({'state': state})}"}
                for state, items in board.items()]
@@ -166,7 +170,7 @@ def complaint_list(request):
     filters = form.filters()
     context = {
         "form": form,
-        "complaints": _with_due(result.items, timezone.now()),
+        "complaints": _with_due(with_priorities(result.items), timezone.now()),
         "filtered": bool(filters),
         "view": "list",
         "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,

@@ -396,3 +396,29 @@ def define_as(actor, code, steps):
     from kehu.approvals.services import approval_chain_define
 
     return approval_chain_define(actor=actor, code=code, name="测试", steps=steps)
+
+
+# ---------------------------------------------------------------- notices settle with the task
+
+def test_deciding_or_skipping_a_task_marks_its_approval_notices_read(org, huaxing,
+                                                                     django_capture_on_commit_callbacks):
+    """"Approval needed" notices stop waiting on the bell and the workbench once the task is dealt with:
+    by the approver's own decision, or by the step completing without them (skipped). The requester's
+    outcome notice is new and stays unread."""
+    from kehu.notifications.models import Notification
+
+    define(org, "test.notices", [{"kind": "users", "users": [org.manager.pk, org.executive.pk], "mode": "any"},
+                                 {"kind": "users", "users": [org.finance.pk], "mode": "any"}])
+    with django_capture_on_commit_callbacks(execute=True):  # notices are written when the request commits
+        req = ask(org.rep, huaxing, code="test.notices")
+    link = f"/approvals/requests/{req.pk}/"
+
+    def unread(user):
+        return Notification.objects.filter(user=user, link__endswith=link, read_at__isnull=True).count()
+
+    assert (unread(org.manager), unread(org.executive), unread(org.finance)) == (1, 1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        approval_decide(actor=org.manager, request_id=req.pk, decision="approve")
+    assert (unread(org.manager), unread(org.executive), unread(org.finance)) == (0, 0, 1)  # executive skipped
+    approval_cancel(actor=org.rep, request_id=req.pk, comment="客户撤回申请")
+    assert unread(org.finance) == 0

@@ -40,7 +40,7 @@ def test_audit_link_only_shown_to_roles_that_may_read_it(client, org):
 
 def test_auditor_sees_the_reveal_entry(client, org, revealed, django_assert_max_num_queries):
     login(client, org, org.auditor)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         r = client.get(reverse("audit:list"))
     assert r.status_code == 200
     body = r.content.decode()

@@ -179,7 +179,7 @@ def test_bad_cursor_is_a_400_page_not_a_500(client, org):
 
 def test_detail_shows_profile_masked_contacts_org_chart_and_timeline(client, org, huaxing, django_assert_max_num_queries):
     login(client, org, org.rep)
-    with django_assert_max_num_queries(17):  # 16 + the grade badges (one query without grades)
+    with django_assert_max_num_queries(18):  # 16 + the grade badges (one query without grades) + the service level
         r = client.get(reverse("customers:detail", args=[huaxing.pk]))
     body = r.content.decode()
     assert r.status_code == 200

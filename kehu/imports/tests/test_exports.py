@@ -120,7 +120,7 @@ def test_contacts_export_has_one_row_per_contact(org, api_client, data):
     """contacts=true: one row per contact with its customer's columns; contact mobiles masked."""
     rows = _csv(api_client.as_user(org.rep).get("/customers/export", {"contacts": "true"}))
     assert len(rows) == 2
-    assert rows[1][1] == "浙江华星石化有限公司" and rows[1][20] == "王强" and rows[1][23] == "138****5678"
+    assert rows[1][1] == "浙江华星石化有限公司" and rows[1][21] == "王强" and rows[1][24] == "138****5678"
 
 
 def test_export_permissions(org, api_client, data):
@@ -184,4 +184,27 @@ def test_export_page_contacts_option(org, client, data):
     """The menu's 联系人 entry (contacts=1, no format) downloads the contacts CSV."""
     client.force_login(org.rep)
     rows = _csv(client.get("/exports/customers/", {"contacts": "1", "q": ""}))
-    assert [r[20] for r in rows[1:]] == ["王强"]
+    assert [r[21] for r in rows[1:]] == ["王强"]
+
+
+def test_export_has_a_grade_column_and_the_grade_filter(org, api_client, data):
+    """客户分级: the current grades ("policy: grade") are a column; grade_policy / grade filter the rows as on
+    the list."""
+    from kehu.service_desk.tests.grading import grade
+
+    grade(data["rep_a"], "一星", policy_name="聚烯烃月提货量分级")
+    grade(data["rep_a"], "重要价值", policy_name="RFM")
+    grade(data["rep_b"], "普通", policy_name="聚烯烃月提货量分级")
+    api = api_client.as_user(org.rep)
+    rows = _csv(api.get("/customers/export", {"format": "csv"}))
+    column = rows[0].index("Grade") if "Grade" in rows[0] else rows[0].index("客户等级")
+    by_name = {r[1]: r[column] for r in rows[1:]}
+    assert by_name == {"浙江华星石化有限公司": "RFM: 重要价值、聚烯烃月提货量分级: 一星", "李雷": "聚烯烃月提货量分级: 普通"}
+    rows = _csv(api.get("/customers/export", {"grade_policy": "聚烯烃月提货量分级", "grade": "一星"}))
+    assert [r[1] for r in rows[1:]] == ["浙江华星石化有限公司"]
+    rows = _xlsx(api.get("/customers/export", {"format": "xlsx", "grade": "普通"}))
+    assert [r[1] for r in rows[1:]] == ["李雷"]
+    # the grade filter never widens the scope: rep's export holds no other rep's graded customer
+    grade(data["north"], "一星", policy_name="聚烯烃月提货量分级")
+    rows = _csv(api.get("/customers/export", {"grade": "一星"}))
+    assert [r[1] for r in rows[1:]] == ["浙江华星石化有限公司"]

@@ -62,9 +62,10 @@ class PlanForm(StyledForm):
     checklist = forms.ModelChoiceField(label=_("Checklist"), queryset=None, empty_label="—")
     importance = forms.ChoiceField(label=_("Customer importance"), choices=Importance.choices,
                                    initial=Importance.NORMAL,
-                                   help_text=_("Chooses the default cycle; customer grading will set it later."))
+                                   help_text=_("Chooses the default cycle when the customer's grade sets none."))
     cycle_length = forms.IntegerField(label=_("Every"), required=False, min_value=1, max_value=3660,
-                                      help_text=_("Leave empty for the default cycle of the importance."))
+                                      help_text=_("Leave empty to follow the default: the grade's cycle, else "
+                                                  "the importance's."))
     cycle_unit = forms.ChoiceField(label=_("Cycle unit"), choices=CycleUnit.choices, initial=CycleUnit.DAY)
     inspector = UserChoiceField(label=_("Inspector"), queryset=None, empty_label="—")
     next_due = forms.DateField(label=_("Next inspection"), required=False,

@@ -10,12 +10,22 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Importance(models.TextChoices):
-    """How important the customer is; it chooses the default cycle (settings.KEHU_INSPECTION_CYCLE_DAYS).
-    Until customer grading (客户分级) exists this is set on the plan; grading will feed it later."""
+    """How important the customer is, set by hand on the plan: it chooses the default cycle
+    (settings.KEHU_INSPECTION_CYCLE_DAYS) of a customer whose grade (客户分级) sets no inspection cycle."""
 
     KEY = "key", _("Key customer")
     IMPORTANT = "important", _("Important customer")
     NORMAL = "normal", _("Normal customer")
+
+
+class CycleSource(models.TextChoices):
+    """Where a plan's cycle comes from. A plan following a default (the grade's service policy, else the
+    importance) takes the new default at its next inspection when the grade changes; one set by hand
+    keeps its cycle."""
+
+    GRADE = "grade", _("the customer's grade")
+    IMPORTANCE = "importance", _("the customer importance")
+    SET = "set", _("set by hand")
 
 
 class CycleUnit(models.TextChoices):
@@ -88,6 +98,8 @@ class InspectionPlan(models.Model):
                                   default=Importance.NORMAL)
     cycle_length = models.PositiveSmallIntegerField(_("every"))
     cycle_unit = models.CharField(_("cycle unit"), max_length=5, choices=CycleUnit.choices, default=CycleUnit.DAY)
+    cycle_source = models.CharField(_("cycle from"), max_length=10, choices=CycleSource.choices,
+                                    default=CycleSource.SET)
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("inspector"), on_delete=models.PROTECT,
                                   related_name="inspection_plans")
     # The calendar date the next inspection falls on; its visit's deadline is this date, moved back to
@@ -106,6 +118,8 @@ class InspectionPlan(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(importance__in=Importance.values), name="insp_plan_importance_known"),
             models.CheckConstraint(condition=Q(cycle_unit__in=CycleUnit.values), name="insp_plan_cycle_unit_known"),
+            models.CheckConstraint(condition=Q(cycle_source__in=CycleSource.values),
+                                   name="insp_plan_cycle_source_known"),
             models.CheckConstraint(condition=Q(cycle_length__gte=1), name="insp_plan_cycle_positive"),
             # One active plan per customer and checklist: two would double every visit.
             models.UniqueConstraint(fields=["customer", "checklist"], condition=Q(active=True),

@@ -56,7 +56,9 @@ class PlanIn(Schema):
     checklist: int
     importance: Importance = "normal"
     cycle_length: int | None = Field(None, ge=1, le=3660,
-                                     description="default: KEHU_INSPECTION_CYCLE_DAYS for the importance")
+                                     description="default: the inspection cycle of the service policy of the "
+                                                 "customer's grade, else KEHU_INSPECTION_CYCLE_DAYS for the "
+                                                 "importance; a plan without one follows that default")
     cycle_unit: CycleUnit | None = None
     inspector: int
     next_due: dt.date | None = Field(None, description="the first inspection (default: one cycle from today)")
@@ -68,6 +70,8 @@ class PlanPatch(Schema):
     importance: Importance | None = None
     cycle_length: int | None = Field(None, ge=1, le=3660)
     cycle_unit: CycleUnit | None = None
+    cycle_default: bool | None = Field(None, description="true: the cycle follows the default again (the grade's, "
+                                                         "else the importance's)")
     inspector: int | None = None
     next_due: dt.date | None = None
     note: str | None = Field(None, max_length=2000)
@@ -86,6 +90,8 @@ class PlanOut(BaseModel):
     importance: str
     cycle_length: int
     cycle_unit: str
+    cycle_source: str = Field(description="grade (the service policy of the customer's grade), importance, or set "
+                                          "(by hand)")
     inspector: int
     inspector_name: str
     next_due: dt.date
@@ -175,7 +181,7 @@ def plan_out(p, calendar) -> dict:
 
     return {"id": p.pk, "customer": p.customer_id, "customer_name": p.customer.name, "checklist": p.checklist_id,
             "checklist_name": p.checklist.name, "importance": p.importance, "cycle_length": p.cycle_length,
-            "cycle_unit": p.cycle_unit, "inspector": p.inspector_id, "inspector_name": str(p.inspector),
+            "cycle_unit": p.cycle_unit, "cycle_source": p.cycle_source, "inspector": p.inspector_id, "inspector_name": str(p.inspector),
             "next_due": p.next_due, "next_due_deadline": due_on_working_day(p.next_due, calendar), "active": p.active,
             "note": p.note}
 

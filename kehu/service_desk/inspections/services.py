@@ -7,6 +7,7 @@ the visit's deadline is that date, moved back to the previous working day when i
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +23,7 @@ from kehu.errors import Conflict, Forbidden, Invalid, NotFound
 from kehu.service_desk.inspections import cycles, selectors
 from kehu.service_desk.inspections.models import (
     Answer,
+    CycleSource,
     CycleUnit,
     Importance,
     InspectionChecklist,
@@ -54,6 +56,62 @@ def horizon_days() -> int:
 def default_cycle(importance: str) -> tuple[int, str]:
     """(length, unit) of the default cycle for a customer of ``importance``."""
     return cycles.default_cycle_days(importance, cycle_days_table()), CycleUnit.DAY
+
+
+@dataclass(frozen=True)
+class DefaultCycle:
+    """A customer's default inspection cycle and where it comes from: the inspection cycle of the
+    service policy of the customer's grade (客户分级, 000 2.2), else the plan's hand-set importance."""
+
+    length: int
+    unit: str
+    source: str  # CycleSource.GRADE or CycleSource.IMPORTANCE
+    policy_name: str = ""
+    grade: str = ""
+
+    @property
+    def pair(self) -> tuple[int, str]:
+        return self.length, self.unit
+
+
+def default_cycle_for(customer_id: int, importance: str, *, levels: dict | None = None) -> DefaultCycle:
+    """``levels``: {customer id: ServiceLevel} already read for a page of plans (service_levels_for)."""
+    from kehu.service_desk.service_levels import service_level
+
+    level = levels.get(customer_id) if levels is not None else service_level(customer_id)
+    if level is not None and level.inspection_cycle_days:
+        return DefaultCycle(int(level.inspection_cycle_days), CycleUnit.DAY, CycleSource.GRADE,
+                            level.policy_name, level.grade)
+    length, unit = default_cycle(importance)
+    return DefaultCycle(length, unit, CycleSource.IMPORTANCE)
+
+
+def with_default_cycles(plans) -> list:
+    """Each plan with ``default_cycle`` (its customer's default now) and ``cycle_changes`` (True when the
+    plan follows the default and will take a different cycle at its next inspection); two queries for
+    the whole page."""
+    from kehu.service_desk.service_levels import service_levels_for
+
+    plans = list(plans)
+    levels = service_levels_for(p.customer_id for p in plans)
+    for p in plans:
+        p.default_cycle = default_cycle_for(p.customer_id, p.importance, levels=levels)
+        p.cycle_changes = (p.cycle_source != CycleSource.SET and p.active
+                           and p.default_cycle.pair != (p.cycle_length, p.cycle_unit))
+    return plans
+
+
+def _follow_default(plan: InspectionPlan) -> tuple[str, str] | None:
+    """A plan that follows the default takes the customer's current default cycle (its grade may have
+    changed since the plan was made); a cycle set by hand stays. Returns (before, after) when it changed."""
+    if plan.cycle_source == CycleSource.SET:
+        return None
+    default = default_cycle_for(plan.customer_id, plan.importance)
+    if default.pair == (plan.cycle_length, plan.cycle_unit) and default.source == plan.cycle_source:
+        return None
+    before = f"{plan.cycle_length} {plan.cycle_unit}"
+    plan.cycle_length, plan.cycle_unit, plan.cycle_source = default.length, default.unit, default.source
+    return before, f"{plan.cycle_length} {plan.cycle_unit}"
 
 
 def due_date_for(day: dt.date, calendar=None) -> dt.date:
@@ -232,16 +290,22 @@ def _next_due(value, today: dt.date) -> dt.date:
     return value
 
 
+def _explicit_cycle(data: dict) -> bool:
+    return data.get("cycle_length") not in (None, "") or data.get("cycle_unit") not in (None, "")
+
+
 def _plan_state(p: InspectionPlan) -> dict:
     return {"customer": p.customer_id, "checklist": p.checklist_id, "importance": p.importance,
-            "cycle": f"{p.cycle_length} {p.cycle_unit}", "inspector": p.inspector_id,
+            "cycle": f"{p.cycle_length} {p.cycle_unit}", "cycle_source": p.cycle_source, "inspector": p.inspector_id,
             "next_due": p.next_due.isoformat() if p.next_due else None, "active": p.active, "note": p.note}
 
 
 @transaction.atomic
 def plan_create(*, actor, data: dict) -> InspectionPlan:
-    """Start inspecting a customer: a checklist, a cycle (by default from the customer's importance,
-    settings.KEHU_INSPECTION_CYCLE_DAYS), an inspector and the first date (default: one cycle from today)."""
+    """Start inspecting a customer: a checklist, a cycle, an inspector and the first date (default: one
+    cycle from today). Without an explicit cycle the plan follows the default: the inspection cycle of
+    the service policy of the customer's grade, else the importance's (settings.KEHU_INSPECTION_CYCLE_DAYS),
+    and keeps following it when the grade changes (at each next inspection)."""
     selectors.require_manage(actor)
     from kehu.customers.selectors import customer_get
 
@@ -252,7 +316,11 @@ def plan_create(*, actor, data: dict) -> InspectionPlan:
     importance = data.get("importance") or Importance.NORMAL
     if importance not in Importance.values:
         raise Invalid(_("Unknown customer importance."), fields={"importance": [_("Choose key, important or normal.")]})
-    length, unit = _cycle(data, importance)
+    if _explicit_cycle(data):
+        (length, unit), source = _cycle(data, importance), CycleSource.SET
+    else:
+        default = default_cycle_for(customer.pk, importance)
+        (length, unit), source = default.pair, default.source
     inspector = _inspector(data.get("inspector"))
     today = timezone.localdate()
     next_due = (_next_due(data["next_due"], today) if data.get("next_due")
@@ -260,7 +328,7 @@ def plan_create(*, actor, data: dict) -> InspectionPlan:
     if InspectionPlan.objects.filter(customer=customer, checklist=checklist, active=True).exists():
         raise Conflict(_("This customer already has an active plan with this checklist."), code="duplicate")
     plan = InspectionPlan(customer=customer, checklist=checklist, importance=importance, cycle_length=length,
-                          cycle_unit=unit, inspector=inspector, next_due=next_due, note=_text(data, "note", 2000),
+                          cycle_unit=unit, cycle_source=source, inspector=inspector, next_due=next_due, note=_text(data, "note", 2000),
                           created_by=actor)
     _clean(plan, exclude=["customer", "checklist", "inspector", "created_by"])
     plan.save()
@@ -270,8 +338,10 @@ def plan_create(*, actor, data: dict) -> InspectionPlan:
 
 @transaction.atomic
 def plan_update(*, actor, plan_id: int, data: dict) -> InspectionPlan:
-    """Change a plan. A new importance without an explicit cycle takes that importance's default
-    cycle. The open visit (if any) follows a new inspector or date."""
+    """Change a plan. An explicit cycle different from the plan's is set by hand from then on;
+    ``cycle_default``, or a new importance without an explicit cycle (as before grading), makes the plan
+    follow the default again: the grade's inspection cycle, else the importance's. A plan following the
+    default takes the current one on any change. The open visit (if any) follows a new inspector or date."""
     selectors.require_manage(actor)
     plan = selectors.plan_get(actor=actor, plan_id=plan_id, for_update=True, manage=True)
     if not plan.active:
@@ -283,9 +353,17 @@ def plan_update(*, actor, plan_id: int, data: dict) -> InspectionPlan:
                           fields={"importance": [_("Choose key, important or normal.")]})
         changed = data["importance"] != plan.importance
         plan.importance = data["importance"]
-        if changed and data.get("cycle_length") in (None, "") and data.get("cycle_unit") in (None, ""):
-            plan.cycle_length, plan.cycle_unit = default_cycle(plan.importance)
-    plan.cycle_length, plan.cycle_unit = _cycle(data, plan.importance, (plan.cycle_length, plan.cycle_unit))
+        if changed and not _explicit_cycle(data) and plan.cycle_source != CycleSource.GRADE:
+            plan.cycle_source = CycleSource.IMPORTANCE  # a new importance chooses the cycle again
+    if data.get("cycle_default") and not _explicit_cycle(data):
+        plan.cycle_source = CycleSource.IMPORTANCE
+    if _explicit_cycle(data):
+        current = (plan.cycle_length, plan.cycle_unit)
+        plan.cycle_length, plan.cycle_unit = _cycle(data, plan.importance, current)
+        if (plan.cycle_length, plan.cycle_unit) != current:
+            plan.cycle_source = CycleSource.SET
+    else:
+        _follow_default(plan)
     if data.get("checklist") is not None and data["checklist"] != plan.checklist_id:
         checklist = InspectionChecklist.objects.filter(pk=data["checklist"], active=True).first()
         if checklist is None:
@@ -532,17 +610,19 @@ def visit_report(*, actor, visit_id: int, data: dict) -> InspectionReport:
     visit.save(update_fields=["state", "closed_at", "closed_by"])
     plan = InspectionPlan.objects.select_for_update().get(pk=visit.plan_id)
     before_due = plan.next_due
+    recycled = _follow_default(plan) if plan.active else None
     if plan.active:
         performed_day = timezone.localdate(performed_at)
         # Never back onto this round's date or before it (the pair plan + date is unique).
         plan.next_due = max(cycles.advance(performed_day, plan.cycle_length, plan.cycle_unit),
                             visit.scheduled_date + dt.timedelta(days=1))
-        plan.save(update_fields=["next_due", "updated_at"])
-    audit_record(actor=actor, action="inspection.visit_report", obj=visit,
-                 changes={"state": [VisitState.SCHEDULED, VisitState.DONE],
-                          "performed_at": performed_at.isoformat(), "issues": report.issue_count,
-                          "follow_up_needed": report.follow_up_needed,
-                          "plan_next_due": [before_due.isoformat(), plan.next_due.isoformat()]})
+        plan.save(update_fields=["next_due", "cycle_length", "cycle_unit", "cycle_source", "updated_at"])
+    changes = {"state": [VisitState.SCHEDULED, VisitState.DONE], "performed_at": performed_at.isoformat(),
+               "issues": report.issue_count, "follow_up_needed": report.follow_up_needed,
+               "plan_next_due": [before_due.isoformat(), plan.next_due.isoformat()]}
+    if recycled:
+        changes["plan_cycle"] = list(recycled)
+    audit_record(actor=actor, action="inspection.visit_report", obj=visit, changes=changes)
     if report.follow_up_needed:
         _notify_follow_up(visit, report)
     return report
@@ -580,13 +660,17 @@ def visit_cancel(*, actor, visit_id: int, reason: str, missed: bool = False) -> 
     visit.save(update_fields=["state", "closed_at", "closed_by", "closed_reason"])
     plan = InspectionPlan.objects.select_for_update().get(pk=visit.plan_id)
     before_due = plan.next_due
+    recycled = None
     if plan.active and plan.next_due <= visit.scheduled_date:
+        recycled = _follow_default(plan)
         base = max(visit.scheduled_date, timezone.localdate())
         plan.next_due = cycles.advance(base, plan.cycle_length, plan.cycle_unit)
-        plan.save(update_fields=["next_due", "updated_at"])
-    audit_record(actor=actor, action=f"inspection.visit_{to_state}", obj=visit,
-                 changes={"state": [VisitState.SCHEDULED, to_state], "reason": reason,
-                          "plan_next_due": [before_due.isoformat(), plan.next_due.isoformat()]})
+        plan.save(update_fields=["next_due", "cycle_length", "cycle_unit", "cycle_source", "updated_at"])
+    changes = {"state": [VisitState.SCHEDULED, to_state], "reason": reason,
+               "plan_next_due": [before_due.isoformat(), plan.next_due.isoformat()]}
+    if recycled:
+        changes["plan_cycle"] = list(recycled)
+    audit_record(actor=actor, action=f"inspection.visit_{to_state}", obj=visit, changes=changes)
     return visit
 
 

@@ -156,7 +156,7 @@ def plan_list(request):
     from kehu.workdays.selectors import calendar_get
 
     calendar = calendar_get()
-    for p in result.items:
+    for p in services.with_default_cycles(result.items):
         p.deadline = services.cycles.due_on_working_day(p.next_due, calendar)
     return render(request, "inspections/plan_list.html", {
         "plans": result.items, "customer": customer, "show": show, "can_manage": _can_manage(request.user),
@@ -195,7 +195,15 @@ def plan_create(request):
             return redirect(f"{redirect('inspections:plans').url}?customer={customer.pk}")
     return render(request, "inspections/plan_form.html", {
         "form": form, "customer": customer, "q": q, "found": found, "view": "plans",
-        "cycle_days": services.cycle_days_table()}, status=status)
+        "grade_cycle": _grade_cycle(customer), "cycle_days": services.cycle_days_table()}, status=status)
+
+
+def _grade_cycle(customer):
+    """The inspection cycle the customer's grade sets (a DefaultCycle), or None."""
+    if customer is None:
+        return None
+    default = services.default_cycle_for(customer.pk, "normal")
+    return default if default.source == "grade" else None
 
 
 @page
@@ -203,20 +211,25 @@ def plan_create(request):
 def plan_edit(request, plan_id: int):
     selectors.require_manage(request.user)
     plan = selectors.plan_get(actor=request.user, plan_id=plan_id, manage=True)
-    initial = {"checklist": plan.checklist, "importance": plan.importance, "cycle_length": plan.cycle_length,
-               "cycle_unit": plan.cycle_unit, "inspector": plan.inspector, "next_due": plan.next_due,
-               "note": plan.note}
+    services.with_default_cycles([plan])
+    # A plan following the default shows "Every" empty; emptying it makes a hand-set plan follow it again.
+    follows = plan.cycle_source != "set"
+    initial = {"checklist": plan.checklist, "importance": plan.importance,
+               "cycle_length": None if follows else plan.cycle_length, "cycle_unit": plan.cycle_unit,
+               "inspector": plan.inspector, "next_due": plan.next_due, "note": plan.note}
     form = _plan_form(request, request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         ok, __, status = form_submit(form, lambda: services.plan_update(
-            actor=request.user, plan_id=plan.pk, data={"cycle_length": None, **form.service_data()}))
+            actor=request.user, plan_id=plan.pk,
+            data={"cycle_length": None, "cycle_default": True, **form.service_data()}))
         if ok:
             messages.success(request, _("Inspection plan saved."))
             return redirect(f"{redirect('inspections:plans').url}?customer={plan.customer_id}")
     return render(request, "inspections/plan_form.html", {
         "form": form, "customer": plan.customer, "plan": plan, "deactivate_form": DeactivateForm(),
-        "view": "plans", "cycle_days": services.cycle_days_table()}, status=status)
+        "view": "plans", "grade_cycle": _grade_cycle(plan.customer),
+        "cycle_days": services.cycle_days_table()}, status=status)
 
 
 @page

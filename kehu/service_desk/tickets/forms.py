@@ -31,6 +31,8 @@ class TicketFilterForm(StyledForm):
                               choices=_blank([(s, STATE_LABELS[s]) for s in STATES]))
     breached = forms.ChoiceField(label=_("Overdue"), required=False,
                                  choices=_blank([("yes", _("Overdue only")), ("no", _("Not overdue"))]))
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
+        ("", _("Most recently received first")), ("priority", _("Customer's response priority first"))])
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
@@ -39,11 +41,12 @@ class TicketFilterForm(StyledForm):
         data = getattr(self, "cleaned_data", {})
         return {"kind": data.get("kind") or None, "state": data.get("state") or None,
                 "breached": {"yes": True, "no": False}.get(data.get("breached") or ""),
-                "customer": data.get("customer") or None, "cursor": data.get("cursor") or None}
+                "customer": data.get("customer") or None, "cursor": data.get("cursor") or None,
+                "ordering": "response_priority" if data.get("sort") == "priority" else "-received_at"}
 
     def filters(self) -> dict:
         data = getattr(self, "cleaned_data", {})
-        return {k: data[k] for k in ("kind", "state", "breached", "customer") if data.get(k)}
+        return {k: data[k] for k in ("kind", "state", "breached", "sort", "customer") if data.get(k)}
 
 
 class TicketForm(StyledForm):

@@ -19,7 +19,8 @@ from kehu.service_desk.tickets import duty, workflow
 from kehu.service_desk.tickets.models import OnDutyRoster, ServiceTicket, TicketEvent
 from kehu.workdays.selectors import sla_rule
 
-ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime}
+# response_priority: the response priority of the customer's grade (service_levels), best first.
+ORDERINGS = {"id": int, "due_at": dt.datetime, "received_at": dt.datetime, "response_priority": int}
 
 
 def _require_handler(actor) -> None:
@@ -69,6 +70,10 @@ def ticket_list(*, actor, kind: str | None = None, state: str | None = None, ope
         qs = qs.filter(breached_at__isnull=not breached)
     if customer:
         qs = qs.filter(customer_id=customer)
+    if (ordering or "").lstrip("-") == "response_priority":
+        from kehu.service_desk.service_levels import response_priority_expression
+
+        qs = qs.annotate(response_priority=response_priority_expression())
     return paginate(qs, ordering=ordering or "due_at", allowed=ORDERINGS, limit=limit, cursor=cursor)
 
 

@@ -58,10 +58,19 @@ def emergency_escalation_hours() -> float:
     return float(getattr(settings, "KEHU_EMERGENCY_ESCALATION_HOURS", DEFAULT_EMERGENCY_ESCALATION_HOURS))
 
 
-def deadlines_for(kind: str, received_at: dt.datetime) -> dict:
-    """Due date, first-response deadline and level-2 escalation time of a request received then."""
+def sla_rule_for(kind: str, customer_id: int | None) -> sla.SlaRule:
+    """The working days a request of ``kind`` from ``customer_id`` gets: the kind's default, or the
+    service policy of the customer's grade when that is tighter (never longer; an emergency keeps its
+    same-day deadline). See sla.SlaRule."""
+    return sla.tier_rule(sla_days_for(kind), customer_id=customer_id, figure="service_request_sla_working_days",
+                         basis=Kind(kind).label)
+
+
+def deadlines_for(kind: str, received_at: dt.datetime, days: int | None = None) -> dict:
+    """Due date, first-response deadline and level-2 escalation time of a request received then
+    (``days``: the working days decided by sla_rule_for; default the kind's)."""
     calendar, rule = calendar_get(), sla_rule()
-    days = sla_days_for(kind)
+    days = sla_days_for(kind) if days is None else days
     due = calendar.sla_due(received_at, days, rule)
     if kind == Kind.EMERGENCY:
         # Emergencies are answered around the clock: the first response is counted in clock hours.
@@ -128,16 +137,19 @@ def ticket_record(*, actor, data: dict) -> ServiceTicket:
     if received_at > now + dt.timedelta(minutes=5):
         raise Invalid(_("The time of receipt cannot be in the future."), fields={"received_at": [_("In the future.")]})
     assignee = _handler(data.get("assignee"), field="assignee") if data.get("assignee") else None
+    rule = sla_rule_for(kind, customer.pk)
     t = ServiceTicket(
         number=_number(kind, received_at), customer=customer, kind=kind, channel=channel,
         subject=str(data["subject"]).strip()[:200], description=str(data["description"]).strip(),
         contact_name=str(data.get("contact_name") or "").strip()[:100], priority=priority,
         received_at=received_at, received_by=actor, accountable=actor, assignee=assignee,
-        department_id=actor.department_id, **deadlines_for(kind, received_at),
+        department_id=actor.department_id, **deadlines_for(kind, received_at, rule.days),
     )
     _full_clean(t)
     t.save()
     _event(t, actor, "record", "", note=t.subject)
+    if rule.involves_grade:
+        _event(t, actor, "sla_set", t.state, note=rule.note())
     audit_record(actor=actor, action="ticket.record", obj=t,
                  changes={"kind": [None, kind], "channel": [None, channel],
                           "accountable": [None, actor.get_username()]})

@@ -18,6 +18,7 @@ from kehu.access.models import Department
 from kehu.access.roles import Perm, Scope
 from kehu.errors import DomainError, Forbidden, Invalid
 from kehu.service_desk import sla
+from kehu.service_desk.service_levels import with_priorities
 from kehu.service_desk.ticketing import history_for_display
 from kehu.service_desk.tickets import selectors, services, workflow
 from kehu.service_desk.tickets.forms import (
@@ -51,6 +52,7 @@ EVENT_LABELS = {
     "alerted_managers": gettext_lazy("Emergency: nobody on duty, managers notified"),
     "escalated_1": gettext_lazy("Overdue: escalated to the managers"),
     "escalated_2": gettext_lazy("Still overdue: escalated one level higher"),
+    "sla_set": gettext_lazy("Deadline set"),
 }
 
 
@@ -110,6 +112,7 @@ def ticket_board(request):
         kind = None
     now = timezone.now()
     board = selectors.ticket_board(actor=request.user, kind=kind)
+    with_priorities([t for items in board.values() for t in items])  # one query for every card
     columns = [{"state": state, "label": STATE_LABELS[state], "items": _with_due(items, now)}
                for state, items in board.items()]
     return render(request, "tickets/board.html", {
@@ -126,11 +129,10 @@ def ticket_list(request):
     _require(request)
     form = TicketFilterForm(request.GET or None)
     form.is_valid()
-    result = selectors.ticket_list(actor=request.user, limit=PAGE_SIZE, ordering="-received_at",
-                                   **form.selector_args())
+    result = selectors.ticket_list(actor=request.user, limit=PAGE_SIZE, **form.selector_args())
     filters = form.filters()
     context = {
-        "form": form, "tickets": _with_due(result.items, timezone.now()), "filtered": bool(filters), "view": "list",
+        "form": form, "tickets": _with_due(with_priorities(result.items), timezone.now()), "filtered": bool(filters), "view": "list",
         "next_url": f"?{urlencode({**filters, 'cursor': result.next})}" if result.next else None,
         "first_url": f"?{urlencode(filters)}" if form.selector_args()["cursor"] else None,
     }

@@ -1,6 +1,7 @@
 """`kehu demo --customers 2000`: a believable company — departments, one user per role, customers
 across industries and real cities, contacts with decision chains, tags, custom fields, consents."""
 
+import datetime as dt
 import random
 
 from django.core.management.base import BaseCommand
@@ -104,6 +105,9 @@ class Command(BaseCommand):
         from kehu.grading.demo import demo_load as grading_demo_load
 
         self.stdout.write(grading_demo_load(users=users, rng=random.Random(seed + 11)))
+        from kehu.grading.allocation.demo import demo_load as allocation_demo_load
+
+        self.stdout.write(allocation_demo_load(users=users, rng=random.Random(seed + 12)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
@@ -121,14 +125,30 @@ class Command(BaseCommand):
                 c.custom = {"annual_volume": rng.randint(200, 6000),
                             "credit_rating": rng.choice(["AAA", "AA", "A", "B"])}
         through.objects.bulk_create(links, ignore_conflicts=True)
-        Customer.objects.bulk_update(new, ["custom"], batch_size=1000)
-        from kehu.customers.models import Consent
-
         now = timezone.now()
+        # A real book of customers grew over years: the oldest ids were registered about four years ago,
+        # the newest this month (about 2 % of them), so "new this month" and the customers' ages look
+        # like a company's, and every customer with a year of orders existed before its first order.
+        for i, c in enumerate(new):
+            days_ago = int(1500 * (1 - i / max(len(new), 1)) ** 1.5)
+            c.created_at = now - dt.timedelta(days=days_ago, minutes=rng.randint(0, 600))
+            c.updated_at = min(now, c.created_at + dt.timedelta(days=rng.randint(0, max(days_ago, 1))))
+        Customer.objects.bulk_update(new, ["custom", "created_at", "updated_at"], batch_size=1000)
+        from kehu.customers.models import ChangeRecord, Consent
+
+        created = {c.pk: c.created_at for c in new}
+        contacts = list(Contact.objects.filter(customer__in=new).only("pk", "customer_id"))
+        for ct in contacts:
+            ct.created_at = ct.updated_at = created[ct.customer_id]
+        Contact.objects.bulk_update(contacts, ["created_at", "updated_at"], batch_size=1000)
+        changes = list(ChangeRecord.objects.filter(customer__in=new, action="create").only("pk", "customer_id"))
+        for ch in changes:
+            ch.at = created[ch.customer_id]
+        ChangeRecord.objects.bulk_update(changes, ["at"], batch_size=1000)
         consents = [
             Consent(customer_id=ct.customer_id, contact=ct, purpose="客户服务与业务联系", scope="姓名、手机、职务",
                     channel=rng.choice(["纸质授权书", "电子签名", "电话录音"]), evidence=f"授权书编号 SQ-{ct.pk:07d}",
-                    granted_at=now, recorded_by=admin)
+                    granted_at=created[ct.customer_id], recorded_by=admin)
             for ct in Contact.objects.filter(customer__in=new, role="decision_maker")
         ]
         Consent.objects.bulk_create(consents, batch_size=1000)
