@@ -4,11 +4,13 @@ audit entry in it."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -187,43 +189,90 @@ def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
 
 @dataclass
 class Computation:
+    """The outcome of grading a population under a policy. Only what a run writes (or a preview shows) keeps
+    its explanation: ``rows`` are ``(customer, grade, computed grade, explanation, previous grade, owner,
+    department)`` for the customers whose current grade row must be written."""
+
     policy: GradingPolicy
     as_of: dt.date
-    results: dict  # customer → Graded
-    current: dict  # customer → current grade (under the policy name)
-    facts: dict  # customer → facts (owner, department …)
-    lost: list  # customers graded before, no longer in the population
     levels: list
+    customers: int  # graded
+    moves: dict  # (from, to) → count, "" for none
+    changed: list  # customers whose grade changes, in id order
+    rows: list
+    lost: list  # (customer, current grade, department): graded before, no longer in the population
 
     def movements(self) -> dict[tuple[str, str], int]:
-        counts: dict[tuple[str, str], int] = {}
-        for cid, graded in self.results.items():
-            key = (self.current.get(cid) or "", graded.grade)
-            counts[key] = counts.get(key, 0) + 1
-        for cid in self.lost:
-            key = (self.current[cid], "")
-            counts[key] = counts.get(key, 0) + 1
+        counts = dict(self.moves)
+        for _cid, grade, _dept in self.lost:
+            counts[(grade, "")] = counts.get((grade, ""), 0) + 1
         return counts
 
-    def changed(self) -> list[int]:
-        return sorted(cid for cid, g in self.results.items() if self.current.get(cid) != g.grade)
+
+MATRIX_KINDS = ("threshold", "consecutive")
 
 
-def compute(policy: GradingPolicy, *, as_of: dt.date) -> Computation:
-    """Grade every customer of the population under ``policy`` (pure kinds over SQL metrics)."""
+def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") -> Computation:
+    """Grade every customer of the population under ``policy``. ``explain`` says whose explanation to keep:
+    "written" (every row a run must write: new, changed, an expiring override, a new policy version; for the
+    kinds outside MATRIX_KINDS every customer) or "sample" (the first SAMPLE changed customers, for a preview).
+
+    Threshold and consecutive-period policies read one row per customer (the months pivoted in SQL,
+    kehu.grading.metrics.month_matrix) and decide with the kinds' own ``decide``/``explain``; the other kinds
+    run their pure ``grade`` over ``monthly_rows``/``customer_facts``. Both give the same grades
+    (kehu/grading/tests/test_sql_equivalence.py)."""
     kind = KINDS[policy.kind]
     try:
         config = kind.validate(policy.config)
     except ConfigError as exc:
         raise Invalid(str(exc), fields={f"config.{k}": v for k, v in exc.fields.items()}) from None
-    rows = metrics.monthly_rows(as_of=as_of, months=config["months"])
-    facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
-    current = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade")
-                   .iterator(chunk_size=10000))
-    previous = {cid: g for cid, g in current.items() if cid in facts}
-    results = kind.grade(config, rows=rows, customers=facts, previous=previous, as_of=as_of)
-    lost = sorted(cid for cid in current if cid not in facts)
-    return Computation(policy, as_of, results, current, facts, lost, kind.levels(config))
+    sample = explain == "sample"
+    moves: dict[tuple[str, str], int] = {}
+    changed: list[int] = []
+    rows: list[tuple] = []
+    customers = 0
+    if policy.kind in MATRIX_KINDS:
+        ctx = kind.context(config, as_of)
+        decide, explain_one = kind.decide, kind.explain
+        matrix = metrics.month_matrix(as_of=as_of, months=config["months"], metric=config["metric"],
+                                      first_order=kind.needs_first_order(config), policy_name=policy.name)
+        for cid, owner, dept, prev, prev_policy, overridden, first, values in matrix:
+            customers += 1
+            final, detail = decide(config, ctx, values, first, prev)
+            key = (prev or "", final)
+            moves[key] = moves.get(key, 0) + 1
+            moved = prev != final
+            if moved:
+                changed.append(cid)
+            if (moved and (not sample or len(rows) < SAMPLE)) or (
+                    not sample and (overridden or prev_policy != policy.pk)):
+                explanation = explain_one(config, ctx, values, detail, final, prev)
+                rows.append((cid, final, explanation.get("computed_grade", final), explanation, prev, owner, dept))
+    else:
+        facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
+        current = {cid: (g, pid, o) for cid, g, pid, o in CustomerGrade.objects.filter(policy_name=policy.name)
+                   .values_list("customer_id", "grade", "policy_id", "overridden_until_run").iterator(chunk_size=10000)
+                   if cid in facts}
+        rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
+        results = kind.grade(config, rows=rows_in, customers=facts,
+                             previous={cid: v[0] for cid, v in current.items()}, as_of=as_of)
+        for cid in sorted(results):
+            graded = results[cid]
+            prev, prev_policy, overridden = current.get(cid, (None, None, False))
+            customers += 1
+            key = (prev or "", graded.grade)
+            moves[key] = moves.get(key, 0) + 1
+            moved = prev != graded.grade
+            if moved:
+                changed.append(cid)
+            # These kinds read hand scores and whole-book ranks: every row is rewritten, so an explanation
+            # follows a new hand score even when the grade holds (the threshold/consecutive rows above are
+            # written only when something about the grade changes).
+            if not sample or (moved and len(rows) < SAMPLE):
+                rows.append((cid, graded.grade, graded.explanation.get("computed_grade", graded.grade),
+                             graded.explanation, prev, facts[cid]["owner_id"], facts[cid]["department_id"]))
+    lost = metrics.lost_customers(policy_name=policy.name)
+    return Computation(policy, as_of, kind.levels(config), customers, moves, changed, rows, lost)
 
 
 def _movement_list(comp: Computation) -> list[dict]:
@@ -238,13 +287,11 @@ def run_preview(*, actor, policy_id: int, as_of: dt.date | None = None) -> dict:
     if policy is None:
         raise NotFound(_("No such grading policy."))
     as_of = check_as_of(as_of)
-    comp = compute(policy, as_of=as_of)
-    changed = comp.changed()
-    names = dict(Customer.objects.filter(pk__in=changed[:SAMPLE]).values_list("pk", "name"))
-    sample = [{"customer_id": cid, "name": names.get(cid, ""), "from": comp.current.get(cid) or "",
-               "to": comp.results[cid].grade, "explanation": comp.results[cid].explanation}
-              for cid in changed[:SAMPLE]]
-    return {"policy_id": policy.pk, "as_of": as_of, "customers": len(comp.results), "changed": len(changed),
+    comp = compute(policy, as_of=as_of, explain="sample")
+    names = dict(Customer.objects.filter(pk__in=[r[0] for r in comp.rows]).values_list("pk", "name"))
+    sample = [{"customer_id": cid, "name": names.get(cid, ""), "from": prev or "", "to": grade,
+               "explanation": explanation} for cid, grade, _computed, explanation, prev, _o, _d in comp.rows]
+    return {"policy_id": policy.pk, "as_of": as_of, "customers": comp.customers, "changed": len(comp.changed),
             "lost": len(comp.lost), "movements": _movement_list(comp), "sample": sample}
 
 
@@ -274,7 +321,7 @@ def run_execute(*, run_id: int) -> GradingRun:
             GradingPolicy.objects.select_for_update().filter(pk=run.policy_id).first()
             comp = compute(run.policy, as_of=run.as_of)
             changed = _write_grades(run, comp)
-            run.customers = len(comp.results)
+            run.customers = comp.customers
             run.changed = changed
             run.movements = {"items": _movement_list(comp)}
             run.status = RunStatus.DONE
@@ -289,46 +336,90 @@ def run_execute(*, run_id: int) -> GradingRun:
     return run
 
 
+ANALYZE_AFTER = 50_000  # rows written by one run
+GRADE_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "grade", "previous_grade", "computed_grade",
+                 "explanation", "graded_at", "override_reason", "overridden_until_run")
+HISTORY_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "as_of", "grade", "previous_grade",
+                   "movement", "department_id", "explanation", "reason", "actor_id", "created_at")
+
+
 def _write_grades(run: GradingRun, comp: Computation) -> int:
+    """Write what changed, set-based: the grade rows of new and changed customers (and of expiring overrides or
+    a new policy version) upserted, a history row per change, lost customers' rows removed. A customer whose
+    grade holds keeps its row (the review that set the grade, its explanation and date)."""
     now = timezone.now()
     policy = run.policy
+    actor_id = run.actor_id
     grades, history, notices = [], [], []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    name, policy_id, run_id, as_of = policy.name, policy.pk, run.pk, run.as_of
     kept = keep_renewed_overrides(policy.name, comp)  # renewed overrides survive this one run (override_renew_*)
-    for cid in sorted(comp.results):
-        graded = comp.results[cid]
-        previous = comp.current.get(cid)
-        grades.append(CustomerGrade(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
-                                    grade=graded.grade, previous_grade=previous or "",
-                                    computed_grade=graded.explanation.get("computed_grade", graded.grade),
-                                    explanation=graded.explanation, graded_at=now,
-                                    override_reason=kept.get(cid, ""), overridden_until_run=cid in kept))
-        if previous != graded.grade:
-            move = movement_of(comp.levels, previous, graded.grade)
-            facts = comp.facts[cid]
-            history.append(GradeHistory(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
-                                        as_of=run.as_of, grade=graded.grade, previous_grade=previous or "",
-                                        movement=move, department_id=facts["department_id"],
-                                        explanation=graded.explanation, actor=run.actor))
-            notices.append((facts["owner_id"], cid, previous or "", graded.grade))
-    fields = ["policy", "run", "grade", "previous_grade", "computed_grade", "explanation", "graded_at",
-              "override_reason", "overridden_until_run"]
-    for i in range(0, len(grades), BATCH):
-        CustomerGrade.objects.bulk_create(grades[i:i + BATCH], update_conflicts=True,
-                                          unique_fields=["customer", "policy_name"], update_fields=fields)
-    if comp.lost:
-        departments = dict(Customer.objects.filter(pk__in=comp.lost).values_list("pk", "department_id"))
-        for cid in comp.lost:
-            history.append(GradeHistory(customer_id=cid, policy_name=policy.name, policy=policy, run=run,
-                                        as_of=run.as_of, grade=comp.current[cid], previous_grade=comp.current[cid],
-                                        movement=Movement.LOST, department_id=departments.get(cid),
-                                        explanation={"rule": "left_population"}, actor=run.actor))
-        for i in range(0, len(comp.lost), BATCH):
-            CustomerGrade.objects.filter(policy_name=policy.name, customer_id__in=comp.lost[i:i + BATCH]).delete()
-    for i in range(0, len(history), BATCH):
-        GradeHistory.objects.bulk_create(history[i:i + BATCH])
+    for cid, grade, computed, explanation, previous, owner, dept in comp.rows:
+        text = dumps(explanation)
+        grades.append((cid, name, policy_id, run_id, grade, previous or "", computed, text, now,
+                       kept.get(cid, ""), cid in kept))
+        if previous != grade:
+            history.append((cid, name, policy_id, run_id, as_of, grade, previous or "",
+                            movement_of(comp.levels, previous, grade), dept, text, "", actor_id, now))
+            notices.append((owner, cid, previous or "", grade))
+    changed = len(history)
+    lost_rule = dumps({"rule": "left_population"})
+    for cid, grade, dept in comp.lost:
+        history.append((cid, policy.name, policy.pk, run.pk, run.as_of, grade, grade, Movement.LOST, dept, lost_rule,
+                        "", actor_id, now))
+    _upsert_grades(grades)
+    for i in range(0, len(comp.lost), BATCH):
+        CustomerGrade.objects.filter(policy_name=policy.name,
+                                     customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
+    _insert_history(history)
+    if len(grades) + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        # A first run writes a row per customer: refresh the planner's statistics now, or the next customer
+        # page plans for the empty table it last saw (a 1M-entry bitmap scan instead of the unique index).
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE grading_customergrade, grading_gradehistory")
     if notices:
         notify.grade_changes(policy_name=policy.name, notices=notices)
-    return sum(1 for h in history if h.movement != Movement.LOST)
+    return changed
+
+
+def _upsert_grades(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    update = ", ".join(f"{c} = excluded.{c}" for c in GRADE_COLUMNS if c not in ("customer_id", "policy_name"))
+    upsert = (f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {', '.join(GRADE_COLUMNS)} "
+              f"FROM {{source}} ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}")
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"CREATE TEMP TABLE grading_stage ON COMMIT DROP AS SELECT {', '.join(GRADE_COLUMNS)} "
+                        "FROM grading_customergrade WITH NO DATA")
+            with cur.cursor.copy(f"COPY grading_stage ({', '.join(GRADE_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(upsert.format(source="grading_stage"))
+            cur.execute("DROP TABLE grading_stage")
+            return
+        values = f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) VALUES ({', '.join(['%s'] * 11)}) " \
+                 f"ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}"
+        at = connection.ops.adapt_datetimefield_value(rows[0][8])  # one run, one time
+        for i in range(0, len(rows), 50_000):
+            cur.executemany(values, [(*r[:8], at, r[9], r[10]) for r in rows[i:i + 50_000]])
+
+
+def _insert_history(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = (f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) "
+               f"VALUES ({', '.join(['%s'] * len(HISTORY_COLUMNS))})")
+        at = connection.ops.adapt_datetimefield_value(rows[0][12])  # one run: one date, one time
+        day = connection.ops.adapt_datefield_value(rows[0][4])
+        for i in range(0, len(rows), 50_000):
+            cur.executemany(sql, [(*r[:4], day, *r[5:12], at) for r in rows[i:i + 50_000]])
 
 
 @transaction.atomic
@@ -535,22 +626,35 @@ def override_renew_apply(*, request) -> CustomerGrade:
 
 def keep_renewed_overrides(policy_name: str, comp: Computation) -> dict[int, str]:
     """The "keep" rule of a run: every renewed override of ``policy_name`` whose customer is graded and
-    whose grade is still a level of the policy keeps its grade this run (``comp.results`` is changed in
-    place; the explanation records the computed grade and the renewal). One query; returns customer →
-    override reason for the rows to write as still overridden (without the renewal: it is used up)."""
-    rows = (CustomerGrade.objects.filter(policy_name=policy_name, overridden_until_run=True,
-                                         explanation__has_key=RENEWAL)
-            .values_list("customer_id", "grade", "override_reason", "explanation"))
+    whose grade is still a level of the policy keeps its grade this run (``comp.rows`` — where every
+    overridden customer is, its row being rewritten — and the movement counts are changed in place; the
+    explanation records the computed grade and the renewal). One query; returns customer → override reason
+    for the rows to write as still overridden (without the renewal: it is used up)."""
+    renewed = {cid: (grade, reason, explanation) for cid, grade, reason, explanation in CustomerGrade.objects.filter(
+        policy_name=policy_name, overridden_until_run=True, explanation__has_key=RENEWAL).values_list(
+        "customer_id", "grade", "override_reason", "explanation")}
     kept: dict[int, str] = {}
-    for cid, grade, reason, explanation in rows:
-        graded = comp.results.get(cid)
-        if graded is None or grade not in comp.levels:
+    if not renewed:
+        return kept
+    for i, (cid, final, _computed, explanation, prev, owner, dept) in enumerate(comp.rows):
+        if cid not in renewed or renewed[cid][0] not in comp.levels:
             continue
-        computed = {k: v for k, v in graded.explanation.items() if k != RENEWAL}
-        computed.setdefault("computed_grade", graded.grade)
-        computed["kept_override"] = {"grade": grade, "computed_grade": graded.grade, "reason": reason,
-                                     "renewal": (explanation or {}).get(RENEWAL)}
-        comp.results[cid] = type(graded)(grade, computed)
+        grade, reason, old = renewed[cid]
+        computed = {k: v for k, v in explanation.items() if k != RENEWAL}
+        computed.setdefault("computed_grade", final)
+        computed["kept_override"] = {"grade": grade, "computed_grade": final, "reason": reason,
+                                     "renewal": (old or {}).get(RENEWAL)}
+        comp.rows[i] = (cid, grade, computed["computed_grade"], computed, prev, owner, dept)
+        was, now = (prev or "", final), (prev or "", grade)
+        comp.moves[was] -= 1
+        if not comp.moves[was]:
+            del comp.moves[was]
+        comp.moves[now] = comp.moves.get(now, 0) + 1
+        if (prev != final) != (prev != grade):
+            if prev != grade:
+                bisect.insort(comp.changed, cid)
+            else:
+                comp.changed.remove(cid)
         kept[cid] = reason
     return kept
 

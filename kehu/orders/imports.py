@@ -16,8 +16,10 @@ Imported history is not checked against the payment terms (those guard new order
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -31,7 +33,7 @@ from kehu.customers.selectors import customer_base
 from kehu.errors import Forbidden, Invalid
 from kehu.imports import parsing
 from kehu.orders import services
-from kehu.orders.models import Order, Payment, Source
+from kehu.orders.models import Order, Payment, Source, to_tonnes
 
 DEFAULT_BATCH = 5_000
 ID_BLOCK = 4_096  # customer ids looked up per query
@@ -136,6 +138,49 @@ def _cell(row: list, mapping: dict, name: str) -> str:
     return parsing.cell_text(row[i]) if i is not None and i < len(row) else ""
 
 
+FAST_FIELDS = ("order_date", "delivered_on", "product_line", "quantity", "unit", "amount", "gross_margin", "channel",
+               "sales_rep")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_QUANTITY = re.compile(r"\d{1,13}(?:\.\d{1,3})?")  # ≤ MAX_QUANTITY, ≤ 3 places
+_AMOUNT = re.compile(r"\d{1,14}(?:\.\d{1,2})?")  # ≤ MAX_AMOUNT, ≤ 2 places, ≥ 0
+_MARGIN = re.compile(r"-?\d{1,14}(?:\.\d{1,2})?")
+_UNIT_WORDS = {"": "t", "t": "t", "kg": "kg", "piece": "piece", "吨": "t", "千克": "kg", "公斤": "kg", "件": "piece"}
+
+
+def _fast_order(row: list, index: tuple) -> dict | None:
+    """What ``services.clean_order`` returns for a plain text row — ISO dates, plain decimals, a known unit and
+    channel, no sales rep — in a few checks instead of the general cleaning; None for any other row (the
+    general path then decides and words the errors). kehu/orders/tests/test_import_fast.py proves both agree."""
+    n = len(row)
+    try:
+        cells = [row[i].strip() if i is not None and i < n else "" for i in index]
+    except AttributeError:  # an XLSX cell (number, date): the general path
+        return None
+    day, delivered, line, quantity, unit, amount, margin, channel, rep = cells
+    if rep or not line or len(line) > 100 or not _ISO_DATE.fullmatch(day) or not _QUANTITY.fullmatch(quantity) \
+            or not _AMOUNT.fullmatch(amount) or (margin and not _MARGIN.fullmatch(margin)) \
+            or (delivered and not _ISO_DATE.fullmatch(delivered)):
+        return None
+    unit = _UNIT_WORDS.get(unit)
+    channel = CHANNEL_WORDS.get(channel, channel) or "direct"
+    if unit is None or channel not in services.CHANNELS:
+        return None
+    try:
+        order_date = dt.date.fromisoformat(day)
+        delivered_on = dt.date.fromisoformat(delivered) if delivered else None
+    except ValueError:
+        return None
+    if delivered_on is not None and delivered_on < order_date:
+        return None
+    q = Decimal(quantity)
+    if not q:
+        return None
+    return {"order_date": order_date, "delivered_on": delivered_on, "product_line": line, "quantity": q,
+            "unit": unit, "amount": Decimal(amount), "currency": "CNY",
+            "gross_margin": Decimal(margin) if margin else None, "channel": channel, "sales_rep": None,
+            "quantity_t": to_tonnes(q, unit)}
+
+
 def _date_cell(row: list, mapping: dict, name: str):
     i = mapping.get(name)
     value = row[i] if i is not None and i < len(row) else None
@@ -171,6 +216,7 @@ def order_import(*, actor, path: Path, file_name: str, kind: str = "orders", dry
     usernames = {u.username: u.pk for u in users.values()}
     seen_external: set[str] = set()
     batch: list[tuple[int, dict]] = []
+    fast_index = tuple(mapping.get(name) for name in FAST_FIELDS)
     for number, row in parsing.iter_data_rows(Path(path), info):
         report.rows += 1
         errors: list[str] = []
@@ -183,16 +229,11 @@ def order_import(*, actor, path: Path, file_name: str, kind: str = "orders", dry
             if ext in seen_external:
                 errors.append(_("The external id “%(e)s” appears twice in the file.") % {"e": ext})
             seen_external.add(ext)
-        if kind == "orders":
-            rep = _cell(row, mapping, "sales_rep")
-            data = {"order_date": _date_cell(row, mapping, "order_date"),
-                    "delivered_on": _date_cell(row, mapping, "delivered_on"),
-                    "product_line": _cell(row, mapping, "product_line"),
-                    "quantity": _cell(row, mapping, "quantity"), "unit": _cell(row, mapping, "unit") or "t",
-                    "amount": _cell(row, mapping, "amount"), "gross_margin": _cell(row, mapping, "gross_margin"),
-                    "channel": CHANNEL_WORDS.get(_cell(row, mapping, "channel"), _cell(row, mapping, "channel")),
-                    "sales_rep": usernames.get(rep, rep) if rep else None}
-            values, field_errors = services.clean_order(data, users=users)
+        values = _fast_order(row, fast_index) if kind == "orders" else None
+        if values is not None:
+            field_errors = {}
+        elif kind == "orders":
+            values, field_errors = _clean_order(row, mapping, users, usernames)
         else:
             values, field_errors = _clean_payment(row, mapping)
         for name, messages in field_errors.items():
@@ -211,6 +252,19 @@ def order_import(*, actor, path: Path, file_name: str, kind: str = "orders", dry
     if batch:
         _flush(actor, kind, batch, report, source, dry_run)
     return report
+
+
+def _clean_order(row: list, mapping: dict, users: dict, usernames: dict) -> tuple[dict, dict]:
+    """The general path: the row's cells as the order service reads them, cleaned by it."""
+    rep = _cell(row, mapping, "sales_rep")
+    data = {"order_date": _date_cell(row, mapping, "order_date"),
+            "delivered_on": _date_cell(row, mapping, "delivered_on"),
+            "product_line": _cell(row, mapping, "product_line"),
+            "quantity": _cell(row, mapping, "quantity"), "unit": _cell(row, mapping, "unit") or "t",
+            "amount": _cell(row, mapping, "amount"), "gross_margin": _cell(row, mapping, "gross_margin"),
+            "channel": CHANNEL_WORDS.get(_cell(row, mapping, "channel"), _cell(row, mapping, "channel")),
+            "sales_rep": usernames.get(rep, rep) if rep else None}
+    return services.clean_order(data, users=users)
 
 
 def _clean_payment(row: list, mapping: dict) -> tuple[dict, dict]:
@@ -248,12 +302,25 @@ def _insert(table: str, cols: list[str], rows: list[tuple]) -> None:
         cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})", rows)
 
 
+def _existing_external_ids(table: str, source: str, externals: list[str]) -> set[str]:
+    """Which of a batch's external ids (≤ batch size) are already imported from ``source``: one indexed
+    query on (source, external_id); plain SQL because the ORM's ``__in`` prepares thousands of parameters
+    one by one (a fifth of a PostgreSQL commit's time in the profile)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"SELECT external_id FROM {table} WHERE source = %s AND external_id = ANY(%s)",
+                        [source, externals])
+        else:
+            cur.execute(f"SELECT external_id FROM {table} WHERE source = %s AND external_id IN "
+                        f"({', '.join(['%s'] * len(externals))})", [source, *externals])
+        return {row[0] for row in cur.fetchall()}
+
+
 def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport, source: str,
            dry_run: bool) -> None:
     model = Order if kind == "orders" else Payment
     externals = [v["external_id"] for _n, v in batch if v["external_id"]]
-    existing = set(model.objects.filter(source=source, external_id__in=externals)
-                   .values_list("external_id", flat=True)) if externals else set()
+    existing = _existing_external_ids(model._meta.db_table, source, externals) if externals else set()
     fresh = [(n, v) for n, v in batch if not v["external_id"] or v["external_id"] not in existing]
     report.skipped_existing += len(batch) - len(fresh)
     if dry_run or not fresh:

@@ -58,24 +58,47 @@ def levels(config: dict) -> list[str]:
     return [config["default_grade"]] + [t["grade"] for t in config["tiers"]]
 
 
-def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+def needs_first_order(config: dict) -> bool:
+    return False
+
+
+def context(config: dict, as_of: dt.date) -> dict:
     months = months_back(as_of, config["months"])
+    return {"months": months, "keys": [m.isoformat()[:7] for m in months]}
+
+
+def decide(config: dict, ctx: dict, values: list[Decimal], first_order_month: dt.date | None,
+           prev: str | None) -> tuple[str, tuple]:
+    """One customer's grade from its per-month values (oldest first): the highest tier every month is above."""
+    lowest = min(values)
+    chosen = None
+    for tier in config["tiers"]:
+        if lowest > tier["above"]:
+            chosen = tier
+    return (chosen["grade"] if chosen else config["default_grade"]), (lowest, chosen)
+
+
+def explain(config: dict, ctx: dict, values: list[Decimal], detail: tuple, final: str, prev: str | None) -> dict:
+    lowest, chosen = detail
+    return {
+        "kind": "consecutive",
+        "rule": "every_month_above" if chosen else "default",
+        "metric": config["metric"],
+        "months": {k: text(v) for k, v in zip(ctx["keys"], values, strict=True)},
+        "lowest_month": text(lowest),
+        "above": text(chosen["above"]) if chosen else None,
+        "previous_grade": prev,
+    }
+
+
+def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+    ctx = context(config, as_of)
+    months = ctx["months"]
     per = monthly(rows, config["metric"], months)
     out: dict[int, Graded] = {}
     for cid in customers:
         values = [per.get(cid, {}).get(m, Decimal(0)) for m in months]
-        lowest = min(values)
-        chosen = None
-        for tier in config["tiers"]:
-            if lowest > tier["above"]:
-                chosen = tier
-        out[cid] = Graded(chosen["grade"] if chosen else config["default_grade"], {
-            "kind": "consecutive",
-            "rule": "every_month_above" if chosen else "default",
-            "metric": config["metric"],
-            "months": {m.isoformat()[:7]: text(v) for m, v in zip(months, values, strict=True)},
-            "lowest_month": text(lowest),
-            "above": text(chosen["above"]) if chosen else None,
-            "previous_grade": previous.get(cid),
-        })
+        prev = previous.get(cid)
+        final, detail = decide(config, ctx, values, None, prev)
+        out[cid] = Graded(final, explain(config, ctx, values, detail, final, prev))
     return out

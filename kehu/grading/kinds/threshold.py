@@ -108,38 +108,65 @@ def is_new(config: dict, facts: dict, as_of: dt.date) -> bool:
     return first.replace(day=1) >= months_back(as_of, config["new_customer_months"])[0]
 
 
-def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
-    months = months_back(as_of, config["months"])
-    per = monthly(rows, config["metric"], months)
+def needs_first_order(config: dict) -> bool:
+    """Whether a decision reads the customer's first order month (only with a new-customer grade)."""
+    return bool(config["new_grade"])
+
+
+def context(config: dict, as_of: dt.date) -> dict:
+    """What every customer's decision under ``config`` at ``as_of`` shares (computed once per run)."""
     order = levels(config)
+    months = months_back(as_of, config["months"])
+    return {"months": months, "order": order, "keys": [m.isoformat()[:7] for m in months],
+            "index": {g: i for i, g in enumerate(order)},
+            "tier_min": {t["grade"]: text(t["min"]) for t in reversed(config["tiers"])},
+            "new_since": months_back(as_of, config["new_customer_months"])[0] if config["new_grade"] else None}
+
+
+def decide(config: dict, ctx: dict, values: list[Decimal], first_order_month: dt.date | None,
+           prev: str | None) -> tuple[str, tuple]:
+    """One customer's grade from its per-month values (oldest first): ``(grade, detail)``; ``detail`` is what
+    ``explain`` needs. The pure ``grade`` and the set-based run (kehu.grading.services) both call this."""
+    value = _aggregate(config["aggregate"], values)
+    if config["new_grade"] and (first_order_month is None or first_order_month.replace(day=1) >= ctx["new_since"]):
+        computed, rule = config["new_grade"], "new_customer"
+    else:
+        computed, rule = tier_for(config, value)["grade"], "tier"
+    final, limited = computed, False
+    index = ctx["index"]
+    if config["one_level_per_review"] and prev in index and computed in index:
+        step = index[computed] - index[prev]
+        if abs(step) > 1:
+            final = ctx["order"][index[prev] + (1 if step > 0 else -1)]
+            limited = True
+    return final, (value, computed, rule, limited)
+
+
+def explain(config: dict, ctx: dict, values: list[Decimal], detail: tuple, final: str, prev: str | None) -> dict:
+    value, computed, rule, limited = detail
+    return {
+        "kind": "threshold",
+        "rule": rule,
+        "metric": config["metric"],
+        "aggregate": config["aggregate"],
+        "months": {k: text(v) for k, v in zip(ctx["keys"], values, strict=True)},
+        "value": text(value),
+        "computed_grade": computed,
+        "tier_min": ctx["tier_min"].get(final),
+        "previous_grade": prev,
+        "one_level_per_review": config["one_level_per_review"],
+        "limited_to_one_level": limited,
+    }
+
+
+def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+    ctx = context(config, as_of)
+    months = ctx["months"]
+    per = monthly(rows, config["metric"], months)
     out: dict[int, Graded] = {}
     for cid, facts in customers.items():
         values = [per.get(cid, {}).get(m, Decimal(0)) for m in months]
-        value = _aggregate(config["aggregate"], values)
-        if is_new(config, facts, as_of):
-            computed, rule = config["new_grade"], "new_customer"
-        else:
-            tier = tier_for(config, value)
-            computed, rule = tier["grade"], "tier"
         prev = previous.get(cid)
-        final, limited = computed, False
-        if config["one_level_per_review"] and prev in order and computed in order:
-            step = order.index(computed) - order.index(prev)
-            if abs(step) > 1:
-                final = order[order.index(prev) + (1 if step > 0 else -1)]
-                limited = True
-        tier_min = next((t["min"] for t in config["tiers"] if t["grade"] == final), None)
-        out[cid] = Graded(final, {
-            "kind": "threshold",
-            "rule": rule,
-            "metric": config["metric"],
-            "aggregate": config["aggregate"],
-            "months": {m.isoformat()[:7]: text(v) for m, v in zip(months, values, strict=True)},
-            "value": text(value),
-            "computed_grade": computed,
-            "tier_min": text(tier_min),
-            "previous_grade": prev,
-            "one_level_per_review": config["one_level_per_review"],
-            "limited_to_one_level": limited,
-        })
+        final, detail = decide(config, ctx, values, (facts or {}).get("first_order_month"), prev)
+        out[cid] = Graded(final, explain(config, ctx, values, detail, final, prev))
     return out

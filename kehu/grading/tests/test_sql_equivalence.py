@@ -1,0 +1,134 @@
+"""The set-based run (months pivoted in SQL, kehu.grading.metrics.month_matrix) grades exactly like the pure
+kinds over the ORM metrics (metrics.monthly_rows + customer_facts + kind.grade): same grade, same explanation,
+same movements, on a seeded random book (fractional tonnes, empty months, payments, deleted and prospect
+customers, customers without orders, earlier grades and an expiring override), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from kehu.customers.models import Customer
+from kehu.grading import metrics, services
+from kehu.grading.kinds import KINDS, consecutive, threshold
+from kehu.grading.models import CustomerGrade, GradeHistory, Movement
+from kehu.orders.models import Order, Payment
+
+AS_OF = dt.date(2026, 6, 30)
+
+CONFIGS = [
+    ("threshold", {**threshold.DEFAULT_CONFIG, "months": 3}),
+    ("threshold", {**threshold.DEFAULT_CONFIG, "months": 4, "aggregate": "max", "one_level_per_review": False,
+                   "metric": "amount", "tiers": [{"grade": "C", "min": 0}, {"grade": "B", "min": "2500.5"},
+                                                {"grade": "A", "min": 9000}]}),
+    ("threshold", {**threshold.DEFAULT_CONFIG, "months": 2, "aggregate": "last", "new_grade": None,
+                   "metric": "order_count", "tiers": [{"grade": "低", "min": 0}, {"grade": "高", "min": 2}]}),
+    ("threshold", {**threshold.DEFAULT_CONFIG, "months": 3, "aggregate": "min", "metric": "gross_margin"}),
+    ("threshold", {**threshold.DEFAULT_CONFIG, "months": 6, "aggregate": "total", "metric": "paid_on_time_amount",
+                   "tiers": [{"grade": "普通", "min": 0}, {"grade": "一星", "min": 1500}]}),
+    ("consecutive", {**consecutive.DEFAULT_CONFIG, "metric": "quantity_t", "months": 3,
+                     "tiers": [{"grade": "三星", "above": 100}, {"grade": "四星", "above": "350.25"},
+                               {"grade": "五星", "above": 800}]}),
+    ("consecutive", {**consecutive.DEFAULT_CONFIG, "metric": "due_amount", "months": 2}),
+]
+
+
+def random_book(org, seed: int) -> list[Customer]:
+    rng = random.Random(seed)
+    customers = []
+    for i in range(60):
+        stage = "customer" if i % 9 else "prospect"
+        c = Customer.objects.create(name=f"随机客户{seed}-{i}", owner=org.rep, department=org.rep.department,
+                                    stage=stage)
+        if i % 13 == 5:
+            Customer.objects.filter(pk=c.pk).update(deleted_at=timezone.now())
+        customers.append(c)
+    orders, payments = [], []
+    for c in customers:
+        if rng.random() < 0.15:
+            continue  # no orders at all
+        for _ in range(rng.randrange(1, 14)):
+            day = AS_OF - dt.timedelta(days=rng.randrange(0, 420))
+            tonnes = Decimal(rng.randrange(0, 1_500_000)) / 1000
+            orders.append(Order(customer=c, order_date=day, product_line="聚乙烯", quantity=tonnes, unit="t",
+                                quantity_t=None if rng.random() < 0.05 else tonnes,
+                                amount=Decimal(rng.randrange(1, 10_000_00)) / 100,
+                                gross_margin=None if rng.random() < 0.1 else Decimal(rng.randrange(0, 90_000)) / 100))
+        for _ in range(rng.randrange(0, 5)):
+            due = AS_OF - dt.timedelta(days=rng.randrange(0, 200))
+            paid = None if rng.random() < 0.3 else due + dt.timedelta(days=rng.randrange(-5, 6))
+            payments.append(Payment(customer=c, due_date=due, paid_date=paid,
+                                    amount=Decimal(rng.randrange(1, 300_000)) / 100))
+    # one order after the review date must not count
+    orders.append(Order(customer=customers[1], order_date=AS_OF + dt.timedelta(days=1), product_line="聚乙烯",
+                        quantity=Decimal(5000), unit="t", quantity_t=Decimal(5000), amount=Decimal(1)))
+    Order.objects.bulk_create(orders)
+    Payment.objects.bulk_create(payments)
+    return customers
+
+
+def pure(policy, as_of):
+    """The reference: the pure kind over the ORM metrics, as compute did before the set-based path."""
+    kind = KINDS[policy.kind]
+    config = kind.validate(policy.config)
+    facts = metrics.customer_facts(as_of=as_of)
+    previous = dict(CustomerGrade.objects.filter(policy_name=policy.name, customer_id__in=list(facts))
+                    .values_list("customer_id", "grade"))
+    return kind.grade(config, rows=metrics.monthly_rows(as_of=as_of, months=config["months"]), customers=facts,
+                      previous=previous, as_of=as_of), previous
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("case", range(len(CONFIGS)))
+def test_set_based_run_grades_like_the_pure_kind(org, seed, case):
+    kind, config = CONFIGS[case]
+    random_book(org, seed)
+    policy = services.policy_create(actor=org.admin, name=f"等价{case}", kind=kind, config=config)
+    services.policy_activate(actor=org.admin, policy_id=policy.pk)
+    for as_of in (AS_OF, dt.date(2026, 8, 31), dt.date(2026, 4, 30)):
+        policy.refresh_from_db()
+        expected, previous = pure(policy, as_of)
+        comp = services.compute(policy, as_of=as_of)
+        assert comp.customers == len(expected)
+        assert comp.changed == sorted(c for c, g in expected.items() if previous.get(c) != g.grade)
+        moves: dict = {}
+        for cid, g in expected.items():
+            moves[(previous.get(cid) or "", g.grade)] = moves.get((previous.get(cid) or "", g.grade), 0) + 1
+        assert comp.moves == moves
+        for cid, grade, computed, explanation, prev, _owner, _dept in comp.rows:
+            assert (grade, explanation, prev) == (expected[cid].grade, expected[cid].explanation, previous.get(cid))
+            assert computed == expected[cid].explanation.get("computed_grade", grade)
+        if not previous:  # the first run writes every customer: every grade and explanation compared
+            assert sorted(r[0] for r in comp.rows) == sorted(expected)
+        run = services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=as_of).pk)
+        stored = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade"))
+        assert stored == {cid: g.grade for cid, g in expected.items()}
+        assert run.changed == len(comp.changed)
+        written = dict(CustomerGrade.objects.filter(policy_name=policy.name, run=run)
+                       .values_list("customer_id", "explanation"))
+        assert written == {cid: expected[cid].explanation for cid in written}
+        assert set(written) >= set(comp.changed)
+
+
+def test_unchanged_grade_keeps_its_row_an_expiring_override_is_rewritten(org):
+    customers = random_book(org, 3)
+    policy = services.policy_create(actor=org.admin, name="保留", kind="threshold",
+                                    config={**threshold.DEFAULT_CONFIG, "months": 3})
+    services.policy_activate(actor=org.admin, policy_id=policy.pk)
+    first = services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=AS_OF).pk)
+    row = CustomerGrade.objects.filter(policy_name="保留").order_by("customer_id").first()
+    CustomerGrade.objects.filter(pk=row.pk).update(grade="override-grade", overridden_until_run=True,
+                                                   override_reason="test")
+    Customer.objects.filter(pk=customers[2].pk).update(stage="lost")
+    second = services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=AS_OF).pk)
+    row.refresh_from_db()
+    assert (row.run_id, row.overridden_until_run, row.override_reason) == (second.pk, False, "")
+    assert not CustomerGrade.objects.filter(policy_name="保留", customer=customers[2]).exists()
+    assert GradeHistory.objects.filter(run=second, movement=Movement.LOST, customer=customers[2]).count() == 1
+    others = CustomerGrade.objects.filter(policy_name="保留").exclude(pk=row.pk)
+    assert others.exists() and set(others.values_list("run_id", flat=True)) == {first.pk}
+    assert second.changed == 1  # the override's customer went back to its computed grade
