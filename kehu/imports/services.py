@@ -92,12 +92,12 @@ def _counts(job: ImportJob) -> dict:
 
 # ---------------------------------------------------------------- upload
 
-def import_upload(*, actor, file_name: str, chunks: Iterable[bytes], mapping_id: int | None = None) -> ImportJob:
-    """Store an uploaded file (streamed, hashed, size-limited), read its header and first rows, and open
-    a job with the columns mapped automatically (or by a saved mapping)."""
-    _require(actor)
-    file_name = os.path.basename(file_name or "").strip()[:255] or "upload.csv"
-    saved = selectors.import_mapping_get(actor=actor, mapping_id=mapping_id).mapping if mapping_id else None
+def store_upload(file_name: str, chunks: Iterable[bytes], *, prefix: str = "",
+                 preview_rows: int = 5) -> tuple[Path, str, int, parsing.FileInfo]:
+    """Stream an upload into the private import storage: size-limited while it is read (422 too_large), never
+    empty (422 empty), its header read (422 when it is no table). Stored under its SHA-256 (with ``prefix``),
+    so one file uploaded twice is kept once. Returns (path, sha256, bytes, file info). Every upload page of
+    the product (customer imports, order imports) receives files through here."""
     directory = storage_dir()
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".upload-{uuid.uuid4().hex}"
@@ -113,12 +113,22 @@ def import_upload(*, actor, file_name: str, chunks: Iterable[bytes], mapping_id:
                 out.write(chunk)
         if size == 0:
             raise Invalid(_("The file is empty."), fields={"file": [_("Empty file.")]}, code="empty")
-        info = parsing.inspect(tmp, file_name)
+        info = parsing.inspect(tmp, file_name, preview_rows=preview_rows)
         sha = digest.hexdigest()
-        final = directory / f"{sha}.{info.format}"
+        final = directory / f"{prefix}{sha}.{info.format}"
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+    return final, sha, size, info
+
+
+def import_upload(*, actor, file_name: str, chunks: Iterable[bytes], mapping_id: int | None = None) -> ImportJob:
+    """Store an uploaded file (streamed, hashed, size-limited), read its header and first rows, and open
+    a job with the columns mapped automatically (or by a saved mapping)."""
+    _require(actor)
+    file_name = os.path.basename(file_name or "").strip()[:255] or "upload.csv"
+    saved = selectors.import_mapping_get(actor=actor, mapping_id=mapping_id).mapping if mapping_id else None
+    final, sha, size, info = store_upload(file_name, chunks)
     with transaction.atomic():
         job = ImportJob(created_by=actor, department_id=actor.department_id, file_name=file_name,
                         file_path=final.name, file_sha256=sha, file_size=size, file_format=info.format,

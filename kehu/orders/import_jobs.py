@@ -6,9 +6,7 @@ payments."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,8 +17,7 @@ from django.utils.translation import gettext as _
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
 from kehu.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from kehu.imports import parsing
-from kehu.imports.services import max_bytes, storage_dir
+from kehu.imports.services import storage_dir, store_upload
 from kehu.orders.imports import order_import
 from kehu.orders.models import ImportJobState, Order, OrderImportJob, Payment, Source
 
@@ -64,31 +61,12 @@ def job_upload(*, actor, kind: str, file_name: str, chunks: Iterable[bytes]) -> 
         raise Invalid(_("Import orders or payments."), fields={"kind": [_("Unknown kind.")]})
     require(actor, kind)
     file_name = os.path.basename(file_name or "").strip()[:255] or "upload.csv"
-    directory = storage_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".upload-{uuid.uuid4().hex}"
-    digest, size, limit = hashlib.sha256(), 0, max_bytes()
-    try:
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise Invalid(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)},
-                                  fields={"file": [_("Too large.")]}, code="too_large")
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise Invalid(_("The file is empty."), fields={"file": [_("Empty file.")]}, code="empty")
-        info = parsing.inspect(tmp, file_name, preview_rows=0)
-        final = directory / f"orders-{digest.hexdigest()}.{info.format}"
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
+    final, sha, size, _info = store_upload(file_name, chunks, prefix="orders-", preview_rows=0)
     with transaction.atomic():
         job = OrderImportJob.objects.create(created_by=actor, kind=kind, file_name=file_name, file_path=final.name,
                                             file_size=size)
         audit_record(actor=actor, action="order_import.upload", obj=job,
-                     changes={"kind": kind, "file": file_name, "bytes": size, "sha256": digest.hexdigest()})
+                     changes={"kind": kind, "file": file_name, "bytes": size, "sha256": sha})
     transaction.on_commit(lambda: _enqueue("check", job.pk))
     return job
 
