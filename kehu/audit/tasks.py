@@ -36,10 +36,15 @@ def audit_seal_periodic():
     return audit_seal()
 
 
+def _inline() -> bool:
+    """Huey's immediate mode (tests): tasks run in the calling process."""
+    return HUEY.immediate
+
+
 def request_seal() -> None:
     """Ask the worker to seal what was just committed (see the module's docstring)."""
     global _window_end, _trailing_queued
-    if HUEY.immediate:
+    if _inline():
         audit_seal_task()
         return
     now = time.monotonic()

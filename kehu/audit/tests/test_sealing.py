@@ -155,7 +155,9 @@ def test_request_seal_is_debounced_per_process(monkeypatch):
     """Outside immediate mode a commit queues a seal now, one trailing seal inside the window, and
     nothing more until the window ends."""
     calls, clock = [], [100.0]
-    monkeypatch.setattr(tasks.HUEY, "immediate", False)
+    # Not HUEY.immediate itself: switching it off opens the real queue storage (var/huey.sqlite3), which a
+    # fresh checkout does not have yet, and a failed switch would leave every later test's tasks queued.
+    monkeypatch.setattr(tasks, "_inline", lambda: False)
     monkeypatch.setattr(tasks, "audit_seal_task", lambda not_before=None: calls.append(not_before))
     monkeypatch.setattr(tasks.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(tasks, "_window_end", 0.0)
