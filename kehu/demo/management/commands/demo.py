@@ -94,20 +94,22 @@ class Command(BaseCommand):
         from kehu.service_desk.inspections.demo import demo_load as inspections_demo_load
         from kehu.service_desk.tickets.demo import demo_load as tickets_demo_load
 
-        for offset, load in enumerate([tickets_demo_load, inspections_demo_load, imports_demo_load,
-                                       dupes_demo_load, review_demo_load, approvals_demo_load,
-                                       complaints_demo_load], start=1):
+        # Seeds stay per capability (seed + its offset) whatever the order of loading.
+        for offset, load in ((3, imports_demo_load), (4, dupes_demo_load), (5, review_demo_load),
+                             (6, approvals_demo_load)):
             self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
+        from kehu.grading.allocation.demo import demo_load as allocation_demo_load
+        from kehu.grading.demo import demo_load as grading_demo_load
         from kehu.orders.demo import demo_load as orders_demo_load
 
-        # Twelve months of orders and payments: the facts grading computes on.
+        # Twelve months of orders and payments (the facts grading computes on), the grades with their service
+        # policies, and allocation — before the service desk, so its requests and inspection plans follow the
+        # customers' grades (tighter deadlines, the grade's inspection cycle) as they would in a running company.
         self.stdout.write(orders_demo_load(users=users, rng=random.Random(seed + 10)))
-        from kehu.grading.demo import demo_load as grading_demo_load
-
         self.stdout.write(grading_demo_load(users=users, rng=random.Random(seed + 11)))
-        from kehu.grading.allocation.demo import demo_load as allocation_demo_load
-
         self.stdout.write(allocation_demo_load(users=users, rng=random.Random(seed + 12)))
+        for offset, load in ((1, tickets_demo_load), (2, inspections_demo_load), (7, complaints_demo_load)):
+            self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
