@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from kehu.access.roles import Perm
 from kehu.customers.selectors import customer_get
+from kehu.imports.exports import neutralise
 from kehu.orders import selectors, services
 from kehu.orders.forms import OrderForm, PaymentForm, TermsForm
 from kehu.web import form_submit, page
@@ -235,7 +236,7 @@ def import_errors(request, job_id: int):
     writer = csv.writer(out)
     writer.writerow([_("Row"), _("Errors")])
     for item in job.errors:
-        writer.writerow([item["row"], "；".join(item["messages"])])
+        writer.writerow([item["row"], neutralise("；".join(item["messages"]))])  # messages quote the file's cells
     response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="order-import-{job.pk}-errors.csv"'
     return response

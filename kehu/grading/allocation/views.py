@@ -227,14 +227,16 @@ def round_export(request, round_id: int):
 
     from django.http import HttpResponse
 
+    from kehu.imports.exports import neutralise
+
     rnd = selectors.round_get(actor=request.user, round_id=round_id)
     shares = selectors.share_list(actor=request.user, rnd=rnd)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([_("Customer name"), _("Participant type"), _("Plan (t)"), _("Capacity (t)"), _("Review score"),
                      _("Plan completion rate"), _("Order regularity"), _("Weighted score"), _("Allocated (t)")])
-    for s in shares:
-        writer.writerow([s.customer.name, s.get_participant_type_display(), s.plan_t,
+    for s in shares:  # a customer name is user text: neutralised against formula injection like every export
+        writer.writerow([neutralise(s.customer.name), s.get_participant_type_display(), s.plan_t,
                          "" if s.capacity_t is None else s.capacity_t,
                          "" if s.review_score is None else s.review_score,
                          "" if s.completion_rate is None else s.completion_rate,

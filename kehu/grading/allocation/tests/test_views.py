@@ -139,3 +139,17 @@ def test_the_shares_download_as_csv_in_scope(client, org, book):
     assert len(lines) == 2 and lines[1].startswith("天津津北石化经销有限公司,")
     client.force_login(org.agent)
     assert client.get(reverse("allocation:round_export", args=[rnd.pk])).status_code == 403
+
+
+def test_the_shares_csv_neutralises_a_name_a_spreadsheet_would_run(client, org, book):
+    """A customer name is user text: one starting with = leaves as text ('=…), as in every export."""
+    from kehu.customers.models import Customer
+
+    rnd = computed_round(org)
+    Customer.objects.filter(name="天津津北石化经销有限公司").update(name="=HYPERLINK(\"http://x\")津北")
+    client.force_login(org.north_rep)
+    import csv
+
+    text = client.get(reverse("allocation:round_export", args=[rnd.pk])).content.decode("utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[1][0] == "'=HYPERLINK(\"http://x\")津北"
