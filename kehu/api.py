@@ -133,6 +133,10 @@ from kehu.approvals.api import router as approvals_router  # noqa: E402
 from kehu.audit.api import router as audit_router  # noqa: E402
 from kehu.customers.api import router as customers_router  # noqa: E402
 from kehu.customers.review.api import router as review_router  # noqa: E402
+from kehu.engagement.api import router as engagement_router  # noqa: E402
+from kehu.engagement.care.api import router as care_router  # noqa: E402
+from kehu.engagement.symposia.api import router as symposia_router  # noqa: E402
+from kehu.engagement.visits.api import router as visits_router  # noqa: E402
 from kehu.grading.allocation.api import router as allocation_router  # noqa: E402
 from kehu.grading.api import router as grading_router  # noqa: E402
 from kehu.imports.api import router as imports_router  # noqa: E402
@@ -163,6 +167,10 @@ api.add_router("", grading_router)
 api.add_router("", allocation_router)
 api.add_router("", orders_router)
 api.add_router("", order_imports_router)
+api.add_router("", engagement_router)
+api.add_router("", visits_router)
+api.add_router("", symposia_router)
+api.add_router("", care_router)
 
 
 class ApiErrorFormatMiddleware:

@@ -21,4 +21,8 @@ urlpatterns = [
     path("", include("kehu.grading.urls")),
     path("", include("kehu.grading.allocation.urls")),
     path("", include("kehu.orders.urls")),
+    path("", include("kehu.engagement.urls")),
+    path("", include("kehu.engagement.visits.urls")),
+    path("", include("kehu.engagement.symposia.urls")),
+    path("", include("kehu.engagement.care.urls")),
 ]

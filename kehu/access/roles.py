@@ -58,6 +58,10 @@ class Perm:
     PAYMENT_WRITE = "payment.write"  # record payments (回款) and set payment terms (付款条件)
     GRADING_MANAGE = "grading.manage"  # define, preview and activate grading policies; run regrading (客户分级)
     ALLOCATION_MANAGE = "allocation.manage"  # enter monthly plans, compute and confirm allocation rounds (资源量分配)
+    INTERACTION_WRITE = "interaction.write"  # record follow-ups and visits (跟进记录) for customers in scope
+    VISIT_PLAN_MANAGE = "visit.plan_manage"  # generate and approve visit plans for others, authorise return visits
+    SYMPOSIUM_MANAGE = "symposium.manage"  # plan customer symposia (客户座谈会) and executive mutual visits
+    CARE_MANAGE = "care.manage"  # care rules and new-product notices to key accounts (客户关怀)
 
 
 @dataclass(frozen=True)
@@ -76,28 +80,31 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_MANAGE, Perm.APPROVAL_READ_ALL,
                    Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
                    Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ, Perm.ORDER_WRITE,
-                   Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE}),
+                   Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE, Perm.INTERACTION_WRITE,
+                   Perm.VISIT_PLAN_MANAGE, Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
                    Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE,
-                   Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE}),
+                   Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE, Perm.INTERACTION_WRITE,
+                   Perm.VISIT_PLAN_MANAGE, Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
         frozenset({Perm.CUSTOMER_WRITE, Perm.CUSTOMER_DELETE, Perm.CUSTOMER_ASSIGN, Perm.COMPLAINT_HANDLE,
                    Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT,
                    Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ,
-                   Perm.ORDER_WRITE, Perm.ALLOCATION_MANAGE}),
+                   Perm.ORDER_WRITE, Perm.ALLOCATION_MANAGE, Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE,
+                   Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
                                 frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT,
                                            Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.ORDER_READ,
-                                           Perm.ORDER_WRITE})),
+                                           Perm.ORDER_WRITE, Perm.INTERACTION_WRITE})),
     "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL,
-                              frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT})),
+                              frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT, Perm.INTERACTION_WRITE})),
     "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL,
                         frozenset({Perm.ORDER_READ, Perm.PAYMENT_WRITE})),
     "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL,

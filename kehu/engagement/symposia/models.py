@@ -1,0 +1,1 @@
+"""Tables and their invariants (see DESIGN.md)."""
