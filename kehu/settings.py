@@ -77,9 +77,11 @@ INSTALLED_APPS = [
     "kehu.workbench",
     "kehu.orders",
     "kehu.demo",
+    "kehu.ops",
 ]
 
 MIDDLEWARE = [
+    "kehu.ops.middleware.RequestIdMiddleware",  # first: times the whole request, stamps logs with its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kehu.access.middleware.IdleSessionMiddleware",  # Django's; background reads save at most once a minute
@@ -301,9 +303,20 @@ KEHU_WORKDAY_WEEKEND = [5, 6]
 # State Council publishes the next year's schedule around November).
 KEHU_WORKDAY_WARN_DAYS_AHEAD = int(os.environ.get("KEHU_WORKDAY_WARN_DAYS_AHEAD", "92"))
 
+# Logs go to stderr; KEHU_LOG_FORMAT=json writes one JSON object per line (for Loki/ELK), each with the
+# request id that the response carries in X-Request-ID. KEHU_ACCESS_LOG=1 logs one line per request.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "kehu.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "kehu.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if os.environ.get("KEHU_LOG_FORMAT") == "json" else "text"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+    "loggers": {"kehu.requests": {"level": "INFO" if _env_bool("KEHU_ACCESS_LOG", False) else "WARNING"}},
 }
+# /metrics answers loopback, or anyone presenting this bearer token (Prometheus on another host).
+KEHU_METRICS_TOKEN = os.environ.get("KEHU_METRICS_TOKEN", "")
