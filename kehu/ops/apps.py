@@ -11,6 +11,8 @@ class OpsConfig(AppConfig):
         from huey.contrib.djhuey import HUEY
         from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_EXECUTING
 
+        from kehu.ops import periodic
         from kehu.ops.metrics import task_signal
 
+        periodic.install(HUEY)
         HUEY.signal(SIGNAL_EXECUTING, SIGNAL_COMPLETE, SIGNAL_ERROR)(task_signal)
