@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "kehu.api.ApiErrorFormatMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kehu.ops.replica.ReplicaReadsMiddleware",  # last: it calls the view itself for reporting reads
 ]
 
 ROOT_URLCONF = "kehu.urls"
@@ -144,6 +145,19 @@ DATABASES = {"default": _database(DATABASE_URL)}
 if os.environ.get("KEHU_TEST_DATABASE_URL"):
     # The test run against another server: pytest-django creates test_<name> beside it.
     DATABASES = {"default": _database(os.environ["KEHU_TEST_DATABASE_URL"])}
+# Reports, exports and analytics may read from a streaming replica (kehu/ops/replica.py): the views
+# named below, GET only, outside transactions, while the replica answers and lags less than the limit.
+if os.environ.get("KEHU_REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = _database(os.environ["KEHU_REPLICA_DATABASE_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["kehu.ops.replica.ReplicaRouter"]
+KEHU_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("KEHU_REPLICA_MAX_LAG_SECONDS", "30"))
+KEHU_REPLICA_CHECK_SECONDS = float(os.environ.get("KEHU_REPLICA_CHECK_SECONDS", "5"))
+KEHU_REPLICA_VIEWS = _env_list(
+    "KEHU_REPLICA_VIEWS",
+    "exports:customers,api:customer_export,service_desk:reports,api:complaint_report_sla,"
+    "api:complaint_report_causes,api:complaint_report_categories,api:complaint_report_repeat,"
+    "api:complaint_report_handling_time,api:workbench_charts")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
