@@ -23,9 +23,12 @@ def demo_load(*, users: dict, rng: random.Random, today: dt.date | None = None) 
     today = today or timezone.localdate()
     from kehu.grading.models import CustomerGrade
 
-    key = list(CustomerGrade.objects.filter(grade__in=["三星", "二星"]).values_list("customer_id", flat=True)[:40])
-    contacts = list(Contact.objects.filter(customer_id__in=key, role="decision_maker", erased_at__isnull=True)
-                    .order_by("id")[:20]) or list(Contact.objects.filter(role="decision_maker").order_by("id")[:20])
+    key = list(CustomerGrade.objects.filter(grade__in=["三星", "二星"]).values_list("customer_id", flat=True)[:60])
+    live = Contact.objects.filter(erased_at__isnull=True, customer__deleted_at__isnull=True)
+    contacts = list(live.filter(customer_id__in=key).order_by("customer_id", "id")[:20])
+    if len(contacts) < 20:  # before grading (or with few key accounts): decision makers of other customers
+        contacts += list(live.filter(role="decision_maker").exclude(pk__in=[c.pk for c in contacts])
+                         .order_by("id")[:20 - len(contacts)])
     for i, c in enumerate(contacts[:6]):
         # a few birthdays within the coming week, so the reminders show (demo data, as an import would set it)
         c.birthday = (today + dt.timedelta(days=i + 1)).replace(year=1968 + 3 * i)

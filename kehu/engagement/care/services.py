@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
@@ -94,7 +95,9 @@ def _anniversaries(today: dt.date, lead: int) -> list[dict]:
         state, reason = _state(r["consented"])
         out.append({"kind": ReminderKind.ANNIVERSARY, "customer_id": r["pk"], "contact_id": None, "subject": "customer",
                     "occasion_date": when, "owner_id": r["owner_id"],
-                    "title": _("%(n)d years of cooperation with %(customer)s") % {"n": years, "customer": r["name"]},
+                    "title": ngettext("%(n)d year of cooperation with %(customer)s",
+                                      "%(n)d years of cooperation with %(customer)s", years) % {
+                        "n": years, "customer": r["name"]},
                     "state": state, "reason": reason, "lead": lead})
     return out
 

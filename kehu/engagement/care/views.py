@@ -137,7 +137,9 @@ def calendar(request):
     new_secret = request.session.pop("calendar_feed_secret", None)
     feed_url = request.build_absolute_uri(reverse("care:feed", args=[new_secret])) if new_secret else None
     return render(request, "care/calendar.html", {
-        "view": view, "month": month, "grid": grid, "agenda": sorted(by_day.items()), "today": today,
+        "view": view, "month": month, "grid": grid, "today": today,
+        "agenda": [(day, [(e, e.start if isinstance(e.start, dt.datetime) else None) for e in evs])
+                   for day, evs in sorted(by_day.items())],
         "prev": prev_month.strftime("%Y-%m"), "next": next_month.strftime("%Y-%m"),
         "kinds": [(p.key, p.label) for p in calendar_providers()], "token": token, "feed_url": feed_url,
         "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]})

@@ -182,6 +182,13 @@ def yearly_check(*, actor, now: dt.datetime | None = None) -> dict:
             "ok": held >= int(cfg["min_held"]), "latest": latest}
 
 
+def latest_held(*, actor, now: dt.datetime) -> dt.datetime | None:
+    """When the latest symposium the actor runs was held (any time), for the warning's date."""
+    return (Symposium.objects.filter(manage_q(actor), state__in=[SymposiumState.HELD, SymposiumState.CLOSED],
+                                     starts_at__lte=now).order_by("-starts_at").values_list("starts_at", flat=True)
+            .first())
+
+
 def segment_customers(*, actor, grades=None, industries=None, provinces=None, owners=None) -> QuerySet:
     """Customers in the planner's scope matching a segment (any of the listed values per criterion; an
     empty criterion does not narrow). Grades come from grading when it has graded anyone."""

@@ -3,7 +3,10 @@ symposia — a warning when none was held in the period the rule asks (一般每
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,5 +35,11 @@ def symposium_yearly_warning(user, *, today, now, limit):
         return []
     title = _("No customer symposium held in the last %(days)d days (at least %(n)d required)") % {
         "days": check["period_days"], "n": check["required"]}
-    return [Todo(kind="symposium_yearly", title=title, url=reverse("symposia:new"), due=None, state=OVERDUE,
+    # Due when the last one stopped counting (or today): overdue work sorts first, so the warning shows.
+    due = today
+    if check["latest"] is None:
+        last = selectors.latest_held(actor=user, now=now)
+        if last is not None:
+            due = min(today, timezone.localtime(last + dt.timedelta(days=check["period_days"])).date())
+    return [Todo(kind="symposium_yearly", title=title, url=reverse("symposia:new"), due=due, state=OVERDUE,
                  detail=_("Plan one: invite key customers, hold it and record the minutes."))]
