@@ -77,8 +77,8 @@ def notice_create(request):
         _notice, result = services.product_notice_create(actor=request.user, data={
             "title": request.POST.get("title", ""), "product_line": request.POST.get("product_line", ""),
             "summary": request.POST.get("summary", ""), "launch_date": request.POST.get("launch_date", "")})
-        messages.success(request, _("Notice sent: %(created)d reminders for the account managers, %(withheld)d "
-                                    "withheld for lack of consent.") % result)
+        msg = _("Notice sent: %(created)d reminders for the account managers, %(withheld)d withheld for lack of consent.")  # noqa: E501
+        messages.success(request, msg % result)
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
