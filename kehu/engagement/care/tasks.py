@@ -6,7 +6,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
 
-@db_periodic_task(crontab(minute="30", hour="6"))  # 06:30 every day, before the working day starts
+@db_periodic_task(crontab(hour="22", minute="30"))  # 06:30 in Asia/Shanghai (Huey counts in UTC)
 @lock_task("care-reminders")
 def care_reminders_daily():
     from kehu.engagement.care.services import care_reminders_generate
