@@ -122,7 +122,7 @@ class CheckOut(Schema):
     required: int
     period_days: int
     ok: bool
-    latest: dict | None
+    last_held_at: dt.datetime | None
 
 
 class SegmentOut(Schema):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,23 +170,16 @@ def held_q(*, now: dt.datetime) -> Q:
 
 def yearly_check(*, actor, now: dt.datetime | None = None) -> dict:
     """The yearly rule (一般每年进行至少一次客户座谈会) over the symposia the actor runs: how many count,
-    how many are required, the latest one, and whether the rule is met."""
+    how many are required, whether the rule is met, and when the last one was held (any time). One query."""
     if not can_manage(actor):
         raise Forbidden(_("Only a sales manager or an administrator may plan symposia."))
     now = now or timezone.now()
     cfg = config()
-    qs = Symposium.objects.filter(manage_q(actor)).filter(held_q(now=now))
-    held = qs.count()
-    latest = qs.order_by("-starts_at").values("id", "title", "starts_at").first()
-    return {"held": held, "required": int(cfg["min_held"]), "period_days": int(cfg["period_days"]),
-            "ok": held >= int(cfg["min_held"]), "latest": latest}
-
-
-def latest_held(*, actor, now: dt.datetime) -> dt.datetime | None:
-    """When the latest symposium the actor runs was held (any time), for the warning's date."""
-    return (Symposium.objects.filter(manage_q(actor), state__in=[SymposiumState.HELD, SymposiumState.CLOSED],
-                                     starts_at__lte=now).order_by("-starts_at").values_list("starts_at", flat=True)
-            .first())
+    row = Symposium.objects.filter(manage_q(actor)).aggregate(
+        held=Count("id", filter=held_q(now=now)),
+        last=Max("starts_at", filter=Q(state__in=[SymposiumState.HELD, SymposiumState.CLOSED], starts_at__lte=now)))
+    return {"held": row["held"], "required": int(cfg["min_held"]), "period_days": int(cfg["period_days"]),
+            "ok": row["held"] >= int(cfg["min_held"]), "last_held_at": row["last"]}
 
 
 def segment_customers(*, actor, grades=None, industries=None, provinces=None, owners=None) -> QuerySet:

@@ -37,9 +37,8 @@ def symposium_yearly_warning(user, *, today, now, limit):
         "days": check["period_days"], "n": check["required"]}
     # Due when the last one stopped counting (or today): overdue work sorts first, so the warning shows.
     due = today
-    if check["latest"] is None:
-        last = selectors.latest_held(actor=user, now=now)
-        if last is not None:
-            due = min(today, timezone.localtime(last + dt.timedelta(days=check["period_days"])).date())
+    if check["last_held_at"] is not None:
+        lapsed = timezone.localtime(check["last_held_at"] + dt.timedelta(days=check["period_days"])).date()
+        due = min(today, lapsed)
     return [Todo(kind="symposium_yearly", title=title, url=reverse("symposia:new"), due=due, state=OVERDUE,
                  detail=_("Plan one: invite key customers, hold it and record the minutes."))]
