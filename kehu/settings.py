@@ -299,6 +299,19 @@ KEHU_WORKBENCH_SOON_HOURS = float(os.environ.get("KEHU_WORKBENCH_SOON_HOURS", "2
 KEHU_WORKBENCH_HORIZON_DAYS = int(os.environ.get("KEHU_WORKBENCH_HORIZON_DAYS", "7"))
 KEHU_WORKBENCH_CACHE_SECONDS = int(os.environ.get("KEHU_WORKBENCH_CACHE_SECONDS", "0" if TESTING else "300"))
 
+# Customer symposia (客户座谈会, 004 第十三条): at least `min_held` held (with minutes when `require_minutes`)
+# within `period_days`, else a warning on the planners' workbench; at most `max_invitees` per symposium.
+KEHU_SYMPOSIA = {"min_held": 1, "period_days": 365, "require_minutes": True, "max_invitees": 300}
+# Customer care (客户关怀): days of notice per occasion, the holidays greeted (names in the holiday table),
+# the grades that are key accounts, the consent purposes that cover care contact (kehu/engagement/care).
+KEHU_CARE = {
+    "lead_days": {"birthday": 7, "anniversary": 7, "holiday": 14, "new_product": 0},
+    "holidays": ["元旦", "春节", "端午", "中秋", "国庆"],
+    "key_grades": ["三星", "二星"],
+}
+# The personal calendar's iCalendar feed covers these days around today.
+KEHU_CALENDAR_FEED = {"days_back": 30, "days_ahead": 180}
+
 # API paging.
 KEHU_PAGE_SIZE_DEFAULT = 50
 KEHU_PAGE_SIZE_MAX = 200

@@ -161,6 +161,21 @@ OPERATIONS: dict[str, Op] = {
     "/imports/{job_id}/errors": Op(Perm.CUSTOMER_IMPORT, records="absent"),
     "/import-mappings": Op(Perm.CUSTOMER_IMPORT),
     "/import-mappings/{mapping_id}": Op(Perm.CUSTOMER_IMPORT, records="absent"),
+    # symposia: seen by their planners' scope and by the owners of invited customers (an unknown id: 404)
+    "/symposia": Op(),
+    "/symposia/check": Op(Perm.SYMPOSIUM_MANAGE),
+    "/symposia/segment-preview": Op(Perm.SYMPOSIUM_MANAGE),
+    "/symposia/{symposium_id}": Op(records="absent"),
+    "/symposia/{symposium_id}/invitations": Op(records="absent"),
+    "/symposia/{symposium_id}/items": Op(records="absent"),
+    # care: those who look after customers (follow-ups or care management), in the customers' scope
+    "/care/reminders": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE)),
+    "/care/reminders/{reminder_id}": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE), records="absent"),
+    "/care/product-notices": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE)),
+    "/care/profiles/{contact_id}": Op(records="scoped", world="contact"),
+    # the personal calendar: everyone's own
+    "/calendar/events": Op(params={"start": "2026-12-01", "end": "2027-01-01"}),
+    "/calendar/token": Op(),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

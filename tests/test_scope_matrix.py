@@ -60,6 +60,8 @@ CAN = {
     "audit": {"admin", "auditor"},
     "users": {"admin"},
     "grading": {"admin", "executive"},
+    "symposia": {"admin", "executive", "manager", "north_manager"},
+    "care": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -151,6 +153,13 @@ ENDPOINTS = [
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
+ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),
+              E("symposium_check", "GET", "/symposia/check", need="symposia"),
+              E("symposium_create", "POST", "/symposia", {"title": "客户座谈会", "starts_at": "2027-03-20T09:30",
+                                                          "place": "杭州", "topics": ["market"]}, "symposia", ok=201),
+              E("care_reminder_list", "GET", "/care/reminders", need="care"),
+              E("care_profile_get", "GET", "/care/profiles/{wang}", scoped=True),
+              E("calendar_events", "GET", "/calendar/events?start=2026-12-01&end=2027-01-01", need="any")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:

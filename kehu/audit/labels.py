@@ -153,6 +153,25 @@ ACTION_LABELS = {
     "allocation.round.delete": _("Allocation round deleted"),
     "allocation.round.compute": _("Allocation computed (preview)"),
     "allocation.round.confirm": _("Allocation confirmed"),
+    # customer symposia (客户座谈会)
+    "symposium.create": _("Symposium planned"),
+    "symposium.update": _("Symposium plan changed"),
+    "symposium.invite": _("Symposium invitations sent"),
+    "symposium.invitation.answer": _("Symposium invitation answered"),
+    "symposium.hold": _("Symposium attendance recorded"),
+    "symposium.minutes": _("Symposium minutes written"),
+    "symposium.close": _("Symposium closed"),
+    "symposium.cancel": _("Symposium cancelled"),
+    "symposium.item.create": _("Symposium follow-up item added"),
+    "symposium.item.close": _("Symposium follow-up item closed"),
+    # customer care (客户关怀) and the calendar feed
+    "care.reminders.generate": _("Care reminders made"),
+    "care.notice.create": _("New-product notice sent"),
+    "care.reminder.done": _("Care reminder done"),
+    "care.reminder.skip": _("Care reminder skipped"),
+    "care.profile.set": _("Care profile changed"),
+    "care.calendar_token.rotate": _("Calendar feed address created"),
+    "care.calendar_token.revoke": _("Calendar feed address revoked"),
 }
 
 

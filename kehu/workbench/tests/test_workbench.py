@@ -295,7 +295,8 @@ def test_workbench_api_is_scoped_to_the_user(api_client, org, book):
     body = api_client.as_user(org.manager).get("/workbench").json()
     figs = {f["key"]: f for f in body["figures"]}
     assert figs["customers"]["value"] == 3 and figs["customers"]["change"] == 3
-    assert [t["kind"] for t in body["todos"]] == ["complaint"]
+    # (a manager whose department held no customer symposium this year is also warned: symposia's rule)
+    assert [t["kind"] for t in body["todos"] if t["kind"] != "symposium_yearly"] == ["complaint"]
     body = api_client.as_user(org.north_rep).get("/workbench").json()
     assert {f["key"]: f for f in body["figures"]}["customers"]["value"] == 3 and body["todos"] == []
     charts = api_client.as_user(org.manager).get("/workbench/charts").json()["charts"]
