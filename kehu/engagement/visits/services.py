@@ -209,9 +209,13 @@ def plan_generate(*, actor, year, owner_id=None, start: dt.date | None = None) -
     return plan
 
 
-def generate_visits(*, plans: list[VisitPlan], start: dt.date, batch_size: int = 5000) -> tuple[int, int]:
+def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int = 1000) -> tuple[int, int]:
     """The visits of the plans (same year), replacing their generated, still scheduled ones: (removed,
-    created). Three queries per 1,000 customers (their service levels) plus the inserts."""
+    created). Per 1,000 customers: two queries for their service levels and multi-row INSERTs of the visits
+    (plain rows, not model instances: a company's plans are millions of rows). Runs in the caller's
+    transaction."""
+    from django.db import connection
+
     from kehu.grading.selectors import service_levels_for
 
     if not plans:
@@ -225,32 +229,72 @@ def generate_visits(*, plans: list[VisitPlan], start: dt.date, batch_size: int =
                    .filter(planned_on__gte=start).delete())
     kept = set(ScheduledVisit.objects.filter(plan__in=plans, planned_on__gte=start)
                .exclude(state=VisitState.CANCELLED).values_list("customer_id", "planned_on"))
-    customers = list(Customer.objects.filter(owner_id__in=plan_by_owner, deleted_at__isnull=True)
-                     .exclude(status="disqualified").order_by("owner_id", "id").values_list("id", "owner_id"))
+    customers = (Customer.objects.filter(owner_id__in=plan_by_owner, deleted_at__isnull=True)
+                 .exclude(status="disqualified").order_by("owner_id", "id").values_list("id", "owner_id"))
+    now = ScheduledVisit._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    day_prep = ScheduledVisit._meta.get_field("planned_on").get_db_prep_save
+    table = ScheduledVisit._meta.db_table
+    cols = ("plan_id", "customer_id", "owner_id", "department_id", "planned_on", "state", "source", "purpose",
+            "is_return_visit", "needs_authorisation", "cancel_reason", "created_at", "updated_at")
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    prepped = {d: day_prep(d, connection) for d in days}
     created = 0
-    rows: list[ScheduledVisit] = []
-    chunk = 1000
     k = 0
-    for i in range(0, len(customers), chunk):
-        part = customers[i:i + chunk]
+    part: list[tuple[int, int]] = []
+
+    def flush(part):
+        nonlocal created, k
         levels = service_levels_for([cid for cid, _o in part])
+        rows = []
         for cid, owner_id in part:
             plan = plan_by_owner[owner_id]
             count = rules.visits_per_year(levels.get(cid), conf)
             for day in rules.spread(days, count, phase=rules.phase_of(k)):
-                if (cid, day) in kept:
-                    continue
-                rows.append(ScheduledVisit(plan=plan, customer_id=cid, owner_id=owner_id,
-                                           department_id=plan.department_id, planned_on=day))
+                if (cid, day) not in kept:
+                    rows.append((plan.pk, cid, owner_id, plan.department_id, prepped[day], VisitState.SCHEDULED,
+                                 VisitSource.GENERATED, "", False, False, "", now, now))
             k += 1
-        if len(rows) >= batch_size:
-            ScheduledVisit.objects.bulk_create(rows, batch_size=batch_size)
-            created += len(rows)
-            rows = []
-    if rows:
-        ScheduledVisit.objects.bulk_create(rows, batch_size=batch_size)
+        with connection.cursor() as cur:
+            for i in range(0, len(rows), 500):
+                batch = rows[i:i + 500]
+                cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES " + ", ".join([one] * len(batch)),
+                            [v for row in batch for v in row])
         created += len(rows)
+
+    for row in customers.iterator(chunk_size=chunk):
+        part.append(row)
+        if len(part) >= chunk:
+            flush(part)
+            part = []
+    if part:
+        flush(part)
     return removed, created
+
+
+@transaction.atomic
+def plans_generate_company(*, actor, year, owner_ids, start: dt.date | None = None) -> list[VisitPlan]:
+    """Generate the annual plans of many account managers at once (a leader, for the reps in their scope):
+    one plan each (the drafts regenerated, submitted or approved ones left alone), one audit entry per plan."""
+    from kehu.access.scopes import scope_q
+    from kehu.audit.services import audit_record_many
+
+    require_manage(actor)
+    year = _year(year)
+    start = start or dt.date(year, 1, 1)
+    owners = list(User.objects.filter(scope_q(actor, owner_field="pk"), pk__in=list(owner_ids), is_active=True)
+                  .order_by("pk"))
+    existing = {p.owner_id: p for p in VisitPlan.objects.select_for_update().filter(owner__in=owners, year=year)}
+    fresh = [VisitPlan(owner=o, department_id=o.department_id, year=year, created_by=actor,
+                       generated_at=timezone.now()) for o in owners if o.pk not in existing]
+    VisitPlan.objects.bulk_create(fresh, batch_size=1000)
+    plans = [p for p in existing.values() if p.state == PlanState.DRAFT]
+    plans += list(VisitPlan.objects.filter(owner__in=[p.owner_id for p in fresh], year=year))
+    generate_visits(plans=plans, start=start)
+    VisitPlan.objects.filter(pk__in=[p.pk for p in plans]).update(generated_at=timezone.now())
+    PlanEvent.objects.bulk_create([PlanEvent(plan=p, actor=actor, action="generate") for p in plans], batch_size=1000)
+    audit_record_many(actor=actor, action="visit_plan.generate", objects=plans,
+                      changes=[{"year": [None, year]} for _p in plans])
+    return plans
 
 
 # ---------------------------------------------------------------- plan states

@@ -186,3 +186,17 @@ def test_reminders_once_per_visit_before_its_day(org, book, plan, django_capture
     assert ScheduledVisit.objects.get(pk=first.pk).reminded_at is not None
     assert services.visits_remind(today=day_before) == 0
     assert Notification.objects.filter(user=org.rep).count() >= 1
+
+
+def test_a_manager_generates_the_plans_of_every_rep_in_scope_at_once(org, book):
+    plans = services.plans_generate_company(actor=org.manager, year=YEAR, start=START,
+                                            owner_ids=[org.rep.pk, org.rep2.pk, org.north_rep.pk])
+    assert sorted(p.owner.username for p in plans) == ["rep", "rep2"]  # 华北区 is outside 李经理's scope
+    assert ScheduledVisit.objects.filter(owner=org.rep).count() == 20
+    assert ScheduledVisit.objects.filter(owner=org.rep2).count() == 4
+    assert AuditEntry.objects.filter(action="visit_plan.generate").count() == 2
+    with pytest.raises(Forbidden):
+        services.plans_generate_company(actor=org.rep, year=YEAR, owner_ids=[org.rep.pk])
+    # again: the drafts are regenerated, not doubled
+    services.plans_generate_company(actor=org.manager, year=YEAR, start=START, owner_ids=[org.rep.pk])
+    assert ScheduledVisit.objects.filter(owner=org.rep).count() == 20
