@@ -35,7 +35,7 @@ PLAN_TRANSITIONS = {
 
 
 class VisitState(models.TextChoices):
-    SCHEDULED = "scheduled", _("Scheduled")
+    SCHEDULED = "scheduled", _("To visit")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
 
@@ -52,7 +52,7 @@ class Scale(models.TextChoices):
 
 
 class SuggestionState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", _("Awaiting an answer")
     ANSWERED = "answered", _("Answered")
     CLOSED = "closed", _("Closed")
 
@@ -118,12 +118,12 @@ class PlanEvent(models.Model):
     """One move of a plan (generated, submitted, approved, returned, visit moved/added/cancelled)."""
 
     plan = models.ForeignKey(VisitPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(_("at"), auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+    at = models.DateTimeField(_("event time"), auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("moved by"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(_("action"), max_length=30)
-    from_state = models.CharField(_("from"), max_length=10, blank=True, default="")
-    to_state = models.CharField(_("to"), max_length=10, blank=True, default="")
+    from_state = models.CharField(_("from state"), max_length=10, blank=True, default="")
+    to_state = models.CharField(_("to state"), max_length=10, blank=True, default="")
     note = models.CharField(_("note"), max_length=500, blank=True, default="")
 
     class Meta:
