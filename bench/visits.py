@@ -128,6 +128,7 @@ def measure_raw(db: str, per_year: int) -> tuple[float, int]:
             cur.executemany("INSERT INTO bench_workday (idx, day) VALUES (%s, %s)", list(enumerate(days)))
             now = "now()" if db == "postgres" else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
             phase = "((c.id * 618) % 1000) / 1000.0"
+            floor = "FLOOR" if db == "postgres" else ""
             t = time.perf_counter()
             cur.execute(
                 "INSERT INTO visits_scheduledvisit (plan_id, customer_id, owner_id, department_id, planned_on, state, "
@@ -135,7 +136,7 @@ def measure_raw(db: str, per_year: int) -> tuple[float, int]:
                 f"SELECT p.id, c.id, c.owner_id, p.department_id, w.day, 'scheduled', 'generated', '', FALSE, FALSE, '', "
                 f"{now}, {now} FROM customers_customer c JOIN visits_visitplan p ON p.owner_id = c.owner_id "
                 f"AND p.year = {YEAR} CROSS JOIN {series(db, per_year)} "
-                f"JOIN bench_workday w ON w.idx = CAST(((s.n - 1) + {phase}) * {n} / {per_year} AS integer) "
+                f"JOIN bench_workday w ON w.idx = CAST({floor}(((s.n - 1) + {phase}) * {n} / {per_year}) AS integer) "
                 "WHERE c.deleted_at IS NULL")
             created = cur.rowcount
             seconds = time.perf_counter() - t

@@ -141,10 +141,13 @@ class ScheduledVisit(models.Model):
     plan = models.ForeignKey(VisitPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="visits")
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
                                  related_name="+")
+    # The plan's owner and department, copied for the scope filter and its indexes. No database constraint of
+    # their own (the plan's foreign keys hold them): a company's plans insert millions of rows, and each
+    # deferred foreign-key check costs a trigger call at commit on PostgreSQL.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account manager"), on_delete=models.PROTECT,
-                              related_name="+", db_index=False)
+                              related_name="+", db_index=False, db_constraint=False)
     department = models.ForeignKey("access.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+", db_index=False)
+                                   on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     planned_on = models.DateField(_("planned date"))
     state = models.CharField(_("state"), max_length=10, choices=VisitState.choices, default=VisitState.SCHEDULED)
     source = models.CharField(_("source"), max_length=10, choices=VisitSource.choices, default=VisitSource.GENERATED)
