@@ -212,8 +212,8 @@ def plan_generate(*, actor, year, owner_id=None, start: dt.date | None = None) -
 def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int = 1000) -> tuple[int, int]:
     """The visits of the plans (same year), replacing their generated, still scheduled ones: (removed,
     created). Per 1,000 customers: two queries for their service levels and multi-row INSERTs of the visits
-    (plain rows, not model instances: a company's plans are millions of rows). Runs in the caller's
-    transaction."""
+    (plain rows, not model instances: a company's plans are millions of rows; COPY on PostgreSQL). Runs in
+    the caller's transaction."""
     from django.db import connection
 
     from kehu.grading.selectors import service_levels_for
@@ -255,10 +255,16 @@ def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int = 1000
                                  VisitSource.GENERATED, "", False, False, "", now, now))
             k += 1
         with connection.cursor() as cur:
-            for i in range(0, len(rows), 500):
-                batch = rows[i:i + 500]
-                cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES " + ", ".join([one] * len(batch)),
-                            [v for row in batch for v in row])
+            if connection.vendor == "postgresql":
+                # COPY: the driver binds each value in C (a 6,500-parameter INSERT is formatted in Python).
+                with cur.cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                for i in range(0, len(rows), 500):
+                    batch = rows[i:i + 500]
+                    cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES " + ", ".join([one] * len(batch)),
+                                [v for row in batch for v in row])
         created += len(rows)
 
     for row in customers.iterator(chunk_size=chunk):
