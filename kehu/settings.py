@@ -347,3 +347,25 @@ LOGGING = {
 }
 # /metrics answers loopback, or anyone presenting this bearer token (Prometheus on another host).
 KEHU_METRICS_TOKEN = os.environ.get("KEHU_METRICS_TOKEN", "")
+
+# Visit plans and reports (客户走访, 004 第十一条): visits a year per grade when the grade's service policy
+# gives no "visit every" (keyed by grade name) and for an ungraded customer; how many days around its
+# date a recorded visit ticks a scheduled one; working days of grace before a visit is overdue; working
+# days ahead to remind; which return visits need a leader's authorisation (004 第1篇 7: "key" = key
+# accounts, i.e. a grade whose service policy names a dedicated manager or a grade listed here; "all";
+# "none"); the report score's weights per scale; the suggestions' answer time and their topic → the
+# department (path) concerned.
+KEHU_VISITS = {
+    "frequency_by_grade": {"A": 12, "B": 6, "C": 4, "D": 2},
+    "default_per_year": 4,
+    "match_window_days": 14,
+    "overdue_grace_working_days": 0,
+    "remind_working_days_before": 2,
+    "return_visit_authorisation": "key",
+    "key_account_grades": ["A", "三星", "二星"],
+    "score_weights": {"quality": 1, "service": 1, "reputation": 1},
+    "suggestion_answer_days": 10,
+    "suggestion_routes": {"quality": "总部/质量部", "service": "总部/客服部", "delivery": "总部/物流部",
+                          "price": "总部/销售部", "product": "总部/技术部"},
+    "max_visits_per_customer": 52,
+}

@@ -66,6 +66,7 @@ class Op:
 
 HANDLE, REPORT = Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT
 INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
+VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
@@ -154,6 +155,20 @@ OPERATIONS: dict[str, Op] = {
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),
+    # visit plans and reports (客户走访): account managers and leaders, rows in the rep's scope (the visits'
+    # own scope tests build the records: kehu/engagement/visits/tests/test_api_pages.py)
+    "/visits/plans": Op(VISITS),
+    "/visits/plans/{plan_id}": Op(VISITS, records="absent"),
+    "/visits/scheduled": Op(VISITS),
+    "/visits/scheduled/{visit_id}": Op(VISITS, records="absent"),
+    "/visits/completion": Op(VISITS),
+    "/visits/scales": Op(VISITS),
+    "/visits/reports": Op(VISITS),
+    "/visits/reports/{report_id}": Op(VISITS, records="absent"),
+    "/visits/suggestions": Op(VISITS),
+    "/visits/suggestions/{suggestion_id}": Op(VISITS, records="absent"),
+    "/visits/executive": Op(VISITS),
+    "/visits/executive/{visit_id}": Op(VISITS, records="absent"),
     # imports
     "/imports": Op(Perm.CUSTOMER_IMPORT),
     "/imports/fields": Op(Perm.CUSTOMER_IMPORT),

@@ -62,6 +62,8 @@ CAN = {
     "grading": {"admin", "executive"},
     "symposia": {"admin", "executive", "manager", "north_manager"},
     "care": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
+    # visit plans and reports: whoever records follow-ups (interaction.write) or manages visit plans
+    "visits": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -151,6 +153,15 @@ ENDPOINTS = [
     E("grading_movements", "GET", "/grading/movements", need="any"),
 ]
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+ENDPOINTS += [E("visit_plan_list", "GET", "/visits/plans", need="visits"),
+              E("visit_plan_generate", "POST", "/visits/plans/generate", {"year": 2026, "start": "2026-01-01"},
+                "visits", ok=201),
+              E("visit_scheduled_list", "GET", "/visits/scheduled", need="visits"),
+              E("visit_completion", "GET", "/visits/completion", need="visits"),
+              E("visit_scales", "GET", "/visits/scales", need="visits"),
+              E("visit_report_list", "GET", "/visits/reports", need="visits"),
+              E("visit_suggestion_list", "GET", "/visits/suggestions", need="visits"),
+              E("visit_executive_list", "GET", "/visits/executive", need="visits")]
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
 ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),

@@ -172,6 +172,23 @@ ACTION_LABELS = {
     "care.profile.set": _("Care profile changed"),
     "care.calendar_token.rotate": _("Calendar feed address created"),
     "care.calendar_token.revoke": _("Calendar feed address revoked"),
+    # visit plans and reports (客户走访)
+    "visit_plan.generate": _("Annual visit plan generated"),
+    "visit_plan.submit": _("Annual visit plan submitted"),
+    "visit_plan.approve": _("Annual visit plan approved"),
+    "visit_plan.return": _("Annual visit plan returned to draft"),
+    "visit.add": _("Visit added to a plan"),
+    "visit.move": _("Visit moved"),
+    "visit.cancel": _("Visit cancelled"),
+    "visit.authorise": _("Return visit authorised"),
+    "visit.done_by_followup": _("Visit done (recorded as a follow-up)"),
+    "visit_report.file": _("Visit report filed"),
+    "suggestion.answer": _("Customer suggestion answered"),
+    "suggestion.close": _("Customer suggestion closed"),
+    "executive_visit.create": _("Executive visit planned"),
+    "executive_visit.update": _("Executive visit changed"),
+    "executive_visit.outcome": _("Executive visit outcome recorded"),
+    "executive_visit.cancel": _("Executive visit cancelled"),
 }
 
 
