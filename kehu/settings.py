@@ -180,7 +180,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = _env_bool("KEHU_SSL_REDIRECT", _PRODUCTION)
 SECURE_HSTS_SECONDS = int(os.environ.get("KEHU_HSTS_SECONDS", str(365 * 24 * 3600) if _PRODUCTION else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = _env_bool("KEHU_HSTS_PRELOAD", False)
+# The preload directive alone changes nothing: browsers' lists include a domain only once it is submitted.
+SECURE_HSTS_PRELOAD = _env_bool("KEHU_HSTS_PRELOAD", _PRODUCTION)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Behind a TLS-terminating proxy (nginx) the request arrives as HTTP: believe its X-Forwarded-Proto. The
