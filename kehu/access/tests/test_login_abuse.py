@@ -170,8 +170,12 @@ def test_old_counters_are_purged(org):
         login("rep", "wrong")
     assert throttle.purge() == 0
     LoginThrottle.objects.update(updated_at=timezone.now() - dt.timedelta(days=3))
-    assert throttle.purge() == LoginThrottle.objects.count() + 3 - LoginThrottle.objects.count()
-    assert not LoginThrottle.objects.exists()
+    from kehu.access.models import LoginAttempt
+    from kehu.access.tasks import login_records_purge
+
+    LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(days=60))
+    assert login_records_purge.call_local() == {"counters": 3, "attempts": 1}
+    assert not LoginThrottle.objects.exists() and not LoginAttempt.objects.exists()
 
 
 # ---------------------------------------------------------------- parallel attempts

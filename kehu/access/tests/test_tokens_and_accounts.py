@@ -206,3 +206,25 @@ def test_a_page_after_the_absolute_lifetime_goes_to_the_login_page(org, client):
     session.save()
     r = client.get("/workbench/")
     assert r.status_code == 302 and "/login/" in r["Location"]
+
+
+@pytest.mark.parametrize("path", ["/users/{rep}/tokens/", "/account/tokens/"])
+def test_token_pages_send_anonymous_visitors_to_the_login_page(org, client, path):
+    """Anonymous: the token pages redirect to the login page (the API answers 401)."""
+    r = client.get(path.format(rep=org.rep.pk))
+    assert r.status_code == 302 and "/login/" in r["Location"]
+
+
+@pytest.mark.parametrize("path", ["/users/{rep}/deactivate/", "/users/{rep}/reactivate/",
+                                  "/users/{rep}/tokens/1/revoke/"])
+def test_account_actions_are_for_administrators_only(org, client, path):
+    """Deactivate, reactivate and revoking others' tokens: 403 for every role without user.manage,
+    and nothing changes."""
+    from kehu.access.roles import ROLES, Perm
+
+    for role_user in (org.executive, org.manager, org.rep2, org.agent, org.finance, org.analyst, org.auditor):
+        assert Perm.USER_MANAGE not in ROLES[role_user.role].perms
+        client.force_login(role_user)
+        assert client.post(path.format(rep=org.rep.pk)).status_code == 403, role_user.role
+    org.rep.refresh_from_db()
+    assert org.rep.is_active
