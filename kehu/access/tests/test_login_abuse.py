@@ -238,3 +238,26 @@ def test_parallel_takes_never_exceed_the_limit(audit_triggers_lifted_at_teardown
     errors = _parallel(8, take)
     assert errors == []
     assert len(granted) == 7
+
+
+def test_the_owners_browser_is_known_by_its_signed_cookie_whatever_its_address(org, client):
+    """The login page sets a signed cookie at each login; that browser is a known place for the
+    account even from a new address, while a stranger's browser on a new address is throttled."""
+    from django.test import Client
+
+    assert client.post("/login/", {"username": "admin", "password": org.password},
+                       REMOTE_ADDR="203.0.113.7").status_code == 302
+    client.post("/logout/")
+    with throttle_settings(account_attempts=3):
+        for i in range(3):
+            with pytest.raises(NotAuthenticated):
+                login("admin", "wrong", ip=f"198.51.100.{i + 1}")
+        stranger = Client().post("/login/", {"username": "admin", "password": org.password},
+                                 REMOTE_ADDR="198.51.100.99")
+        assert stranger.status_code == 429
+        owner = client.post("/login/", {"username": "admin", "password": org.password}, REMOTE_ADDR="192.0.2.50")
+        assert owner.status_code == 302
+        forged = Client()
+        forged.cookies["kehu_known_login"] = "forged"
+        assert forged.post("/login/", {"username": "admin", "password": org.password},
+                           REMOTE_ADDR="198.51.100.98").status_code == 429
