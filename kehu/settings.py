@@ -80,9 +80,11 @@ INSTALLED_APPS = [
     "kehu.workbench",
     "kehu.orders",
     "kehu.demo",
+    "kehu.ops",
 ]
 
 MIDDLEWARE = [
+    "kehu.ops.middleware.RequestIdMiddleware",  # first: times the whole request, stamps logs with its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
@@ -99,6 +101,7 @@ MIDDLEWARE = [
     "kehu.api.ApiErrorFormatMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kehu.ops.replica.ReplicaReadsMiddleware",  # last: it calls the view itself for reporting reads
 ]
 
 ROOT_URLCONF = "kehu.urls"
@@ -149,6 +152,19 @@ DATABASES = {"default": _database(DATABASE_URL)}
 if os.environ.get("KEHU_TEST_DATABASE_URL"):
     # The test run against another server: pytest-django creates test_<name> beside it.
     DATABASES = {"default": _database(os.environ["KEHU_TEST_DATABASE_URL"])}
+# Reports, exports and analytics may read from a streaming replica (kehu/ops/replica.py): the views
+# named below, GET only, outside transactions, while the replica answers and lags less than the limit.
+if os.environ.get("KEHU_REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = _database(os.environ["KEHU_REPLICA_DATABASE_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["kehu.ops.replica.ReplicaRouter"]
+KEHU_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("KEHU_REPLICA_MAX_LAG_SECONDS", "30"))
+KEHU_REPLICA_CHECK_SECONDS = float(os.environ.get("KEHU_REPLICA_CHECK_SECONDS", "5"))
+KEHU_REPLICA_VIEWS = _env_list(
+    "KEHU_REPLICA_VIEWS",
+    "exports:customers,api:customer_export,service_desk:reports,api:complaint_report_sla,"
+    "api:complaint_report_causes,api:complaint_report_categories,api:complaint_report_repeat,"
+    "api:complaint_report_handling_time,api:workbench_charts")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -325,12 +341,23 @@ KEHU_WORKDAY_WEEKEND = [5, 6]
 # State Council publishes the next year's schedule around November).
 KEHU_WORKDAY_WARN_DAYS_AHEAD = int(os.environ.get("KEHU_WORKDAY_WARN_DAYS_AHEAD", "92"))
 
+# Logs go to stderr; KEHU_LOG_FORMAT=json writes one JSON object per line (for Loki/ELK), each with the
+# request id that the response carries in X-Request-ID. KEHU_ACCESS_LOG=1 logs one line per request.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "kehu.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "kehu.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if os.environ.get("KEHU_LOG_FORMAT") == "json" else "text"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+    "loggers": {"kehu.requests": {"level": "INFO" if _env_bool("KEHU_ACCESS_LOG", False) else "WARNING"}},
 }
+# /metrics answers loopback, or anyone presenting this bearer token (Prometheus on another host).
+KEHU_METRICS_TOKEN = os.environ.get("KEHU_METRICS_TOKEN", "")
 
 # ---------------------------------------------------------------- login abuse, tokens, sessions (issue 16)
 # Client IP: X-Forwarded-For is believed only from these reverse proxies (CIDRs, e.g. "127.0.0.1/32,10.0.0.0/8").
