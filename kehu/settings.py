@@ -194,6 +194,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True  # the forms send the token as a field, htmx from the <meta> in base.html
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = _env_bool("KEHU_SSL_REDIRECT", _PRODUCTION)
+# Health checks and Prometheus call the server directly over plain HTTP (never redirected).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("KEHU_HSTS_SECONDS", str(365 * 24 * 3600) if _PRODUCTION else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", True)
 # The preload directive alone changes nothing: browsers' lists include a domain only once it is submitted.

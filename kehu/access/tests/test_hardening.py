@@ -172,3 +172,13 @@ def test_every_kehu_variable_is_documented():
     doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\|\s*`(KEHU_[A-Z0-9_]+)`", doc, flags=re.MULTILINE))
     assert sorted(names - documented) == []
+
+
+def test_health_checks_are_not_redirected_to_https(tmp_path):
+    """In production the probes of /healthz, /readyz and /metrics over plain HTTP get no redirect."""
+    script = ("import re; from django.conf import settings as s; "
+              "print(all(any(re.search(p, u) for p in s.SECURE_REDIRECT_EXEMPT) for u in "
+              "('healthz', 'readyz', 'metrics')), any(re.search(p, 'customers/') for p in s.SECURE_REDIRECT_EXEMPT))")
+    result = _kehu(["shell", "-c", script], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["True", "False"]
