@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "csp",
+    "ninja",  # the API docs page from its own static files (no CDN, no inline script: CSP holds)
     "kehu.access",
     "kehu.audit",
     "kehu.customers",
@@ -84,6 +87,7 @@ MIDDLEWARE = [
     "kehu.ops.middleware.RequestIdMiddleware",  # first: times the whole request, stamps logs with its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "kehu.access.middleware.IdleSessionMiddleware",  # Django's; background reads save at most once a minute
     "kehu.access.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -91,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kehu.access.middleware.RequestContextMiddleware",
+    "kehu.access.middleware.AbsoluteSessionMiddleware",
+    "kehu.access.middleware.NoStoreMiddleware",
     "kehu.access.middleware.PasswordChangeRequiredMiddleware",
     "kehu.api.ApiErrorFormatMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -118,6 +124,7 @@ TEMPLATES = [
                 "kehu.access.context_processors.navigation",
                 "kehu.workdays.context_processors.calendar_warning",
                 "kehu.grading.allocation.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -178,8 +185,27 @@ SESSION_SAVE_EVERY_REQUEST = True  # the cookie age then counts from the last re
 # (background htmx/fetch reads save it at most once a minute: kehu.access.middleware.IdleSessionMiddleware)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("KEHU_SECURE_COOKIES")
+# Production (KEHU_DEBUG off) is served over HTTPS: secure cookies, redirect to HTTPS, HSTS. Each can be
+# turned off for a plain-HTTP deployment on a closed network (KEHU_SECURE_COOKIES=0, KEHU_SSL_REDIRECT=0,
+# KEHU_HSTS_SECONDS=0).
+_PRODUCTION = not (DEBUG or TESTING)
+SESSION_COOKIE_SECURE = _env_bool("KEHU_SECURE_COOKIES", _PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # the forms send the token as a field, htmx from the <meta> in base.html
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = _env_bool("KEHU_SSL_REDIRECT", _PRODUCTION)
+# Health checks and Prometheus call the server directly over plain HTTP (never redirected).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("KEHU_HSTS_SECONDS", str(365 * 24 * 3600) if _PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", True)
+# The preload directive alone changes nothing: browsers' lists include a domain only once it is submitted.
+SECURE_HSTS_PRELOAD = _env_bool("KEHU_HSTS_PRELOAD", _PRODUCTION)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Behind a TLS-terminating proxy (nginx) the request arrives as HTTP: believe its X-Forwarded-Proto. The
+# proxy must set that header itself (overwriting the client's). On by default when KEHU_TRUSTED_PROXIES is set.
+if _env_bool("KEHU_PROXY_SSL_HEADER", bool(_env_list("KEHU_TRUSTED_PROXIES"))):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -368,4 +394,50 @@ KEHU_VISITS = {
     "suggestion_routes": {"quality": "总部/质量部", "service": "总部/客服部", "delivery": "总部/物流部",
                           "price": "总部/销售部", "product": "总部/技术部"},
     "max_visits_per_customer": 52,
+}
+
+# ---------------------------------------------------------------- login abuse, tokens, sessions (issue 16)
+# Client IP: X-Forwarded-For is believed only from these reverse proxies (CIDRs, e.g. "127.0.0.1/32,10.0.0.0/8").
+KEHU_TRUSTED_PROXIES = _env_list("KEHU_TRUSTED_PROXIES")
+# Login throttling (kehu.access.throttle), counted in the database before the password is checked:
+# - one account from one client IP: the policy's lockout (KEHU_LOCKOUT_ATTEMPTS failures within
+#   KEHU_LOCKOUT_WINDOW_MINUTES), for lock_minutes, doubling on each repeat up to max_lock_minutes;
+# - one client IP, whatever the usernames: ip_attempts failures within the window;
+# - one account from places it never logged in from (all of them together): account_attempts; an
+#   address or browser that logged in as the account within known_days is not counted, so strangers
+#   cannot lock the owner out. Repeats are forgotten after strikes_reset_hours without a block.
+KEHU_LOGIN_THROTTLE = {
+    "account_ip_attempts": KEHU_LOCKOUT_ATTEMPTS,
+    "ip_attempts": int(os.environ.get("KEHU_LOGIN_IP_ATTEMPTS", "30")),
+    "account_attempts": int(os.environ.get("KEHU_LOGIN_ACCOUNT_ATTEMPTS", "20")),
+    "window_minutes": KEHU_LOCKOUT_WINDOW_MINUTES,
+    "lock_minutes": KEHU_LOCKOUT_WINDOW_MINUTES,
+    "max_lock_minutes": int(os.environ.get("KEHU_LOCKOUT_MAX_MINUTES", str(24 * 60))),
+    "strikes_reset_hours": 24,
+    "known_days": int(os.environ.get("KEHU_LOGIN_KNOWN_DAYS", "30")),
+}
+# API tokens expire this many days after they are issued; a user holds at most this many live tokens
+# (POST /auth/token with the name of a live token replaces it instead of adding one).
+KEHU_TOKEN_TTL_DAYS = int(os.environ.get("KEHU_TOKEN_TTL_DAYS", "30"))
+KEHU_TOKEN_MAX_PER_USER = int(os.environ.get("KEHU_TOKEN_MAX_PER_USER", "10"))
+# A session ends this many hours after its login however active it is (besides the idle timeout).
+KEHU_SESSION_MAX_HOURS = float(os.environ.get("KEHU_SESSION_MAX_HOURS", "12"))
+
+# Content Security Policy (django-csp): scripts only from our own origin (the vendored htmx, Tabler and
+# ECharts and each app's static/*.js) or inline with the request's nonce ({{ CSP_NONCE }}); no inline
+# event handlers (confirmations use data-confirm in kehu.js). Inline style attributes remain allowed
+# (templates size bars and charts with style="..."; ECharts and htmx set styles). Nothing may frame us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }

@@ -71,6 +71,7 @@ OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
     "/users": Op(Perm.USER_MANAGE),
+    "/users/{user_id}/tokens": Op(Perm.USER_MANAGE, records="absent"),
     # customers
     "/customers": Op(),
     "/customers/export": Op(Perm.CUSTOMER_EXPORT),

@@ -14,6 +14,8 @@ ACTION_LABELS = {
     "user.locked": _("Account locked after failed logins"),
     "user.password_change": _("Password changed"),
     "user.password_reset": _("Password reset by an administrator"),
+    "user.deactivate": _("User deactivated (sessions and API tokens ended)"),
+    "user.reactivate": _("User reactivated"),
     "department.create": _("Department created"),
     "token.create": _("API token created"),
     "token.revoke": _("API token revoked"),
