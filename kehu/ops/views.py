@@ -61,8 +61,11 @@ def _metrics_allowed(request) -> bool:
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), token.encode())
+    # The client's address as the trusted proxies report it: behind nginx, REMOTE_ADDR is always loopback.
+    from kehu.access.client_ip import client_ip
+
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        return ipaddress.ip_address(client_ip(request) or "").is_loopback
     except ValueError:
         return False
 

@@ -95,6 +95,10 @@ def test_metrics_by_route_for_loopback(client):
 def test_metrics_refused_to_other_hosts_without_the_token(client, settings):
     """From another host /metrics needs the bearer token; a wrong one is refused."""
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
+    # Behind nginx on the same host: the forwarded client address counts, not the proxy's loopback.
+    settings.KEHU_TRUSTED_PROXIES = ["127.0.0.1/32"]
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     settings.KEHU_METRICS_TOKEN = "s3cret-scrape"
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer nope").status_code == 403
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403  # the token applies to all
