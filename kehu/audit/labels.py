@@ -153,6 +153,12 @@ ACTION_LABELS = {
     "allocation.round.delete": _("Allocation round deleted"),
     "allocation.round.compute": _("Allocation computed (preview)"),
     "allocation.round.confirm": _("Allocation confirmed"),
+    # follow-ups (跟进记录)
+    "interaction.create": _("Follow-up recorded"),
+    "interaction.update": _("Follow-up corrected"),
+    "interaction.next_step_done": _("Follow-up next step done"),
+    "interaction.next_step_reopen": _("Follow-up next step reopened"),
+    "interaction.attach": _("Follow-up attachment added"),
 }
 
 
