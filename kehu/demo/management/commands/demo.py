@@ -110,6 +110,9 @@ class Command(BaseCommand):
         self.stdout.write(allocation_demo_load(users=users, rng=random.Random(seed + 12)))
         for offset, load in ((1, tickets_demo_load), (2, inspections_demo_load), (7, complaints_demo_load)):
             self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
+        from kehu.engagement.demo import demo_load as followups_demo_load
+
+        self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 13)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
