@@ -64,6 +64,8 @@
         hidden.value = "";
         chosen.classList.add("d-none");
         picker.classList.remove("d-none");
+        var list = document.getElementById("customer-choices");
+        if (list) list.innerHTML = "";
       });
     });
   }
