@@ -78,6 +78,7 @@ class Provider:
 
 
 _providers: dict[str, Provider] = {}
+_discovered = False
 
 
 def thread_provider(key: str, *, label):
@@ -90,9 +91,12 @@ def thread_provider(key: str, *, label):
 
 
 def thread_providers() -> list[Provider]:
-    from django.utils.module_loading import autodiscover_modules
+    global _discovered
+    if not _discovered:  # once per process: the import machinery costs more than the thread's queries
+        from django.utils.module_loading import autodiscover_modules
 
-    autodiscover_modules("thread")
+        autodiscover_modules("thread")
+        _discovered = True
     return sorted(_providers.values(), key=lambda p: p.key)
 
 
