@@ -150,12 +150,21 @@ def open_steps_between(*, actor, start: dt.date, end: dt.date, mine: bool = True
                 .order_by("next_step_due", "id")[:1000])
 
 
-def count_in_month(*, actor, month: dt.date, mine: bool) -> int:
+def counts_by_month(*, actor, months: list[dt.date], mine: bool) -> list[int]:
+    """Follow-ups that happened in each of ``months`` (first days, local time), in one query."""
+    from django.db.models import Count
+
     tz = timezone.get_default_timezone()
-    start = dt.datetime.combine(month, dt.time(0), tzinfo=tz)
-    nxt = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    qs = interaction_base(actor=actor).filter(occurred_at__gte=start,
-                                              occurred_at__lt=dt.datetime.combine(nxt, dt.time(0), tzinfo=tz))
+
+    def bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        nxt = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return (dt.datetime.combine(month, dt.time(0), tzinfo=tz), dt.datetime.combine(nxt, dt.time(0), tzinfo=tz))
+
+    spans = [bounds(m) for m in months]
+    qs = interaction_base(actor=actor).filter(occurred_at__gte=min(a for a, _ in spans),
+                                              occurred_at__lt=max(b for _, b in spans))
     if mine:
         qs = qs.filter(owner_id=actor.pk)
-    return qs.count()
+    row = qs.aggregate(**{f"m{i}": Count("id", filter=Q(occurred_at__gte=a, occurred_at__lt=b))
+                          for i, (a, b) in enumerate(spans)})
+    return [row[f"m{i}"] or 0 for i in range(len(spans))]

@@ -39,9 +39,9 @@ def followups_this_month(user, *, today, now):
     if not user.has_kehu_perm(Perm.INTERACTION_WRITE):
         return None
     mine = not _team(user)
-    this = month_start(today)
-    return Figure(value=selectors.count_in_month(actor=user, month=this, mine=mine),
-                  previous=selectors.count_in_month(actor=user, month=month_start(today, 1), mine=mine),
+    this, previous = selectors.counts_by_month(actor=user, months=[month_start(today), month_start(today, 1)],
+                                               mine=mine)
+    return Figure(value=this, previous=previous,
                   url=reverse("engagement:list") + ("?view=mine" if mine else "?view=team"), note=_("last month"))
 
 
