@@ -111,9 +111,10 @@ def attachment_out(a: InteractionAttachment, *, replayed: bool = False) -> dict:
 def interaction_out(it: Interaction, *, detail: bool = False, replayed: bool = False) -> dict:
     from django.utils import timezone
 
+    fresh = hasattr(it, "fresh_contact_ids")  # just created: its contacts and attachments are known
+    contacts = it.fresh_contact_ids if fresh else ([c.pk for c in it.contacts.all()] if detail else [])
     out = {"id": it.pk, "customer": it.customer_id, "customer_name": it.customer.name, "channel": it.channel,
-           "direction": it.direction, "occurred_at": it.occurred_at,
-           "contacts": [c.pk for c in it.contacts.all()] if detail else [],
+           "direction": it.direction, "occurred_at": it.occurred_at, "contacts": contacts,
            "summary": it.summary, "outcome": it.outcome, "next_step": it.next_step,
            "next_step_due": it.next_step_due, "next_step_done_at": it.next_step_done_at,
            "overdue": bool(it.next_step and it.next_step_due and it.next_step_done_at is None
@@ -122,7 +123,7 @@ def interaction_out(it: Interaction, *, detail: bool = False, replayed: bool = F
            "latitude": it.latitude, "longitude": it.longitude, "location_accuracy_m": it.location_accuracy_m,
            "client_key": it.client_key, "created_at": it.created_at, "replayed": replayed}
     if detail:
-        out["attachments"] = [attachment_out(a) for a in it.attachments.all()]
+        out["attachments"] = [attachment_out(a) for a in (it.fresh_attachments if fresh else it.attachments.all())]
     return out
 
 
@@ -138,8 +139,9 @@ def interaction_list(request, filters: Query[Filters]):
 def interaction_create(request, payload: InteractionIn):
     data = payload.dict()
     interaction, replayed = services.interaction_create(actor=request.user, data=data)
-    out = interaction_out(selectors.interaction_get(actor=request.user, interaction_id=interaction.pk),
-                          detail=True, replayed=replayed)
+    if replayed:
+        interaction = selectors.interaction_get(actor=request.user, interaction_id=interaction.pk)
+    out = interaction_out(interaction, detail=True, replayed=replayed)
     return Status(200 if replayed else 201, out)
 
 

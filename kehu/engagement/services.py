@@ -168,13 +168,14 @@ def clean(data: dict, *, actor, now: dt.datetime, instance: Interaction | None =
         raw = data.get("customer")
         pk = int(raw) if (isinstance(raw, int) and not isinstance(raw, bool)) or (
             isinstance(raw, str) and raw.strip().isdigit()) else None
-        customer = customer_base(actor=actor).filter(pk=pk).only("id", "owner_id").first() \
+        customer = customer_base(actor=actor).filter(pk=pk).select_related("owner").only(
+            "id", "name", "owner_id", "owner__display_name", "owner__username").first() \
             if pk is not None and 0 < pk < 2**63 else None
         if customer is None:
             raise NotFound(_("Customer not found."))
         customer_id = customer.pk
         values["customer_id"] = customer_id
-        values["_customer_owner_id"] = customer.owner_id
+        values["_customer"] = customer
     if full or "channel" in data:
         channel = data.get("channel")
         if channel not in Channel.values:
@@ -234,6 +235,7 @@ def clean(data: dict, *, actor, now: dt.datetime, instance: Interaction | None =
 
 # ---------------------------------------------------------------- summary
 
+@transaction.atomic
 def summary_refresh(customer_id: int) -> CustomerContactSummary:
     """Recompute the customer's last contact and next open step, under a lock on its summary row, so two
     follow-ups recorded at once both count (the second waits, then reads the first's committed row)."""
@@ -282,15 +284,17 @@ def interaction_create(*, actor, data: dict, files: Iterable | None = None) -> t
     if len(stored) > config()["attachments_per_interaction"]:
         raise Invalid(_("Too many attachments."), fields={"file": [_("Too many attachments.")]})
     contacts = values.pop("contacts")
-    customer_owner_id = values.pop("_customer_owner_id")
+    customer = values.pop("_customer")
     try:
         with transaction.atomic():
-            interaction = Interaction(**values, owner_id=customer_owner_id or actor.pk, recorded_by=actor)
+            interaction = Interaction(**values, owner=customer.owner or actor, recorded_by=actor)
+            interaction.customer = customer
             interaction.save(force_insert=True)
             if contacts:
                 interaction.contacts.set(contacts)
-            for info in stored:
-                _attach(actor, interaction, info)
+            # What the caller shows next, without reading it back.
+            interaction.fresh_contact_ids = contacts
+            interaction.fresh_attachments = [_attach(actor, interaction, info)[0] for info in stored]
             summary_refresh(interaction.customer_id)
             audit_record(actor=actor, action="interaction.create", obj=interaction,
                          changes={"channel": interaction.channel, "customer": interaction.customer_id,

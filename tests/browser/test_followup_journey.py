@@ -157,11 +157,11 @@ def test_offline_follow_up_is_kept_on_the_phone_and_sent_once(phone, org, custom
     assert it.client_key is not None and it.summary.startswith("仓库无信号")
     # a second flush, and the same key sent again, make no second row
     page.evaluate("window.kehuOffline.flush()")
-    status = page.evaluate("""(key) => fetch('/api/v1/engagement/interactions', {method: 'POST',
+    status = page.evaluate("""([key, customer]) => fetch('/api/v1/engagement/interactions', {method: 'POST',
         credentials: 'same-origin', headers: {'Content-Type': 'application/json',
         'X-CSRFToken': JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']},
-        body: JSON.stringify({client_key: key, customer: %d, channel: 'phone', summary: 'replay'})})
-        .then(r => r.status)""" % customers.pk, str(it.client_key))
+        body: JSON.stringify({client_key: key, customer: customer, channel: 'phone', summary: 'replay'})})
+        .then(r => r.status)""", [str(it.client_key), customers.pk])
     assert status == 200
     assert Interaction.objects.count() == 1
 
