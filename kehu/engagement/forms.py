@@ -23,7 +23,7 @@ class InteractionForm(StyledForm):
     next_step_due = forms.DateField(label=_("Next step due"), required=False,
                                     widget=forms.DateInput(attrs={"type": "date"}))
     direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices, initial=Direction.OUTBOUND)
-    occurred_at = forms.DateTimeField(label=_("When"), required=False,
+    occurred_at = forms.DateTimeField(label=_("Contact time"), required=False,
                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                  format="%Y-%m-%dT%H:%M"),
                                       input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
@@ -48,8 +48,8 @@ class FilterForm(StyledForm):
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("All channels")),
                                                                              *Channel.choices])
     owner = forms.TypedChoiceField(label=_("Account manager"), required=False, coerce=int, empty_value=None)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("Date from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Date to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     customer = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**63 - 1)
     overdue = forms.BooleanField(label=_("Overdue next steps only"), required=False)
 
