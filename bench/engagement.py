@@ -187,6 +187,23 @@ def bench_create(db: str, url: str, scale: int, seconds: float, workers: int) ->
         for th in threads:
             th.join()
         elapsed = time.perf_counter() - t
+        # The same server and clients on a trivial authenticated read: the machine's ceiling now, for scale.
+        done = [0]
+        stop = time.perf_counter() + 5
+
+        def reader(i):
+            c = Client(port, tokens[i])
+            while time.perf_counter() < stop:
+                if c.call("GET", "/api/v1/auth/tokens")[0] == 200:
+                    with lock:
+                        done[0] += 1
+        t = time.perf_counter()
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(len(reps))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        baseline = done[0] / (time.perf_counter() - t)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -211,6 +228,7 @@ def bench_create(db: str, url: str, scale: int, seconds: float, workers: int) ->
             "seconds": round(elapsed, 1), "created": ok[0], "errors": errors[0], "rate_per_s": round(rate, 1),
             "p50_ms": round(pct(lat, 50), 2) if lat else None, "p95_ms": round(pct(lat, 95), 2) if lat else None,
             "queries": len(sqls), "raw_sql_rate_per_s": round(rawrate, 1),
+            "baseline_get_rate_per_s": round(baseline, 1),
             "ratio": round(rawrate / rate, 2) if rate else None,
             "target": f">= {CREATE_TARGET}/s on PostgreSQL, 0 errors",
             "met": rate >= CREATE_TARGET and errors[0] == 0}

@@ -52,7 +52,9 @@ class ThreadCursor:
             same_tail = Q(**{f"{id_field}__lt": self.id})
         else:
             same_tail = Q(pk__in=[])
-        return Q(**{f"{field}__lt": self.at}) | (same & same_tail)
+        # The redundant "<=" is a range the database can start an index scan at (an OR alone would make it read
+        # the thread from its newest row down to the cursor).
+        return Q(**{f"{field}__lte": self.at}) & (Q(**{f"{field}__lt": self.at}) | (same & same_tail))
 
     def encode(self) -> str:
         raw = json.dumps([self.at.isoformat(), self.kind, self.id], separators=(",", ":")).encode()

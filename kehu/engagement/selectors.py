@@ -114,7 +114,7 @@ def thread_items(*, actor, customer_id: int, before: tuple | None, limit: int) -
     qs = interaction_base(actor=actor).filter(customer_id=customer_id).select_related("owner")
     if before is not None:
         at, pk = before
-        qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+        qs = qs.filter(Q(occurred_at__lte=at) & (Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk)))
     return list(qs.order_by("-occurred_at", "-id")[:limit])
 
 
