@@ -441,3 +441,17 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# Follow-ups (跟进记录): a recorder or the account manager may correct a follow-up this many hours after
+# recording it (a manager over the customer at any time); "when" may be ahead of the server's clock by
+# this many minutes (a phone's clock); next steps show on the workbench this many days before they are
+# due; attachments (photos from a phone, PDF) up to this size, of these types (sniffed from the content),
+# this many per follow-up.
+KEHU_ENGAGEMENT = {
+    "edit_window_hours": int(os.environ.get("KEHU_FOLLOWUP_EDIT_WINDOW_HOURS", "72")),
+    "future_skew_minutes": 10,
+    "remind_days_ahead": int(os.environ.get("KEHU_FOLLOWUP_REMIND_DAYS", "3")),
+    "attachment_max_bytes": int(os.environ.get("KEHU_FOLLOWUP_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+    "attachment_types": ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"],
+    "attachments_per_interaction": 10,
+}

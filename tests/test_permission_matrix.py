@@ -153,6 +153,10 @@ OPERATIONS: dict[str, Op] = {
     "/allocation/rounds/{round_id}": Op(Perm.ORDER_READ, records="absent"),
     "/allocation/rounds/{round_id}/chart": Op(Perm.ORDER_READ, records="absent"),
     "/allocation/customers/{customer_id}/shares": Op(Perm.ORDER_READ, records="scoped", world="customer"),
+    # follow-ups (跟进记录): reading follows the customer's scope, for every signed-in role
+    "/engagement/interactions": Op(),
+    "/engagement/interactions/{interaction_id}": Op(records="scoped", world="interaction"),
+    "/engagement/interactions/{interaction_id}/attachments/{attachment_id}": Op(records="absent"),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),
@@ -210,6 +214,7 @@ def build_world():
     complaint, a service request, an approval request, an order, a payment, a monthly plan), and a token
     per caller."""
     from kehu.approvals.services import approval_request
+    from kehu.engagement.services import interaction_create
     from kehu.grading.allocation.services import plan_create
     from kehu.orders.services import order_create, payment_record
     from kehu.service_desk.services import complaint_record
@@ -241,6 +246,8 @@ def build_world():
             "participant_type": "exclusive_agent", "quantity_t": "800"}).pk
         records["payment"][variant] = payment_record(actor=org.admin, customer_id=customer.pk, data={
             "due_date": "2026-12-02", "amount": "98000.00"}).payment.pk
+        records.setdefault("interaction", {})[variant] = interaction_create(actor=owner, data={
+            "customer": customer.pk, "channel": "phone", "summary": "电话沟通提货计划"})[0].pk
     tokens = {role: token_create(actor=org.users[key], name="matrix")[1] for role, key in CALLER.items()}
     return org, records, tokens
 

@@ -84,6 +84,11 @@ def build_world():
     spare = token_create(actor=org.rep, name="spare")[0]
     tokens = {key: token_create(actor=user, name="matrix")[1] for key, user in org.users.items()}
     ids = {"hx": hx.pk, "li": li.pk, "wang": wang.pk, "consent": consent.pk, "spare_token": spare.pk}
+    from kehu.engagement.services import interaction_create
+
+    ids["followup"] = interaction_create(actor=org.rep, data={
+        "customer": hx.pk, "channel": "visit", "summary": "拜访采购部王经理", "next_step": "发送报价",
+        "next_step_due": "2026-12-20"})[0].pk
     customers = {"hx": hx.pk, "li": li.pk, "dongfang": dongfang.pk, "yanshan": yanshan.pk}
     return org, tokens, ids, customers
 
@@ -162,6 +167,15 @@ ENDPOINTS += [E("visit_plan_list", "GET", "/visits/plans", need="visits"),
               E("visit_report_list", "GET", "/visits/reports", need="visits"),
               E("visit_suggestion_list", "GET", "/visits/suggestions", need="visits"),
               E("visit_executive_list", "GET", "/visits/executive", need="visits")]
+ENDPOINTS += [
+    E("interaction_list", "GET", "/engagement/interactions", need="any"),
+    E("interaction_get", "GET", "/engagement/interactions/{followup}", scoped=True),
+    # correcting a follow-up and closing its next step: its recorder / account manager or a manager (the
+    # service agent records follow-ups but does not correct the account managers')
+    E("interaction_update", "PATCH", "/engagement/interactions/{followup}", {"outcome": "客户同意"}, "write", True),
+    E("interaction_next_step_done", "POST", "/engagement/interactions/{followup}/next-step/done", None, "write",
+      True),
+]
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
 ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),

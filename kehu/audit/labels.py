@@ -191,6 +191,12 @@ ACTION_LABELS = {
     "executive_visit.update": _("Executive visit changed"),
     "executive_visit.outcome": _("Executive visit outcome recorded"),
     "executive_visit.cancel": _("Executive visit cancelled"),
+    # follow-ups (跟进记录)
+    "interaction.create": _("Follow-up recorded"),
+    "interaction.update": _("Follow-up corrected"),
+    "interaction.next_step_done": _("Follow-up next step done"),
+    "interaction.next_step_reopen": _("Follow-up next step reopened"),
+    "interaction.attach": _("Follow-up attachment added"),
 }
 
 

@@ -118,6 +118,9 @@ class Command(BaseCommand):
 
         self.stdout.write(symposia_demo_load(users=users, rng=random.Random(seed + 20)))
         self.stdout.write(care_demo_load(users=users, rng=random.Random(seed + 21)))
+        from kehu.engagement.demo import demo_load as followups_demo_load
+
+        self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 14)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
