@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from kehu.grading.allocation import selectors
 from kehu.grading.allocation.inputs import month_add
@@ -48,7 +48,8 @@ def allocation_todos(user, *, today, now, limit):
         names = {"month": month.strftime("%Y-%m"), "line": line}
         state = urgency(month, now=now, soon=soon)
         if row["plans"]:
-            detail = _("%(n)d plans, %(t)s t planned") % {"n": row["plans"], "t": f"{row['planned_t']:,.3f}"}
+            detail = ngettext("%(n)d plan, %(t)s t planned", "%(n)d plans, %(t)s t planned", row["plans"]) % {
+                "n": row["plans"], "t": f"{row['planned_t']:,.3f}"}
             if rnd is None:
                 title, url = (_("No allocation round for %(month)s %(line)s yet") % names,
                               reverse("allocation:rounds") + "?" + _query(month, line))
@@ -64,8 +65,9 @@ def allocation_todos(user, *, today, now, limit):
             out.append(Todo(kind="allocation_round", title=title, url=url, due=month, state=state, detail=detail))
         if row["missing"]:
             out.append(Todo(kind="allocation_plans",
-                            title=_("%(n)d participants of %(line)s have no plan for %(month)s")
-                            % {**names, "n": row["missing"]},
+                            title=ngettext("%(n)d participant of %(line)s has no plan for %(month)s",
+                                           "%(n)d participants of %(line)s have no plan for %(month)s",
+                                           row["missing"]) % {**names, "n": row["missing"]},
                             url=reverse("allocation:plans") + "?" + _query(month, line), due=month, state=state,
                             detail=_("They had a plan the month before.")))
     return out[:limit]
