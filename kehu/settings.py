@@ -307,3 +307,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
 }
+# Grading (客户经理制, 000 2.2): a grade whose service policy requires a dedicated account manager is served
+# when the customer's owner is an active user of one of these roles; the others are the department's to-do.
+KEHU_GRADING_DEDICATED_ROLES = ("account_manager",)
