@@ -374,6 +374,14 @@ def service_policy_delete(request, service_policy_id: int):
 @page
 @require_http_methods(["GET"])
 def movements(request):
-    rows = selectors.movement_summary(actor=request.user, policy_name=request.GET.get("policy") or None)
+    """Up / down / new / lost per review date, policy and department, in the user's scope; filtered by
+    ``policy`` and by the review date ``as_of`` (YYYY-MM-DD; an unreadable date is ignored)."""
+    try:
+        as_of = dt.date.fromisoformat((request.GET.get("as_of") or "").strip()) if request.GET.get("as_of") else None
+    except ValueError:
+        as_of = None
+    policy = (request.GET.get("policy") or "").strip()[:100] or None
+    rows = selectors.movement_summary(actor=request.user, policy_name=policy, as_of=as_of)
     return render(request, "grading/movements.html", {
-        "rows": rows, "can_manage_grading": request.user.has_kehu_perm(Perm.GRADING_MANAGE)})
+        "rows": rows, "as_of": as_of, "policy": policy or "",
+        "can_manage_grading": request.user.has_kehu_perm(Perm.GRADING_MANAGE)})
