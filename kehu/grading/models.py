@@ -19,7 +19,7 @@ KIND_CHOICES = list(KIND_LABELS.items())
 
 class PolicyState(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    SCHEDULED = "scheduled", _("Scheduled")  # takes effect on active_from (activation.py)
+    SCHEDULED = "scheduled", _("Scheduled to take effect")  # takes effect on active_from (activation.py)
     ACTIVE = "active", _("In force")
     RETIRED = "retired", _("Retired")
 

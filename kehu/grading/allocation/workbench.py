@@ -35,7 +35,7 @@ def _query(month: dt.date, line: str) -> str:
 
 
 @todo_provider("allocation", label=gettext_lazy("Resource allocation to decide"), order=55, more="allocation:rounds",
-               short=gettext_lazy("Allocation"))
+               short=gettext_lazy("Resource allocation"))
 def allocation_todos(user, *, today, now, limit):
     if not selectors.can_manage(user):
         return []

@@ -42,6 +42,7 @@ def rows(client, user, **query):
     assert page.status_code == 200
     out = []
     for tr in re.findall(r'<tr data-testid="movement-row">(.*?)</tr>', page.content.decode(), re.S):
+        tr = re.sub(r'<div class="d-md-none[^"]*">.*?</div>', "", tr, flags=re.S)  # the phone's repeat of the policy
         cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
         out.append(tuple(cells))
     return out
