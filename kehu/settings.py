@@ -455,3 +455,6 @@ KEHU_ENGAGEMENT = {
     "attachment_types": ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"],
     "attachments_per_interaction": 10,
 }
+# Grading (客户经理制, 000 2.2): a grade whose service policy requires a dedicated account manager is served
+# when the customer's owner is an active user of one of these roles; the others are the department's to-do.
+KEHU_GRADING_DEDICATED_ROLES = ("account_manager",)

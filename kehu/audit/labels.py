@@ -138,6 +138,8 @@ ACTION_LABELS = {
     "grading.policy.update": _("Grading policy updated"),
     "grading.policy.activate": _("Grading policy activated"),
     "grading.policy.retire": _("Grading policy retired"),
+    "grading.policy.schedule": _("Grading policy scheduled to take effect"),
+    "grading.policy.unschedule": _("Grading policy schedule cancelled"),
     "grading.run.start": _("Grading run started"),
     "grading.run.finish": _("Grading run finished"),
     "grading.service_policy.set": _("Service policy of a grade set"),
