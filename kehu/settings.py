@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kehu.workbench",
     "kehu.orders",
     "kehu.demo",
+    "kehu.backup",  # `kehu backup` / `kehu restore` (no tables)
 ]
 
 MIDDLEWARE = [
