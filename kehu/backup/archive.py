@@ -108,7 +108,7 @@ def _pg_connect(db: dict, dbname: str | None = None):
 
     conn = psycopg.connect(dbname=dbname or db["NAME"], user=db.get("USER") or None,
                            password=db.get("PASSWORD") or None, host=db.get("HOST") or None,
-                           port=db.get("PORT") or None)
+                           port=db.get("PORT") or None, autocommit=True)
     conn.execute("SET TIME ZONE 'UTC'")
     return conn
 
@@ -242,7 +242,7 @@ def backup(output: Path, *, target: Target | None = None, var_dir: Path | None =
                 if done.returncode:
                     raise BackupError(f"pg_dump failed: {done.stderr.strip()[:2000]}")
             finally:
-                conn.rollback()
+                conn.execute("ROLLBACK")
                 conn.close()
             member = "database/kehu.dump"
         files = {}

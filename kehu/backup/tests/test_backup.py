@@ -135,7 +135,6 @@ def test_postgresql_backup_restores_into_a_fresh_database_with_identical_counts_
     db = dict(connection.settings_dict)
     name = f"kehu_privacy_restore_{uuid.uuid4().hex[:8]}"
     admin = archive._pg_connect(db)
-    admin.autocommit = True
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
         var2 = tmp_path / "var2"
