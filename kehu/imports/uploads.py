@@ -56,8 +56,9 @@ class LimitedUploadHandler(FileUploadHandler):
 
 
 def too_large_response(request):
-    mb = file_limit() // (1024 * 1024)
-    message = _("The upload is larger than %(mb)d MB.") % {"mb": mb}
+    from django.template.defaultfilters import filesizeformat
+
+    message = _("The upload is larger than %(size)s.") % {"size": filesizeformat(file_limit())}
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": "too_large", "message": message,
                                        "fields": {"file": [_("Too large.")]}}}, status=413)
