@@ -809,9 +809,14 @@ def _clear_field(obj, field: str) -> None:
 def _erase_fields(actor, obj, fields: list[str], *, reason: dict) -> None:
     """Clear some personal fields of one person and blank their old values in the timeline (the erasure
     path for part of a person); history and audit say which fields went and why, never their values."""
+    mobiles = [protection.decrypt(obj.mobile_enc)] if "mobile" in fields else []
+    id_numbers = [protection.decrypt(obj.id_number_enc)] if "id_number" in fields and isinstance(obj, Customer) else []
     for f in fields:
         _clear_field(obj, f)
     obj.save()
+    if any(mobiles) or any(id_numbers):  # copies outside the archive go too (import files and previews)
+        for hook in ERASURE_HOOKS:
+            hook(mobiles=[m for m in mobiles if m], id_numbers=[n for n in id_numbers if n])
     customer_id = obj.customer_id if isinstance(obj, Contact) else obj.pk
     _blank_history(customer_id, {(obj._meta.model_name, obj.pk)}, keys=set(fields))
     changes = {f: ["—", "—"] for f in fields}

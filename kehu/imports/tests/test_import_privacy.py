@@ -329,3 +329,22 @@ def test_upload_that_grows_over_the_limit_while_streamed_stops_at_the_limit(org,
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
     assert seen and max(seen) <= 1024 * 1024
     assert _dir_bytes(temp) == 0 and not ImportJob.objects.exists()
+
+
+def test_withdrawing_the_only_basis_also_reaches_the_import_artefacts(org, job, django_capture_on_commit_callbacks):
+    """PIPL 15/47: when a withdrawn consent erases a person's mobile and ID number from the archive, the import
+    files and previews holding them go too."""
+    from kehu.customers import services as customer_services
+    from kehu.customers.models import Consent
+    from kehu.customers.tests.factories import ID_CONSENT
+
+    c = customer_services.customer_create(actor=org.rep2, data={
+        "name": "李娜", "kind": "person", "mobile": MOBILE, "id_number": ID_NUMBER,
+        "basis": {"basis": "consent", "purpose": "理财产品推荐", "channel": "App 勾选"},
+        "id_number_consent": ID_CONSENT})
+    path = services.job_path(job)
+    with django_capture_on_commit_callbacks(execute=True):
+        for consent in Consent.objects.filter(customer=c).order_by("id"):
+            customer_services.consent_withdraw(actor=org.rep2, consent_id=consent.pk)
+    job.refresh_from_db()
+    assert job.preview[0] == ["—"] * len(HEADERS) and not path.exists() and job.state == JobState.CANCELLED
