@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "kehu.orders",
     "kehu.demo",
     "kehu.ops",
+    "kehu.backup",  # `kehu backup` / `kehu restore` (no tables)
 ]
 
 MIDDLEWARE = [
@@ -94,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kehu.imports.uploads.UploadLimitMiddleware",  # 413 before an over-large upload is read or spooled
     "kehu.access.middleware.RequestContextMiddleware",
     "kehu.access.middleware.AbsoluteSessionMiddleware",
     "kehu.access.middleware.NoStoreMiddleware",
@@ -278,6 +280,16 @@ KEHU_IMPORT_MAX_BYTES = int(os.environ.get("KEHU_IMPORT_MAX_BYTES", str(200 * 10
 KEHU_IMPORT_BATCH_ROWS = int(os.environ.get("KEHU_IMPORT_BATCH_ROWS", "2000"))
 KEHU_IMPORT_INLINE_BYTES = int(os.environ.get("KEHU_IMPORT_INLINE_BYTES", str(1024 * 1024)))
 KEHU_IMPORT_STALE_SECONDS = int(os.environ.get("KEHU_IMPORT_STALE_SECONDS", "300"))
+# Uploaded files are kept (encrypted with KEHU_FIELD_KEYS) until their job is committed or cancelled, at most
+# this many days for a job never committed (a daily task deletes them).
+KEHU_IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("KEHU_IMPORT_FILE_RETENTION_DAYS", "7"))
+# Uploads stop being read at KEHU_IMPORT_MAX_BYTES (413); the whole body may add this much for the form.
+KEHU_UPLOAD_FORM_OVERHEAD_BYTES = int(os.environ.get("KEHU_UPLOAD_FORM_OVERHEAD_BYTES", str(64 * 1024)))
+FILE_UPLOAD_HANDLERS = [
+    "kehu.imports.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Export cap (rows per file) and periodic review (定期复核).
 KEHU_EXPORT_MAX_ROWS = int(os.environ.get("KEHU_EXPORT_MAX_ROWS", "100000"))
 KEHU_REVIEW_STALE_MONTHS = int(os.environ.get("KEHU_REVIEW_STALE_MONTHS", "12"))

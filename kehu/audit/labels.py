@@ -61,6 +61,8 @@ ACTION_LABELS = {
     "import.cancel_request": _("Import cancellation requested"),
     "import.interrupted": _("Import interrupted"),
     "import.rollback": _("Import rolled back"),
+    "import.errors_reveal": _("Import error report downloaded in clear"),
+    "import.file_deleted": _("Import file deleted"),
     "import_mapping.save": _("Import column mapping saved"),
     "import_mapping.delete": _("Import column mapping deleted"),
     # approvals
