@@ -191,7 +191,8 @@ def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
 class Computation:
     """The outcome of grading a population under a policy. Only what a run writes (or a preview shows) keeps
     its explanation: ``rows`` are ``(customer, grade, computed grade, explanation, previous grade, owner,
-    department)`` for the customers whose current grade row must be written."""
+    department)`` for the customers whose current grade row must be written (the explanation a mapping, or its
+    JSON text for a run of a threshold or consecutive policy: ``explanation_dict`` reads either)."""
 
     policy: GradingPolicy
     as_of: dt.date
@@ -234,6 +235,9 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
     if policy.kind in MATRIX_KINDS:
         ctx = kind.context(config, as_of)
         decide, explain_one = kind.decide, kind.explain
+        # A run stores each explanation as JSON text: build the text at once (threshold: straight from a
+        # template), so a million customers leave a million strings, not a million dicts for the collector.
+        text_one = getattr(kind, "explain_text", None) or _explain_text(explain_one)
         matrix = metrics.month_matrix(as_of=as_of, months=config["months"], metric=config["metric"],
                                       first_order=kind.needs_first_order(config), policy_name=policy.name)
         for cid, owner, dept, prev, prev_policy, overridden, first, values in matrix:
@@ -246,8 +250,12 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                 changed.append(cid)
             if (moved and (not sample or len(rows) < SAMPLE)) or (
                     not sample and (overridden or prev_policy != policy.pk)):
-                explanation = explain_one(config, ctx, values, detail, final, prev)
-                rows.append((cid, final, explanation.get("computed_grade", final), explanation, prev, owner, dept))
+                if sample:
+                    explanation = explain_one(config, ctx, values, detail, final, prev)
+                    computed = explanation.get("computed_grade", final)
+                else:
+                    explanation, computed = text_one(config, ctx, values, detail, final, prev)
+                rows.append((cid, final, computed, explanation, prev, owner, dept))
     else:
         facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
         current = {cid: (g, pid, o) for cid, g, pid, o in CustomerGrade.objects.filter(policy_name=policy.name)
@@ -273,6 +281,22 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                              graded.explanation, prev, facts[cid]["owner_id"], facts[cid]["department_id"]))
     lost = metrics.lost_customers(policy_name=policy.name)
     return Computation(policy, as_of, kind.levels(config), customers, moves, changed, rows, lost)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _explain_text(explain_one):
+    def text_one(config, ctx, values, detail, final, prev) -> tuple[str, str]:
+        explanation = explain_one(config, ctx, values, detail, final, prev)
+        return _dumps(explanation), explanation.get("computed_grade", final)
+    return text_one
+
+
+def explanation_dict(explanation) -> dict:
+    """A row's explanation as a mapping (``Computation.rows`` of a run hold the threshold and consecutive
+    explanations as JSON text)."""
+    return json.loads(explanation) if isinstance(explanation, str) else explanation
 
 
 def _movement_list(comp: Computation) -> list[dict]:
@@ -341,38 +365,49 @@ GRADE_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "grade", "
                  "explanation", "graded_at", "override_reason", "overridden_until_run")
 HISTORY_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "as_of", "grade", "previous_grade",
                    "movement", "department_id", "explanation", "reason", "actor_id", "created_at")
+# What a run ships per written customer into its staging table; the run's constants (policy, run, dates, actor)
+# are parameters of the INSERT … SELECT that writes the grade rows and, from the same staged rows, the history.
+STAGE_COLUMNS = ("customer_id", "grade", "previous_grade", "computed_grade", "explanation", "override_reason",
+                 "overridden_until_run", "movement", "department_id")
+STAGE = "grading_stage"
 
 
 def _write_grades(run: GradingRun, comp: Computation) -> int:
     """Write what changed, set-based: the grade rows of new and changed customers (and of expiring overrides or
     a new policy version) upserted, a history row per change, lost customers' rows removed. A customer whose
-    grade holds keeps its row (the review that set the grade, its explanation and date)."""
+    grade holds keeps its row (the review that set the grade, its explanation and date).
+
+    The written rows go once into a staging table (COPY on PostgreSQL); the grade rows are upserted and the
+    history rows inserted from it with one ``INSERT … SELECT`` each, so an explanation is built and shipped
+    once per customer."""
     now = timezone.now()
     policy = run.policy
-    actor_id = run.actor_id
-    grades, history, notices = [], [], []
+    staged, notices = [], []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    name, policy_id, run_id, as_of = policy.name, policy.pk, run.pk, run.as_of
+    levels = comp.levels
     kept = keep_renewed_overrides(policy.name, comp)  # renewed overrides survive this one run (override_renew_*)
     for cid, grade, computed, explanation, previous, owner, dept in comp.rows:
-        text = dumps(explanation)
-        grades.append((cid, name, policy_id, run_id, grade, previous or "", computed, text, now,
-                       kept.get(cid, ""), cid in kept))
         if previous != grade:
-            history.append((cid, name, policy_id, run_id, as_of, grade, previous or "",
-                            movement_of(comp.levels, previous, grade), dept, text, "", actor_id, now))
+            movement = movement_of(levels, previous, grade)
             notices.append((owner, cid, previous or "", grade))
-    changed = len(history)
+        else:
+            movement = None
+        text = explanation if isinstance(explanation, str) else dumps(explanation)
+        staged.append((cid, grade, previous or "", computed, text, kept.get(cid, ""), cid in kept,
+                       movement, dept))
+    changed = len(notices)
+    if staged:
+        _stage_and_write(run, staged, now)
+    history = []
     lost_rule = dumps({"rule": "left_population"})
     for cid, grade, dept in comp.lost:
         history.append((cid, policy.name, policy.pk, run.pk, run.as_of, grade, grade, Movement.LOST, dept, lost_rule,
-                        "", actor_id, now))
-    _upsert_grades(grades)
+                        "", run.actor_id, now))
     for i in range(0, len(comp.lost), BATCH):
         CustomerGrade.objects.filter(policy_name=policy.name,
                                      customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
     _insert_history(history)
-    if len(grades) + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
+    if len(staged) + changed + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
         # A first run writes a row per customer: refresh the planner's statistics now, or the next customer
         # page plans for the empty table it last saw (a 1M-entry bitmap scan instead of the unique index).
         with connection.cursor() as cur:
@@ -382,27 +417,105 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     return changed
 
 
-def _upsert_grades(rows: list[tuple]) -> None:
-    if not rows:
-        return
+def _stage_and_write(run: GradingRun, staged: list[tuple], now) -> None:
+    policy = run.policy
     update = ", ".join(f"{c} = excluded.{c}" for c in GRADE_COLUMNS if c not in ("customer_id", "policy_name"))
-    upsert = (f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {', '.join(GRADE_COLUMNS)} "
-              f"FROM {{source}} ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}")
+    grade_select = ("customer_id, %s, %s, %s, grade, previous_grade, computed_grade, explanation, %s, override_reason, "
+                    "overridden_until_run")
+    history_select = ("customer_id, %s, %s, %s, %s, grade, previous_grade, movement, department_id, explanation, '', "
+                      "%s, %s")
+    pg = connection.vendor == "postgresql"
+    at = now if pg else connection.ops.adapt_datetimefield_value(now)
+    day = run.as_of if pg else connection.ops.adapt_datefield_value(run.as_of)
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(f"CREATE TEMP TABLE grading_stage ON COMMIT DROP AS SELECT {', '.join(GRADE_COLUMNS)} "
-                        "FROM grading_customergrade WITH NO DATA")
-            with cur.cursor.copy(f"COPY grading_stage ({', '.join(GRADE_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
+        if pg:
+            cur.execute(f"CREATE TEMP TABLE {STAGE} (customer_id bigint NOT NULL, grade varchar(40), "
+                        "previous_grade varchar(40), computed_grade varchar(40), explanation jsonb, "
+                        "override_reason text, overridden_until_run boolean, movement varchar(10), "
+                        "department_id bigint) ON COMMIT DROP")
+            with cur.cursor.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+                for row in staged:
                     copy.write_row(row)
-            cur.execute(upsert.format(source="grading_stage"))
-            cur.execute("DROP TABLE grading_stage")
-            return
-        values = f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) VALUES ({', '.join(['%s'] * 11)}) " \
-                 f"ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}"
-        at = connection.ops.adapt_datetimefield_value(rows[0][8])  # one run, one time
-        for i in range(0, len(rows), 50_000):
-            cur.executemany(values, [(*r[:8], at, r[9], r[10]) for r in rows[i:i + 50_000]])
+        else:
+            cur.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")  # left by a failed run on this connection
+            cur.execute(f"CREATE TEMP TABLE {STAGE} ({', '.join(STAGE_COLUMNS)})")
+            sql = f"INSERT INTO {STAGE} VALUES ({', '.join(['%s'] * len(STAGE_COLUMNS))})"
+            for i in range(0, len(staged), 50_000):
+                cur.executemany(sql, staged[i:i + 50_000])
+        with _foreign_keys_checked_in_bulk(cur, run, staged):
+            cur.execute(f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {grade_select} "
+                        f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}",
+                        [policy.name, policy.pk, run.pk, at])
+            cur.execute(f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) SELECT {history_select} "
+                        f"FROM {STAGE} WHERE movement IS NOT NULL ORDER BY customer_id",
+                        [policy.name, policy.pk, run.pk, day, run.actor_id, at])
+        cur.execute(f"DROP TABLE {STAGE}")
+
+
+BULK_FK_CHECK_AFTER = 20_000  # staged rows; below this PostgreSQL's own row-by-row checks are cheap enough
+
+
+class _foreign_keys_checked_in_bulk:
+    """On PostgreSQL, a first run writes a grade row and a history row per customer, and each of their foreign
+    keys (customer, policy, run, department, actor) is a deferred constraint checked row by row at COMMIT — about
+    8 checks per customer, most of a first run's time at 1M. When the connection may set
+    ``session_replication_role`` (superuser, or ``GRANT SET ON PARAMETER session_replication_role``), this checks
+    every referenced row once, set-based, locking it ``FOR KEY SHARE`` exactly like the constraint's own check
+    (so it cannot be deleted before COMMIT), and lets the two INSERT … SELECT run without the per-row triggers;
+    a missing row raises IntegrityError, like the constraint. The constraints stay in the schema and guard every
+    other write; elsewhere (SQLite, small runs, no privilege) the constraints check as usual."""
+
+    def __init__(self, cur, run, staged):
+        self.cur, self.run, self.staged = cur, run, staged
+        self.active = False
+
+    def __enter__(self):
+        if connection.vendor != "postgresql" or len(self.staged) < BULK_FK_CHECK_AFTER or not _may_skip_triggers(self.cur):
+            return self
+        cur, run = self.cur, self.run
+        cur.execute(f"SELECT (SELECT count(*) FROM {STAGE}), (SELECT count(*) FROM (SELECT c.id FROM "
+                    f"customers_customer c JOIN {STAGE} s ON s.customer_id = c.id FOR KEY SHARE OF c) k), "
+                    f"(SELECT count(DISTINCT department_id) FROM {STAGE}), (SELECT count(*) FROM (SELECT d.id FROM "
+                    f"access_department d WHERE d.id IN (SELECT department_id FROM {STAGE}) FOR KEY SHARE OF d) k)")
+        staged, customers, departments, found = cur.fetchone()
+        refs = [("grading_gradingpolicy", run.policy_id), ("grading_gradingrun", run.pk)]
+        if run.actor_id is not None:
+            refs.append((_user_table(), run.actor_id))
+        missing = [table for table, pk in refs if not _locked(cur, table, pk)]
+        if customers != staged or departments != found or missing:
+            raise IntegrityError("grading run: a referenced customer, department, policy, run or user is gone")
+        cur.execute("SHOW session_replication_role")
+        self.before = cur.fetchone()[0]
+        cur.execute("SET LOCAL session_replication_role = replica")
+        self.active = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            self.cur.execute("SELECT set_config('session_replication_role', %s, true)", [self.before])
+        return False
+
+
+def _user_table() -> str:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()._meta.db_table
+
+
+def _locked(cur, table: str, pk: int) -> bool:
+    cur.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [pk])
+    return cur.fetchone() is not None
+
+
+def _may_skip_triggers(cur) -> bool:
+    try:
+        with transaction.atomic():
+            cur.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+            return bool(cur.fetchone()[0])
+    except Exception:  # before PostgreSQL 15: only a superuser may
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cur.fetchone()
+        return bool(row and row[0])
 
 
 def _insert_history(rows: list[tuple]) -> None:
@@ -640,7 +753,7 @@ def keep_renewed_overrides(policy_name: str, comp: Computation) -> dict[int, str
         if cid not in renewed or renewed[cid][0] not in comp.levels:
             continue
         grade, reason, old = renewed[cid]
-        computed = {k: v for k, v in explanation.items() if k != RENEWAL}
+        computed = {k: v for k, v in explanation_dict(explanation).items() if k != RENEWAL}
         computed.setdefault("computed_grade", final)
         computed["kept_override"] = {"grade": grade, "computed_grade": final, "reason": reason,
                                      "renewal": (old or {}).get(RENEWAL)}
