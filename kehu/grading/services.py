@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu import bulk_fk
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
 from kehu.customers.models import Customer
@@ -455,67 +456,15 @@ def _stage_and_write(run: GradingRun, staged: list[tuple], now) -> None:
 BULK_FK_CHECK_AFTER = 20_000  # staged rows; below this PostgreSQL's own row-by-row checks are cheap enough
 
 
-class _foreign_keys_checked_in_bulk:
-    """On PostgreSQL, a first run writes a grade row and a history row per customer, and each of their foreign
-    keys (customer, policy, run, department, actor) is a deferred constraint checked row by row at COMMIT — about
-    8 checks per customer, most of a first run's time at 1M. When the connection may set
-    ``session_replication_role`` (superuser, or ``GRANT SET ON PARAMETER session_replication_role``), this checks
-    every referenced row once, set-based, locking it ``FOR KEY SHARE`` exactly like the constraint's own check
-    (so it cannot be deleted before COMMIT), and lets the two INSERT … SELECT run without the per-row triggers;
-    a missing row raises IntegrityError, like the constraint. The constraints stay in the schema and guard every
-    other write; elsewhere (SQLite, small runs, no privilege) the constraints check as usual."""
-
-    def __init__(self, cur, run, staged):
-        self.cur, self.run, self.staged = cur, run, staged
-        self.active = False
-
-    def __enter__(self):
-        if connection.vendor != "postgresql" or len(self.staged) < BULK_FK_CHECK_AFTER or not _may_skip_triggers(self.cur):
-            return self
-        cur, run = self.cur, self.run
-        cur.execute(f"SELECT (SELECT count(*) FROM {STAGE}), (SELECT count(*) FROM (SELECT c.id FROM "
-                    f"customers_customer c JOIN {STAGE} s ON s.customer_id = c.id FOR KEY SHARE OF c) k), "
-                    f"(SELECT count(DISTINCT department_id) FROM {STAGE}), (SELECT count(*) FROM (SELECT d.id FROM "
-                    f"access_department d WHERE d.id IN (SELECT department_id FROM {STAGE}) FOR KEY SHARE OF d) k)")
-        staged, customers, departments, found = cur.fetchone()
-        refs = [("grading_gradingpolicy", run.policy_id), ("grading_gradingrun", run.pk)]
-        if run.actor_id is not None:
-            refs.append((_user_table(), run.actor_id))
-        missing = [table for table, pk in refs if not _locked(cur, table, pk)]
-        if customers != staged or departments != found or missing:
-            raise IntegrityError("grading run: a referenced customer, department, policy, run or user is gone")
-        cur.execute("SHOW session_replication_role")
-        self.before = cur.fetchone()[0]
-        cur.execute("SET LOCAL session_replication_role = replica")
-        self.active = True
-        return self
-
-    def __exit__(self, *exc):
-        if self.active:
-            self.cur.execute("SELECT set_config('session_replication_role', %s, true)", [self.before])
-        return False
-
-
-def _user_table() -> str:
-    from django.contrib.auth import get_user_model
-
-    return get_user_model()._meta.db_table
-
-
-def _locked(cur, table: str, pk: int) -> bool:
-    cur.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [pk])
-    return cur.fetchone() is not None
-
-
-def _may_skip_triggers(cur) -> bool:
-    try:
-        with transaction.atomic():
-            cur.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-            return bool(cur.fetchone()[0])
-    except Exception:  # before PostgreSQL 15: only a superuser may
-        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        row = cur.fetchone()
-        return bool(row and row[0])
+def _foreign_keys_checked_in_bulk(cur, run: GradingRun, staged: list):
+    """A first run at 1M writes a grade and a history row per customer, about 8 deferred foreign-key checks per
+    customer at COMMIT (customer, policy, run, department, actor): on PostgreSQL check them once, set-based
+    (kehu.bulk_fk)."""
+    common = {"policy_id": run.policy_id, "run_id": run.pk}
+    return bulk_fk.foreign_keys_checked(cur, stage=STAGE, rows=len(staged), min_rows=BULK_FK_CHECK_AFTER, targets=[
+        bulk_fk.Target("grading_customergrade", staged={"customer_id": "customer_id"}, values=common),
+        bulk_fk.Target("grading_gradehistory", staged={"customer_id": "customer_id", "department_id": "department_id"},
+                       values={**common, "actor_id": run.actor_id})])
 
 
 def _insert_history(rows: list[tuple]) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from kehu import bulk_fk
 from kehu.grading import services
 from kehu.grading.models import CustomerGrade, GradeHistory
 from kehu.grading.tests.test_runs import active_policy, customer, order
@@ -55,8 +56,8 @@ def test_bulk_checked_run_writes_what_the_row_by_row_checked_run_writes(org, mon
         transaction.set_rollback(True)
     monkeypatch.setattr(services, "BULK_FK_CHECK_AFTER", 1)
     used = []
-    real = services._may_skip_triggers
-    monkeypatch.setattr(services, "_may_skip_triggers", lambda cur: used.append(1) or real(cur))
+    real = bulk_fk._may_set_replication_role
+    monkeypatch.setattr(bulk_fk, "_may_set_replication_role", lambda cur: used.append(1) or real(cur))
     first = run(org)
     assert used and snapshot() == expected
     assert first.changed == 12 and GradeHistory.objects.filter(run=first).count() == 12
