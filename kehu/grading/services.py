@@ -7,6 +7,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -335,16 +337,30 @@ def run_start(*, actor, policy_id: int, as_of: dt.date | None = None, trigger: s
     return run
 
 
+STEPS: dict[str, float] = {}  # seconds per step of the last run_execute in this process (bench/grading.py)
+
+
+@contextmanager
+def _step(name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        STEPS[name] = STEPS.get(name, 0.0) + time.perf_counter() - start
+
+
 def run_execute(*, run_id: int) -> GradingRun:
     """Regrade every customer for a recorded run: current grades upserted and history written in batches,
     in one transaction; the run records its counts (or its error)."""
     run = GradingRun.objects.select_related("policy").get(pk=run_id)
     if run.status != RunStatus.RUNNING:
         return run
+    STEPS.clear()
     try:
         with transaction.atomic():
             GradingPolicy.objects.select_for_update().filter(pk=run.policy_id).first()
-            comp = compute(run.policy, as_of=run.as_of)
+            with _step("compute"):
+                comp = compute(run.policy, as_of=run.as_of)
             changed = _write_grades(run, comp)
             run.customers = comp.customers
             run.changed = changed
@@ -354,6 +370,8 @@ def run_execute(*, run_id: int) -> GradingRun:
             run.save(update_fields=["customers", "changed", "movements", "status", "finished_at"])
             audit_record(actor=run.actor, action="grading.run.finish", obj=run,
                          changes={"customers": run.customers, "changed": run.changed})
+            committing = time.perf_counter()
+        STEPS["commit"] = time.perf_counter() - committing
     except Exception as exc:
         GradingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
                                                     error=str(exc)[:2000])
@@ -387,6 +405,7 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     levels = comp.levels
     kept = keep_renewed_overrides(policy.name, comp)  # renewed overrides survive this one run (override_renew_*)
+    started = time.perf_counter()
     for cid, grade, computed, explanation, previous, owner, dept in comp.rows:
         if previous != grade:
             movement = movement_of(levels, previous, grade)
@@ -397,6 +416,7 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
         staged.append((cid, grade, previous or "", computed, text, kept.get(cid, ""), cid in kept,
                        movement, dept))
     changed = len(notices)
+    STEPS["stage_rows"] = time.perf_counter() - started
     if staged:
         _stage_and_write(run, staged, now)
     history = []
@@ -404,17 +424,19 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     for cid, grade, dept in comp.lost:
         history.append((cid, policy.name, policy.pk, run.pk, run.as_of, grade, grade, Movement.LOST, dept, lost_rule,
                         "", run.actor_id, now))
-    for i in range(0, len(comp.lost), BATCH):
-        CustomerGrade.objects.filter(policy_name=policy.name,
-                                     customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
-    _insert_history(history)
+    with _step("lost"):
+        for i in range(0, len(comp.lost), BATCH):
+            CustomerGrade.objects.filter(policy_name=policy.name,
+                                         customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
+        _insert_history(history)
     if len(staged) + changed + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
         # A first run writes a row per customer: refresh the planner's statistics now, or the next customer
         # page plans for the empty table it last saw (a 1M-entry bitmap scan instead of the unique index).
-        with connection.cursor() as cur:
+        with _step("analyze"), connection.cursor() as cur:
             cur.execute("ANALYZE grading_customergrade, grading_gradehistory")
     if notices:
-        notify.grade_changes(policy_name=policy.name, notices=notices)
+        with _step("notify"):
+            notify.grade_changes(policy_name=policy.name, notices=notices)
     return changed
 
 
@@ -434,23 +456,47 @@ def _stage_and_write(run: GradingRun, staged: list[tuple], now) -> None:
                         "previous_grade varchar(40), computed_grade varchar(40), explanation jsonb, "
                         "override_reason text, overridden_until_run boolean, movement varchar(10), "
                         "department_id bigint) ON COMMIT DROP")
-            with cur.cursor.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+            with _step("copy"), cur.cursor.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
                 for row in staged:
                     copy.write_row(row)
         else:
             cur.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")  # left by a failed run on this connection
             cur.execute(f"CREATE TEMP TABLE {STAGE} ({', '.join(STAGE_COLUMNS)})")
             sql = f"INSERT INTO {STAGE} VALUES ({', '.join(['%s'] * len(STAGE_COLUMNS))})"
-            for i in range(0, len(staged), 50_000):
-                cur.executemany(sql, staged[i:i + 50_000])
-        with _foreign_keys_checked_in_bulk(cur, run, staged):
-            cur.execute(f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {grade_select} "
-                        f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}",
-                        [policy.name, policy.pk, run.pk, at])
-            cur.execute(f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) SELECT {history_select} "
-                        f"FROM {STAGE} WHERE movement IS NOT NULL ORDER BY customer_id",
-                        [policy.name, policy.pk, run.pk, day, run.actor_id, at])
+            with _step("copy"):
+                for i in range(0, len(staged), 50_000):
+                    cur.executemany(sql, staged[i:i + 50_000])
+        checking = time.perf_counter()
+        with _foreign_keys_checked_in_bulk(cur, run, staged), _sqlite_cache(cur, len(staged)):
+            STEPS["fk_check"] = time.perf_counter() - checking
+            with _step("upsert"):
+                cur.execute(f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {grade_select} "
+                            f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}",
+                            [policy.name, policy.pk, run.pk, at])
+            with _step("history"):
+                cur.execute(f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) SELECT "
+                            f"{history_select} FROM {STAGE} WHERE movement IS NOT NULL ORDER BY customer_id",
+                            [policy.name, policy.pk, run.pk, day, run.actor_id, at])
         cur.execute(f"DROP TABLE {STAGE}")
+
+
+SQLITE_BULK_CACHE_KIB = 512 * 1024  # the page cache of a large run on SQLite (the connection's is 64 MiB)
+
+
+@contextmanager
+def _sqlite_cache(cur, rows: int):
+    """On SQLite, a run writing 20k+ rows keeps the grade and history indexes it fills in a larger page cache
+    for the two INSERT … SELECT, then gives the memory back."""
+    if connection.vendor != "sqlite" or rows < BULK_FK_CHECK_AFTER:
+        yield
+        return
+    cur.execute("PRAGMA cache_size")
+    before = cur.fetchone()[0]
+    cur.execute(f"PRAGMA cache_size = -{int(SQLITE_BULK_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        cur.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 BULK_FK_CHECK_AFTER = 20_000  # staged rows; below this PostgreSQL's own row-by-row checks are cheap enough
