@@ -402,6 +402,7 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
     now = timezone.now()
     policy = run.policy
     staged, notices = [], []
+    department_of: dict[int, int | None] = {}  # of the changed customers, as the run read them
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     levels = comp.levels
     kept = keep_renewed_overrides(policy.name, comp)  # renewed overrides survive this one run (override_renew_*)
@@ -410,6 +411,7 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
         if previous != grade:
             movement = movement_of(levels, previous, grade)
             notices.append((owner, cid, previous or "", grade))
+            department_of[cid] = dept
         else:
             movement = None
         text = explanation if isinstance(explanation, str) else dumps(explanation)
@@ -436,7 +438,7 @@ def _write_grades(run: GradingRun, comp: Computation) -> int:
             cur.execute("ANALYZE grading_customergrade, grading_gradehistory")
     if notices:
         with _step("notify"):
-            notify.grade_changes(policy_name=policy.name, notices=notices)
+            notify.grade_changes(policy_name=policy.name, notices=notices, department_of=department_of)
     return changed
 
 

@@ -47,7 +47,9 @@ def policy_id():
 
 
 @postgres_only
-def test_bulk_checked_run_writes_what_the_row_by_row_checked_run_writes(org, monkeypatch):
+@pytest.mark.parametrize("lock_table_after", [1, 10**9], ids=["table-lock", "row-locks"])
+def test_bulk_checked_run_writes_what_the_row_by_row_checked_run_writes(org, monkeypatch, lock_table_after):
+    monkeypatch.setattr(bulk_fk, "LOCK_TABLE_AFTER", lock_table_after)
     book(org)
     active_policy(org)
     with transaction.atomic():
@@ -67,8 +69,10 @@ def test_bulk_checked_run_writes_what_the_row_by_row_checked_run_writes(org, mon
 
 
 @postgres_only
-def test_bulk_check_refuses_a_customer_that_is_gone(org, monkeypatch):
+@pytest.mark.parametrize("lock_table_after", [1, 10**9], ids=["table-lock", "row-locks"])
+def test_bulk_check_refuses_a_customer_that_is_gone(org, monkeypatch, lock_table_after):
     """Like the foreign key: a staged grade of a customer id that does not exist is never written."""
+    monkeypatch.setattr(bulk_fk, "LOCK_TABLE_AFTER", lock_table_after)
     people = book(org)
     active_policy(org)
     first = run(org)
