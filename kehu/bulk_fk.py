@@ -8,7 +8,7 @@ for an order import, two per order.
 ``foreign_keys_checked(cur, ...)`` does the same work set-based for rows about to be inserted from a staging
 table: for every foreign key of the target tables it locks the referenced rows ``FOR KEY SHARE`` — the lock the
 constraint's own check takes, so none of them can be deleted or re-keyed before COMMIT — in one statement
-(from ``LOCK_TABLE_AFTER`` distinct rows on, the referenced table ``IN SHARE MODE`` instead: its writers wait
+(from ``LOCK_TABLE_AFTER`` staged rows on, a ``lock_tables`` table ``IN SHARE MODE`` instead: its writers wait
 until COMMIT, readers do not), and raises ``IntegrityError`` when one is missing, exactly where the constraint
 would have failed. Inside the
 block, the inserts run with ``session_replication_role = replica`` (no per-row trigger events); the setting
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 
-LOCK_TABLE_AFTER = 50_000  # distinct referenced rows; from here the referenced table is locked, not its rows
+LOCK_TABLE_AFTER = 50_000  # staged rows; from here a table in lock_tables is locked whole, not row by row
 
 
 @dataclass
@@ -68,7 +68,7 @@ def _foreign_keys(cur, table: str) -> list[tuple[str, str, str]]:
     return list(cur.fetchall())
 
 
-def _check(cur, stage: str, targets: list[Target]) -> None:
+def _check(cur, stage: str, targets: list[Target], rows: int, lock_tables: frozenset[str]) -> None:
     done: set[tuple] = set()
     for target in targets:
         for column, ref_table, ref_column in _foreign_keys(cur, target.table):
@@ -78,19 +78,20 @@ def _check(cur, stage: str, targets: list[Target]) -> None:
                 key = (ref_table, ref_column, "stage", source)
                 if key in done:
                     continue
-                cur.execute(f"SELECT count(DISTINCT {q(source)}) FROM {stage}")
-                wanted = cur.fetchone()[0]
                 among = f"r.{q(ref_column)} IN (SELECT {q(source)} FROM {stage})"
-                if wanted >= LOCK_TABLE_AFTER:
+                if rows >= LOCK_TABLE_AFTER and ref_table in lock_tables:
                     # A lock in each of a million rows is a million heap writes and the WAL of the whole table
                     # (90 s for the customers at 1M on the loaded test box): hold off the table's writers
-                    # instead, until COMMIT (SHARE: reads go on; INSERT, UPDATE, DELETE wait).
+                    # instead, until COMMIT (SHARE: reads go on; INSERT, UPDATE, DELETE wait), and look for a
+                    # staged key without its row in one anti-join.
                     cur.execute(f"LOCK TABLE {ref_table} IN SHARE MODE")
-                    cur.execute(f"SELECT count(*) FROM {ref_table} r WHERE {among}")
+                    cur.execute(f"SELECT count(*) FROM {stage} s WHERE s.{q(source)} IS NOT NULL AND NOT EXISTS "
+                                f"(SELECT 1 FROM {ref_table} r WHERE r.{q(ref_column)} = s.{q(source)})")
+                    wanted, found = 0, -cur.fetchone()[0]
                 else:
-                    cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {ref_table} r WHERE {among} "
-                                "FOR KEY SHARE OF r) k")
-                found = cur.fetchone()[0]
+                    cur.execute(f"SELECT (SELECT count(DISTINCT {q(source)}) FROM {stage}), (SELECT count(*) FROM ("
+                                f"SELECT 1 FROM {ref_table} r WHERE {among} FOR KEY SHARE OF r) k)")
+                    wanted, found = cur.fetchone()
             elif target.values.get(column) is not None:
                 value = target.values[column]
                 key = (ref_table, ref_column, "value", value)
@@ -115,14 +116,16 @@ def available(cur, *, tables: list[str], rows: int, min_rows: int) -> bool:
 
 @contextmanager
 def foreign_keys_checked(cur, *, stage: str, targets: list[Target], rows: int, min_rows: int,
-                         known_available: bool | None = None):
-    """See the module doc. Yields True when the foreign keys were checked in bulk (triggers off inside)."""
+                         known_available: bool | None = None, lock_tables: frozenset[str] = frozenset()):
+    """See the module doc. Yields True when the foreign keys were checked in bulk (triggers off inside).
+    ``lock_tables``: referenced tables with (about) a row per staged row, locked whole from LOCK_TABLE_AFTER
+    staged rows on."""
     if known_available is None:
         known_available = available(cur, tables=[t.table for t in targets], rows=rows, min_rows=min_rows)
     if not known_available:
         yield False
         return
-    _check(cur, stage, targets)
+    _check(cur, stage, targets, rows, lock_tables)
     cur.execute("SHOW session_replication_role")
     before = cur.fetchone()[0]
     cur.execute("SET LOCAL session_replication_role = replica")

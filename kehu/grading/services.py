@@ -509,7 +509,8 @@ def _foreign_keys_checked_in_bulk(cur, run: GradingRun, staged: list):
     customer at COMMIT (customer, policy, run, department, actor): on PostgreSQL check them once, set-based
     (kehu.bulk_fk)."""
     common = {"policy_id": run.policy_id, "run_id": run.pk}
-    return bulk_fk.foreign_keys_checked(cur, stage=STAGE, rows=len(staged), min_rows=BULK_FK_CHECK_AFTER, targets=[
+    return bulk_fk.foreign_keys_checked(cur, stage=STAGE, rows=len(staged), min_rows=BULK_FK_CHECK_AFTER,
+                                        lock_tables=frozenset({"customers_customer"}), targets=[
         bulk_fk.Target("grading_customergrade", staged={"customer_id": "customer_id"}, values=common),
         bulk_fk.Target("grading_gradehistory", staged={"customer_id": "customer_id", "department_id": "department_id"},
                        values={**common, "actor_id": run.actor_id})])
