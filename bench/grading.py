@@ -274,6 +274,29 @@ def history_page(db: str, url: str, scale: dict, results: list, n: int, ids: lis
                    "note": "baseline: GET /api/v1/auth/tokens on the same server (HTTP, token auth, Django)"})
 
 
+def other_kinds(args, admin, as_of: dt.date, scale: dict, results: list) -> None:
+    """First and repeat run of the kinds that read a Python row per customer and month (kinds' ``grade``)."""
+    from kehu.grading import services
+    from kehu.grading.kinds import KINDS
+
+    for kind in filter(None, args.kinds.split(",")):
+        config = {**KINDS[kind].DEFAULT_CONFIG}
+        raw_s, _n, _c = raw_metrics(args.db, as_of, config.get("months", 12))
+        raw_w = raw_write(args.db, as_of, config.get("months", 12))
+        policy = services.policy_create(actor=admin, name=f"bench-{kind}", kind=kind, config=config)
+        services.policy_activate(actor=admin, policy_id=policy.pk)
+        for name in (f"grading_regrade_{kind}", f"grading_regrade_{kind}_again"):
+            TARGETS.setdefault(name, ("seconds", 60))
+            t, c = time.perf_counter(), time.process_time()
+            run = services.run_execute(run_id=services.run_start(actor=admin, policy_id=policy.pk, as_of=as_of).pk)
+            seconds = time.perf_counter() - t
+            emit(results, {"name": name, **scale, "load_avg_1m": round(load(), 1), "as_of": as_of.isoformat(),
+                           "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - c, 2),
+                           "changed": run.changed, "raw_sql_seconds": round(raw_s + raw_w, 2),
+                           "ratio": round(seconds / (raw_s + raw_w), 1), "months": config.get("months"),
+                           "steps": {k: round(v, 2) for k, v in services.STEPS.items()}})
+
+
 def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=10_000)
@@ -283,6 +306,8 @@ def main(argv=None) -> list:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--only", default="", help="comma-separated benchmark names (default: all)")
     parser.add_argument("--page-only", action="store_true", help="only the history page, on the grades there are")
+    parser.add_argument("--kinds", default="", help="also a first and a repeat run of these kinds "
+                        "(comma-separated: abc,rfm,scorecard,key_account), each with its default configuration")
     parser.add_argument("--profile", default="", help="write a cProfile of the first regrade to this file")
     args = parser.parse_args(argv)
     url, meta_file = paths(args.db, args.customers, args.orders)
@@ -359,10 +384,13 @@ def main(argv=None) -> list:
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
-        emit(results, {"name": name, **scale, "as_of": when.isoformat(), "seconds": round(seconds, 2),
-                       "cpu_seconds": round(time.process_time() - c, 2),
+        emit(results, {"name": name, **scale, "load_avg_1m": round(load(), 1), "as_of": when.isoformat(),
+                       "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - c, 2),
                        "changed": run.changed, "raw_sql_seconds": round(raw_s + raw_w, 2),
-                       "ratio": round(seconds / (raw_s + raw_w), 1)})
+                       "ratio": round(seconds / (raw_s + raw_w), 1),
+                       "steps": {k: round(v, 2) for k, v in services.STEPS.items()}})
+    if args.kinds:
+        other_kinds(args, admin, as_of, scale, results)
     if not only or "grade_history_page" in only:
         from kehu.customers.models import Customer
 

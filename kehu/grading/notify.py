@@ -20,8 +20,10 @@ LISTED = 10
 CHUNK = 5000
 
 
-def grade_changes(*, policy_name: str, notices: list[tuple[int, int, str, str]]) -> None:
-    """``notices`` are (owner id, customer id, previous grade, new grade); call inside the run's transaction."""
+def grade_changes(*, policy_name: str, notices: list[tuple[int, int, str, str]],
+                  department_of: dict[int, int | None] | None = None) -> None:
+    """``notices`` are (owner id, customer id, previous grade, new grade); call inside the run's transaction.
+    ``department_of`` (customer → department), when the caller has read it already, saves reading it again."""
     by_owner: dict[int, list[tuple[int, str, str]]] = {}
     for owner_id, cid, before, after in notices:
         by_owner.setdefault(owner_id, []).append((cid, before, after))
@@ -38,7 +40,7 @@ def grade_changes(*, policy_name: str, notices: list[tuple[int, int, str, str]])
                title=_("%(count)d of your customers changed grade (%(policy)s)")
                % {"count": len(items), "policy": policy_name},
                body="\n".join(lines), link=link)
-    departments(policy_name=policy_name, notices=notices)
+    departments(policy_name=policy_name, notices=notices, department_of=department_of)
 
 
 def notify_roles() -> tuple[str, ...]:
@@ -74,7 +76,8 @@ def heads_by_department(department_ids, roles: tuple[str, ...]) -> dict[int, lis
     return out
 
 
-def departments(*, policy_name: str, notices: list[tuple[int, int, str, str]]) -> int:
+def departments(*, policy_name: str, notices: list[tuple[int, int, str, str]],
+                department_of: dict[int, int | None] | None = None) -> int:
     """One summary per department of the changed customers to each of its heads, and to the heads of the
     extra departments; returns how many summaries were sent."""
     roles = notify_roles()
@@ -83,8 +86,10 @@ def departments(*, policy_name: str, notices: list[tuple[int, int, str, str]]) -
     changes = {cid: (before, after) for _owner, cid, before, after in notices}
     ids = sorted(changes)
     dept_of: dict[int, int | None] = {}
-    for i in range(0, len(ids), CHUNK):
+    for i in range(0, len(ids) if department_of is None else 0, CHUNK):
         dept_of.update(Customer.objects.filter(pk__in=ids[i:i + CHUNK]).values_list("pk", "department_id"))
+    if department_of is not None:
+        dept_of = department_of
     by_dept: dict[int, list[int]] = {}
     for cid in ids:
         if dept_of.get(cid) is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import json
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu import bulk_fk
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
 from kehu.customers.models import Customer
@@ -191,7 +194,8 @@ def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
 class Computation:
     """The outcome of grading a population under a policy. Only what a run writes (or a preview shows) keeps
     its explanation: ``rows`` are ``(customer, grade, computed grade, explanation, previous grade, owner,
-    department)`` for the customers whose current grade row must be written."""
+    department)`` for the customers whose current grade row must be written (the explanation a mapping, or its
+    JSON text for a run of a threshold or consecutive policy: ``explanation_dict`` reads either)."""
 
     policy: GradingPolicy
     as_of: dt.date
@@ -234,6 +238,9 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
     if policy.kind in MATRIX_KINDS:
         ctx = kind.context(config, as_of)
         decide, explain_one = kind.decide, kind.explain
+        # A run stores each explanation as JSON text: build the text at once (threshold: straight from a
+        # template), so a million customers leave a million strings, not a million dicts for the collector.
+        text_one = getattr(kind, "explain_text", None) or _explain_text(explain_one)
         matrix = metrics.month_matrix(as_of=as_of, months=config["months"], metric=config["metric"],
                                       first_order=kind.needs_first_order(config), policy_name=policy.name)
         for cid, owner, dept, prev, prev_policy, overridden, first, values in matrix:
@@ -246,8 +253,12 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                 changed.append(cid)
             if (moved and (not sample or len(rows) < SAMPLE)) or (
                     not sample and (overridden or prev_policy != policy.pk)):
-                explanation = explain_one(config, ctx, values, detail, final, prev)
-                rows.append((cid, final, explanation.get("computed_grade", final), explanation, prev, owner, dept))
+                if sample:
+                    explanation = explain_one(config, ctx, values, detail, final, prev)
+                    computed = explanation.get("computed_grade", final)
+                else:
+                    explanation, computed = text_one(config, ctx, values, detail, final, prev)
+                rows.append((cid, final, computed, explanation, prev, owner, dept))
     else:
         facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
         current = {cid: (g, pid, o) for cid, g, pid, o in CustomerGrade.objects.filter(policy_name=policy.name)
@@ -273,6 +284,22 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                              graded.explanation, prev, facts[cid]["owner_id"], facts[cid]["department_id"]))
     lost = metrics.lost_customers(policy_name=policy.name)
     return Computation(policy, as_of, kind.levels(config), customers, moves, changed, rows, lost)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _explain_text(explain_one):
+    def text_one(config, ctx, values, detail, final, prev) -> tuple[str, str]:
+        explanation = explain_one(config, ctx, values, detail, final, prev)
+        return _dumps(explanation), explanation.get("computed_grade", final)
+    return text_one
+
+
+def explanation_dict(explanation) -> dict:
+    """A row's explanation as a mapping (``Computation.rows`` of a run hold the threshold and consecutive
+    explanations as JSON text)."""
+    return json.loads(explanation) if isinstance(explanation, str) else explanation
 
 
 def _movement_list(comp: Computation) -> list[dict]:
@@ -310,16 +337,30 @@ def run_start(*, actor, policy_id: int, as_of: dt.date | None = None, trigger: s
     return run
 
 
+STEPS: dict[str, float] = {}  # seconds per step of the last run_execute in this process (bench/grading.py)
+
+
+@contextmanager
+def _step(name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        STEPS[name] = STEPS.get(name, 0.0) + time.perf_counter() - start
+
+
 def run_execute(*, run_id: int) -> GradingRun:
     """Regrade every customer for a recorded run: current grades upserted and history written in batches,
     in one transaction; the run records its counts (or its error)."""
     run = GradingRun.objects.select_related("policy").get(pk=run_id)
     if run.status != RunStatus.RUNNING:
         return run
+    STEPS.clear()
     try:
         with transaction.atomic():
             GradingPolicy.objects.select_for_update().filter(pk=run.policy_id).first()
-            comp = compute(run.policy, as_of=run.as_of)
+            with _step("compute"):
+                comp = compute(run.policy, as_of=run.as_of)
             changed = _write_grades(run, comp)
             run.customers = comp.customers
             run.changed = changed
@@ -329,6 +370,8 @@ def run_execute(*, run_id: int) -> GradingRun:
             run.save(update_fields=["customers", "changed", "movements", "status", "finished_at"])
             audit_record(actor=run.actor, action="grading.run.finish", obj=run,
                          changes={"customers": run.customers, "changed": run.changed})
+            committing = time.perf_counter()
+        STEPS["commit"] = time.perf_counter() - committing
     except Exception as exc:
         GradingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
                                                     error=str(exc)[:2000])
@@ -341,68 +384,136 @@ GRADE_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "grade", "
                  "explanation", "graded_at", "override_reason", "overridden_until_run")
 HISTORY_COLUMNS = ("customer_id", "policy_name", "policy_id", "run_id", "as_of", "grade", "previous_grade",
                    "movement", "department_id", "explanation", "reason", "actor_id", "created_at")
+# What a run ships per written customer into its staging table; the run's constants (policy, run, dates, actor)
+# are parameters of the INSERT … SELECT that writes the grade rows and, from the same staged rows, the history.
+STAGE_COLUMNS = ("customer_id", "grade", "previous_grade", "computed_grade", "explanation", "override_reason",
+                 "overridden_until_run", "movement", "department_id")
+STAGE = "grading_stage"
 
 
 def _write_grades(run: GradingRun, comp: Computation) -> int:
     """Write what changed, set-based: the grade rows of new and changed customers (and of expiring overrides or
     a new policy version) upserted, a history row per change, lost customers' rows removed. A customer whose
-    grade holds keeps its row (the review that set the grade, its explanation and date)."""
+    grade holds keeps its row (the review that set the grade, its explanation and date).
+
+    The written rows go once into a staging table (COPY on PostgreSQL); the grade rows are upserted and the
+    history rows inserted from it with one ``INSERT … SELECT`` each, so an explanation is built and shipped
+    once per customer."""
     now = timezone.now()
     policy = run.policy
-    actor_id = run.actor_id
-    grades, history, notices = [], [], []
+    staged, notices = [], []
+    department_of: dict[int, int | None] = {}  # of the changed customers, as the run read them
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    name, policy_id, run_id, as_of = policy.name, policy.pk, run.pk, run.as_of
+    levels = comp.levels
     kept = keep_renewed_overrides(policy.name, comp)  # renewed overrides survive this one run (override_renew_*)
+    started = time.perf_counter()
     for cid, grade, computed, explanation, previous, owner, dept in comp.rows:
-        text = dumps(explanation)
-        grades.append((cid, name, policy_id, run_id, grade, previous or "", computed, text, now,
-                       kept.get(cid, ""), cid in kept))
         if previous != grade:
-            history.append((cid, name, policy_id, run_id, as_of, grade, previous or "",
-                            movement_of(comp.levels, previous, grade), dept, text, "", actor_id, now))
+            movement = movement_of(levels, previous, grade)
             notices.append((owner, cid, previous or "", grade))
-    changed = len(history)
+            department_of[cid] = dept
+        else:
+            movement = None
+        text = explanation if isinstance(explanation, str) else dumps(explanation)
+        staged.append((cid, grade, previous or "", computed, text, kept.get(cid, ""), cid in kept,
+                       movement, dept))
+    changed = len(notices)
+    STEPS["stage_rows"] = time.perf_counter() - started
+    if staged:
+        _stage_and_write(run, staged, now)
+    history = []
     lost_rule = dumps({"rule": "left_population"})
     for cid, grade, dept in comp.lost:
         history.append((cid, policy.name, policy.pk, run.pk, run.as_of, grade, grade, Movement.LOST, dept, lost_rule,
-                        "", actor_id, now))
-    _upsert_grades(grades)
-    for i in range(0, len(comp.lost), BATCH):
-        CustomerGrade.objects.filter(policy_name=policy.name,
-                                     customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
-    _insert_history(history)
-    if len(grades) + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
+                        "", run.actor_id, now))
+    with _step("lost"):
+        for i in range(0, len(comp.lost), BATCH):
+            CustomerGrade.objects.filter(policy_name=policy.name,
+                                         customer_id__in=[c for c, _g, _d in comp.lost[i:i + BATCH]]).delete()
+        _insert_history(history)
+    if len(staged) + changed + len(history) >= ANALYZE_AFTER and connection.vendor == "postgresql":
         # A first run writes a row per customer: refresh the planner's statistics now, or the next customer
         # page plans for the empty table it last saw (a 1M-entry bitmap scan instead of the unique index).
-        with connection.cursor() as cur:
+        with _step("analyze"), connection.cursor() as cur:
             cur.execute("ANALYZE grading_customergrade, grading_gradehistory")
     if notices:
-        notify.grade_changes(policy_name=policy.name, notices=notices)
+        with _step("notify"):
+            notify.grade_changes(policy_name=policy.name, notices=notices, department_of=department_of)
     return changed
 
 
-def _upsert_grades(rows: list[tuple]) -> None:
-    if not rows:
-        return
+def _stage_and_write(run: GradingRun, staged: list[tuple], now) -> None:
+    policy = run.policy
     update = ", ".join(f"{c} = excluded.{c}" for c in GRADE_COLUMNS if c not in ("customer_id", "policy_name"))
-    upsert = (f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {', '.join(GRADE_COLUMNS)} "
-              f"FROM {{source}} ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}")
+    grade_select = ("customer_id, %s, %s, %s, grade, previous_grade, computed_grade, explanation, %s, override_reason, "
+                    "overridden_until_run")
+    history_select = ("customer_id, %s, %s, %s, %s, grade, previous_grade, movement, department_id, explanation, '', "
+                      "%s, %s")
+    pg = connection.vendor == "postgresql"
+    at = now if pg else connection.ops.adapt_datetimefield_value(now)
+    day = run.as_of if pg else connection.ops.adapt_datefield_value(run.as_of)
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(f"CREATE TEMP TABLE grading_stage ON COMMIT DROP AS SELECT {', '.join(GRADE_COLUMNS)} "
-                        "FROM grading_customergrade WITH NO DATA")
-            with cur.cursor.copy(f"COPY grading_stage ({', '.join(GRADE_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
+        if pg:
+            cur.execute(f"CREATE TEMP TABLE {STAGE} (customer_id bigint NOT NULL, grade varchar(40), "
+                        "previous_grade varchar(40), computed_grade varchar(40), explanation jsonb, "
+                        "override_reason text, overridden_until_run boolean, movement varchar(10), "
+                        "department_id bigint) ON COMMIT DROP")
+            with _step("copy"), cur.cursor.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+                for row in staged:
                     copy.write_row(row)
-            cur.execute(upsert.format(source="grading_stage"))
-            cur.execute("DROP TABLE grading_stage")
-            return
-        values = f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) VALUES ({', '.join(['%s'] * 11)}) " \
-                 f"ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}"
-        at = connection.ops.adapt_datetimefield_value(rows[0][8])  # one run, one time
-        for i in range(0, len(rows), 50_000):
-            cur.executemany(values, [(*r[:8], at, r[9], r[10]) for r in rows[i:i + 50_000]])
+        else:
+            cur.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")  # left by a failed run on this connection
+            cur.execute(f"CREATE TEMP TABLE {STAGE} ({', '.join(STAGE_COLUMNS)})")
+            sql = f"INSERT INTO {STAGE} VALUES ({', '.join(['%s'] * len(STAGE_COLUMNS))})"
+            with _step("copy"):
+                for i in range(0, len(staged), 50_000):
+                    cur.executemany(sql, staged[i:i + 50_000])
+        checking = time.perf_counter()
+        with _foreign_keys_checked_in_bulk(cur, run, staged), _sqlite_cache(cur, len(staged)):
+            STEPS["fk_check"] = time.perf_counter() - checking
+            with _step("upsert"):
+                cur.execute(f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {grade_select} "
+                            f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}",
+                            [policy.name, policy.pk, run.pk, at])
+            with _step("history"):
+                cur.execute(f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) SELECT "
+                            f"{history_select} FROM {STAGE} WHERE movement IS NOT NULL ORDER BY customer_id",
+                            [policy.name, policy.pk, run.pk, day, run.actor_id, at])
+        cur.execute(f"DROP TABLE {STAGE}")
+
+
+SQLITE_BULK_CACHE_KIB = 512 * 1024  # the page cache of a large run on SQLite (the connection's is 64 MiB)
+
+
+@contextmanager
+def _sqlite_cache(cur, rows: int):
+    """On SQLite, a run writing 20k+ rows keeps the grade and history indexes it fills in a larger page cache
+    for the two INSERT … SELECT, then gives the memory back."""
+    if connection.vendor != "sqlite" or rows < BULK_FK_CHECK_AFTER:
+        yield
+        return
+    cur.execute("PRAGMA cache_size")
+    before = cur.fetchone()[0]
+    cur.execute(f"PRAGMA cache_size = -{int(SQLITE_BULK_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        cur.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+BULK_FK_CHECK_AFTER = 20_000  # staged rows; below this PostgreSQL's own row-by-row checks are cheap enough
+
+
+def _foreign_keys_checked_in_bulk(cur, run: GradingRun, staged: list):
+    """A first run at 1M writes a grade and a history row per customer, about 8 deferred foreign-key checks per
+    customer at COMMIT (customer, policy, run, department, actor): on PostgreSQL check them once, set-based
+    (kehu.bulk_fk)."""
+    common = {"policy_id": run.policy_id, "run_id": run.pk}
+    return bulk_fk.foreign_keys_checked(cur, stage=STAGE, rows=len(staged), min_rows=BULK_FK_CHECK_AFTER,
+                                        lock_tables=frozenset({"customers_customer"}), targets=[
+        bulk_fk.Target("grading_customergrade", staged={"customer_id": "customer_id"}, values=common),
+        bulk_fk.Target("grading_gradehistory", staged={"customer_id": "customer_id", "department_id": "department_id"},
+                       values={**common, "actor_id": run.actor_id})])
 
 
 def _insert_history(rows: list[tuple]) -> None:
@@ -640,7 +751,7 @@ def keep_renewed_overrides(policy_name: str, comp: Computation) -> dict[int, str
         if cid not in renewed or renewed[cid][0] not in comp.levels:
             continue
         grade, reason, old = renewed[cid]
-        computed = {k: v for k, v in explanation.items() if k != RENEWAL}
+        computed = {k: v for k, v in explanation_dict(explanation).items() if k != RENEWAL}
         computed.setdefault("computed_grade", final)
         computed["kept_override"] = {"grade": grade, "computed_grade": final, "reason": reason,
                                      "renewal": (old or {}).get(RENEWAL)}

@@ -5,6 +5,7 @@ With ``one_level_per_review`` (依次升降) a customer moves at most one level 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -157,6 +158,43 @@ def explain(config: dict, ctx: dict, values: list[Decimal], detail: tuple, final
         "one_level_per_review": config["one_level_per_review"],
         "limited_to_one_level": limited,
     }
+
+
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _text_parts(config: dict, ctx: dict) -> dict:
+    """The constant pieces of ``explain_text`` for one run (grade names and keys JSON-encoded once)."""
+    parts = ctx.get("_json")
+    if parts is None:
+        grades = {g: _dump(g) for g in ctx["order"]}
+        parts = ctx["_json"] = {
+            "head": '{"kind":"threshold","rule":',
+            "mid": f',"metric":{_dump(config["metric"])},"aggregate":{_dump(config["aggregate"])},"months":{{',
+            "keys": [f"{_dump(k)}:" for k in ctx["keys"]],
+            "grades": grades,
+            "tier_min": {g: _dump(ctx["tier_min"].get(g)) for g in grades},
+            "tail": {(flag, limited): f',"one_level_per_review":{_dump(flag)},"limited_to_one_level":{_dump(limited)}}}'
+                     for flag in (True, False) for limited in (True, False)},
+        }
+    return parts
+
+
+def explain_text(config: dict, ctx: dict, values: list[Decimal], detail: tuple, final: str,
+                 prev: str | None) -> tuple[str, str]:
+    """``explain`` already serialised — the same text as compact ``json.dumps(explain(...),
+    ensure_ascii=False)`` (kehu/grading/tests/test_kinds.py proves it) — and the computed grade, without a dict
+    per customer: a first run at a million customers writes a million of these."""
+    value, computed, rule, limited = detail
+    parts = _text_parts(config, ctx)
+    grades = parts["grades"]
+    months = ",".join(f'{key}"{text(v)}"' for key, v in zip(parts["keys"], values, strict=True))
+    prev_text = "null" if prev is None else (grades.get(prev) or _dump(prev))
+    body = (f'{parts["head"]}"{rule}"{parts["mid"]}{months}}},"value":"{text(value)}",'
+            f'"computed_grade":{grades.get(computed) or _dump(computed)},'
+            f'"tier_min":{parts["tier_min"].get(final) or _dump(ctx["tier_min"].get(final))},'
+            f'"previous_grade":{prev_text}{parts["tail"][(config["one_level_per_review"], limited)]}')
+    return body, computed
 
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:

@@ -122,6 +122,32 @@ def test_config_that_is_not_a_mapping_is_refused():
             kind.validate(["tiers"])
 
 
+_GRADES = st.sampled_from(["普通", "一星", "二星", "三星", "网拍", "A\"B", "旧等级", None])
+
+
+@given(values=st.lists(st.decimals(min_value=0, max_value=10_000, places=3, allow_nan=False), min_size=1,
+                       max_size=12),
+       prev=_GRADES, first=st.one_of(st.none(), st.dates(dt.date(2024, 1, 1), AS_OF)),
+       sequential=st.booleans(), aggregate=st.sampled_from(threshold.AGGREGATES),
+       new_grade=st.sampled_from(["网拍", None]), metric=st.sampled_from(["quantity_t", "amount"]))
+@settings(max_examples=300, deadline=None)
+def test_threshold_explanation_text_is_the_serialised_explanation(values, prev, first, sequential, aggregate,
+                                                                   new_grade, metric):
+    """A run stores explain_text; it must be exactly the compact JSON of the explanation the page shows."""
+    import json
+
+    config = threshold.validate({**threshold.DEFAULT_CONFIG, "months": len(values), "aggregate": aggregate,
+                                 "one_level_per_review": sequential, "new_grade": new_grade, "metric": metric,
+                                 "tiers": [{"grade": "普通", "min": 0}, {"grade": "A\"B", "min": "999.5"},
+                                           {"grade": "二星", "min": 2000}, {"grade": "三星", "min": 3000}]})
+    ctx = threshold.context(config, AS_OF)
+    final, detail = threshold.decide(config, ctx, values, first, prev)
+    expected = threshold.explain(config, ctx, values, detail, final, prev)
+    text, computed = threshold.explain_text(config, ctx, values, detail, final, prev)
+    assert text == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(text) == expected and computed == expected["computed_grade"]
+
+
 # --- consecutive periods (连续 6 个月) -----------------------------------------------------------------
 
 def telecom():

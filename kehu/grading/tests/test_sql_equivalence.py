@@ -99,7 +99,9 @@ def test_set_based_run_grades_like_the_pure_kind(org, seed, case):
         for cid, g in expected.items():
             moves[(previous.get(cid) or "", g.grade)] = moves.get((previous.get(cid) or "", g.grade), 0) + 1
         assert comp.moves == moves
-        for cid, grade, computed, explanation, prev, _owner, _dept in comp.rows:
+        for cid, grade, computed, text, prev, _owner, _dept in comp.rows:
+            assert isinstance(text, str)  # a run's rows carry the explanation as the JSON text it stores
+            explanation = services.explanation_dict(text)
             assert (grade, explanation, prev) == (expected[cid].grade, expected[cid].explanation, previous.get(cid))
             assert computed == expected[cid].explanation.get("computed_grade", grade)
         if not previous:  # the first run writes every customer: every grade and explanation compared

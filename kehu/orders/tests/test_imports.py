@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from kehu.audit.models import AuditEntry
 from kehu.errors import Forbidden, Invalid
@@ -73,3 +74,35 @@ def test_payment_import_links_orders_by_external_id(org, tmp_path, east_customer
     assert (report.written, report.error_count) == (2, 1)
     assert Payment.objects.get(external_id="AR-1").order.external_id == "SO-1"
     assert Payment.objects.get(external_id="AR-2").paid_date is None
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's foreign-key triggers")
+def test_order_import_with_foreign_keys_checked_per_batch_writes_the_same_rows(
+        org, tmp_path, east_customer, north_customer, monkeypatch):
+    """kehu.bulk_fk: a batch staged and its foreign keys checked once writes exactly what the row-by-row
+    checked COPY writes, and a payment's order link is kept; the session's trigger setting is restored."""
+    from kehu import bulk_fk
+    from kehu.orders import imports
+
+    path = _orders_csv(tmp_path, east_customer, north_customer)
+    order_import(actor=org.rep, path=path, file_name="orders.csv", dry_run=False)
+    fields = ("external_id", "customer_id", "order_date", "product_line", "quantity", "unit", "quantity_t", "amount",
+              "channel", "created_by_id", "sales_rep_id", "source")
+    expected = sorted(Order.objects.values_list(*fields))
+    Order.objects.all().delete()
+    monkeypatch.setattr(imports, "BULK_FK_CHECK_AFTER", 1)
+    used = []
+    real = bulk_fk._may_set_replication_role
+    monkeypatch.setattr(bulk_fk, "_may_set_replication_role", lambda cur: used.append(1) or real(cur))
+    report = order_import(actor=org.rep, path=path, file_name="orders.csv", dry_run=False)
+    assert used and report.written == 3
+    assert sorted(Order.objects.values_list(*fields)) == expected
+    payments = tmp_path / "pay.csv"
+    payments.write_text("回款单号,客户编号,订单号,应收日期,回款日期,金额\n"
+                        f"AR-1,{east_customer.pk},SO-1,2026-04-01,2026-04-03,100\n", encoding="utf-8")
+    assert order_import(actor=org.finance, path=payments, file_name="pay.csv", kind="payments",
+                        dry_run=False).written == 1
+    assert Payment.objects.get().order == Order.objects.get(external_id="SO-1")
+    with connection.cursor() as cur:
+        cur.execute("SHOW session_replication_role")
+        assert cur.fetchone()[0] == "origin"
