@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.apps import apps
 from django.conf import settings
@@ -56,8 +57,17 @@ NOT_MOVED = frozenset({
     # Where a customer came from stays with the record that was imported.
     ("imports.importedrecord", "customer"),
 })
-# Derived from the name: the survivor's are rebuilt, the loser's dropped (and rebuilt by an undo).
-REBUILT = frozenset({("customers.searchdocument", "customer")})
+# Derived from the name: the survivor's are rebuilt, the loser's dropped (and rebuilt by an undo). Other
+# apps' tables derived from a customer's records (one row per customer) register a rebuilder instead of
+# being moved: register_rebuilt(...), called with both customers' ids after a merge and after its undo.
+REBUILT = {("customers.searchdocument", "customer")}
+_REBUILDERS: dict[tuple[str, str], Callable[[int, int], None]] = {}
+
+
+def register_rebuilt(label: str, field: str, fn: Callable[[int, int], None]) -> None:
+    """``label.field`` is derived per customer: not moved by a merge, rebuilt by fn(survivor_id, loser_id)."""
+    REBUILT.add((label, field))
+    _REBUILDERS[(label, field)] = fn
 _CHUNK = 500
 
 
@@ -372,6 +382,8 @@ def customer_merge(*, actor, survivor_id: int, loser_id: int, choices: dict | No
     search_index.drop(loser.pk)
     _write_tokens(survivor.pk, _apply_name_keys(survivor), replace=True)
     survivor.save(update_fields=["name_normalized", "name_pinyin", "name_initials", "name_core", "name_sort"])
+    for rebuild in _REBUILDERS.values():
+        rebuild(survivor.pk, loser.pk)
     a, b = sorted((survivor.pk, loser.pk))
     DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).update(
         state=CandidateState.MERGED, decided_at=now, decided_by=actor)
@@ -436,6 +448,8 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
             survivor.save()
             loser.deleted_at = loser.merged_into = loser.merged_at = None
             loser.save(update_fields=["deleted_at", "merged_into", "merged_at", "updated_at"])
+            for rebuild in _REBUILDERS.values():
+                rebuild(survivor.pk, loser.pk)
     except IntegrityError as exc:
         raise Conflict(_("The merge cannot be undone: the merged record's USCC is now used by another customer."),
                        code="duplicate_uscc") from exc

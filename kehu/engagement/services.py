@@ -235,6 +235,16 @@ def clean(data: dict, *, actor, now: dt.datetime, instance: Interaction | None =
 
 # ---------------------------------------------------------------- summary
 
+def summaries_rebuild(*customer_ids: int) -> None:
+    """After a merge (or its undo) moved follow-ups between customers: each one's summary anew, none
+    for a customer left without follow-ups."""
+    for customer_id in customer_ids:
+        if Interaction.objects.filter(customer_id=customer_id).exists():
+            summary_refresh(customer_id)
+        else:
+            CustomerContactSummary.objects.filter(pk=customer_id).delete()
+
+
 @transaction.atomic
 def summary_refresh(customer_id: int) -> CustomerContactSummary:
     """Recompute the customer's last contact and next open step, under a lock on its summary row, so two

@@ -49,3 +49,26 @@
     if (button && !window.confirm(button.getAttribute("data-confirm"))) e.preventDefault();
   });
 })();
+
+// Read-only values meant to be copied (a calendar feed address) select themselves when focused or
+// clicked; an inline onclick would be refused by the Content-Security-Policy.
+document.addEventListener("focusin", function (event) {
+  var el = event.target;
+  if (el && el.matches && el.matches("input[data-select-on-focus]")) el.select();
+});
+document.addEventListener("click", function (event) {
+  var el = event.target;
+  if (el && el.matches && el.matches("input[data-select-on-focus]")) el.select();
+});
+// A select with data-submit-on-change sends its form when changed; a link with data-print prints the page.
+document.addEventListener("change", function (event) {
+  var el = event.target;
+  if (el && el.matches && el.matches("select[data-submit-on-change]") && el.form) el.form.submit();
+});
+document.addEventListener("click", function (event) {
+  var link = event.target && event.target.closest ? event.target.closest("[data-print]") : null;
+  if (link) {
+    event.preventDefault();
+    window.print();
+  }
+});

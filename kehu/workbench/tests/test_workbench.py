@@ -343,7 +343,8 @@ def test_workbench_page_query_count_does_not_grow_with_the_todos(client, org, dj
     _busy(org, 1)
     few = _queries(lambda: client.get("/workbench/"))
     _busy(org, 4, start=1)
-    with django_assert_max_num_queries(30):
+    # 30 before the engagement apps; see the API test above for what the new providers add.
+    with django_assert_max_num_queries(38):
         resp = client.get("/workbench/")
     assert resp.status_code == 200
     assert _queries(lambda: client.get("/workbench/")) == few
