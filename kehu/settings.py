@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kehu.workbench",
     "kehu.orders",
     "kehu.demo",
+    "kehu.concurrency",
 ]
 
 MIDDLEWARE = [
@@ -306,4 +307,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+}
+
+# Idempotent creates (Idempotency-Key header): how long a key's answer is kept, and after how long a
+# request that never answered (a crashed worker) stops blocking its retries.
+KEHU_IDEMPOTENCY = {
+    "ttl_hours": float(os.environ.get("KEHU_IDEMPOTENCY_TTL_HOURS", "24")),
+    "in_progress_seconds": int(os.environ.get("KEHU_IDEMPOTENCY_IN_PROGRESS_SECONDS", "120")),
 }
