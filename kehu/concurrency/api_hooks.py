@@ -28,6 +28,13 @@ def if_match(view):
     return view
 
 
+def if_match_optional(view):
+    """Mark a step (a POST on an existing record) that checks If-Match / ``expected_version`` when sent."""
+    view._kehu_etag = True
+    view._kehu_if_match = "optional"
+    return view
+
+
 def _with_etag(response):
     if response.status_code < 300 and response.get("Content-Type", "").startswith("application/json"):
         try:
@@ -49,8 +56,9 @@ def _decorate(bound_run):
     op = bound_run.__self__
     create = _is_create(op)
     etagged = getattr(op.view_func, "_kehu_etag", False)
-    headers = (["idempotency"] if create else []) + (["if_match"] if getattr(op.view_func, "_kehu_if_match", False)
-                                                      else [])
+    mark = getattr(op.view_func, "_kehu_if_match", False)
+    headers = (["idempotency"] if create else []) + (["if_match_optional"] if mark == "optional" else
+                                                     ["if_match"] if mark else [])
     if headers:  # picked up by the OpenAPI post-processing below
         op.openapi_extra = {**(op.openapi_extra or {}), DOC_MARK: headers}
     if not create and not etagged:
@@ -92,6 +100,11 @@ HEADER_DOCS = {
                        "missing both → 428 precondition_required; stale → 412 version_conflict (409 when the "
                        "version came in the body) with error.current_version and error.changed_fields; "
                        "nothing is saved."},
+    "if_match_optional": {
+        "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+        "description": "Optional: the ETag from GET (W/\"<version>\"), or expected_version in the body. When sent "
+                       "and stale → 412 (409 for the body field) with error.current_version and "
+                       "error.changed_fields; nothing is saved."},
 }
 
 

@@ -46,10 +46,10 @@ class VersionConflict(Conflict):
     code = "version_conflict"
 
     def __init__(self, *, current_version: int | None, expected: Expected, changed_fields: Iterable[str] = (),
-                 conflicting: Iterable[str] = ()):
+                 conflicting: Iterable[str] = (), code: str | None = None):
         super().__init__(_("Someone else changed this record since you read it (you had version %(mine)s, it is "
                            "now version %(now)s). Nothing was saved: reload it and apply your change again.")
-                         % {"mine": expected.version, "now": current_version})
+                         % {"mine": expected.version, "now": current_version}, code=code)
         self.status = 412 if expected.source == "if-match" else 409
         self.current_version = current_version
         self.expected = expected
@@ -78,7 +78,12 @@ def changed_since(model_or_obj, pk: int, version: int) -> list[str]:
     return sorted(fields)
 
 
-def version_check(obj, expected: Expected | None, *, fields: Iterable[str] = ()) -> None:
+def as_expected(value: Expected | int | None) -> Expected | None:
+    """An expectation from what older callers pass (a plain int: a body field)."""
+    return Expected(int(value), "body") if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def version_check(obj, expected: Expected | None, *, fields: Iterable[str] = (), code: str | None = None) -> None:
     """Refuse the write when ``obj`` (read under the write lock) is no longer at the expected version;
     with a field-level expectation only when one of ``fields`` (those this write changes) changed since."""
     if expected is MISSING:
@@ -93,9 +98,10 @@ def version_check(obj, expected: Expected | None, *, fields: Iterable[str] = ())
         clash = set(fields) & set(since)
         if not clash:
             return
-        raise VersionConflict(current_version=obj.version, expected=expected, changed_fields=since, conflicting=clash)
+        raise VersionConflict(current_version=obj.version, expected=expected, changed_fields=since, conflicting=clash,
+                              code=code)
     raise VersionConflict(current_version=obj.version, expected=expected, changed_fields=since,
-                          conflicting=set(fields) & set(since))
+                          conflicting=set(fields) & set(since), code=code)
 
 
 def version_bump(obj, *, fields: Iterable[str], expected: Expected | None = None) -> int:
