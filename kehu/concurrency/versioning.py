@@ -132,6 +132,17 @@ def save_versioned(obj, *, fields: Iterable[str], expected: Expected | None = No
     obj.save(**save_kwargs)
 
 
+def bump_after_save(obj, *, fields: Iterable[str] = ()) -> None:
+    """For internal writers (merge, erasure) that save a record without an expectation: raise its
+    version in SQL after their save, so clients holding the old version are refused afterwards."""
+    from kehu.concurrency.models import VersionStamp
+
+    type(obj)._base_manager.filter(pk=obj.pk).update(version=F("version") + 1)
+    obj.refresh_from_db(fields=["version"])
+    VersionStamp.objects.get_or_create(object_type=object_type(obj), object_id=obj.pk, version=obj.version,
+                                       defaults={"fields": sorted(set(fields))})
+
+
 # ---------------------------------------------------------------- HTTP
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')

@@ -18,7 +18,7 @@ from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.access.scopes import in_scope
 from kehu.audit.services import audit_record, audit_record_many
-from kehu.concurrency.versioning import Expected, save_versioned, version_check
+from kehu.concurrency.versioning import Expected, bump_after_save, save_versioned, version_check
 from kehu.customers import dedupe, regions, search, search_index, selectors
 from kehu.customers.models import (
     SENSITIVE_FIELDS,
@@ -819,6 +819,7 @@ def _erase_fields(actor, obj, fields: list[str], *, reason: dict) -> None:
     for f in fields:
         _clear_field(obj, f)
     obj.save()
+    bump_after_save(obj, fields=fields)
     customer_id = obj.customer_id if isinstance(obj, Contact) else obj.pk
     _blank_history(customer_id, {(obj._meta.model_name, obj.pk)}, keys=set(fields))
     changes = {f: ["—", "—"] for f in fields}

@@ -120,3 +120,16 @@ def test_openapi_documents_if_match_and_idempotency_key(api):
     assert "If-Match" in names("/api/v1/contacts/{contact_id}", "patch")
     assert "Idempotency-Key" in names("/api/v1/customers", "post")
     assert "Idempotency-Key" not in names("/api/v1/customers/{customer_id}/reveal", "post")
+
+
+def test_merge_raises_the_survivors_version(org, api):
+    """A merge changes the survivor without an expectation: its version still rises, so a client that read
+    it before the merge is refused instead of overwriting the merged values."""
+    from kehu.customers import merge, services
+
+    survivor = services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司"})
+    loser = services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司", "industry": "石化",
+                                                           "confirm_duplicate": True})
+    merge.customer_merge(actor=org.manager, survivor_id=survivor.pk, loser_id=loser.pk)
+    assert Customer.objects.get(pk=survivor.pk).version == 2
+    assert api.patch(f"/customers/{survivor.pk}", {"industry": "化工", "version": 1}).status_code == 409
