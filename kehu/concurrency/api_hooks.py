@@ -46,8 +46,16 @@ def _with_etag(response):
     return response
 
 
+def idempotent(view):
+    """Mark a POST that creates something without answering 201 (e.g. a request queued for approval,
+    202) so that it honours Idempotency-Key like the creates."""
+    view._kehu_idempotent = True
+    return view
+
+
 def _is_create(op) -> bool:
-    return "POST" in op.methods and 201 in (op.response_models or {})
+    return "POST" in op.methods and (201 in (op.response_models or {})
+                                     or getattr(op.view_func, "_kehu_idempotent", False))
 
 
 def _decorate(bound_run):

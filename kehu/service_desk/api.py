@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Status
 
-from kehu.concurrency.api_hooks import etag_from_version, if_match_optional
+from kehu.concurrency.api_hooks import etag_from_version, idempotent, if_match_optional
 from kehu.concurrency.versioning import expected_from_request
 from kehu.service_desk import reports, selectors, services
 from kehu.service_desk.schemas import (
@@ -132,6 +132,7 @@ def complaint_reassign(request, complaint_id: int, payload: ReassignIn):
 
 @router.post("/complaints/{complaint_id}/extension", response={202: ComplaintOut},
              summary="Ask for a longer deadline (approval)")
+@idempotent
 def complaint_extension(request, complaint_id: int, payload: ExtensionIn):
     c = services.complaint_request_extension(actor=request.user, complaint_id=complaint_id, days=payload.days,
                                              reason=payload.reason)

@@ -120,6 +120,8 @@ def test_openapi_documents_if_match_and_idempotency_key(api):
     assert "If-Match" in names("/api/v1/contacts/{contact_id}", "patch")
     assert "Idempotency-Key" in names("/api/v1/customers", "post")
     assert "Idempotency-Key" not in names("/api/v1/customers/{customer_id}/reveal", "post")
+    assert "Idempotency-Key" in names("/api/v1/complaints/{complaint_id}/extension", "post")  # 202, marked
+    assert "If-Match" in names("/api/v1/complaints/{complaint_id}/actions", "post")
 
 
 def test_merge_raises_the_survivors_version(org, api):
