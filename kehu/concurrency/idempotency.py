@@ -6,6 +6,7 @@ body gets the stored answer again (same id, nothing created), marked ``Idempoten
 - same key while the first request is still running → 409 ``idempotency_in_progress`` (retry later);
 - only successful (2xx) answers are kept: after a 4xx nothing was created, so the key is released and a
   corrected retry may use it again;
+- file uploads (multipart) are not covered (the import job they create is the handle to retry with);
 - keys are per user (two users' identical keys never collide) and expire after
   ``KEHU_IDEMPOTENCY["ttl_hours"]`` (purged hourly by ``idempotency_purge``).
 
@@ -93,6 +94,10 @@ def run_idempotent(operation, request, run_inner) -> HttpResponse:
     key = request.headers.get(HEADER)
     user = getattr(request, "user", None)
     if key is None or user is None or not user.is_authenticated:
+        return run_inner()
+    if request.content_type == "multipart/form-data":
+        # Hashing an upload would read it whole into memory before the upload limits apply; file
+        # uploads (imports) are not covered: their job id is the handle to retry with.
         return run_inner()
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
