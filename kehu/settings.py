@@ -315,3 +315,5 @@ KEHU_IDEMPOTENCY = {
     "ttl_hours": float(os.environ.get("KEHU_IDEMPOTENCY_TTL_HOURS", "24")),
     "in_progress_seconds": int(os.environ.get("KEHU_IDEMPOTENCY_IN_PROGRESS_SECONDS", "120")),
 }
+# How long the list of fields each record version changed is kept (told to a writer whose version is stale).
+KEHU_VERSION_STAMP_DAYS = int(os.environ.get("KEHU_VERSION_STAMP_DAYS", "30"))

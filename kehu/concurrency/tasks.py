@@ -8,5 +8,6 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 @lock_task("idempotency-purge")
 def idempotency_purge():
     from kehu.concurrency.idempotency import purge_expired
+    from kehu.concurrency.versioning import purge_stamps
 
-    return purge_expired()
+    return {"idempotency_keys": purge_expired(), "version_stamps": purge_stamps()}

@@ -143,6 +143,21 @@ def bump_after_save(obj, *, fields: Iterable[str] = ()) -> None:
                                        defaults={"fields": sorted(set(fields))})
 
 
+def purge_stamps(now=None) -> int:
+    """Forget which fields changed in versions older than KEHU_VERSION_STAMP_DAYS (a writer that stale
+    is still refused; only the list of changed fields it is told may be shorter)."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from kehu.concurrency.models import VersionStamp
+
+    days = getattr(settings, "KEHU_VERSION_STAMP_DAYS", 30)
+    deleted, _rows = VersionStamp.objects.filter(at__lt=(now or timezone.now()) - dt.timedelta(days=days)).delete()
+    return deleted
+
+
 # ---------------------------------------------------------------- HTTP
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')

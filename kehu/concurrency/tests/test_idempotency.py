@@ -146,3 +146,22 @@ def test_keys_expire_after_the_configured_time_and_are_purged(org, api_client, s
     assert api.post("/customers", {"name": "杭州新材料科技有限公司", "confirm_duplicate": True},
                     headers={"Idempotency-Key": "old"}).status_code == 201
     assert Customer.objects.count() == 2
+
+
+def test_purge_task_forgets_expired_keys_and_old_version_stamps(org, settings):
+    """The hourly task deletes expired keys and stamps older than KEHU_VERSION_STAMP_DAYS."""
+    from kehu.concurrency.models import VersionStamp
+    from kehu.concurrency.tasks import idempotency_purge
+
+    settings.KEHU_VERSION_STAMP_DAYS = 30
+    now = timezone.now()
+    IdempotencyKey.objects.create(user=org.rep, key="old", method="POST", path="/api/v1/customers", body_hash="x",
+                                  created_at=now - dt.timedelta(days=2), expires_at=now - dt.timedelta(days=1))
+    IdempotencyKey.objects.create(user=org.rep, key="new", method="POST", path="/api/v1/customers", body_hash="x",
+                                  created_at=now, expires_at=now + dt.timedelta(days=1))
+    old = VersionStamp.objects.create(object_type="customers.customer", object_id=1, version=2, fields=["name"])
+    VersionStamp.objects.filter(pk=old.pk).update(at=now - dt.timedelta(days=31))
+    VersionStamp.objects.create(object_type="customers.customer", object_id=1, version=3, fields=["stage"])
+    idempotency_purge.call_local()
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    assert list(VersionStamp.objects.values_list("version", flat=True)) == [3]
