@@ -4,8 +4,8 @@ test database (SQLite: a file copy of it; PostgreSQL: the test database itself) 
 Every write that the server acknowledged must be in the final value: 0 lost updates. A writer that lost
 the race gets 412 (If-Match) and retries with a fresh read.
 
-Against the code before versions (no ETag, no If-Match check) the same clients lose about a third of
-their increments, so this test fails there."""
+Against the code before versions (no ETag, no If-Match check) the same clients lose a large share of
+their increments (measured on a loaded machine: SQLite 22 of 44, PostgreSQL 7 of 26), so it fails there."""
 
 from __future__ import annotations
 
