@@ -10,7 +10,7 @@ def main() -> None:
 
     argv = sys.argv[:]
     # `kehu user create ...` and `kehu audit verify` read better than Django's flat names.
-    two_word = {("user", "create"), ("audit", "verify"), ("audit", "seal"), ("keys", "rotate"), ("workdays", "seed")}
+    two_word = {("user", "create"), ("user", "deactivate"), ("audit", "verify"), ("audit", "seal"), ("keys", "rotate"), ("workdays", "seed")}
     if len(argv) >= 3 and (argv[1], argv[2]) in two_word:
         argv = [argv[0], f"{argv[1]}_{argv[2]}", *argv[3:]]
     if len(argv) >= 2 and argv[1] == "worker":  # the Huey consumer with its periodic tasks

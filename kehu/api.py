@@ -76,7 +76,10 @@ def error_response(request, status: int, code: str, message: str, fields: dict |
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return error_response(request, exc.status, exc.code, exc.message, exc.fields)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.fields)
+    if getattr(exc, "retry_after", None):  # a throttled login says when to come back
+        response["Retry-After"] = str(int(exc.retry_after))
+    return response
 
 
 @api.exception_handler(AuthenticationError)

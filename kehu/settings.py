@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "csp",
+    "ninja",  # the API docs page from its own static files (no CDN, no inline script: CSP holds)
     "kehu.access",
     "kehu.audit",
     "kehu.customers",
@@ -77,23 +80,31 @@ INSTALLED_APPS = [
     "kehu.workbench",
     "kehu.orders",
     "kehu.demo",
+    "kehu.ops",
+    "kehu.backup",  # `kehu backup` / `kehu restore` (no tables)
     "kehu.concurrency",
 ]
 
 MIDDLEWARE = [
+    "kehu.ops.middleware.RequestIdMiddleware",  # first: times the whole request, stamps logs with its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "kehu.access.middleware.IdleSessionMiddleware",  # Django's; background reads save at most once a minute
     "kehu.access.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kehu.imports.uploads.UploadLimitMiddleware",  # 413 before an over-large upload is read or spooled
     "kehu.access.middleware.RequestContextMiddleware",
+    "kehu.access.middleware.AbsoluteSessionMiddleware",
+    "kehu.access.middleware.NoStoreMiddleware",
     "kehu.access.middleware.PasswordChangeRequiredMiddleware",
     "kehu.api.ApiErrorFormatMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kehu.ops.replica.ReplicaReadsMiddleware",  # last: it calls the view itself for reporting reads
 ]
 
 ROOT_URLCONF = "kehu.urls"
@@ -116,6 +127,7 @@ TEMPLATES = [
                 "kehu.access.context_processors.navigation",
                 "kehu.workdays.context_processors.calendar_warning",
                 "kehu.grading.allocation.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -143,6 +155,19 @@ DATABASES = {"default": _database(DATABASE_URL)}
 if os.environ.get("KEHU_TEST_DATABASE_URL"):
     # The test run against another server: pytest-django creates test_<name> beside it.
     DATABASES = {"default": _database(os.environ["KEHU_TEST_DATABASE_URL"])}
+# Reports, exports and analytics may read from a streaming replica (kehu/ops/replica.py): the views
+# named below, GET only, outside transactions, while the replica answers and lags less than the limit.
+if os.environ.get("KEHU_REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = _database(os.environ["KEHU_REPLICA_DATABASE_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["kehu.ops.replica.ReplicaRouter"]
+KEHU_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("KEHU_REPLICA_MAX_LAG_SECONDS", "30"))
+KEHU_REPLICA_CHECK_SECONDS = float(os.environ.get("KEHU_REPLICA_CHECK_SECONDS", "5"))
+KEHU_REPLICA_VIEWS = _env_list(
+    "KEHU_REPLICA_VIEWS",
+    "exports:customers,api:customer_export,service_desk:reports,api:complaint_report_sla,"
+    "api:complaint_report_causes,api:complaint_report_categories,api:complaint_report_repeat,"
+    "api:complaint_report_handling_time,api:workbench_charts")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -163,8 +188,27 @@ SESSION_SAVE_EVERY_REQUEST = True  # the cookie age then counts from the last re
 # (background htmx/fetch reads save it at most once a minute: kehu.access.middleware.IdleSessionMiddleware)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("KEHU_SECURE_COOKIES")
+# Production (KEHU_DEBUG off) is served over HTTPS: secure cookies, redirect to HTTPS, HSTS. Each can be
+# turned off for a plain-HTTP deployment on a closed network (KEHU_SECURE_COOKIES=0, KEHU_SSL_REDIRECT=0,
+# KEHU_HSTS_SECONDS=0).
+_PRODUCTION = not (DEBUG or TESTING)
+SESSION_COOKIE_SECURE = _env_bool("KEHU_SECURE_COOKIES", _PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # the forms send the token as a field, htmx from the <meta> in base.html
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = _env_bool("KEHU_SSL_REDIRECT", _PRODUCTION)
+# Health checks and Prometheus call the server directly over plain HTTP (never redirected).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("KEHU_HSTS_SECONDS", str(365 * 24 * 3600) if _PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", True)
+# The preload directive alone changes nothing: browsers' lists include a domain only once it is submitted.
+SECURE_HSTS_PRELOAD = _env_bool("KEHU_HSTS_PRELOAD", _PRODUCTION)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Behind a TLS-terminating proxy (nginx) the request arrives as HTTP: believe its X-Forwarded-Proto. The
+# proxy must set that header itself (overwriting the client's). On by default when KEHU_TRUSTED_PROXIES is set.
+if _env_bool("KEHU_PROXY_SSL_HEADER", bool(_env_list("KEHU_TRUSTED_PROXIES"))):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -237,6 +281,16 @@ KEHU_IMPORT_MAX_BYTES = int(os.environ.get("KEHU_IMPORT_MAX_BYTES", str(200 * 10
 KEHU_IMPORT_BATCH_ROWS = int(os.environ.get("KEHU_IMPORT_BATCH_ROWS", "2000"))
 KEHU_IMPORT_INLINE_BYTES = int(os.environ.get("KEHU_IMPORT_INLINE_BYTES", str(1024 * 1024)))
 KEHU_IMPORT_STALE_SECONDS = int(os.environ.get("KEHU_IMPORT_STALE_SECONDS", "300"))
+# Uploaded files are kept (encrypted with KEHU_FIELD_KEYS) until their job is committed or cancelled, at most
+# this many days for a job never committed (a daily task deletes them).
+KEHU_IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("KEHU_IMPORT_FILE_RETENTION_DAYS", "7"))
+# Uploads stop being read at KEHU_IMPORT_MAX_BYTES (413); the whole body may add this much for the form.
+KEHU_UPLOAD_FORM_OVERHEAD_BYTES = int(os.environ.get("KEHU_UPLOAD_FORM_OVERHEAD_BYTES", str(64 * 1024)))
+FILE_UPLOAD_HANDLERS = [
+    "kehu.imports.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Export cap (rows per file) and periodic review (定期复核).
 KEHU_EXPORT_MAX_ROWS = int(os.environ.get("KEHU_EXPORT_MAX_ROWS", "100000"))
 KEHU_REVIEW_STALE_MONTHS = int(os.environ.get("KEHU_REVIEW_STALE_MONTHS", "12"))
@@ -284,6 +338,19 @@ KEHU_WORKBENCH_SOON_HOURS = float(os.environ.get("KEHU_WORKBENCH_SOON_HOURS", "2
 KEHU_WORKBENCH_HORIZON_DAYS = int(os.environ.get("KEHU_WORKBENCH_HORIZON_DAYS", "7"))
 KEHU_WORKBENCH_CACHE_SECONDS = int(os.environ.get("KEHU_WORKBENCH_CACHE_SECONDS", "0" if TESTING else "300"))
 
+# Customer symposia (客户座谈会, 004 第十三条): at least `min_held` held (with minutes when `require_minutes`)
+# within `period_days`, else a warning on the planners' workbench; at most `max_invitees` per symposium.
+KEHU_SYMPOSIA = {"min_held": 1, "period_days": 365, "require_minutes": True, "max_invitees": 300}
+# Customer care (客户关怀): days of notice per occasion, the holidays greeted (names in the holiday table),
+# the grades that are key accounts, the consent purposes that cover care contact (kehu/engagement/care).
+KEHU_CARE = {
+    "lead_days": {"birthday": 7, "anniversary": 7, "holiday": 14, "new_product": 0},
+    "holidays": ["元旦", "春节", "端午", "中秋", "国庆"],
+    "key_grades": ["三星", "二星"],
+}
+# The personal calendar's iCalendar feed covers these days around today.
+KEHU_CALENDAR_FEED = {"days_back": 30, "days_ahead": 180}
+
 # API paging.
 KEHU_PAGE_SIZE_DEFAULT = 50
 KEHU_PAGE_SIZE_MAX = 200
@@ -302,12 +369,108 @@ KEHU_WORKDAY_WEEKEND = [5, 6]
 # State Council publishes the next year's schedule around November).
 KEHU_WORKDAY_WARN_DAYS_AHEAD = int(os.environ.get("KEHU_WORKDAY_WARN_DAYS_AHEAD", "92"))
 
+# Logs go to stderr; KEHU_LOG_FORMAT=json writes one JSON object per line (for Loki/ELK), each with the
+# request id that the response carries in X-Request-ID. KEHU_ACCESS_LOG=1 logs one line per request.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "kehu.ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "kehu.ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if os.environ.get("KEHU_LOG_FORMAT") == "json" else "text"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+    "loggers": {"kehu.requests": {"level": "INFO" if _env_bool("KEHU_ACCESS_LOG", False) else "WARNING"}},
 }
+# /metrics answers loopback, or anyone presenting this bearer token (Prometheus on another host).
+KEHU_METRICS_TOKEN = os.environ.get("KEHU_METRICS_TOKEN", "")
+
+# Visit plans and reports (客户走访, 004 第十一条): visits a year per grade when the grade's service policy
+# gives no "visit every" (keyed by grade name) and for an ungraded customer; how many days around its
+# date a recorded visit ticks a scheduled one; working days of grace before a visit is overdue; working
+# days ahead to remind; which return visits need a leader's authorisation (004 第1篇 7: "key" = key
+# accounts, i.e. a grade whose service policy names a dedicated manager or a grade listed here; "all";
+# "none"); the report score's weights per scale; the suggestions' answer time and their topic → the
+# department (path) concerned.
+KEHU_VISITS = {
+    "frequency_by_grade": {"A": 12, "B": 6, "C": 4, "D": 2},
+    "default_per_year": 4,
+    "match_window_days": 14,
+    "overdue_grace_working_days": 0,
+    "remind_working_days_before": 2,
+    "return_visit_authorisation": "key",
+    "key_account_grades": ["A", "三星", "二星"],
+    "score_weights": {"quality": 1, "service": 1, "reputation": 1},
+    "suggestion_answer_days": 10,
+    "suggestion_routes": {"quality": "总部/质量部", "service": "总部/客服部", "delivery": "总部/物流部",
+                          "price": "总部/销售部", "product": "总部/技术部"},
+    "max_visits_per_customer": 52,
+}
+
+# ---------------------------------------------------------------- login abuse, tokens, sessions (issue 16)
+# Client IP: X-Forwarded-For is believed only from these reverse proxies (CIDRs, e.g. "127.0.0.1/32,10.0.0.0/8").
+KEHU_TRUSTED_PROXIES = _env_list("KEHU_TRUSTED_PROXIES")
+# Login throttling (kehu.access.throttle), counted in the database before the password is checked:
+# - one account from one client IP: the policy's lockout (KEHU_LOCKOUT_ATTEMPTS failures within
+#   KEHU_LOCKOUT_WINDOW_MINUTES), for lock_minutes, doubling on each repeat up to max_lock_minutes;
+# - one client IP, whatever the usernames: ip_attempts failures within the window;
+# - one account from places it never logged in from (all of them together): account_attempts; an
+#   address or browser that logged in as the account within known_days is not counted, so strangers
+#   cannot lock the owner out. Repeats are forgotten after strikes_reset_hours without a block.
+KEHU_LOGIN_THROTTLE = {
+    "account_ip_attempts": KEHU_LOCKOUT_ATTEMPTS,
+    "ip_attempts": int(os.environ.get("KEHU_LOGIN_IP_ATTEMPTS", "30")),
+    "account_attempts": int(os.environ.get("KEHU_LOGIN_ACCOUNT_ATTEMPTS", "20")),
+    "window_minutes": KEHU_LOCKOUT_WINDOW_MINUTES,
+    "lock_minutes": KEHU_LOCKOUT_WINDOW_MINUTES,
+    "max_lock_minutes": int(os.environ.get("KEHU_LOCKOUT_MAX_MINUTES", str(24 * 60))),
+    "strikes_reset_hours": 24,
+    "known_days": int(os.environ.get("KEHU_LOGIN_KNOWN_DAYS", "30")),
+}
+# API tokens expire this many days after they are issued; a user holds at most this many live tokens
+# (POST /auth/token with the name of a live token replaces it instead of adding one).
+KEHU_TOKEN_TTL_DAYS = int(os.environ.get("KEHU_TOKEN_TTL_DAYS", "30"))
+KEHU_TOKEN_MAX_PER_USER = int(os.environ.get("KEHU_TOKEN_MAX_PER_USER", "10"))
+# A session ends this many hours after its login however active it is (besides the idle timeout).
+KEHU_SESSION_MAX_HOURS = float(os.environ.get("KEHU_SESSION_MAX_HOURS", "12"))
+
+# Content Security Policy (django-csp): scripts only from our own origin (the vendored htmx, Tabler and
+# ECharts and each app's static/*.js) or inline with the request's nonce ({{ CSP_NONCE }}); no inline
+# event handlers (confirmations use data-confirm in kehu.js). Inline style attributes remain allowed
+# (templates size bars and charts with style="..."; ECharts and htmx set styles). Nothing may frame us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Follow-ups (跟进记录): a recorder or the account manager may correct a follow-up this many hours after
+# recording it (a manager over the customer at any time); "when" may be ahead of the server's clock by
+# this many minutes (a phone's clock); next steps show on the workbench this many days before they are
+# due; attachments (photos from a phone, PDF) up to this size, of these types (sniffed from the content),
+# this many per follow-up.
+KEHU_ENGAGEMENT = {
+    "edit_window_hours": int(os.environ.get("KEHU_FOLLOWUP_EDIT_WINDOW_HOURS", "72")),
+    "future_skew_minutes": 10,
+    "remind_days_ahead": int(os.environ.get("KEHU_FOLLOWUP_REMIND_DAYS", "3")),
+    "attachment_max_bytes": int(os.environ.get("KEHU_FOLLOWUP_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+    "attachment_types": ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"],
+    "attachments_per_interaction": 10,
+}
+# Grading (客户经理制, 000 2.2): a grade whose service policy requires a dedicated account manager is served
+# when the customer's owner is an active user of one of these roles; the others are the department's to-do.
+KEHU_GRADING_DEDICATED_ROLES = ("account_manager",)
 
 # Idempotent creates (Idempotency-Key header): how long a key's answer is kept, and after how long a
 # request that never answered (a crashed worker) stops blocking its retries.

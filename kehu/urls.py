@@ -4,6 +4,7 @@ from kehu.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("", include("kehu.ops.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("kehu.access.urls")),
     path("", include("kehu.workbench.urls")),

@@ -66,10 +66,12 @@ class Op:
 
 HANDLE, REPORT = Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT
 INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
+VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
     "/users": Op(Perm.USER_MANAGE),
+    "/users/{user_id}/tokens": Op(Perm.USER_MANAGE, records="absent"),
     # customers
     "/customers": Op(),
     "/customers/export": Op(Perm.CUSTOMER_EXPORT),
@@ -151,9 +153,27 @@ OPERATIONS: dict[str, Op] = {
     "/allocation/rounds/{round_id}": Op(Perm.ORDER_READ, records="absent"),
     "/allocation/rounds/{round_id}/chart": Op(Perm.ORDER_READ, records="absent"),
     "/allocation/customers/{customer_id}/shares": Op(Perm.ORDER_READ, records="scoped", world="customer"),
+    # follow-ups (跟进记录): reading follows the customer's scope, for every signed-in role
+    "/engagement/interactions": Op(),
+    "/engagement/interactions/{interaction_id}": Op(records="scoped", world="interaction"),
+    "/engagement/interactions/{interaction_id}/attachments/{attachment_id}": Op(records="absent"),
     # workbench: everyone's own to-dos and figures of their scope (the scope matrix checks the figures)
     "/workbench": Op(),
     "/workbench/charts": Op(),
+    # visit plans and reports (客户走访): account managers and leaders, rows in the rep's scope (the visits'
+    # own scope tests build the records: kehu/engagement/visits/tests/test_api_pages.py)
+    "/visits/plans": Op(VISITS),
+    "/visits/plans/{plan_id}": Op(VISITS, records="absent"),
+    "/visits/scheduled": Op(VISITS),
+    "/visits/scheduled/{visit_id}": Op(VISITS, records="absent"),
+    "/visits/completion": Op(VISITS),
+    "/visits/scales": Op(VISITS),
+    "/visits/reports": Op(VISITS),
+    "/visits/reports/{report_id}": Op(VISITS, records="absent"),
+    "/visits/suggestions": Op(VISITS),
+    "/visits/suggestions/{suggestion_id}": Op(VISITS, records="absent"),
+    "/visits/executive": Op(VISITS),
+    "/visits/executive/{visit_id}": Op(VISITS, records="absent"),
     # imports
     "/imports": Op(Perm.CUSTOMER_IMPORT),
     "/imports/fields": Op(Perm.CUSTOMER_IMPORT),
@@ -161,6 +181,21 @@ OPERATIONS: dict[str, Op] = {
     "/imports/{job_id}/errors": Op(Perm.CUSTOMER_IMPORT, records="absent"),
     "/import-mappings": Op(Perm.CUSTOMER_IMPORT),
     "/import-mappings/{mapping_id}": Op(Perm.CUSTOMER_IMPORT, records="absent"),
+    # symposia: seen by their planners' scope and by the owners of invited customers (an unknown id: 404)
+    "/symposia": Op(),
+    "/symposia/check": Op(Perm.SYMPOSIUM_MANAGE),
+    "/symposia/segment-preview": Op(Perm.SYMPOSIUM_MANAGE),
+    "/symposia/{symposium_id}": Op(records="absent"),
+    "/symposia/{symposium_id}/invitations": Op(records="absent"),
+    "/symposia/{symposium_id}/items": Op(records="absent"),
+    # care: those who look after customers (follow-ups or care management), in the customers' scope
+    "/care/reminders": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE)),
+    "/care/reminders/{reminder_id}": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE), records="absent"),
+    "/care/product-notices": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE)),
+    "/care/profiles/{contact_id}": Op(records="scoped", world="contact"),
+    # the personal calendar: everyone's own
+    "/calendar/events": Op(params={"start": "2026-12-01", "end": "2027-01-01"}),
+    "/calendar/token": Op(),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.
@@ -179,6 +214,7 @@ def build_world():
     complaint, a service request, an approval request, an order, a payment, a monthly plan), and a token
     per caller."""
     from kehu.approvals.services import approval_request
+    from kehu.engagement.services import interaction_create
     from kehu.grading.allocation.services import plan_create
     from kehu.orders.services import order_create, payment_record
     from kehu.service_desk.services import complaint_record
@@ -210,6 +246,8 @@ def build_world():
             "participant_type": "exclusive_agent", "quantity_t": "800"}).pk
         records["payment"][variant] = payment_record(actor=org.admin, customer_id=customer.pk, data={
             "due_date": "2026-12-02", "amount": "98000.00"}).payment.pk
+        records.setdefault("interaction", {})[variant] = interaction_create(actor=owner, data={
+            "customer": customer.pk, "channel": "phone", "summary": "电话沟通提货计划"})[0].pk
     tokens = {role: token_create(actor=org.users[key], name="matrix")[1] for role, key in CALLER.items()}
     return org, records, tokens
 

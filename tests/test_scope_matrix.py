@@ -60,6 +60,10 @@ CAN = {
     "audit": {"admin", "auditor"},
     "users": {"admin"},
     "grading": {"admin", "executive"},
+    "symposia": {"admin", "executive", "manager", "north_manager"},
+    "care": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
+    # visit plans and reports: whoever records follow-ups (interaction.write) or manages visit plans
+    "visits": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -80,6 +84,11 @@ def build_world():
     spare = token_create(actor=org.rep, name="spare")[0]
     tokens = {key: token_create(actor=user, name="matrix")[1] for key, user in org.users.items()}
     ids = {"hx": hx.pk, "li": li.pk, "wang": wang.pk, "consent": consent.pk, "spare_token": spare.pk}
+    from kehu.engagement.services import interaction_create
+
+    ids["followup"] = interaction_create(actor=org.rep, data={
+        "customer": hx.pk, "channel": "visit", "summary": "拜访采购部王经理", "next_step": "发送报价",
+        "next_step_due": "2026-12-20"})[0].pk
     customers = {"hx": hx.pk, "li": li.pk, "dongfang": dongfang.pk, "yanshan": yanshan.pk}
     return org, tokens, ids, customers
 
@@ -149,8 +158,33 @@ ENDPOINTS = [
     E("grading_movements", "GET", "/grading/movements", need="any"),
 ]
 WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+ENDPOINTS += [E("visit_plan_list", "GET", "/visits/plans", need="visits"),
+              E("visit_plan_generate", "POST", "/visits/plans/generate", {"year": 2026, "start": "2026-01-01"},
+                "visits", ok=201),
+              E("visit_scheduled_list", "GET", "/visits/scheduled", need="visits"),
+              E("visit_completion", "GET", "/visits/completion", need="visits"),
+              E("visit_scales", "GET", "/visits/scales", need="visits"),
+              E("visit_report_list", "GET", "/visits/reports", need="visits"),
+              E("visit_suggestion_list", "GET", "/visits/suggestions", need="visits"),
+              E("visit_executive_list", "GET", "/visits/executive", need="visits")]
+ENDPOINTS += [
+    E("interaction_list", "GET", "/engagement/interactions", need="any"),
+    E("interaction_get", "GET", "/engagement/interactions/{followup}", scoped=True),
+    # correcting a follow-up and closing its next step: its recorder / account manager or a manager (the
+    # service agent records follow-ups but does not correct the account managers')
+    E("interaction_update", "PATCH", "/engagement/interactions/{followup}", {"outcome": "客户同意"}, "write", True),
+    E("interaction_next_step_done", "POST", "/engagement/interactions/{followup}/next-step/done", None, "write",
+      True),
+]
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
+ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),
+              E("symposium_check", "GET", "/symposia/check", need="symposia"),
+              E("symposium_create", "POST", "/symposia", {"title": "客户座谈会", "starts_at": "2027-03-20T09:30",
+                                                          "place": "杭州", "topics": ["market"]}, "symposia", ok=201),
+              E("care_reminder_list", "GET", "/care/reminders", need="care"),
+              E("care_profile_get", "GET", "/care/profiles/{wang}", scoped=True),
+              E("calendar_events", "GET", "/calendar/events?start=2026-12-01&end=2027-01-01", need="any")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:

@@ -20,6 +20,7 @@ class TokenOut(Schema):
     id: int
     token: str
     name: str
+    expires_at: dt.datetime
 
 
 class TokenInfo(Schema):
@@ -29,6 +30,8 @@ class TokenInfo(Schema):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    user: int = Field(..., alias="user_id")
 
 
 class UserOut(Schema):
@@ -74,11 +77,14 @@ class UserPage(Schema):
     next: str | None
 
 
-@router.post("/auth/token", auth=None, response={201: TokenOut}, summary="Exchange username and password for a token")
+@router.post("/auth/token", auth=None, response={201: TokenOut},
+             summary="Exchange username and password for a token",
+             description="Throttled per client IP and per account (429 with Retry-After). The token expires "
+                         "after KEHU_TOKEN_TTL_DAYS; asking again with the name of a live token replaces it.")
 def token_issue(request, payload: TokenIn):
     user = services.login_check(request=request, username=payload.username, password=payload.password)
     token, key = services.token_create(actor=user, name=payload.name)
-    return Status(201, {"id": token.pk, "token": key, "name": token.name})
+    return Status(201, {"id": token.pk, "token": key, "name": token.name, "expires_at": token.expires_at})
 
 
 @router.get("/auth/tokens", response=list[TokenInfo], summary="My API tokens")
@@ -120,3 +126,20 @@ def password_reset(request, user_id: int, payload: PasswordResetIn):
     user, temporary = services.password_reset(actor=request.user, user_id=user_id,
                                               temporary_password=payload.temporary_password)
     return {"user": user.pk, "temporary_password": temporary, "must_change_password": True}
+
+
+@router.get("/users/{user_id}/tokens", response=list[TokenInfo], summary="A user's API tokens (administrators)")
+def user_token_list(request, user_id: int):
+    _user, tokens = selectors.token_list_of_user(actor=request.user, user_id=user_id)
+    return list(tokens)
+
+
+@router.post("/users/{user_id}/deactivate", response=UserOut,
+             summary="Deactivate a user: their sessions and tokens end at once (administrators)")
+def user_deactivate(request, user_id: int):
+    return services.user_deactivate(actor=request.user, user_id=user_id)
+
+
+@router.post("/users/{user_id}/reactivate", response=UserOut, summary="Let a deactivated user log in again (administrators)")
+def user_reactivate(request, user_id: int):
+    return services.user_reactivate(actor=request.user, user_id=user_id)

@@ -4,9 +4,10 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
+from kehu.access.client_ip import client_ip
 from kehu.access.context import current_ip
 
 
@@ -17,7 +18,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = current_ip.set(request.META.get("REMOTE_ADDR"))
+        token = current_ip.set(client_ip(request))
         try:
             return self.get_response(request)
         finally:
@@ -95,3 +96,58 @@ def _background_read(request) -> bool:
         return True
     # fetch()/XMLHttpRequest from a page: browsers send Sec-Fetch-Dest "empty" (a navigation says "document")
     return request.headers.get("Sec-Fetch-Dest") == "empty"
+
+
+LOGIN_AT = "_kehu_login_at"
+
+
+class AbsoluteSessionMiddleware:
+    """A session ends KEHU_SESSION_MAX_HOURS after its login, however active it is (the idle timeout
+    alone would let a session live for ever). Pages go to the login page, the API answers 401."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.contrib.auth import logout
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = int(time.time())
+            started = request.session.get(LOGIN_AT)
+            if started is None:  # a session from before this rule: its clock starts now
+                request.session[LOGIN_AT] = now
+            elif now - started > settings.KEHU_SESSION_MAX_HOURS * 3600:
+                logout(request)
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"error": {"code": "session_expired",
+                                                   "message": str(_("Your session has ended; please log in again.")),
+                                                   "fields": {}}}, status=401)
+                if request.headers.get("HX-Request") == "true":
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse(settings.LOGIN_URL)
+                    return response
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Responses that may carry personal data — every API answer and every page seen logged in — are
+    not to be kept by browsers or proxies (Cache-Control: no-store), so the back button or a shared
+    computer does not show a customer's data after logout."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(("/static/",)):
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -48,6 +48,9 @@ class User(AbstractUser):
     # Set by an administrator's reset (a temporary password): every page asks for a new one first.
     must_change_password = models.BooleanField(_("must change password"), default=False)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    # Raised when the user is deactivated: part of the session hash, so every session issued before
+    # ends at once and stays ended if the account is later reactivated.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("user")
@@ -64,6 +67,14 @@ class User(AbstractUser):
     @property
     def role_spec(self):
         return spec(self.role)
+
+    def _get_session_auth_hash(self, secret=None):
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)  # sessions from before the field stay valid
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac("kehu.access.User.session", f"{self.password}:{self.session_epoch}",
+                           secret=secret, algorithm="sha256").hexdigest()
 
     def has_kehu_perm(self, perm: str) -> bool:
         return self.is_active and perm in self.role_spec.perms
@@ -93,6 +104,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set from KEHU_TOKEN_TTL_DAYS when issued; an expired token answers 401 like a revoked one.
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -100,6 +113,12 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
     @staticmethod
     def hash_key(key: str) -> str:
@@ -119,3 +138,20 @@ class LoginAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M}"
+
+
+class LoginThrottle(models.Model):
+    """A counter of login attempts for one key (a client IP, an account from one IP, an account from
+    unknown places), changed only by single conditional UPDATE statements, so parallel attempts on
+    several processes never get more password checks than the limit (kehu.access.throttle)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    # Blocks in a row: each one lasts twice the one before (growing delays), reset after a quiet day.
+    strikes = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from kehu.access.models import ApiToken, Department, User
 from kehu.access.roles import Perm
-from kehu.errors import Forbidden
+from kehu.errors import Forbidden, NotFound
 
 
 def user_list(*, actor) -> QuerySet[User]:
@@ -25,7 +25,16 @@ def user_manage_list(*, actor, q: str = "") -> QuerySet[User]:
 
 
 def token_list(*, actor) -> QuerySet[ApiToken]:
+    """The actor's own API tokens, newest first (live, expired and revoked)."""
     return ApiToken.objects.filter(user=actor).order_by("-created_at")
+
+
+def token_list_of_user(*, actor, user_id: int) -> tuple[User, QuerySet[ApiToken]]:
+    """Administrators (user.manage): one user's API tokens, newest first. 404 for no such user."""
+    user = user_list(actor=actor).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user, ApiToken.objects.filter(user=user).order_by("-created_at")
 
 
 def department_list(*, actor) -> QuerySet[Department]:

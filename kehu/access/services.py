@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 
 from django.conf import settings
@@ -10,13 +11,24 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.access import throttle
+from kehu.access.client_ip import client_ip
 from kehu.access.models import ApiToken, Department, LoginAttempt, User
 from kehu.access.roles import ROLES, Perm
 from kehu.audit.services import audit_record
-from kehu.errors import Forbidden, Invalid, Locked, NotAuthenticated, NotFound, from_django_validation
+from kehu.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    Locked,
+    NotAuthenticated,
+    NotFound,
+    from_django_validation,
+)
 
 
 @transaction.atomic
@@ -68,29 +80,59 @@ def user_create(*, actor, username: str, password: str, role: str, department: D
     return user
 
 
-def _failures_in_window(username: str) -> int:
-    since = timezone.now() - dt.timedelta(minutes=settings.KEHU_LOCKOUT_WINDOW_MINUTES)
-    last_ok = (LoginAttempt.objects.filter(username=username, succeeded=True, at__gte=since)
-               .order_by("-at").values_list("at", flat=True).first())
-    qs = LoginAttempt.objects.filter(username=username, succeeded=False, at__gte=last_ok or since)
-    return qs.count()
+@throttle.retry_when_sqlite_is_locked
+def _known_place(username: str, ip: str | None) -> bool:
+    """An IP from which this account logged in within the last known_days."""
+    if not ip:
+        return False
+    since = timezone.now() - dt.timedelta(days=throttle.conf()["known_days"])
+    return LoginAttempt.objects.filter(username=username, ip=ip, succeeded=True, at__gte=since).exists()
 
 
-def login_check(*, request, username: str, password: str) -> User:
-    """Authenticate with lockout: after N failures within the window the account refuses every
-    password until the window has passed. Records each attempt; audits lockouts."""
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
-    if _failures_in_window(username) >= settings.KEHU_LOCKOUT_ATTEMPTS:
-        raise Locked(_("Too many failed logins. The account is locked for %(m)d minutes.")
-                     % {"m": settings.KEHU_LOCKOUT_WINDOW_MINUTES})
-    user = authenticate(request, username=username, password=password)
+@throttle.retry_when_sqlite_is_locked
+def _login_record(*, username: str, ip: str | None, user: User | None, limits) -> None:
+    """Record a checked attempt; a success frees its counters, a failure may lock the account here."""
     with transaction.atomic():
         LoginAttempt.objects.create(username=username, ip=ip, succeeded=user is not None)
-        if user is None:
-            if _failures_in_window(username) >= settings.KEHU_LOCKOUT_ATTEMPTS:
+        if user is not None:
+            for limit in limits:
+                if limit.key.startswith("acctip:"):
+                    throttle.clear(limit)
+                else:
+                    throttle.give_back(limit)
+        else:
+            account_ip = next(lim for lim in limits if lim.key.startswith("acctip:"))
+            if throttle.is_full(account_ip):
+                throttle.block(account_ip)
                 target = User.objects.filter(username=username).first()
                 audit_record(actor=None, action="user.locked", object_type="access.user",
-                             object_id=target.pk if target else "", object_repr=username)
+                             object_id=target.pk if target else "", object_repr=username,
+                             changes={"ip": ip})
+
+
+def login_check(*, request, username: str, password: str, known_device: bool = False) -> User:
+    """Authenticate with throttling (kehu.access.throttle): the counters are taken before the password
+    is checked, so a throttled attempt costs no Argon2 and parallel ones cannot exceed the limit.
+    ``known_device``: the browser holds the signed cookie of an earlier login as this user. Records
+    each checked attempt; audits lockouts. Raises Locked (429, ``retry_after`` seconds) or
+    NotAuthenticated (401)."""
+    ip = client_ip(request)
+    known = known_device or _known_place(username, ip)
+    limits = throttle.limits_for(username=username, ip=ip, known=known)
+    taken = []
+    try:
+        for limit in limits:
+            throttle.take(limit)
+            taken.append(limit)
+    except throttle.Throttled as exc:
+        for limit in taken:
+            throttle.give_back(limit)  # this attempt is not made: it costs the other counters nothing
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        error = Locked(_("Too many failed logins. Try again in %(m)d minutes.") % {"m": minutes})
+        error.retry_after = exc.retry_after
+        raise error from None
+    user = authenticate(request, username=username, password=password)
+    _login_record(username=username, ip=ip, user=user, limits=limits)
     # Raised after the block: raising inside it would roll back the failed attempt just recorded.
     if user is None:
         raise NotAuthenticated(_("Wrong username or password."))
@@ -99,14 +141,28 @@ def login_check(*, request, username: str, password: str) -> User:
 
 @transaction.atomic
 def token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
-    """Issue a personal API token; the clear key is returned once and never stored. Not while a
-    temporary password waits to be changed."""
+    """Issue a personal API token, valid KEHU_TOKEN_TTL_DAYS; the clear key is returned once and never
+    stored. A live token of the same name is replaced (revoked), so a script that logs in again and
+    again keeps one token; beyond KEHU_TOKEN_MAX_PER_USER live tokens a new name is refused (409). Not
+    while a temporary password waits to be changed."""
     if getattr(actor, "must_change_password", False):
         raise Forbidden(_("Change your temporary password first."), code="password_change_required")
+    User.objects.select_for_update().filter(pk=actor.pk).first()  # one issuer at a time per user: the cap holds
+    name = (name or "api").strip()[:100] or "api"
+    now = timezone.now()
+    live = ApiToken.objects.filter(user=actor, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    replaced = list(live.filter(name=name).values_list("pk", flat=True))
+    if not replaced and live.count() >= settings.KEHU_TOKEN_MAX_PER_USER:
+        raise Conflict(_("You already have %(n)d active API tokens; revoke one you no longer use first.")
+                       % {"n": settings.KEHU_TOKEN_MAX_PER_USER}, code="too_many_tokens")
+    if replaced:
+        ApiToken.objects.filter(pk__in=replaced).update(revoked_at=now)
     key = "kehu_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=actor, name=(name or "api")[:100], prefix=key[:12],
-                                    key_hash=ApiToken.hash_key(key))
-    audit_record(actor=actor, action="token.create", obj=token)
+    token = ApiToken.objects.create(user=actor, name=name, prefix=key[:12], key_hash=ApiToken.hash_key(key),
+                                    expires_at=now + dt.timedelta(days=settings.KEHU_TOKEN_TTL_DAYS))
+    audit_record(actor=actor, action="token.create", obj=token,
+                 changes={"expires_at": [None, token.expires_at.isoformat()], "replaced": replaced})
     return token, key
 
 
@@ -127,15 +183,63 @@ def token_revoke(*, actor: User, token_id: int) -> ApiToken:
 
 
 def token_authenticate(key: str) -> User | None:
-    """The user behind a bearer token, or None. Touches last_used at most once a minute."""
+    """The user behind a live (unrevoked, unexpired) bearer token of an active user, or None. Touches
+    last_used at most once a minute."""
+    now = timezone.now()
     token = (ApiToken.objects.select_related("user", "user__department")
-             .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True).first())
+             .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True)
+             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).first())
     if token is None or not token.user.is_active:
         return None
-    now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# ---------------------------------------------------------------- deactivation
+
+def _revoke_access(user: User) -> int:
+    """End every session and token of ``user`` now; returns how many tokens were revoked."""
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)  # session hashes change
+    return revoked
+
+
+@transaction.atomic
+def user_deactivate(*, actor, user_id: int) -> User:
+    """Deactivate a user (user.manage; ``actor`` None is the command line): they can no longer log in,
+    and their sessions and API tokens stop working at once. Idempotent."""
+    if actor is not None and not actor.has_kehu_perm(Perm.USER_MANAGE):
+        raise Forbidden(_("Only administrators may deactivate users."))
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("No such user."))
+    if actor is not None and user.pk == actor.pk:
+        raise Invalid(_("You cannot deactivate yourself."), fields={"user": [_("Yourself.")]})
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    revoked = _revoke_access(user)
+    user.refresh_from_db()
+    audit_record(actor=actor, action="user.deactivate", obj=user,
+                 changes={"is_active": [True, False], "tokens_revoked": revoked})
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, actor, user_id: int) -> User:
+    """Let a deactivated user log in again (user.manage). Their old sessions and tokens stay ended."""
+    if actor is not None and not actor.has_kehu_perm(Perm.USER_MANAGE):
+        raise Forbidden(_("Only administrators may reactivate users."))
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("No such user."))
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit_record(actor=actor, action="user.reactivate", obj=user, changes={"is_active": [False, True]})
+    return user
 
 
 # ---------------------------------------------------------------- passwords

@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -7,29 +9,56 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kehu.access import selectors, services
+from kehu.access import selectors, services, throttle
 from kehu.access.forms import LoginForm, PasswordChangeForm, TokenForm
+from kehu.access.middleware import LOGIN_AT
 from kehu.access.services import login_check
-from kehu.errors import DomainError
+from kehu.errors import DomainError, NotFound
 from kehu.web import form_errors_from, page
+
+KNOWN_COOKIE, KNOWN_SALT = "kehu_known_login", "kehu.access.known-login"
+
+
+def _known_accounts(request) -> list[str]:
+    """The accounts this browser logged in as (a signed cookie set at each login: such a browser is a
+    known place, never counted with strangers' failures)."""
+    value = request.get_signed_cookie(KNOWN_COOKIE, default="", salt=KNOWN_SALT,
+                                      max_age=throttle.conf()["known_days"] * 86400)
+    return [a for a in value.split(".") if a]
 
 
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     form = LoginForm(request.POST or None)
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        account = throttle.account_id(username)
         try:
-            user = login_check(request=request, username=form.cleaned_data["username"],
-                               password=form.cleaned_data["password"])
+            user = login_check(request=request, username=username, password=form.cleaned_data["password"],
+                               known_device=account in _known_accounts(request))
         except DomainError as exc:
             form.add_error(None, exc.message)
+            status = 429 if exc.status == 429 else 400
+            retry_after = getattr(exc, "retry_after", None)
         else:
             login(request, user)
+            request.session[LOGIN_AT] = int(time.time())  # the absolute session lifetime counts from here
             target = request.GET.get("next") or ""
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
                 target = settings.LOGIN_REDIRECT_URL  # the workbench
-            return redirect(target)
-    return render(request, "access/login.html", {"form": form}, status=200 if not form.errors else 400)
+            response = redirect(target)
+            known = [account] + [a for a in _known_accounts(request) if a != account]
+            response.set_signed_cookie(KNOWN_COOKIE, ".".join(known[:5]), salt=KNOWN_SALT,
+                                       max_age=throttle.conf()["known_days"] * 86400, httponly=True,
+                                       secure=settings.SESSION_COOKIE_SECURE, samesite="Lax")
+            return response
+    if form.errors and status == 200:
+        status = 400
+    response = render(request, "access/login.html", {"form": form, "throttled": status == 429}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(int(retry_after))
+    return response
 
 
 @require_POST
@@ -115,3 +144,40 @@ def password_reset(request, user_id: int):
     response = render(request, "access/password_reset_done.html", {"target": user, "temporary": temporary})
     add_never_cache_headers(response)
     return response
+
+
+@page
+@require_GET
+def user_token_list(request, user_id: int):
+    """One user's API tokens, for administrators, who may revoke any of them."""
+    target, tokens = selectors.token_list_of_user(actor=request.user, user_id=user_id)
+    response = render(request, "access/user_tokens.html", {"target": target, "tokens": list(tokens[:200])})
+    add_never_cache_headers(response)
+    return response
+
+
+@page
+@require_POST
+def user_token_revoke(request, user_id: int, token_id: int):
+    target, tokens = selectors.token_list_of_user(actor=request.user, user_id=user_id)
+    if not tokens.filter(pk=token_id).exists():
+        raise NotFound(_("No such token."))
+    token = services.token_revoke(actor=request.user, token_id=token_id)
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+    return redirect("access:user_tokens", user_id=target.pk)
+
+
+@page
+@require_POST
+def user_deactivate(request, user_id: int):
+    user = services.user_deactivate(actor=request.user, user_id=user_id)
+    messages.success(request, _("%(user)s is deactivated; their sessions and API tokens have ended.") % {"user": user})
+    return redirect("access:users")
+
+
+@page
+@require_POST
+def user_reactivate(request, user_id: int):
+    user = services.user_reactivate(actor=request.user, user_id=user_id)
+    messages.success(request, _("%(user)s can log in again.") % {"user": user})
+    return redirect("access:users")

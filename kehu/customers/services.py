@@ -816,10 +816,15 @@ def _clear_field(obj, field: str) -> None:
 def _erase_fields(actor, obj, fields: list[str], *, reason: dict) -> None:
     """Clear some personal fields of one person and blank their old values in the timeline (the erasure
     path for part of a person); history and audit say which fields went and why, never their values."""
+    mobiles = [protection.decrypt(obj.mobile_enc)] if "mobile" in fields else []
+    id_numbers = [protection.decrypt(obj.id_number_enc)] if "id_number" in fields and isinstance(obj, Customer) else []
     for f in fields:
         _clear_field(obj, f)
     obj.save()
     bump_after_save(obj, fields=fields)
+    if any(mobiles) or any(id_numbers):  # copies outside the archive go too (import files and previews)
+        for hook in ERASURE_HOOKS:
+            hook(mobiles=[m for m in mobiles if m], id_numbers=[n for n in id_numbers if n])
     customer_id = obj.customer_id if isinstance(obj, Contact) else obj.pk
     _blank_history(customer_id, {(obj._meta.model_name, obj.pk)}, keys=set(fields))
     changes = {f: ["—", "—"] for f in fields}
@@ -923,6 +928,16 @@ def _consent_export(c: Consent) -> dict:
 
 ERASED_NAME = "已删除个人信息"
 
+# Apps that keep copies of a person's data outside the archive (import files and previews) register a purge
+# here: the erasure calls each, in its transaction, with the person's identifiers in clear before clearing them.
+ERASURE_HOOKS: list = []
+
+
+def register_erasure_hook(hook) -> None:
+    """``hook(mobiles=[...], id_numbers=[...])``, called by subject_erase; registered once per process."""
+    if hook not in ERASURE_HOOKS:
+        ERASURE_HOOKS.append(hook)
+
 
 @transaction.atomic
 def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | None = None) -> None:
@@ -942,6 +957,8 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
         obj = customer
     if obj.erased_at is not None:
         raise Conflict(_("Already erased."), code="already_erased")
+    mobiles = [protection.decrypt(t.mobile_enc) for t in targets]
+    id_numbers = [protection.decrypt(t.id_number_enc) for t in targets if isinstance(t, Customer)]
     for t in targets:
         t.name = ERASED_NAME
         _set_mobile(t, None)
@@ -968,6 +985,8 @@ def subject_erase(*, actor, customer_id: int | None = None, contact_id: int | No
     consents.update(evidence="")
     erased_ids |= {("consent", pk) for pk in consents.values_list("pk", flat=True)}
     _blank_history(customer_id_for_history, erased_ids)
+    for hook in ERASURE_HOOKS:
+        hook(mobiles=[m for m in mobiles if m], id_numbers=[n for n in id_numbers if n])
     _history(actor=actor, customer_id=customer_id_for_history, obj=obj, action="erase", changes={})
     audit_record(actor=actor, action=f"{obj._meta.model_name}.erase", object_type=obj._meta.label_lower,
                  object_id=obj.pk, object_repr=ERASED_NAME)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/export/", views.customer_export, name="export"),
     path("customers/<int:customer_id>/erase/", views.customer_erase, name="erase"),
     path("customers/<int:customer_id>/history/", views.customer_history, name="history"),
+    path("customers/<int:customer_id>/thread/", views.customer_thread, name="thread"),
     path("customers/<int:customer_id>/reveal/", views.customer_reveal, name="reveal"),
     path("customers/<int:customer_id>/contacts/new/", views.contact_create, name="contact_create"),
     path("customers/<int:customer_id>/consents/new/", views.consent_create, name="consent_create"),

@@ -987,3 +987,22 @@ def region_options(request):
         raise BadRequest(_("Say which province or city."), fields={"province": [_("Required.")]})
     return render(request, "customers/_region_options.html",
                   {"options": options, "clear_district": clear_district})
+
+
+# ---------------------------------------------------------------- the thread (往来记录)
+
+THREAD_PAGE_SIZE = 20
+
+
+@page
+@require_http_methods(["GET"])
+def customer_thread(request, customer_id: int):
+    """The customer's follow-ups, complaints, service requests and inspections, newest first (htmx; each app
+    provides its items through kehu/customers/profile.py)."""
+    from kehu.customers.profile import customer_thread as thread
+
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    items, nxt = thread(actor=request.user, customer_id=customer.pk, before=request.GET.get("before") or None,
+                        limit=THREAD_PAGE_SIZE)
+    template = "customers/_thread_items.html" if request.GET.get("before") else "customers/_thread.html"
+    return render(request, template, {"customer": customer, "thread": items, "thread_next": nxt})

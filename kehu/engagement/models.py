@@ -46,6 +46,10 @@ class Interaction(models.Model):
     next_step = models.CharField(_("next step"), max_length=500, blank=True)
     next_step_due = models.DateField(_("next step due"), null=True, blank=True)
     next_step_done_at = models.DateTimeField(_("next step done at"), null=True, blank=True)
+    # Set once the "due tomorrow" reminder went out, so the periodic task reminds each step once (moving
+    # the due date clears it: the new date is reminded again).
+    next_step_reminded_at = models.DateTimeField(_("next step reminded at"), null=True, blank=True,
+                                                 editable=False)
     # Who is accountable for the contact (the account manager) and who typed it in (may be an assistant).
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account manager"),
                               on_delete=models.PROTECT, related_name="interactions")
@@ -83,3 +87,59 @@ class Interaction(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+
+class InteractionAttachment(models.Model):
+    """A photo or PDF taken with a follow-up (e.g. on a visit), stored privately under KEHU_VAR_DIR by its
+    SHA-256 and served only through a view that checks the customer's scope."""
+
+    interaction = models.ForeignKey(Interaction, verbose_name=_("follow-up"), on_delete=models.CASCADE,
+                                    related_name="attachments")
+    file_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    stored_name = models.CharField(max_length=100, editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up attachment")
+        verbose_name_plural = _("follow-up attachments")
+        ordering = ["id"]
+        constraints = [
+            # A phone that sends the same photo again (an offline replay) finds the one it sent.
+            models.UniqueConstraint(fields=["interaction", "sha256"], name="interaction_attachment_once"),
+            models.CheckConstraint(condition=Q(size__gt=0), name="interaction_attachment_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.file_name
+
+
+class CustomerContactSummary(models.Model):
+    """The customer's last contact and next open step (one row per customer), kept by the follow-up services
+    in the same transaction as the write, so lists and the 360 page read it without scanning the thread."""
+
+    customer = models.OneToOneField("customers.Customer", verbose_name=_("customer"), primary_key=True,
+                                    on_delete=models.CASCADE, related_name="contact_summary")
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, db_index=True)
+    last_interaction = models.ForeignKey(Interaction, on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="+")
+    last_channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    next_step = models.CharField(_("next step"), max_length=500, blank=True)
+    next_step_due = models.DateField(_("next step due"), null=True, blank=True, db_index=True)
+    next_interaction = models.ForeignKey(Interaction, on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="+")
+    open_steps = models.PositiveIntegerField(_("open next steps"), default=0)
+    interactions = models.PositiveIntegerField(_("follow-ups"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer contact summary")
+        verbose_name_plural = _("customer contact summaries")
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.last_contact_at}"

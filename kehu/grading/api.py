@@ -194,6 +194,28 @@ def policy_activate(request, policy_id: int, payload: AsOfIn):
     return Status(202, _run(run))
 
 
+class ScheduleIn(Schema):
+    active_from: dt.date = Field(..., ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31),
+                                 description="The day this version takes effect (after today)")
+
+
+@router.post("/grading/policies/{policy_id}/schedule", response=PolicyOut,
+             summary="Schedule a draft to take effect at a later date (the worker activates it that day)")
+def policy_schedule(request, policy_id: int, payload: ScheduleIn):
+    from kehu.grading import activation
+
+    return _policy(activation.policy_schedule(actor=request.user, policy_id=policy_id,
+                                              active_from=payload.active_from))
+
+
+@router.post("/grading/policies/{policy_id}/unschedule", response=PolicyOut,
+             summary="Cancel a schedule: the version is a draft again")
+def policy_unschedule(request, policy_id: int):
+    from kehu.grading import activation
+
+    return _policy(activation.policy_unschedule(actor=request.user, policy_id=policy_id))
+
+
 @router.post("/grading/policies/{policy_id}/runs", response={202: RunOut}, summary="Regrade now (active policy)")
 def run_start(request, policy_id: int, payload: AsOfIn):
     run = services.run_start(actor=request.user, policy_id=policy_id, as_of=payload.as_of)

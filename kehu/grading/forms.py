@@ -132,3 +132,12 @@ class ServicePolicyForm(StyledForm):
                                            help_text=_("1 is served first."))
     resource_priority = forms.IntegerField(label=_("Resource priority"), min_value=1, max_value=9, initial=3,
                                            help_text=_("1 is served first."))
+
+
+class ScheduleForm(StyledForm):
+    """Activate a draft at a later date (activation.policy_schedule checks the date)."""
+
+    active_from = forms.DateField(label=_("Takes effect on"),
+                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                  help_text=_("The version in force stays in force until that day; then this "
+                                              "version replaces it and grades every customer."))

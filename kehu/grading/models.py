@@ -1,6 +1,7 @@
 """Grading policies as data (分级政策), their runs, every customer's current grade and its history.
 
-A policy name has versions; at most one version of a name is active (a database constraint). A run grades
+A policy name has versions; at most one version of a name is active (a database constraint), and at most one is
+scheduled to take effect at a later date (activation.py). A run grades
 every customer under one active version and records how many moved; each change writes a history row with
 its explanation (metric values, rule, previous grade)."""
 
@@ -18,6 +19,7 @@ KIND_CHOICES = list(KIND_LABELS.items())
 
 class PolicyState(models.TextChoices):
     DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled to take effect")  # takes effect on active_from (activation.py)
     ACTIVE = "active", _("In force")
     RETIRED = "retired", _("Retired")
 
@@ -45,6 +47,10 @@ class GradingPolicy(models.Model):
             models.UniqueConstraint(fields=["name", "version"], name="gradingpolicy_name_version_unique"),
             models.UniqueConstraint(fields=["name"], condition=Q(state="active"),
                                     name="gradingpolicy_one_active_per_name"),
+            models.UniqueConstraint(fields=["name"], condition=Q(state="scheduled"),
+                                    name="gradingpolicy_one_scheduled_per_name"),
+            models.CheckConstraint(condition=~Q(state="scheduled") | Q(active_from__isnull=False),
+                                   name="gradingpolicy_scheduled_has_date"),
             models.CheckConstraint(condition=Q(state__in=PolicyState.values), name="gradingpolicy_state_known"),
             models.CheckConstraint(condition=Q(kind__in=list(KIND_LABELS)), name="gradingpolicy_kind_known"),
             models.CheckConstraint(condition=~Q(name=""), name="gradingpolicy_name_present"),

@@ -20,3 +20,14 @@ def grading_schedule():
     for run in runs:
         grading_run_task(run.pk)
     return [run.pk for run in runs]
+
+
+@db_periodic_task(crontab(minute="5", hour="0"))  # daily: versions whose date has come take effect
+@lock_task("grading-activate-scheduled")
+def grading_activate_scheduled():
+    from kehu.grading.activation import activate_due
+
+    runs = activate_due()
+    for run in runs:
+        grading_run_task(run.pk)
+    return [run.pk for run in runs]

@@ -16,6 +16,8 @@ urlpatterns += [
     path("grading/policies/<int:policy_id>/preview/", views.policy_preview, name="policy_preview"),
     path("grading/policies/<int:policy_id>/activate/", views.policy_activate, name="policy_activate"),
     path("grading/policies/<int:policy_id>/run/", views.policy_run, name="policy_run"),
+    path("grading/policies/<int:policy_id>/schedule/", views.policy_schedule, name="policy_schedule"),
+    path("grading/policies/<int:policy_id>/unschedule/", views.policy_unschedule, name="policy_unschedule"),
     path("grading/customers/<int:customer_id>/", views.customer_grades, name="customer_grades"),
     path("grading/movements/", views.movements, name="movements"),
 ]

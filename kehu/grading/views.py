@@ -22,6 +22,7 @@ from kehu.grading.forms import (
     OverrideForm,
     PolicyForm,
     RenewForm,
+    ScheduleForm,
     ServicePolicyForm,
     config_to_yaml,
     dimension_label,
@@ -107,10 +108,42 @@ def policy_edit(request, policy_id: int):
 @page
 @require_http_methods(["GET"])
 def policy_detail(request, policy_id: int):
+    return _detail(request, policy_id)
+
+
+def _detail(request, policy_id: int, *, schedule_form=None, status: int = 200):
     policy = selectors.policy_get(actor=request.user, policy_id=policy_id)
     return render(request, "grading/policy_detail.html", {
         "policy": policy, "config_yaml": config_to_yaml(policy.config), "as_of_form": AsOfForm(),
-        "runs": list(selectors.run_list(actor=request.user, policy_id=policy.pk))})
+        "schedule_form": schedule_form or ScheduleForm(),
+        "runs": list(selectors.run_list(actor=request.user, policy_id=policy.pk))}, status=status)
+
+
+@page
+@require_POST
+def policy_schedule(request, policy_id: int):
+    """Activate a draft at a later date (activation.py); a bad date shows on the form."""
+    from kehu.grading import activation
+
+    services.require_manage(request.user)
+    form = ScheduleForm(request.POST)
+    ok, policy, status = form_submit(form, lambda: activation.policy_schedule(
+        actor=request.user, policy_id=policy_id, active_from=form.cleaned_data["active_from"]))
+    if ok:
+        messages.success(request, _("Scheduled: this version takes effect on %(day)s.") % {
+            "day": policy.active_from.isoformat()})
+        return redirect("grading:policy_detail", policy_id)
+    return _detail(request, policy_id, schedule_form=form, status=status)
+
+
+@page
+@require_POST
+def policy_unschedule(request, policy_id: int):
+    from kehu.grading import activation
+
+    activation.policy_unschedule(actor=request.user, policy_id=policy_id)
+    messages.success(request, _("The schedule is cancelled; the version is a draft again."))
+    return redirect("grading:policy_detail", policy_id)
 
 
 @page
@@ -341,6 +374,14 @@ def service_policy_delete(request, service_policy_id: int):
 @page
 @require_http_methods(["GET"])
 def movements(request):
-    rows = selectors.movement_summary(actor=request.user, policy_name=request.GET.get("policy") or None)
+    """Up / down / new / lost per review date, policy and department, in the user's scope; filtered by
+    ``policy`` and by the review date ``as_of`` (YYYY-MM-DD; an unreadable date is ignored)."""
+    try:
+        as_of = dt.date.fromisoformat((request.GET.get("as_of") or "").strip()) if request.GET.get("as_of") else None
+    except ValueError:
+        as_of = None
+    policy = (request.GET.get("policy") or "").strip()[:100] or None
+    rows = selectors.movement_summary(actor=request.user, policy_name=policy, as_of=as_of)
     return render(request, "grading/movements.html", {
-        "rows": rows, "can_manage_grading": request.user.has_kehu_perm(Perm.GRADING_MANAGE)})
+        "rows": rows, "as_of": as_of, "policy": policy or "",
+        "can_manage_grading": request.user.has_kehu_perm(Perm.GRADING_MANAGE)})

@@ -60,8 +60,10 @@ def import_dry_run(request, job_id: int, payload: DryRunIn | None = None):
 
 @router.get("/imports/{job_id}/errors", summary="Error report: the bad rows plus an error column",
             response={200: None})
-def import_errors(request, job_id: int, format: str = "csv"):  # noqa: A002 - the documented parameter name
-    content, content_type, name = selectors.import_error_report(actor=request.user, job_id=job_id, fmt=format)
+def import_errors(request, job_id: int, format: str = "csv", reveal: bool = False):  # noqa: A002 - documented name
+    """Mobiles and ID numbers masked; ``reveal=true`` (audited) gives them in clear to a role that reads them."""
+    content, content_type, name = selectors.import_error_report(actor=request.user, job_id=job_id, fmt=format,
+                                                                reveal=reveal)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
     return response

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.errors import Invalid
+from kehu.imports.storage import open_binary, open_text
 
 XLSX_MAGIC = b"PK\x03\x04"
 CHUNK = 1 << 20
@@ -112,7 +113,7 @@ class FileInfo:
 
 
 def detect_format(path: Path, file_name: str) -> str:
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         head = fh.read(4)
     if head == XLSX_MAGIC or file_name.lower().endswith((".xlsx", ".xlsm")):
         return "xlsx"
@@ -125,7 +126,7 @@ def detect_encoding(path: Path) -> str:
     for encoding in ("utf-8-sig", "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         try:
-            with open(path, "rb") as fh:
+            with open_binary(path) as fh:
                 while chunk := fh.read(CHUNK):
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
@@ -143,6 +144,20 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 # ---------------------------------------------------------------- rows
+
+# Characters no cell may hold: NUL (PostgreSQL cannot store it; the API refuses it with 400) and the other
+# C0 controls except tab, line feed and carriage return (no spreadsheet cell holds them; XLSX cannot).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control(value) -> bool:
+    return isinstance(value, str) and CONTROL.search(value) is not None
+
+
+def visible(text: str) -> str:
+    """Text with its control characters replaced by U+FFFD (for headers and previews shown to the user)."""
+    return CONTROL.sub("\ufffd", text) if isinstance(text, str) else text
+
 
 def cell_text(value) -> str:
     """A cell as the text the user typed: 13812345678.0 → '13812345678', dates as ISO."""
@@ -165,7 +180,7 @@ def _open_xlsx(path: Path):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    fh = open(path, "rb")  # noqa: SIM115 - closed by iter_rows; a file object: no check of the name's suffix
+    fh = open_binary(path)  # closed by iter_rows; a file object: no check of the name's suffix
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
         ws = wb.worksheets[0]
@@ -190,7 +205,7 @@ def iter_rows(path: Path, info: FileInfo) -> Iterator[list]:
             wb.close()
             fh.close()
         return
-    with open(path, encoding=info.encoding, newline="") as fh:
+    with open_text(path, info.encoding) as fh:
         try:
             yield from csv.reader(fh, delimiter=info.delimiter)
         except csv.Error as exc:
@@ -212,7 +227,7 @@ def inspect(path: Path, file_name: str, *, preview_rows: int = 5) -> FileInfo:
     info = FileInfo(format=detect_format(path, file_name))
     if info.format == "csv":
         info.encoding = detect_encoding(path)
-        with open(path, encoding=info.encoding, newline="") as fh:
+        with open_text(path, info.encoding) as fh:
             first = fh.readline()
         info.delimiter = sniff_delimiter(first)
     rows = iter_rows(path, info)

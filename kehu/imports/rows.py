@@ -21,7 +21,7 @@ from kehu.customers import dedupe
 from kehu.customers import selectors as customer_selectors
 from kehu.customers.models import Contact, Customer, CustomerKind, LegalBasis, Stage
 from kehu.customers.validation import InvalidValue, normalize_id_number, normalize_mobile, normalize_uscc
-from kehu.imports.parsing import cell_text, parse_date
+from kehu.imports.parsing import cell_text, has_control, parse_date
 
 KIND_VALUES = {
     "企业": CustomerKind.ORGANIZATION, "企业客户": CustomerKind.ORGANIZATION, "公司": CustomerKind.ORGANIZATION,
@@ -98,6 +98,13 @@ class RowValidator:
     def check_row(self, number: int, cells: list) -> tuple[dict, list[str]]:
         errors: list[str] = []
         raw = {f: (cells[i] if i < len(cells) else None) for i, f in self.columns}
+        # NUL and other control characters: refused like the API refuses them (PostgreSQL cannot store NUL;
+        # SQLite would keep it silently). The row's values are not repeated in the message.
+        controlled = [f for f, x in raw.items() if has_control(x)]
+        if controlled:
+            return {"kind": CustomerKind.ORGANIZATION, "uscc": "", "name": ""}, [
+                _("%(f)s contains a control character (such as NUL) that cannot be stored.")
+                % {"f": "、".join(_label(f) for f in controlled)}]
         v = {f: cell_text(x) for f, x in raw.items()}
         kind_text = v.get("kind", "")
         kind = KIND_VALUES.get(kind_text.lower(), None) if kind_text else CustomerKind.ORGANIZATION
@@ -142,7 +149,8 @@ class RowValidator:
             try:
                 mobile = normalize_mobile(v["contact_mobile"])
             except InvalidValue:
-                errors.append(_("“%(v)s” is not a valid mobile number.") % {"v": v["contact_mobile"]})
+                # The value is not repeated: error reports and job pages show messages to every role in scope.
+                errors.append(_("The mobile number is not valid."))
             if mobile:
                 first = self.seen_mobile.setdefault(mobile, number)
                 if first != number:

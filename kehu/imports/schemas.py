@@ -5,6 +5,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from kehu.imports import masking
 from kehu.imports.models import ImportJob, JobState
 
 
@@ -113,6 +114,8 @@ def job_out(job: ImportJob, errors=None, duplicates=None) -> dict:
                                         "cursor", "cancel_requested", "message", "created_at", "validated_at",
                                         "started_at", "finished_at", "basis", "basis_purpose", "duplicate_rows",
                                         "duplicates")},
+        # Previews and messages masked by the archive's rules (mobiles, ID numbers): clear only through reveal.
+        "preview": masking.mask_rows(job.columns, job.preview), "message": masking.mask_free_text(job.message),
         "state": state, "state_label": str(JobState(state).label), "resumable": state == JobState.INTERRUPTED,
         "created_by": str(job.created_by),
         "first_errors": [{"row": e.row_number, "errors": e.errors} for e in (errors or [])],

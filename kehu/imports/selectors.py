@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from kehu.access.roles import Perm
 from kehu.access.scopes import scope_q
 from kehu.errors import Forbidden, Invalid, NotFound
+from kehu.imports import masking
 from kehu.imports.models import ImportJob, ImportMapping, ImportRowDuplicate, ImportRowError
 from kehu.pagination import Page, paginate
 
@@ -48,8 +49,12 @@ def import_job_get(*, actor, job_id: int, for_update: bool = False) -> ImportJob
 
 
 def import_row_errors(*, actor, job_id: int, limit: int = 50) -> list[ImportRowError]:
+    """The first rows with errors, their messages masked (mobiles and ID numbers in them): for display only."""
     job = import_job_get(actor=actor, job_id=job_id)
-    return list(ImportRowError.objects.filter(job_id=job.pk).order_by("row_number")[:limit])
+    errors = list(ImportRowError.objects.filter(job_id=job.pk).order_by("row_number")[:limit])
+    for e in errors:
+        e.errors = masking.mask_messages(e.errors)
+    return errors
 
 
 def import_row_duplicates(*, actor, job_id: int, limit: int = 50) -> list[ImportRowDuplicate]:
@@ -77,27 +82,46 @@ def _safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def import_error_report(*, actor, job_id: int, fmt: str) -> tuple[bytes, str, str]:
+def import_error_report(*, actor, job_id: int, fmt: str, reveal: bool = False) -> tuple[bytes, str, str]:
     """The rows of the file that have errors, as they were, plus the row number and an error column:
-    (content, content type, file name). CSV is UTF-8 with a BOM so Excel opens it right."""
+    (content, content type, file name). CSV is UTF-8 with a BOM so Excel opens it right. Mobiles and ID
+    numbers are masked as in the archive; ``reveal`` gives them in clear to a role that reads their level
+    (else 403), and is audited. Once the stored file is gone (after the commit, or after the retention
+    days) the report keeps the row numbers and errors only."""
     from kehu.imports import parsing
     from kehu.imports.services import job_info, job_path
 
     if fmt not in ("csv", "xlsx"):
         raise Invalid(_("The format must be csv or xlsx."), fields={"format": [_("Unknown format.")]})
     job = import_job_get(actor=actor, job_id=job_id)
+    if reveal:
+        if not actor.can_read_level(masking.sensitive_level()):
+            raise Forbidden(_("Your role may not see confidential fields in clear."))
+        from kehu.audit.services import audit_record
+
+        audit_record(actor=actor, action="import.errors_reveal", obj=job, changes={"format": fmt})
     errors = dict(ImportRowError.objects.filter(job_id=job.pk).values_list("row_number", "errors"))
     header = [*job.headers, _("Row"), _("Errors")]
     width = len(job.headers)
+    columns = list(job.columns) + [""] * (width - len(job.columns))
 
     def rows():
         if not errors:
             return
-        for number, cells in parsing.iter_data_rows(job_path(job), job_info(job)):
+        path = job_path(job) if job.file_path else None
+        if path is None or not path.exists():
+            for number in sorted(errors):
+                msgs = errors[number] if reveal else masking.mask_messages(errors[number])
+                yield [*([""] * width), number, _safe("；".join(msgs))]
+            return
+        for number, cells in parsing.iter_data_rows(path, job_info(job)):
             if number in errors:
-                cells = [parsing.cell_text(c) for c in cells[:width]]
+                cells = [parsing.visible(parsing.cell_text(c)) for c in cells[:width]]
                 cells += [""] * (width - len(cells))
-                yield [*map(_safe, cells), number, _safe("；".join(errors[number]))]
+                msgs = errors[number]
+                if not reveal:
+                    cells, msgs = masking.mask_row(columns, cells), masking.mask_messages(msgs)
+                yield [*map(_safe, cells), number, _safe("；".join(msgs))]
 
     stem = job.file_name.rsplit(".", 1)[0]
     if fmt == "csv":

@@ -31,7 +31,7 @@ from kehu.audit.services import audit_record
 from kehu.customers.models import Customer, LegalBasis
 from kehu.customers.services import customer_bulk_create
 from kehu.errors import Conflict, DomainError, Forbidden, Invalid
-from kehu.imports import parsing, selectors
+from kehu.imports import parsing, selectors, storage
 from kehu.imports.models import (
     CommitMode,
     DuplicateChoice,
@@ -96,24 +96,33 @@ def store_upload(file_name: str, chunks: Iterable[bytes], *, prefix: str = "",
                  preview_rows: int = 5) -> tuple[Path, str, int, parsing.FileInfo]:
     """Stream an upload into the private import storage: size-limited while it is read (422 too_large), never
     empty (422 empty), its header read (422 when it is no table). Stored under its SHA-256 (with ``prefix``),
-    so one file uploaded twice is kept once. Returns (path, sha256, bytes, file info). Every upload page of
-    the product (customer imports, order imports) receives files through here."""
+    so one file uploaded twice is kept once, and encrypted at rest with the field-encryption keys (the
+    plaintext never touches the disk here; readers decrypt transparently, see kehu.imports.storage).
+    Returns (path, sha256, bytes, file info). Every upload page of the product (customer imports, order
+    imports) receives files through here."""
     directory = storage_dir()
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".upload-{uuid.uuid4().hex}"
     digest, size, limit = hashlib.sha256(), 0, max_bytes()
     try:
-        with open(tmp, "wb") as out:
+        writer = storage.EncryptingWriter(tmp)
+        try:
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise Invalid(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)},
                                   fields={"file": [_("Too large.")]}, code="too_large")
                 digest.update(chunk)
-                out.write(chunk)
+                writer.write(chunk)
+        finally:
+            writer.close()
         if size == 0:
             raise Invalid(_("The file is empty."), fields={"file": [_("Empty file.")]}, code="empty")
         info = parsing.inspect(tmp, file_name, preview_rows=preview_rows)
+        # JSON columns of PostgreSQL cannot hold NUL: control characters of the header and preview are shown
+        # as U+FFFD (the rows themselves are refused by the dry run).
+        info.headers = [parsing.visible(h) for h in info.headers]
+        info.preview = [[parsing.visible(c) for c in row] for row in info.preview]
         sha = digest.hexdigest()
         final = directory / f"{prefix}{sha}.{info.format}"
         os.replace(tmp, final)
@@ -143,6 +152,26 @@ def import_upload(*, actor, file_name: str, chunks: Iterable[bytes], mapping_id:
 
 def job_path(job: ImportJob) -> Path:
     return storage_dir() / job.file_path
+
+
+def retention_days() -> int:
+    """Days an uploaded file is kept for a job that is not committed (KEHU_IMPORT_FILE_RETENTION_DAYS)."""
+    return int(getattr(settings, "KEHU_IMPORT_FILE_RETENTION_DAYS", 7))
+
+
+TERMINAL = (JobState.DONE, JobState.CANCELLED, JobState.FAILED)
+
+
+def _discard_file(job: ImportJob) -> None:
+    """Forget the job's stored file (``file_path`` emptied; the caller saves the job) and delete it after the
+    transaction commits, unless another job still working on the same file (same SHA-256) needs it."""
+    name = job.file_path
+    if not name:
+        return
+    job.file_path = ""
+    if ImportJob.objects.filter(file_path=name).exclude(pk=job.pk).exclude(state__in=TERMINAL).exists():
+        return
+    transaction.on_commit(lambda: (storage_dir() / name).unlink(missing_ok=True))
 
 
 def job_info(job: ImportJob) -> parsing.FileInfo:
@@ -325,7 +354,8 @@ def import_cancel(*, actor, job_id: int) -> ImportJob:
         job = selectors.import_job_get(actor=actor, job_id=job_id, for_update=True)
         if job.state in (JobState.UPLOADED, JobState.VALIDATING, JobState.VALIDATED):
             job.state, job.finished_at = JobState.CANCELLED, timezone.now()
-            job.save(update_fields=["state", "finished_at"])
+            _discard_file(job)
+            job.save(update_fields=["state", "finished_at", "file_path"])
             audit_record(actor=actor, action="import.cancel", obj=job, changes=_counts(job))
         elif job.state == JobState.IMPORTING and not _is_stale(job):
             job.cancel_requested = True
@@ -355,6 +385,8 @@ def _finish(job_id: int, attempt: int, **fields) -> ImportJob | None:
         for k, v in fields.items():
             setattr(job, k, v)
         job.finished_at = timezone.now() if job.state in (JobState.DONE, JobState.FAILED, JobState.CANCELLED) else None
+        if job.state in (JobState.DONE, JobState.CANCELLED):  # committed or abandoned: the file is not kept
+            _discard_file(job)
         job.save()
         action = {JobState.DONE: "import.done", JobState.FAILED: "import.failed",
                   JobState.CANCELLED: "import.cancel", JobState.INTERRUPTED: "import.interrupted"}[job.state]
@@ -526,3 +558,90 @@ def import_mapping_delete(*, actor, mapping_id: int) -> None:
     obj = selectors.import_mapping_get(actor=actor, mapping_id=mapping_id)
     audit_record(actor=actor, action="import_mapping.delete", obj=obj)
     obj.delete()
+
+
+# ---------------------------------------------------------------- stored files: retention and erasure
+
+def import_files_sweep(*, now: dt.datetime | None = None) -> dict:
+    """Delete the stored files of jobs not committed within the retention days (the jobs waiting for a
+    commit are cancelled), and any other stored upload (order imports, leftovers) as old, unless a job is
+    running on it. Periodic."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=retention_days())
+    jobs = 0
+    for job_id in list(ImportJob.objects.filter(created_at__lt=cutoff).exclude(file_path="")
+                       .exclude(state__in=(JobState.VALIDATING, JobState.IMPORTING)).values_list("pk", flat=True)):
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
+            if not job.file_path or job.state in (JobState.VALIDATING, JobState.IMPORTING):
+                continue
+            if job.state not in TERMINAL:
+                job.state, job.finished_at = JobState.CANCELLED, now
+                job.message = _("The uploaded file was deleted after %(d)d days without import.") % {
+                    "d": retention_days()}
+            _discard_file(job)
+            job.save()
+            audit_record(actor=job.created_by, action="import.file_deleted", obj=job,
+                         changes={"reason": "retention", "days": retention_days()})
+            jobs += 1
+    files = 0
+    directory = storage_dir()
+    if directory.exists():
+        from django.apps import apps
+
+        busy = set(ImportJob.objects.exclude(file_path="").exclude(state__in=TERMINAL)
+                   .values_list("file_path", flat=True))
+        if apps.is_installed("kehu.orders"):
+            order_job = apps.get_model("orders", "OrderImportJob")
+            busy |= set(order_job.objects.filter(state__in=("checking", "importing")).values_list("file_path",
+                                                                                                  flat=True))
+        for path in directory.iterdir():
+            if path.is_file() and path.name not in busy and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink(missing_ok=True)
+                files += 1
+    return {"jobs": jobs, "files": files}
+
+
+def _row_matches(cells, needles: set[str]) -> bool:
+    """A row holds one of the person's identifiers (mobile, ID number), however the cell wrote it."""
+    for c in cells:
+        text = parsing.cell_text(c)
+        if not text:
+            continue
+        compact = "".join(ch for ch in text if ch.isalnum()).upper()
+        if compact.startswith("86") and len(compact) == 13:
+            compact = compact[2:]
+        if compact in needles:
+            return True
+    return False
+
+
+def import_artefacts_erase(*, mobiles: list[str], id_numbers: list[str]) -> dict:
+    """Erasure (PIPL 47) reaches the import artefacts: preview rows holding one of the person's identifiers are
+    redacted, stored files holding them are deleted (their jobs, if still waiting, are cancelled), and the
+    error rows of those files are dropped. Called by the privacy erasure service inside its transaction."""
+    needles = {"".join(ch for ch in v if ch.isalnum()).upper() for v in [*mobiles, *id_numbers] if v}
+    if not needles:
+        return {"previews": 0, "files": 0}
+    previews = files = 0
+    for job in ImportJob.objects.select_for_update().exclude(preview=[]).only("pk", "preview"):
+        redacted = [["—"] * len(row) if _row_matches(row, needles) else row for row in job.preview]
+        if redacted != job.preview:
+            ImportJob.objects.filter(pk=job.pk).update(preview=redacted)
+            previews += 1
+    for job in ImportJob.objects.select_for_update().exclude(file_path="").exclude(
+            state__in=(JobState.VALIDATING, JobState.IMPORTING)).select_related("created_by"):
+        path = job_path(job)
+        if not path.exists() or not any(_row_matches(cells, needles)
+                                        for _n, cells in parsing.iter_data_rows(path, job_info(job))):
+            continue
+        if job.state not in TERMINAL:
+            job.state, job.finished_at = JobState.CANCELLED, timezone.now()
+            job.message = _("The uploaded file was deleted: it held personal data that was erased.")
+        _discard_file(job)
+        job.save()
+        ImportRowError.objects.filter(job_id=job.pk).delete()
+        ImportRowDuplicate.objects.filter(job_id=job.pk).delete()
+        audit_record(actor=job.created_by, action="import.file_deleted", obj=job, changes={"reason": "erasure"})
+        files += 1
+    return {"previews": previews, "files": files}

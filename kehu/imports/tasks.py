@@ -21,3 +21,10 @@ def import_commit_task(job_id: int, attempt: int):
 @lock_task("import-sweep-stale")
 def import_sweep_stale():
     return services.import_sweep_stale()
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+@lock_task("import-files-sweep")
+def import_files_sweep():
+    """Stored upload files of jobs not committed within KEHU_IMPORT_FILE_RETENTION_DAYS are deleted."""
+    return services.import_files_sweep()

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kehu.customers.models import LegalBasis
 from kehu.errors import DomainError, Invalid
-from kehu.imports import parsing, selectors, services
+from kehu.imports import masking, parsing, selectors, services
 from kehu.imports.models import CommitMode, JobState
 from kehu.imports.schemas import effective_state
 from kehu.web import is_htmx, page, render_page
@@ -56,12 +56,13 @@ def import_upload(request):
 
 def _context(request, job) -> dict:
     state = effective_state(job)
+    job.message = masking.mask_free_text(job.message)  # shown only, never saved
     fields = [(k, label) for k, (label, _aliases) in parsing.FIELDS.items()]
     return {
         "job": job, "state": state, "state_label": JobState(state).label, "running": state in RUNNING,
         "is_owner": job.created_by_id == request.user.pk, "fields": fields,
         "columns": list(zip(job.headers, job.columns, strict=False)),
-        "preview": job.preview, "errors": selectors.import_row_errors(actor=request.user, job_id=job.pk, limit=20)
+        "preview": masking.mask_rows(job.columns, job.preview), "errors": selectors.import_row_errors(actor=request.user, job_id=job.pk, limit=20)
         if state in (JobState.VALIDATED, JobState.DONE, JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED)
         else [],
         "can_map": state in (JobState.UPLOADED, JobState.VALIDATED) or (state == JobState.VALIDATING
@@ -143,7 +144,8 @@ def import_resume(request, job_id: int):
 @require_GET
 def import_errors(request, job_id: int):
     content, content_type, name = selectors.import_error_report(actor=request.user, job_id=job_id,
-                                                                fmt=request.GET.get("format", "csv"))
+                                                                fmt=request.GET.get("format", "csv"),
+                                                                reveal=request.GET.get("reveal") in ("1", "true"))
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response

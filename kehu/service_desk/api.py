@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Status
 
+from kehu.access.client_ip import client_ip
 from kehu.concurrency.api_hooks import etag_from_version, idempotent, if_match_optional
 from kehu.concurrency.versioning import expected_from_request
 from kehu.service_desk import reports, selectors, services
@@ -141,7 +142,7 @@ def complaint_extension(request, complaint_id: int, payload: ExtensionIn):
 
 @router.post("/public/complaints", auth=None, response={201: TrackOut}, summary="File a complaint (no account)")
 def public_complaint(request, payload: PublicComplaintIn):
-    c = services.complaint_public_submit(data=payload.dict(), ip=request.META.get("REMOTE_ADDR"))
+    c = services.complaint_public_submit(data=payload.dict(), ip=client_ip(request))
     return Status(201, _track_out(c))
 
 

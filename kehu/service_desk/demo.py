@@ -3,14 +3,20 @@ counter and on the public form — with believable Chinese text, created through
 agents would. General complaints' solutions are approved through the approval engine by the
 supervisors; major and serious ones are left waiting for the managers' meeting. Some are overdue
 (breached, escalated), some wait for a deadline extension, some are answered and wait for their
-return visit. Then the SLA sweep runs, so every board and report has content."""
+return visit. Then the SLA sweep runs, so every board and report has content.
+
+Complaints about a known customer are recorded with that customer (the receiver picks it in the form),
+so their deadlines follow the customer's grade as in real use: a major complaint about a 三星 customer is
+due in the grade's working days, with its "Deadline set" step in the history. About half of them are
+about customers whose grade's service policy promises a complaint deadline (every major or serious one
+when there are such customers), so the demo shows some."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kehu.customers.models import Customer
@@ -141,18 +147,53 @@ def _backdate(c: Complaint, received: dt.datetime, answered: dt.datetime | None,
         Complaint.objects.filter(pk=c.pk).update(answered_at=answered, followup_due_at=sla.followup_due_for(answered))
 
 
+def _tiered_customer_ids(limit: int = 200) -> list[int]:
+    """Customers whose grade's service policy sets a complaint deadline (loaded before this demo)."""
+    from kehu.grading.models import CustomerGrade, ServicePolicy
+
+    tiers = Q()
+    for policy_name, grade in ServicePolicy.objects.filter(complaint_sla_working_days__isnull=False).values_list(
+            "policy_name", "grade"):
+        tiers |= Q(policy_name=policy_name, grade=grade)
+    if not tiers:
+        return []
+    return list(CustomerGrade.objects.filter(tiers, customer__deleted_at__isnull=True).order_by("customer_id")
+                .values_list("customer_id", flat=True).distinct()[:limit])
+
+
+def _pick_customer(receiver, pools: dict, rng: random.Random, *, severity: str) -> Customer | None:
+    """A customer the receiver can see (what they could choose in the form): 70 % of general complaints
+    name one, half of those a customer whose grade promises a complaint deadline; every major or serious
+    one names such a customer when there is one (their 3 working days are where a grade's deadline is
+    tighter, so the demo shows it)."""
+    graded_first = severity != "general"
+    if not graded_first and rng.random() >= 0.7:
+        return None
+    if receiver.pk not in pools:
+        from kehu.customers.selectors import customer_base
+
+        visible = customer_base(actor=receiver)
+        pools[receiver.pk] = (list(visible.filter(pk__in=pools["tiered"]).order_by("id")),
+                              list(visible.order_by("id")[:200]))
+    tiered, anyone = pools[receiver.pk]
+    pool = tiered if tiered and (graded_first or rng.random() < 0.5) else anyone
+    return rng.choice(pool) if pool else None
+
+
 def demo_load(*, users: dict, rng: random.Random) -> str:
     """The complaints of PLAN, then one SLA sweep; returns a one-line summary."""
     agent, now = users["agent"], timezone.now()
     receivers = [agent, agent, agent, users.get("rep", agent), users.get("north_rep", agent)]
     responsibles = [users[u] for u in ("rep", "rep2", "north_rep", "agent") if u in users]
     customers = list(Customer.objects.filter(deleted_at__isnull=True).order_by("id")[:200])
+    pools: dict = {"tiered": _tiered_customer_ids()}
     made: dict[str, int] = {}
     for n, (target, severity, days_ago, extra) in enumerate(PLAN):
         case = CASES[n % len(CASES)]
         received = now - dt.timedelta(days=days_ago, minutes=rng.randint(0, 300))
-        customer = rng.choice(customers) if customers and rng.random() < 0.7 else None
+        receiver = rng.choice(receivers)
         if extra == "public":
+            customer = rng.choice(customers) if customers and rng.random() < 0.7 else None
             c = services.complaint_public_submit(data={
                 "complainant_name": rng.choice(COMPLAINANTS), "complainant_phone": f"139{rng.randint(0, 99999999):08d}",
                 "company": customer.name if customer else "", "subject": case[0], "description": case[1],
@@ -160,14 +201,12 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
             Complaint.objects.filter(pk=c.pk).update(received_at=received, due_at=services.due_for(received, c.sla_days))
             customer = None  # the agent links it from the candidates
         else:
-            receiver = rng.choice(receivers)
+            customer = _pick_customer(receiver, pools, rng, severity=severity)
             c = services.complaint_record(actor=receiver, data={
                 "complainant_name": rng.choice(COMPLAINANTS), "complainant_phone": f"138{rng.randint(0, 99999999):08d}",
                 "channel": rng.choice(CHANNELS), "subject": case[0], "description": case[1],
-                "received_at": received, "customer": None,
+                "received_at": received, "customer": customer.pk if customer else None,
                 "complainant_company": customer.name if customer else ""})
-            if customer is not None:
-                Complaint.objects.filter(pk=c.pk).update(customer=customer)
         c.refresh_from_db()
         actor = c.accountable
         data = _step_data(case, rng.choice(responsibles), rng)
@@ -199,5 +238,8 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
         breached_at=F("due_at"), escalation_level=1)
     swept = services.complaint_sla_sweep()
     summary = ", ".join(f"{k} {v}" for k, v in made.items())
-    return (f"complaints: {len(PLAN)} ({summary}; {swept['breached']} overdue, {swept['escalated']} escalated, "
+    by_grade = sum(1 for severity, days in Complaint.objects.values_list("severity", "sla_days")
+                   if days < services.sla_days_for(severity))
+    return (f"complaints: {len(PLAN)} ({summary}; {by_grade} due by their customer's grade; "
+            f"{swept['breached']} overdue, {swept['escalated']} escalated, "
             f"{swept['followup_reminded']} return visits overdue)")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kehu.access.client_ip import client_ip
 from kehu.access.roles import Perm
 from kehu.errors import DomainError, Forbidden, Invalid
 from kehu.service_desk import reports, selectors, services, sla, workflow
@@ -443,7 +444,7 @@ def public_complaint(request):
         status = 400
         if form.is_valid():
             try:
-                c = services.complaint_public_submit(data=form.service_data(), ip=request.META.get("REMOTE_ADDR"))
+                c = services.complaint_public_submit(data=form.service_data(), ip=client_ip(request))
             except DomainError as exc:
                 status = exc.status
                 form_errors_from(form, exc)

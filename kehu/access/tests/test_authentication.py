@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from kehu.access import services
-from kehu.access.models import ApiToken, LoginAttempt
+from kehu.access.models import ApiToken, LoginAttempt, LoginThrottle
 from kehu.audit.models import AuditEntry
 from kehu.errors import Locked, NotAuthenticated, NotFound
 
@@ -86,7 +86,9 @@ def test_lockout_ends_when_the_failures_leave_the_window(org):
             login("rep", "wrong-password")
     with pytest.raises(Locked):
         login("rep", org.password)
-    LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(minutes=settings.KEHU_LOCKOUT_WINDOW_MINUTES, seconds=1))
+    # The lockout (15 minutes, the first time) has run out.
+    LoginThrottle.objects.update(blocked_until=timezone.now() - dt.timedelta(seconds=1),
+                                 window_start=timezone.now() - dt.timedelta(minutes=16))
     assert login("rep", org.password) == org.rep
 
 
@@ -95,7 +97,7 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(org):
     for _ in range(4):
         with pytest.raises(NotAuthenticated):
             login("rep", "wrong-password")
-    LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(minutes=16))
+    LoginThrottle.objects.update(window_start=timezone.now() - dt.timedelta(minutes=16))
     with pytest.raises(NotAuthenticated):
         login("rep", "wrong-password")
     assert login("rep", org.password) == org.rep

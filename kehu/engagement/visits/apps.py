@@ -7,3 +7,9 @@ class VisitsConfig(AppConfig):
     label = "visits"
     verbose_name = _("Visits")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.engagement.hooks import on_interaction_recorded
+        from kehu.engagement.visits.services import on_visit_recorded
+
+        on_interaction_recorded(on_visit_recorded)

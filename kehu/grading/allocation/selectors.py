@@ -135,3 +135,43 @@ def customer_shares(*, actor, customer_id: int, limit: int = 24) -> list[Allocat
     customer_get(actor=actor, customer_id=customer_id)
     return list(AllocationShare.objects.filter(customer_id=customer_id, round__state="confirmed")
                 .select_related("round", "customer").order_by("-round__month", "round__product_line")[:limit])
+
+
+# ---------------------------------------------------------------- the workbench's to-dos (workbench.py)
+
+def month_status(*, actor, months: list[dt.date]) -> list[dict]:
+    """For those who manage allocation ([] for the others): each (month, product line) of ``months`` that has
+    plans of customers in the actor's scope, or participants in scope who planned that line the month before
+    and have no plan yet. Each row: ``plans`` (count), ``planned_t``, ``changed_at`` (the plans' last change),
+    ``missing`` (participants yet to plan) and ``round``: the confirmed round of that month and line, else the
+    newest draft, else None. At most three queries, whatever the number of plans."""
+    from django.db.models import Case, Count, DateField, Exists, Max, OuterRef, Sum, Value, When
+
+    from kehu.grading.allocation.inputs import month_add
+
+    if not can_manage(actor) or not months:
+        return []
+    before = {month_add(m, -1): m for m in months}
+    plans = plan_base(actor=actor)
+    agg = list(plans.filter(month__in={*months, *before}).values("month", "product_line")
+               .annotate(plans=Count("id"), planned_t=Sum("quantity_t"), changed_at=Max("updated_at"))
+               .order_by("month", "product_line"))
+    rows = {(r["month"], r["product_line"]): {**r, "missing": 0, "round": None} for r in agg if r["month"] in months}
+    if any(r["month"] in before for r in agg):
+        target = Case(*[When(month=prev, then=Value(m)) for prev, m in before.items()], output_field=DateField())
+        later = SalesPlan.objects.filter(customer_id=OuterRef("customer_id"), product_line=OuterRef("product_line"),
+                                         month=OuterRef("target"))
+        for r in (plans.filter(month__in=list(before)).annotate(target=target).filter(~Exists(later))
+                  .values("target", "product_line").annotate(n=Count("customer_id", distinct=True))
+                  .order_by("target", "product_line")):
+            key = (r["target"], r["product_line"])
+            rows.setdefault(key, {"month": key[0], "product_line": key[1], "plans": 0, "planned_t": Decimal(0),
+                                  "changed_at": None, "round": None})["missing"] = r["n"]
+    if not rows:
+        return []
+    for rnd in (AllocationRound.objects.filter(month__in={m for m, _l in rows}, product_line__in={ln for _m, ln in rows})
+                .only("id", "month", "product_line", "state", "computed_at").order_by("id")):
+        row = rows.get((rnd.month, rnd.product_line))
+        if row is not None and (row["round"] is None or row["round"].state != "confirmed"):
+            row["round"] = rnd  # the confirmed one wins, else the newest
+    return [rows[k] for k in sorted(rows)]

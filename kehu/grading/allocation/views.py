@@ -154,9 +154,14 @@ def plan_import(request):
     return render(request, "allocation/plan_import.html", {"form": form, "result": result}, status=status)
 
 
-def _round_initial() -> dict:
+def _round_initial(query=None) -> dict:
+    """The new round form's defaults: the month and product line asked for (the workbench's "no round yet"
+    link), else this month; the weights and look-back from KEHU_ALLOCATION."""
     cfg = services.config()
-    return {"month": _this_month().strftime("%Y-%m"), "weight_review": cfg["weights"]["review"],
+    query = query or {}
+    month = services.parse_month(query.get("month") or "") or _this_month()
+    return {"month": month.strftime("%Y-%m"), "product_line": (query.get("product_line") or "")[:100],
+            "weight_review": cfg["weights"]["review"],
             "weight_completion": cfg["weights"]["completion"], "weight_regularity": cfg["weights"]["regularity"],
             "lookback_months": cfg["lookback_months"]}
 
@@ -166,7 +171,7 @@ def _round_initial() -> dict:
 def round_list(request):
     page_ = selectors.round_list(actor=request.user, limit=PAGE_SIZE, cursor=request.GET.get("cursor") or None)
     can_manage = selectors.can_manage(request.user)
-    form, status = RoundForm(initial=_round_initial()), 200
+    form, status = RoundForm(initial=_round_initial(request.GET)), 200
     if request.method == "POST":
         services.require_manage(request.user)
         form = RoundForm(request.POST)

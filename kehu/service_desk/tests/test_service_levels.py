@@ -188,3 +188,26 @@ def test_service_request_list_and_board_show_and_sort_by_priority(org, graded, c
     assert body.count('data-testid="response-priority"') == 2
     assert body.index('data-priority="1"') < body.index('data-priority="2"')
     assert client.get("/service/").content.decode().count('data-testid="response-priority"') == 2
+
+
+def test_demo_complaints_about_a_graded_customer_follow_its_tier_deadline(org, graded):
+    """The demo records complaints with their customer through the service (no update behind its back),
+    so a major or serious complaint about a 核心 customer is due in the grade's 1 working day, not the
+    nature's 3, and its history has the "Deadline set" step naming the service policy."""
+    import random
+
+    from kehu.service_desk.demo import demo_load
+    from kehu.service_desk.models import Complaint
+
+    demo_load(users={**org.users, "ceo": org.executive}, rng=random.Random(7))
+    tiered = Complaint.objects.filter(customer=graded["core"], severity__in=["major", "serious"])
+    assert tiered.exists()
+    for c in tiered:
+        assert c.sla_days == 1 < services.sla_days_for(c.severity)
+        assert any("核心" in note for note in _notes(c))
+    # the customer was named at receipt, through the service: the deadline rule was applied then, so the
+    # step right after "record" is "Deadline set" (a direct update afterwards would skip it)
+    about_core = Complaint.objects.filter(customer=graded["core"])
+    assert about_core.exists()
+    for c in about_core:
+        assert list(c.events.order_by("id").values_list("action", flat=True)[:2]) == ["record", "sla_set"]

@@ -37,6 +37,12 @@
   document.addEventListener("focusin", function (e) {
     if (e.target && e.target.hasAttribute && e.target.hasAttribute("data-select-on-focus")) e.target.select();
   });
+  // A form with data-question asks it before submitting (no inline onsubmit: the CSP forbids them).
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form && form.hasAttribute && form.hasAttribute("data-question") &&
+        !window.confirm(form.getAttribute("data-question"))) e.preventDefault();
+  });
   // A submit button with data-confirm asks first.
   document.addEventListener("click", function (e) {
     var button = e.target.closest && e.target.closest("[data-confirm]");

@@ -295,7 +295,8 @@ def test_workbench_api_is_scoped_to_the_user(api_client, org, book):
     body = api_client.as_user(org.manager).get("/workbench").json()
     figs = {f["key"]: f for f in body["figures"]}
     assert figs["customers"]["value"] == 3 and figs["customers"]["change"] == 3
-    assert [t["kind"] for t in body["todos"]] == ["complaint"]
+    # (a manager whose department held no customer symposium this year is also warned: symposia's rule)
+    assert [t["kind"] for t in body["todos"] if t["kind"] != "symposium_yearly"] == ["complaint"]
     body = api_client.as_user(org.north_rep).get("/workbench").json()
     assert {f["key"]: f for f in body["figures"]}["customers"]["value"] == 3 and body["todos"] == []
     charts = api_client.as_user(org.manager).get("/workbench/charts").json()["charts"]
@@ -329,7 +330,9 @@ def test_workbench_api_query_count_does_not_grow_with_the_todos(api_client, org,
     api_client.get("/workbench")  # the token's first use is recorded once
     few = _queries(lambda: api_client.get("/workbench"))
     _busy(org, 4, start=1)
-    with django_assert_max_num_queries(24):
+    # 24 before the engagement apps; follow-ups, visit plans, symposia and care, allocation and the
+    # dedicated-manager check each add a bounded few (one or two per to-do kind, never per row).
+    with django_assert_max_num_queries(32):
         resp = api_client.get("/workbench")
     assert resp.status_code == 200 and len(resp.json()["todos"]) >= 10
     assert _queries(lambda: api_client.get("/workbench")) == few

@@ -108,8 +108,19 @@ class Command(BaseCommand):
         self.stdout.write(orders_demo_load(users=users, rng=random.Random(seed + 10)))
         self.stdout.write(grading_demo_load(users=users, rng=random.Random(seed + 11)))
         self.stdout.write(allocation_demo_load(users=users, rng=random.Random(seed + 12)))
+        from kehu.engagement.visits.demo import demo_load as visits_demo_load
+
+        self.stdout.write(visits_demo_load(users=users, rng=random.Random(seed + 13)))
         for offset, load in ((1, tickets_demo_load), (2, inspections_demo_load), (7, complaints_demo_load)):
             self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
+        from kehu.engagement.care.demo import demo_load as care_demo_load
+        from kehu.engagement.symposia.demo import demo_load as symposia_demo_load
+
+        self.stdout.write(symposia_demo_load(users=users, rng=random.Random(seed + 20)))
+        self.stdout.write(care_demo_load(users=users, rng=random.Random(seed + 21)))
+        from kehu.engagement.demo import demo_load as followups_demo_load
+
+        self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 14)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()

@@ -1,0 +1,195 @@
+"""`python -m bench.visits [--reps 1000] [--per-rep 1000] [--db sqlite|postgres]`: annual visit plan generation
+(年度客户走访计划) for every account manager of a company, beside the raw SQL of the same rows.
+
+Dataset (var/bench/visits-<reps>x<per-rep>.sqlite3, or the PostgreSQL database kehu_bench_visits; never in git;
+rebuilt on each run): migrated; an admin, <reps> account managers in 10 departments (bulk-created rows with
+unusable passwords: hashing 1,000 passwords is not what is measured); one template customer through the ORM,
+cloned set-based in SQL (PostgreSQL ``generate_series``, SQLite a recursive CTE) to <reps> × <per-rep>
+customers, <per-rep> per account manager. No grades: every customer takes KEHU_VISITS["default_per_year"]
+(4) visits — the grade lookup still runs (two queries per 1,000 customers).
+
+Measures (one JSON line each, merged into bench/results/latest.json by name and db):
+
+* visit_plan_generation: ``plans_generate_company`` (the service: scope, one plan per rep, every customer's
+  visits spread over the year's working days, the plan events and one audit entry per plan) in one
+  transaction — target ≤ 30 s;
+* raw: the same rows (same plans, customers, counts, working-day dates by the same evenly-spaced rule) by one
+  ``INSERT … SELECT`` joining the customers to a table of the year's working days, in a rolled-back
+  transaction. ``ratio`` = service seconds / raw seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench.run import FIELD_KEY, ROOT, SECRET, VAR
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+PG_NAME = os.environ.get("KEHU_BENCH_PG_NAME", "kehu_bench_visits")
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
+TARGET_SECONDS = 30
+YEAR = 2026
+
+
+def configure(url: str) -> None:
+    for k in ("KEHU_DEBUG", "KEHU_TESTING", "KEHU_TEST_DATABASE_URL", "KEHU_LOOKUP_KEY"):
+        os.environ.pop(k, None)
+    os.environ.update(KEHU_SECRET_KEY=SECRET, KEHU_FIELD_KEYS=FIELD_KEY, KEHU_DATABASE_URL=url,
+                      DJANGO_SETTINGS_MODULE="kehu.settings", KEHU_VAR_DIR=str(ROOT / "var"),
+                      KEHU_NOTIFY_CHANNELS="inapp")
+
+
+def wipe(db: str, url: str) -> None:
+    if db == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    else:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+
+
+def series(db: str, n: int) -> str:
+    if db == "postgres":
+        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
+    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
+
+
+def build(db: str, reps: int, per_rep: int) -> dict:
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from kehu.access.models import User
+    from kehu.access.services import department_ensure_path
+    from kehu.customers.models import Customer
+
+    t0 = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    hq = department_ensure_path(actor=None, path="总部")
+    admin = User.objects.create(username="bench_admin", role="admin", department=hq, password=make_password(None))
+    depts = [department_ensure_path(actor=None, path=f"总部/销售部/区域{d:02d}") for d in range(10)]
+    User.objects.bulk_create([User(username=f"bench_rep{i:04d}", display_name=f"客户经理{i:04d}", role="account_manager",
+                                   department=depts[i % 10], password="!") for i in range(reps)], batch_size=1000)
+    rep_ids = list(User.objects.filter(role="account_manager").order_by("pk").values_list("pk", flat=True))
+    template = Customer.objects.create(name="浙江华星石化有限公司", kind="organization", industry="石化",
+                                       province="浙江省", city="杭州市", stage="customer", owner_id=rep_ids[0],
+                                       department=depts[0])
+    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
+    first_rep = rep_ids[0]
+    overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)",
+                 "owner_id": f"{first_rep} + (s.n / {per_rep})",
+                 "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first_rep} + (s.n / {per_rep}))"}
+    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
+    total = reps * per_rep
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, total - 1)} "
+                    f"JOIN customers_customer t ON t.id = {template.pk}")
+        cur.execute("ANALYZE")
+    return {"reps": reps, "customers": Customer.objects.count(), "admin": admin.pk,
+            "build_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def measure_service() -> tuple[float, int]:
+    from kehu.access.models import User
+    from kehu.engagement.visits.models import ScheduledVisit
+    from kehu.engagement.visits.services import plans_generate_company
+
+    admin = User.objects.get(username="bench_admin")
+    owners = list(User.objects.filter(role="account_manager").values_list("pk", flat=True))
+    t = time.perf_counter()
+    plans_generate_company(actor=admin, year=YEAR, owner_ids=owners, start=dt.date(YEAR, 1, 1))
+    seconds = time.perf_counter() - t
+    return seconds, ScheduledVisit.objects.count()
+
+
+def measure_raw(db: str, per_year: int) -> tuple[float, int]:
+    """The same rows by one INSERT … SELECT (rolled back): customers × their visit index, each on the working
+    day at the fraction (k + phase) / count of the year's working days."""
+    from django.db import connection, transaction
+
+    from kehu.engagement.visits.services import _working_days
+
+    days = _working_days(YEAR)
+    n = len(days)
+    t = None
+    created = 0
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("CREATE TEMPORARY TABLE bench_workday (idx integer PRIMARY KEY, day date)")
+            cur.executemany("INSERT INTO bench_workday (idx, day) VALUES (%s, %s)", list(enumerate(days)))
+            now = "now()" if db == "postgres" else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+            phase = "((c.id * 618) % 1000) / 1000.0"
+            floor = "FLOOR" if db == "postgres" else ""
+            t = time.perf_counter()
+            cur.execute(
+                "INSERT INTO visits_scheduledvisit (plan_id, customer_id, owner_id, department_id, planned_on, state, "
+                "source, purpose, is_return_visit, needs_authorisation, cancel_reason, created_at, updated_at) "
+                f"SELECT p.id, c.id, c.owner_id, p.department_id, w.day, 'scheduled', 'generated', '', FALSE, FALSE, '', "
+                f"{now}, {now} FROM customers_customer c JOIN visits_visitplan p ON p.owner_id = c.owner_id "
+                f"AND p.year = {YEAR} CROSS JOIN {series(db, per_year)} "
+                f"JOIN bench_workday w ON w.idx = CAST({floor}(((s.n - 1) + {phase}) * {n} / {per_year}) AS integer) "
+                "WHERE c.deleted_at IS NULL")
+            created = cur.rowcount
+            seconds = time.perf_counter() - t
+            raise _Rollback
+    except _Rollback:
+        pass
+    return seconds, created
+
+
+class _Rollback(Exception):
+    pass
+
+
+def merge(results: list) -> None:
+    try:
+        existing = json.loads(RESULTS.read_text())
+    except (FileNotFoundError, ValueError):
+        existing = []
+    ours = {(r["name"], r["db"]) for r in results}
+    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=1000)
+    parser.add_argument("--per-rep", type=int, default=1000)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args(argv)
+    VAR.mkdir(parents=True, exist_ok=True)
+    url = (f"sqlite:///{VAR / f'visits-{args.reps}x{args.per_rep}.sqlite3'}" if args.db == "sqlite" else PG_URL)
+    wipe(args.db, url)
+    configure(url)
+    import django
+
+    django.setup()
+    from kehu.engagement.visits.rules import config
+
+    meta = build(args.db, args.reps, args.per_rep)
+    print(json.dumps({"dataset": meta}, ensure_ascii=False), flush=True)
+    seconds, rows = measure_service()
+    # the raw INSERT … SELECT joins the plans the service made; its rows are rolled back
+    raw_seconds, raw_rows = measure_raw(args.db, int(config()["default_per_year"]))
+    row = {"name": "visit_plan_generation", "db": args.db, "reps": args.reps, "customers": meta["customers"],
+           "visits": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
+           "raw_sql_seconds": round(raw_seconds, 2), "raw_sql_rows": raw_rows,
+           "ratio": round(seconds / raw_seconds, 1) if raw_seconds else None,
+           "target": f"<= {TARGET_SECONDS} s", "met": seconds <= TARGET_SECONDS}
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+    merge([row])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

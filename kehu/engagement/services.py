@@ -1,0 +1,545 @@
+"""Every write of the follow-ups (跟进记录): record one (idempotent by the phone's client key), correct it within
+the edit window, tick its next step done or reopen it, attach a photo or PDF. Each takes the acting user
+first, checks Perm.INTERACTION_WRITE and the customer's scope, runs in one transaction with its audit entry
+and keeps the customer's contact summary (last contact, next open step) up to date in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from kehu.access.roles import Perm, Scope
+from kehu.audit.services import audit_record
+from kehu.customers.models import Contact
+from kehu.customers.selectors import customer_base
+from kehu.engagement.hooks import interaction_recorded
+from kehu.engagement.models import (
+    Channel,
+    CustomerContactSummary,
+    Direction,
+    Interaction,
+    InteractionAttachment,
+)
+from kehu.errors import Conflict, Forbidden, Invalid, NotFound
+
+SUMMARY_MAX, OUTCOME_MAX, NEXT_STEP_MAX, CONTACTS_MAX = 4000, 4000, 500, 20
+EDITABLE = ("channel", "direction", "occurred_at", "contacts", "summary", "outcome", "next_step", "next_step_due")
+
+
+def config() -> dict:
+    """The follow-up figures (settings.KEHU_ENGAGEMENT over the built-in defaults)."""
+    base = {"edit_window_hours": 72, "future_skew_minutes": 10, "remind_days_ahead": 3,
+            "attachment_max_bytes": 10 * 1024 * 1024,
+            "attachment_types": ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"],
+            "attachments_per_interaction": 10}
+    return {**base, **getattr(settings, "KEHU_ENGAGEMENT", {})}
+
+
+def require_write(actor) -> None:
+    if actor is None or not actor.is_authenticated or not actor.has_kehu_perm(Perm.INTERACTION_WRITE):
+        raise Forbidden(_("You are not allowed to record follow-ups."))
+
+
+def is_manager(actor) -> bool:
+    """A manager over the customer (department subtree or the whole company) may correct any time."""
+    return actor.role_spec.scope in (Scope.SUBTREE, Scope.ALL) and actor.role != "service_agent"
+
+
+# ---------------------------------------------------------------- cleaning
+
+def _text(data: dict, name: str, errors: dict, *, limit: int, required: bool = False, default: str = "") -> str:
+    value = data.get(name, default)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = [_("Enter text.")]
+        return ""
+    value = value.strip()
+    if "\x00" in value:
+        errors[name] = [_("The text contains a character that cannot be stored.")]
+    elif required and not value:
+        errors[name] = [_("This field is required.")]
+    elif len(value) > limit:
+        errors[name] = [_("At most %(n)d characters.") % {"n": limit}]
+    return value
+
+
+def _occurred_at(value, errors: dict, now: dt.datetime) -> dt.datetime | None:
+    if value in (None, ""):
+        return now
+    when = value if isinstance(value, dt.datetime) else None
+    if when is None and isinstance(value, str):
+        try:
+            when = parse_datetime(value.strip())
+        except ValueError:
+            when = None
+        if when is None:
+            day = _date(value)
+            when = dt.datetime.combine(day, dt.time(12), tzinfo=timezone.get_default_timezone()) if day else None
+    if when is None:
+        errors["occurred_at"] = [_("Enter a date and time, e.g. 2026-12-07 14:30.")]
+        return None
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when, timezone.get_default_timezone())
+    if when > now + dt.timedelta(minutes=config()["future_skew_minutes"]):
+        errors["occurred_at"] = [_("A follow-up cannot lie in the future.")]
+        return None
+    if when.year < 2000:
+        errors["occurred_at"] = [_("Enter a date after 2000.")]
+        return None
+    return when
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_date(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _coordinate(value, name: str, limit: int, errors: dict) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.000001"))
+    except (InvalidOperation, ValueError):
+        errors[name] = [_("Enter a number.")]
+        return None
+    if not number.is_finite() or abs(number) > limit:
+        errors[name] = [_("Out of range.")]
+        return None
+    return number
+
+
+def _contact_ids(value, customer_id, errors: dict) -> list[int]:
+    if value in (None, "", []):
+        return []
+    if not isinstance(value, list | tuple) or len(value) > CONTACTS_MAX:
+        errors["contacts"] = [_("Choose at most %(n)d contacts.") % {"n": CONTACTS_MAX}]
+        return []
+    ids = set()
+    for v in value:
+        if isinstance(v, int) and not isinstance(v, bool) or (isinstance(v, str) and v.strip().isdigit()):
+            ids.add(int(v))
+        else:
+            errors["contacts"] = [_("Choose contacts of this customer.")]
+            return []
+    if any(not 0 < i < 2**63 for i in ids) or customer_id is None:
+        errors["contacts"] = [_("Choose contacts of this customer.")]
+        return []
+    found = set(Contact.objects.filter(pk__in=ids, customer_id=customer_id).values_list("pk", flat=True))
+    if found != ids:
+        errors["contacts"] = [_("Choose contacts of this customer.")]
+        return []
+    return sorted(ids)
+
+
+def _raise(errors: dict) -> None:
+    if errors:
+        raise Invalid(next(iter(errors.values()))[0], fields=errors)
+
+
+def clean(data: dict, *, actor, now: dt.datetime, instance: Interaction | None = None) -> dict:
+    """The follow-up's fields cleaned (only those given, when correcting ``instance``); Invalid with the
+    errors per field otherwise."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    full = instance is None
+    customer_id = instance.customer_id if instance else None
+    if full:
+        raw = data.get("customer")
+        pk = int(raw) if (isinstance(raw, int) and not isinstance(raw, bool)) or (
+            isinstance(raw, str) and raw.strip().isdigit()) else None
+        customer = customer_base(actor=actor).filter(pk=pk).select_related("owner").only(
+            "id", "name", "owner_id", "owner__display_name", "owner__username").first() \
+            if pk is not None and 0 < pk < 2**63 else None
+        if customer is None:
+            raise NotFound(_("Customer not found."))
+        customer_id = customer.pk
+        values["customer_id"] = customer_id
+        values["_customer"] = customer
+    if full or "channel" in data:
+        channel = data.get("channel")
+        if channel not in Channel.values:
+            errors["channel"] = [_("Choose a channel.")]
+        values["channel"] = channel
+    if full or "direction" in data:
+        direction = data.get("direction") or Direction.OUTBOUND
+        if direction not in Direction.values:
+            errors["direction"] = [_("Choose who contacted whom.")]
+        values["direction"] = direction
+    if full or "occurred_at" in data:
+        values["occurred_at"] = _occurred_at(data.get("occurred_at"), errors, now)
+    if full or "summary" in data:
+        values["summary"] = _text(data, "summary", errors, limit=SUMMARY_MAX, required=True)
+    if full or "outcome" in data:
+        values["outcome"] = _text(data, "outcome", errors, limit=OUTCOME_MAX)
+    if full or "next_step" in data:
+        values["next_step"] = _text(data, "next_step", errors, limit=NEXT_STEP_MAX)
+    if full or "next_step_due" in data:
+        raw_due = data.get("next_step_due")
+        due = _date(raw_due)
+        if raw_due not in (None, "") and due is None:
+            errors["next_step_due"] = [_("Enter a date as YYYY-MM-DD.")]
+        values["next_step_due"] = due
+    step = values.get("next_step", instance.next_step if instance else "")
+    due = values.get("next_step_due", instance.next_step_due if instance else None)
+    if due and not step and "next_step_due" not in errors:
+        errors["next_step"] = [_("Say what the next step is, or leave its date empty.")]
+    if full or "contacts" in data:
+        values["contacts"] = _contact_ids(data.get("contacts"), customer_id, errors)
+    if full:
+        lat = _coordinate(data.get("latitude"), "latitude", 90, errors)
+        lon = _coordinate(data.get("longitude"), "longitude", 180, errors)
+        if (lat is None) != (lon is None) and "latitude" not in errors and "longitude" not in errors:
+            errors["latitude"] = [_("Give both latitude and longitude, or neither.")]
+        accuracy = data.get("location_accuracy_m")
+        if accuracy in (None, "") or lat is None:
+            accuracy = None
+        else:
+            try:
+                accuracy = max(0, min(int(float(accuracy)), 2_000_000_000))
+            except (TypeError, ValueError):
+                errors["location_accuracy_m"] = [_("Enter a number.")]
+                accuracy = None
+        values.update(latitude=lat, longitude=lon, location_accuracy_m=accuracy)
+        key = data.get("client_key")
+        if key in (None, ""):
+            values["client_key"] = None
+        else:
+            try:
+                values["client_key"] = uuid.UUID(str(key))
+            except (ValueError, AttributeError):
+                errors["client_key"] = [_("The client key must be a UUID.")]
+    _raise(errors)
+    return values
+
+
+# ---------------------------------------------------------------- summary
+
+@transaction.atomic
+def summary_refresh(customer_id: int) -> CustomerContactSummary:
+    """Recompute the customer's last contact and next open step, under a lock on its summary row, so two
+    follow-ups recorded at once both count (the second waits, then reads the first's committed row)."""
+    CustomerContactSummary.objects.bulk_create([CustomerContactSummary(customer_id=customer_id)],
+                                               ignore_conflicts=True)
+    row = CustomerContactSummary.objects.select_for_update().get(pk=customer_id)
+    thread = Interaction.objects.filter(customer_id=customer_id)
+    last = thread.order_by("-occurred_at", "-id").only("id", "occurred_at", "channel").first()
+    open_steps = thread.filter(next_step_done_at__isnull=True).exclude(next_step="")
+    nxt = open_steps.order_by(models_nulls_last("next_step_due"), "id").only("id", "next_step", "next_step_due") \
+        .first()
+    counts = thread.aggregate(n=Count("id"), open=Count("id", filter=Q(next_step_done_at__isnull=True)
+                                                        & ~Q(next_step="")))
+    row.last_interaction_id = last.pk if last else None
+    row.last_contact_at = last.occurred_at if last else None
+    row.last_channel = last.channel if last else ""
+    row.next_interaction_id = nxt.pk if nxt else None
+    row.next_step = nxt.next_step if nxt else ""
+    row.next_step_due = nxt.next_step_due if nxt else None
+    row.interactions, row.open_steps = counts["n"], counts["open"]
+    row.save()
+    return row
+
+
+def models_nulls_last(field: str):
+    from django.db.models import F
+
+    return F(field).asc(nulls_last=True)
+
+
+# ---------------------------------------------------------------- writes
+
+def interaction_create(*, actor, data: dict, files: Iterable | None = None) -> tuple[Interaction, bool]:
+    """Record a follow-up for a customer in the actor's scope. With a client key it is idempotent: a replay
+    returns the row the first request made and True (decided by the database's unique key, so two racing
+    requests make one row). Attachments given in ``files`` as (name, chunks) are stored with it."""
+    require_write(actor)
+    now = timezone.now()
+    key = data.get("client_key")
+    if key not in (None, ""):
+        existing = _replayed(actor, key)
+        if existing is not None:
+            return existing, True
+    values = clean(data, actor=actor, now=now)
+    stored = [_store(name, chunks) for name, chunks in (files or [])]
+    if len(stored) > config()["attachments_per_interaction"]:
+        raise Invalid(_("Too many attachments."), fields={"file": [_("Too many attachments.")]})
+    contacts = values.pop("contacts")
+    customer = values.pop("_customer")
+    try:
+        with transaction.atomic():
+            interaction = Interaction(**values, owner=customer.owner or actor, recorded_by=actor)
+            interaction.customer = customer
+            interaction.save(force_insert=True)
+            if contacts:
+                interaction.contacts.set(contacts)
+            # What the caller shows next, without reading it back.
+            interaction.fresh_contact_ids = contacts
+            interaction.fresh_attachments = [_attach(actor, interaction, info)[0] for info in stored]
+            summary_refresh(interaction.customer_id)
+            audit_record(actor=actor, action="interaction.create", obj=interaction,
+                         changes={"channel": interaction.channel, "customer": interaction.customer_id,
+                                  **({"next_step_due": str(interaction.next_step_due)}
+                                     if interaction.next_step_due else {}),
+                                  **({"location": True} if interaction.latitude is not None else {})})
+            interaction_recorded(interaction, actor=actor)
+    except IntegrityError:
+        # The same key committed by a racing request between our look-up and our insert.
+        existing = _replayed(actor, values.get("client_key")) if values.get("client_key") else None
+        if existing is None:
+            raise
+        return existing, True
+    return interaction, False
+
+
+def _replayed(actor, key) -> Interaction | None:
+    try:
+        key = uuid.UUID(str(key))
+    except (ValueError, AttributeError):
+        raise Invalid(_("The client key must be a UUID."),
+                      fields={"client_key": [_("The client key must be a UUID.")]}) from None
+    existing = Interaction.objects.filter(client_key=key).first()
+    if existing is None:
+        return None
+    if existing.recorded_by_id != actor.pk:
+        # Keys are random per phone: another user's key is a client bug, never a way to read their row.
+        raise Conflict(_("This client key was used for another follow-up."),
+                       fields={"client_key": [_("Already used.")]})
+    return existing
+
+
+def _for_update(actor, interaction_id: int) -> Interaction:
+    from kehu.engagement.selectors import interaction_base
+
+    if not 0 < interaction_id < 2**63:
+        raise NotFound(_("Follow-up not found."))
+    found = interaction_base(actor=actor).select_for_update(of=("self",)).filter(pk=interaction_id).first()
+    if found is None:
+        raise NotFound(_("Follow-up not found."))
+    return found
+
+
+def can_edit(actor, interaction: Interaction, *, now: dt.datetime | None = None) -> bool:
+    """The recorder or the account manager within the edit window; a manager over the customer any time."""
+    if actor is None or not actor.is_authenticated or not actor.has_kehu_perm(Perm.INTERACTION_WRITE):
+        return False
+    if is_manager(actor):
+        return True
+    if actor.pk not in (interaction.recorded_by_id, interaction.owner_id):
+        return False
+    now = now or timezone.now()
+    return now - interaction.created_at <= dt.timedelta(hours=config()["edit_window_hours"])
+
+
+@transaction.atomic
+def interaction_update(*, actor, interaction_id: int, data: dict) -> Interaction:
+    """Correct a follow-up (the fields given only): its recorder or account manager within the edit window,
+    a manager over the customer at any time. Audited with what changed."""
+    require_write(actor)
+    interaction = _for_update(actor, interaction_id)
+    if not can_edit(actor, interaction):
+        if actor.pk in (interaction.recorded_by_id, interaction.owner_id):
+            raise Conflict(_("The edit window of %(h)d hours has passed: ask your manager to correct it.")
+                           % {"h": config()["edit_window_hours"]}, code="edit_window_passed")
+        raise Forbidden(_("Only the recorder, the account manager or a manager may correct a follow-up."))
+    data = {k: v for k, v in data.items() if k in EDITABLE}
+    values = clean(data, actor=actor, now=timezone.now(), instance=interaction)
+    changes = {}
+    contacts = values.pop("contacts", None)
+    for name, value in values.items():
+        old = getattr(interaction, name)
+        if old != value:
+            changes[name] = [str(old) if old is not None else None, str(value) if value is not None else None]
+            setattr(interaction, name, value)
+    if "next_step_due" in changes:
+        interaction.next_step_reminded_at = None
+    if contacts is not None:
+        old_ids = sorted(interaction.contacts.values_list("pk", flat=True))
+        if old_ids != contacts:
+            changes["contacts"] = [old_ids, contacts]
+            interaction.contacts.set(contacts)
+    if not changes:
+        return interaction
+    interaction.save()
+    summary_refresh(interaction.customer_id)
+    audit_record(actor=actor, action="interaction.update", obj=interaction, changes=changes)
+    return interaction
+
+
+def _step_actor_check(actor, interaction: Interaction) -> None:
+    if is_manager(actor) or actor.pk in (interaction.recorded_by_id, interaction.owner_id):
+        return
+    raise Forbidden(_("Only the account manager, the recorder or a manager may close this next step."))
+
+
+@transaction.atomic
+def interaction_next_step_done(*, actor, interaction_id: int) -> Interaction:
+    """Tick the next step done (409 when there is none or it is done already)."""
+    require_write(actor)
+    interaction = _for_update(actor, interaction_id)
+    _step_actor_check(actor, interaction)
+    if not interaction.next_step:
+        raise Conflict(_("This follow-up has no next step."), code="no_next_step")
+    if interaction.next_step_done_at is not None:
+        raise Conflict(_("The next step is done already."), code="already_done")
+    interaction.next_step_done_at = timezone.now()
+    interaction.save(update_fields=["next_step_done_at", "updated_at"])
+    summary_refresh(interaction.customer_id)
+    audit_record(actor=actor, action="interaction.next_step_done", obj=interaction,
+                 changes={"next_step": interaction.next_step})
+    return interaction
+
+
+@transaction.atomic
+def interaction_next_step_reopen(*, actor, interaction_id: int) -> Interaction:
+    """Open a done next step again (409 when it is open)."""
+    require_write(actor)
+    interaction = _for_update(actor, interaction_id)
+    _step_actor_check(actor, interaction)
+    if interaction.next_step_done_at is None:
+        raise Conflict(_("The next step is still open."), code="not_done")
+    interaction.next_step_done_at = None
+    interaction.save(update_fields=["next_step_done_at", "updated_at"])
+    summary_refresh(interaction.customer_id)
+    audit_record(actor=actor, action="interaction.next_step_reopen", obj=interaction,
+                 changes={"next_step": interaction.next_step})
+    return interaction
+
+
+# ---------------------------------------------------------------- attachments
+
+def attachment_dir() -> Path:
+    return Path(settings.VAR_DIR) / "engagement" / "attachments"
+
+
+SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"%PDF-", "application/pdf", "pdf"),
+)
+HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """The file's type from its first bytes (never its name): (content type, extension) or None."""
+    for magic, kind, ext in SIGNATURES:
+        if head.startswith(magic):
+            return kind, ext
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIC_BRANDS:
+        return "image/heic", "heic"
+    return None
+
+
+def _store(file_name: str, chunks: Iterable[bytes]) -> dict:
+    """Stream a file into the private store, size-limited while it is read, its type sniffed from the
+    content; kept once under its SHA-256. Invalid (422) when too large, empty or of a refused type."""
+    cfg = config()
+    directory = attachment_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".upload-{uuid.uuid4().hex}"
+    digest, size, limit, head = hashlib.sha256(), 0, cfg["attachment_max_bytes"], b""
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise Invalid(_("The file is larger than %(mb).1f MB.") % {"mb": limit / (1024 * 1024)},
+                                  fields={"file": [_("Too large.")]}, code="too_large")
+                if len(head) < 16:
+                    head += chunk[:16]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise Invalid(_("The file is empty."), fields={"file": [_("Empty file.")]}, code="empty")
+        kind = sniff(head)
+        if kind is None or kind[0] not in cfg["attachment_types"]:
+            raise Invalid(_("Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF."),
+                          fields={"file": [_("This type of file is not accepted.")]}, code="file_type")
+        sha = digest.hexdigest()
+        stored = f"{sha}.{kind[1]}"
+        os.replace(tmp, directory / stored)
+    finally:
+        tmp.unlink(missing_ok=True)
+    name = os.path.basename(str(file_name or "").replace("\\", "/")).strip().replace("\x00", "")[:200]
+    return {"file_name": name or f"attachment.{kind[1]}", "content_type": kind[0], "size": size, "sha256": sha,
+            "stored_name": stored}
+
+
+def _attach(actor, interaction: Interaction, info: dict) -> tuple[InteractionAttachment, bool]:
+    existing = InteractionAttachment.objects.filter(interaction=interaction, sha256=info["sha256"]).first()
+    if existing is not None:
+        return existing, True
+    if InteractionAttachment.objects.filter(interaction=interaction).count() >= config()[
+            "attachments_per_interaction"]:
+        raise Invalid(_("Too many attachments."), fields={"file": [_("Too many attachments.")]})
+    try:
+        with transaction.atomic():
+            attachment = InteractionAttachment.objects.create(interaction=interaction, uploaded_by=actor, **info)
+    except IntegrityError:
+        return InteractionAttachment.objects.get(interaction=interaction, sha256=info["sha256"]), True
+    audit_record(actor=actor, action="interaction.attach", obj=interaction,
+                 changes={"file": attachment.file_name, "type": attachment.content_type, "size": attachment.size})
+    return attachment, False
+
+
+def attachment_add(*, actor, interaction_id: int, file_name: str,
+                   chunks: Iterable[bytes]) -> tuple[InteractionAttachment, bool]:
+    """Attach a photo or PDF to a follow-up of a customer in scope (the same file twice is kept once: the
+    second upload returns the first and True)."""
+    require_write(actor)
+    from kehu.engagement.selectors import interaction_get
+
+    interaction_get(actor=actor, interaction_id=interaction_id)  # 404 before reading the body
+    info = _store(file_name, chunks)
+    with transaction.atomic():
+        interaction = _for_update(actor, interaction_id)
+        return _attach(actor, interaction, info)
+
+
+def attachment_path(attachment: InteractionAttachment) -> Path:
+    return attachment_dir() / attachment.stored_name
+
+
+# ---------------------------------------------------------------- reminders
+
+def next_step_reminders(*, today: dt.date | None = None) -> int:
+    """Remind each owner once of their open next steps due tomorrow (run daily by the worker)."""
+    from django.urls import reverse
+
+    from kehu.notifications.services import notify
+
+    today = today or timezone.localdate()
+    tomorrow = today + dt.timedelta(days=1)
+    sent = 0
+    with transaction.atomic():
+        due = list(Interaction.objects.select_for_update(skip_locked=True, of=("self",))
+                   .filter(next_step_due=tomorrow, next_step_done_at__isnull=True, next_step_reminded_at__isnull=True)
+                   .exclude(next_step="").select_related("owner", "customer").order_by("id")[:5000])
+        now = timezone.now()
+        for it in due:
+            notify(user=it.owner, title=_("Next step due tomorrow: %(step)s") % {"step": it.next_step[:80]},
+                   body=it.customer.name, link=reverse("engagement:detail", args=[it.pk]))
+            sent += 1
+        Interaction.objects.filter(pk__in=[it.pk for it in due]).update(next_step_reminded_at=now)
+    return sent
