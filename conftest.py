@@ -78,13 +78,19 @@ def api_client(client):
         def get(self, path, params=None):
             return client.get("/api/v1" + path, params or {}, **self._headers())
 
-        def post(self, path, data=None, raw=None):
+        def post(self, path, data=None, raw=None, headers=None):
             body = raw if raw is not None else json.dumps(data if data is not None else {})
-            return client.post("/api/v1" + path, body, content_type="application/json", **self._headers())
+            return client.post("/api/v1" + path, body, content_type="application/json", headers=headers,
+                               **self._headers())
 
-        def patch(self, path, data):
+        def patch(self, path, data, headers=None):
             return client.patch("/api/v1" + path, json.dumps(data), content_type="application/json",
-                                **self._headers())
+                                headers=headers, **self._headers())
+
+        def patch_current(self, path, data):
+            """PATCH with the If-Match of the record as it is now (a client that just read it)."""
+            etag = self.get(path)["ETag"]
+            return self.patch(path, data, headers={"If-Match": etag})
 
         def delete(self, path):
             return client.delete("/api/v1" + path, **self._headers())

@@ -175,6 +175,10 @@ api.add_router("", visits_router)
 api.add_router("", symposia_router)
 api.add_router("", care_router)
 
+from kehu.concurrency.api_hooks import install as install_concurrency  # noqa: E402
+
+install_concurrency(api)  # Idempotency-Key on creates, ETag / If-Match on versioned records
+
 
 class ApiErrorFormatMiddleware:
     """Responses under /api/ that Django or Ninja produce outside our handlers (405 for a wrong

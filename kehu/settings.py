@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "kehu.demo",
     "kehu.ops",
     "kehu.backup",  # `kehu backup` / `kehu restore` (no tables)
+    "kehu.concurrency",
 ]
 
 MIDDLEWARE = [
@@ -470,3 +471,12 @@ KEHU_ENGAGEMENT = {
 # Grading (客户经理制, 000 2.2): a grade whose service policy requires a dedicated account manager is served
 # when the customer's owner is an active user of one of these roles; the others are the department's to-do.
 KEHU_GRADING_DEDICATED_ROLES = ("account_manager",)
+
+# Idempotent creates (Idempotency-Key header): how long a key's answer is kept, and after how long a
+# request that never answered (a crashed worker) stops blocking its retries.
+KEHU_IDEMPOTENCY = {
+    "ttl_hours": float(os.environ.get("KEHU_IDEMPOTENCY_TTL_HOURS", "24")),
+    "in_progress_seconds": int(os.environ.get("KEHU_IDEMPOTENCY_IN_PROGRESS_SECONDS", "120")),
+}
+# How long the list of fields each record version changed is kept (told to a writer whose version is stale).
+KEHU_VERSION_STAMP_DAYS = int(os.environ.get("KEHU_VERSION_STAMP_DAYS", "30"))

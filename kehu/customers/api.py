@@ -4,6 +4,8 @@ from django.http import JsonResponse
 from ninja import Query, Router, Schema, Status
 
 from kehu.access.roles import Perm
+from kehu.concurrency.api_hooks import etag_from_version, if_match
+from kehu.concurrency.versioning import expected_from_request
 from kehu.customers import merge as merge_services
 from kehu.customers import selectors, services
 from kehu.customers.schemas import (
@@ -103,15 +105,21 @@ def customer_restore(request, customer_id: int):
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut,
-            description="A merged-away id answers 307 to the surviving customer (see _customer_get_or_redirect).")
+            description="A merged-away id answers 307 to the surviving customer (see _customer_get_or_redirect). "
+                        "ETag: W/\"<version>\" — send it back as If-Match when you change the customer.")
+@etag_from_version
 def customer_get(request, customer_id: int):
     return _customer_get_or_redirect(request, customer_id)
 
 
-@router.patch("/customers/{customer_id}", response=CustomerOut)
+@router.patch("/customers/{customer_id}", response=CustomerOut,
+              description="Requires the version you read: If-Match: W/\"<version>\" (412 when stale) or a "
+                          "\"version\" field (409 when stale); neither → 428. Only the fields sent change.")
+@if_match
 def customer_update(request, customer_id: int, payload: CustomerPatch):
-    customer = services.customer_update(actor=request.user, customer_id=customer_id,
-                                        data=payload.dict(exclude_unset=True))
+    data = payload.dict(exclude_unset=True)
+    expected = expected_from_request(request, data.pop("version", None))
+    customer = services.customer_update(actor=request.user, customer_id=customer_id, data=data, expected=expected)
     out = customer_out(selectors.customer_detail(actor=request.user, customer_id=customer_id))
     return {**out, "warnings": getattr(customer, "warnings", [])}
 
@@ -150,14 +158,20 @@ def contact_create(request, customer_id: int, payload: ContactIn):
     return Status(201, services.contact_create(actor=request.user, customer_id=customer_id, data=payload.dict()))
 
 
-@router.get("/contacts/{contact_id}", response=ContactOut)
+@router.get("/contacts/{contact_id}", response=ContactOut, description="ETag: W/\"<version>\" (see PATCH).")
+@etag_from_version
 def contact_get(request, contact_id: int):
     return selectors.contact_get(actor=request.user, contact_id=contact_id)
 
 
-@router.patch("/contacts/{contact_id}", response=ContactOut)
+@router.patch("/contacts/{contact_id}", response=ContactOut,
+              description="Requires the version you read: If-Match: W/\"<version>\" (412 when stale) or a "
+                          "\"version\" field (409 when stale); neither → 428.")
+@if_match
 def contact_update(request, contact_id: int, payload: ContactPatch):
-    return services.contact_update(actor=request.user, contact_id=contact_id, data=payload.dict(exclude_unset=True))
+    data = payload.dict(exclude_unset=True)
+    expected = expected_from_request(request, data.pop("version", None))
+    return services.contact_update(actor=request.user, contact_id=contact_id, data=data, expected=expected)
 
 
 @router.delete("/contacts/{contact_id}", response={204: None})

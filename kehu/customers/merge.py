@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from kehu.access.roles import Perm
 from kehu.access.scopes import scope_q
 from kehu.audit.services import audit_record
+from kehu.concurrency.versioning import bump_after_save
 from kehu.customers import dedupe, search, search_index
 from kehu.customers.models import (
     CandidateState,
@@ -371,6 +372,7 @@ def customer_merge(*, actor, survivor_id: int, loser_id: int, choices: dict | No
             survivor.save()
     except IntegrityError as exc:
         raise Conflict(_("The merged record could not be saved: %(e)s") % {"e": exc}) from exc
+    bump_after_save(survivor, fields=["merge"])
     moved: dict[str, dict[str, list]] = {}
     kept: dict[str, dict[str, list]] = {}
     for model, field in merge_links():
@@ -446,6 +448,7 @@ def customer_merge_undo(*, actor, merge_id: int) -> CustomerMerge:
         with transaction.atomic():
             _write_tokens(survivor.pk, _apply_name_keys(survivor), replace=True)
             survivor.save()
+            bump_after_save(survivor, fields=["merge_undo"])
             loser.deleted_at = loser.merged_into = loser.merged_at = None
             loser.save(update_fields=["deleted_at", "merged_into", "merged_at", "updated_at"])
             for rebuild in _REBUILDERS.values():

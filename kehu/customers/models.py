@@ -153,6 +153,8 @@ class Customer(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Optimistic concurrency: raised by one in the database on every edit (kehu.concurrency.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
     # A merged-away duplicate stays as a tombstone (deleted_at set too, so it leaves every list and
@@ -218,6 +220,8 @@ class Contact(models.Model):
     traits = models.TextField(_("personal traits"), blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Optimistic concurrency: raised by one in the database on every edit (kehu.concurrency.versioning).
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     class Meta:

@@ -72,6 +72,8 @@ class CustomerOut(BaseModel):
     pain_points: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(1, description="record version (optimistic concurrency): the ETag is W/\"<version>\"; "
+                                        "a PATCH sends it back as If-Match or as \"version\"")
     warnings: list[WarningOut] = Field([], description="after a write: what to check (e.g. same_mobile), not refused")
     read_only: bool = Field(False, description="opened through an assignment (inspection, complaint …) outside "
                                                "your scope: masked, no writes")
@@ -110,7 +112,7 @@ def customer_out(c) -> dict:
         "tags": [tag_out(t) for t in tags], "custom": c.custom, "mobile": c.mobile_masked,
         "grades": [{"policy_name": g.policy_name, "grade": g.grade} for g in grades],
         "id_number": c.id_number_masked, "needs": c.needs, "preferences": c.preferences,
-        "pain_points": c.pain_points, "created_at": c.created_at, "updated_at": c.updated_at,
+        "pain_points": c.pain_points, "created_at": c.created_at, "updated_at": c.updated_at, "version": c.version,
     }
 
 
@@ -172,6 +174,8 @@ class CustomerIn(Schema):
 
 
 class CustomerPatch(Schema):
+    version: int | None = Field(None, ge=1, description="the version you read, when not sent as If-Match "
+                                                     "(one of the two is required; stale → 409)")
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: Kind | None = None
     uscc: str | None = Field(None, max_length=30)
@@ -214,6 +218,8 @@ class ContactOut(Schema):
     birthday: str
     traits: str
     preferences: str
+    version: int = Field(1, description="record version (optimistic concurrency): the ETag is W/\"<version>\"; "
+                                        "a PATCH sends it back as If-Match or as \"version\"")
     warnings: list[WarningOut] = []
 
     @staticmethod
@@ -249,6 +255,8 @@ class ContactIn(Schema):
 
 
 class ContactPatch(Schema):
+    version: int | None = Field(None, ge=1, description="the version you read, when not sent as If-Match "
+                                                     "(one of the two is required; stale → 409)")
     name: str | None = Field(None, min_length=1, max_length=100)
     title: str | None = Field(None, max_length=100)
     role: RoleT | None = None

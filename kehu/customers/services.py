@@ -18,6 +18,7 @@ from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.access.scopes import in_scope
 from kehu.audit.services import audit_record, audit_record_many
+from kehu.concurrency.versioning import Expected, bump_after_save, save_versioned, version_check
 from kehu.customers import dedupe, regions, search, search_index, selectors
 from kehu.customers.models import (
     SENSITIVE_FIELDS,
@@ -484,8 +485,10 @@ def customer_create(*, actor, data: dict) -> Customer:
 
 
 @transaction.atomic
-def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
-    """Change some fields of a customer; only the fields present in ``data`` change."""
+def customer_update(*, actor, customer_id: int, data: dict, expected: Expected | None = None) -> Customer:
+    """Change some fields of a customer; only the fields present in ``data`` change. ``expected``: the
+    version the writer read (a stale one is refused, see kehu.concurrency.versioning); None (imports,
+    ERP, internal callers) skips the check but still raises the version."""
     customer = _writable_customer(actor, customer_id)
     before = _customer_state(customer)
     filled_before = _filled(customer, CUSTOMER_PERSONAL_FIELDS)
@@ -520,17 +523,19 @@ def customer_update(*, actor, customer_id: int, data: dict) -> Customer:
     if tags is not None:
         after_tags = sorted(str(t) for t in tags)
         if after_tags != before_tags:
-            customer.tags.set(tags)
             changes["tags"] = [before_tags, after_tags]
+    version_check(customer, expected, fields=changes)
     customer.warnings = (_mobile_warnings(customer.mobile_hash, customer_id=customer.pk)
                          if before["mobile"] != after["mobile"] else [])
     if not changes:
         return customer
+    if "tags" in changes:
+        customer.tags.set(tags)
     if before["name"] != after["name"]:
         _write_tokens(customer.pk, _apply_name_keys(customer), replace=True)
     try:
         with transaction.atomic():
-            customer.save()
+            save_versioned(customer, fields=changes, expected=expected)
     except IntegrityError:
         clash = Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True).exclude(pk=customer.pk).first()
         if clash is not None:
@@ -681,7 +686,8 @@ def _writable_contact(actor, contact_id: int) -> Contact:
 
 
 @transaction.atomic
-def contact_update(*, actor, contact_id: int, data: dict) -> Contact:
+def contact_update(*, actor, contact_id: int, data: dict, expected: Expected | None = None) -> Contact:
+    """Change some fields of a contact; ``expected`` as in customer_update."""
     contact = _writable_contact(actor, contact_id)
     before = _contact_state(contact)
     filled_before = _filled(contact, CONTACT_PERSONAL_FIELDS)
@@ -701,11 +707,12 @@ def contact_update(*, actor, contact_id: int, data: dict) -> Contact:
     bases = _lawful_basis_required(newly_filled=newly, data=data, on_record=_basis_on_record(
         contact.customer_id, contact.pk) if newly else (True, True))
     changes = _diff(before, _contact_state(contact))
+    version_check(contact, expected, fields=changes)
     contact.warnings = (_mobile_warnings(contact.mobile_hash, contact_id=contact.pk)
                         if "mobile" in changes else [])
     if not changes:
         return contact
-    contact.save()
+    save_versioned(contact, fields=changes, expected=expected)
     _history(actor=actor, customer_id=contact.customer_id, obj=contact, action="update", changes=changes)
     audit_record(actor=actor, action="contact.update", obj=contact, changes=changes)
     _record_bases(actor, contact.customer, contact, bases)
@@ -814,6 +821,7 @@ def _erase_fields(actor, obj, fields: list[str], *, reason: dict) -> None:
     for f in fields:
         _clear_field(obj, f)
     obj.save()
+    bump_after_save(obj, fields=fields)
     if any(mobiles) or any(id_numbers):  # copies outside the archive go too (import files and previews)
         for hook in ERASURE_HOOKS:
             hook(mobiles=[m for m in mobiles if m], id_numbers=[n for n in id_numbers if n])

@@ -22,9 +22,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kehu.access.models import Department, User
 from kehu.access.roles import Perm
+from kehu.concurrency.forms import (
+    add_version_fields,
+    conflict_rows,
+    form_expected,
+    refreshed_data,
+    user_changed_fields,
+)
+from kehu.concurrency.versioning import VersionConflict
 from kehu.customers import selectors, services
 from kehu.customers.forms import (
     BASIS_FIELD_MAP,
+    CUSTOM_PREFIX,
+    REGION_FIELDS,
     ConsentForm,
     ContactEditForm,
     ContactForm,
@@ -437,19 +447,28 @@ def customer_restore(request, customer_id: int):
 @page
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, customer_id: int):
+    """Edit a customer. Only the fields this user changed are written, and only if nobody changed the same
+    fields since the page was loaded (kehu.concurrency.forms); otherwise both values are shown."""
     customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
-    initial = {f: getattr(customer, f) for f in CustomerForm.PLAIN}
-    initial["tags"] = [t.pk for t in customer.tags.all()]
-    initial.update({f"custom_{k}": ("true" if v else "false") if isinstance(v, bool) else v
-                    for k, v in customer.custom.items()})
-    form = _customer_form(request, data=request.POST or None, initial=initial, customer=customer)
-    status = 200
+    form = _customer_edit_form(request, customer, data=request.POST or None)
+    status, conflict = 200, None
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            changed = user_changed_fields(form)
             try:
                 updated = services.customer_update(actor=request.user, customer_id=customer.pk,
-                                                   data=form.service_data())
+                                                   data=_changed_customer_data(form.service_data(), changed),
+                                                   expected=form_expected(form))
+            except VersionConflict as exc:
+                status = 409
+                customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+                fresh = _customer_edit_form(request, customer)
+                form = _customer_edit_form(request, customer, data=refreshed_data(request.POST, fresh_form=fresh,
+                                                                                  keep=changed))
+                form.is_valid()
+                conflict = conflict_rows(mine=form, theirs=fresh,
+                                         names=_customer_form_fields(exc.conflicting, changed))
             except DomainError as exc:
                 status = _form_error_status(form, exc)
                 form_errors_from(form, exc, field_map=form.field_map(exc.fields))
@@ -457,7 +476,49 @@ def customer_edit(request, customer_id: int):
                 messages.success(request, _("Changes saved."))
                 _warn(request, updated)
                 return redirect("customers:detail", customer_id=customer.pk)
-    return render(request, "customers/customer_form.html", {"form": form, "customer": customer}, status=status)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer, "conflict": conflict},
+                  status=status)
+
+
+def _customer_edit_form(request, customer, data=None) -> CustomerForm:
+    initial = {f: getattr(customer, f) for f in CustomerForm.PLAIN}
+    initial["tags"] = [t.pk for t in customer.tags.all()]
+    initial.update({f"custom_{k}": ("true" if v else "false") if isinstance(v, bool) else v
+                    for k, v in customer.custom.items()})
+    form = _customer_form(request, data=data, initial=initial, customer=customer)
+    add_version_fields(form, version=customer.version)
+    return form
+
+
+_CUSTOMER_RECORD_KEYS = {*CustomerForm.PLAIN, "owner", "tags", "custom", "mobile", "id_number",
+                         *(f"{f}_code" for f in REGION_FIELDS)}
+
+
+def _changed_customer_data(data: dict, changed: set[str]) -> dict:
+    """The service data reduced to the fields this user changed (blank mobile / ID number were already
+    left out: they keep the stored value); the legal basis and the duplicate confirmation always pass."""
+    out = {k: v for k, v in data.items() if k not in _CUSTOMER_RECORD_KEYS or k in changed
+           or k in ("mobile", "id_number")}
+    custom = {k: v for k, v in (data.get("custom") or {}).items() if CUSTOM_PREFIX + k in changed}
+    if custom:
+        out["custom"] = custom
+    if changed & set(REGION_FIELDS):
+        out.update({k: v for k, v in data.items() if k.endswith("_code") and k[:-5] in REGION_FIELDS})
+    return out
+
+
+def _customer_form_fields(service_keys, changed: set[str]) -> list[str]:
+    """The form fields behind the service's field names (region codes → the selects, custom → each
+    custom field this user changed)."""
+    names = []
+    for key in service_keys:
+        if key == "custom":
+            names += sorted(n for n in changed if n.startswith(CUSTOM_PREFIX))
+        elif key.endswith("_code") and key[:-5] in REGION_FIELDS:
+            names.append(key[:-5])
+        elif key != "department":
+            names.append(key)
+    return list(dict.fromkeys(names))
 
 
 @page
@@ -508,18 +569,28 @@ def contact_create(request, customer_id: int):
 @page
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, contact_id: int):
+    """Edit a contact: only the fields this user changed, refused when someone changed them meanwhile."""
     _require(request, Perm.CUSTOMER_WRITE)
     contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
     customer = contact.customer
-    form = ContactEditForm(request.POST or None, initial=ContactEditForm.initial_from(contact), contact=contact,
-                           contacts=customer.contacts.order_by("id"))
-    status = 200
+    form = _contact_edit_form(contact, data=request.POST or None)
+    status, conflict = 200, None
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            changed = user_changed_fields(form)
+            data = {k: v for k, v in form.service_data().items()
+                    if k not in _CONTACT_RECORD_KEYS or k in changed or k in ContactEditForm.KEPT_WHEN_BLANK}
             try:
-                _warn(request, services.contact_update(actor=request.user, contact_id=contact.pk,
-                                                       data=form.service_data()))
+                _warn(request, services.contact_update(actor=request.user, contact_id=contact.pk, data=data,
+                                                       expected=form_expected(form)))
+            except VersionConflict as exc:
+                status = 409
+                contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+                fresh = _contact_edit_form(contact)
+                form = _contact_edit_form(contact, data=refreshed_data(request.POST, fresh_form=fresh, keep=changed))
+                form.is_valid()
+                conflict = conflict_rows(mine=form, theirs=fresh, names=exc.conflicting)
             except DomainError as exc:
                 status = _form_error_status(form, exc)
                 form_errors_from(form, exc, field_map=BASIS_FIELD_MAP)
@@ -527,7 +598,18 @@ def contact_edit(request, contact_id: int):
                 messages.success(request, _("Changes saved."))
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
     return render(request, "customers/contact_form.html",
-                  {"form": form, "customer": customer, "contact": contact}, status=status)
+                  {"form": form, "customer": customer, "contact": contact, "conflict": conflict}, status=status)
+
+
+_CONTACT_RECORD_KEYS = {"name", "title", "role", "email", "wechat", "traits", "preferences", "reports_to", "mobile",
+                        "birthday"}
+
+
+def _contact_edit_form(contact, data=None) -> ContactEditForm:
+    form = ContactEditForm(data, initial=ContactEditForm.initial_from(contact), contact=contact,
+                           contacts=contact.customer.contacts.order_by("id"))
+    add_version_fields(form, version=contact.version)
+    return form
 
 
 @page

@@ -3,6 +3,8 @@ from __future__ import annotations
 from ninja import Query, Router, Status
 
 from kehu.access.client_ip import client_ip
+from kehu.concurrency.api_hooks import etag_from_version, idempotent, if_match_optional
+from kehu.concurrency.versioning import expected_from_request
 from kehu.service_desk import reports, selectors, services
 from kehu.service_desk.schemas import (
     ActionIn,
@@ -80,7 +82,8 @@ def complaint_report_handling_time(request, query: Query[ReportRange]):
                                                   date_to=query.date_to)
 
 
-@router.get("/complaints/{complaint_id}", response=ComplaintOut)
+@router.get("/complaints/{complaint_id}", response=ComplaintOut, description="ETag: W/\"<version>\".")
+@etag_from_version
 def complaint_get(request, complaint_id: int):
     return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=complaint_id))
 
@@ -93,10 +96,12 @@ def complaint_events(request, complaint_id: int):
 
 
 @router.post("/complaints/{complaint_id}/actions", response=ComplaintOut, summary="Take the next step")
+@if_match_optional
 def complaint_act(request, complaint_id: int, payload: ActionIn):
     data = payload.dict(exclude={"action", "expected_version"})
     c = services.complaint_act(actor=request.user, complaint_id=complaint_id, action=payload.action, data=data,
-                               expected_version=payload.expected_version)
+                               expected_version=expected_from_request(request, payload.expected_version,
+                                                                      required=False))
     return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
 
 
@@ -111,9 +116,11 @@ def complaint_customer_candidates(request, complaint_id: int, q: str | None = No
 
 @router.post("/complaints/{complaint_id}/customer", response=ComplaintOut,
              summary="Link (or re-link) the complaint to a customer; the customer's owner is told")
+@if_match_optional
 def complaint_link_customer(request, complaint_id: int, payload: LinkCustomerIn):
+    expected = expected_from_request(request, payload.expected_version, required=False)
     c = services.complaint_link_customer(actor=request.user, complaint_id=complaint_id,
-                                         customer_id=payload.customer_id, expected_version=payload.expected_version)
+                                         customer_id=payload.customer_id, expected_version=expected)
     return complaint_out(selectors.complaint_get(actor=request.user, complaint_id=c.pk))
 
 
@@ -126,6 +133,7 @@ def complaint_reassign(request, complaint_id: int, payload: ReassignIn):
 
 @router.post("/complaints/{complaint_id}/extension", response={202: ComplaintOut},
              summary="Ask for a longer deadline (approval)")
+@idempotent
 def complaint_extension(request, complaint_id: int, payload: ExtensionIn):
     c = services.complaint_request_extension(actor=request.user, complaint_id=complaint_id, days=payload.days,
                                              reason=payload.reason)

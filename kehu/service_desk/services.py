@@ -16,6 +16,7 @@ from kehu.access import protection
 from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record, audit_record_many
+from kehu.concurrency.versioning import Expected, as_expected, save_versioned, version_check
 from kehu.customers.validation import InvalidValue, normalize_mobile
 from kehu.errors import Conflict, Forbidden, Invalid
 from kehu.service_desk import selectors, sla, workflow
@@ -149,16 +150,14 @@ def complaint_public_submit(*, data: dict, ip: str | None) -> Complaint:
                    received_at=timezone.now())
 
 
-def _locked(actor, complaint_id: int, expected_version: int | None) -> Complaint:
+def _locked(actor, complaint_id: int, expected_version: Expected | int | None) -> Complaint:
     if not actor.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         raise Forbidden(_("You are not allowed to do this."))
     c = selectors.complaint_get(actor=actor, complaint_id=complaint_id, for_update=True)
     if not may_act(actor, accountable_id=c.accountable_id, department_id=c.department_id):
         raise Forbidden(_("Only the accountable person or a manager above them may handle this complaint."),
                         code="not_accountable")
-    if expected_version is not None and c.version != expected_version:
-        raise Conflict(_("Someone else changed this complaint a moment ago; reload it and try again."),
-                       code="stale")
+    version_check(c, as_expected(expected_version), code="stale")  # 409 (body) / 412 (If-Match)
     return c
 
 
@@ -169,8 +168,7 @@ def _move(c: Complaint, action: str) -> str:
     except workflow.IllegalTransition as exc:
         raise Conflict(_("“%(a)s” is not allowed while the complaint is “%(s)s”.")
                        % {"a": action, "s": c.get_state_display()}, code="illegal_transition") from exc
-    c.version += 1
-    return before
+    return before  # the version rises when the step is saved (save_versioned)
 
 
 @transaction.atomic
@@ -222,7 +220,7 @@ def complaint_act(*, actor, complaint_id: int, action: str, data: dict | None = 
         c.evaluation = note = data["evaluation"].strip()
     elif action == "close":
         c.closed_at = timezone.now()
-    c.save()
+    save_versioned(c, fields=["state", action])
     _event(c, actor, action, before, note)
     if rule is not None and rule.involves_grade:
         _event(c, actor, "sla_set", c.state, note=rule.note())
@@ -245,8 +243,8 @@ def complaint_reassign(*, actor, complaint_id: int, user_id: int, reason: str) -
     if target is None or not target.has_kehu_perm(Perm.COMPLAINT_HANDLE):
         raise Invalid(_("This user cannot handle complaints."), fields={"user": [_("Not a complaint handler.")]})
     old = c.accountable
-    c.accountable, c.department_id, c.version = target, target.department_id, c.version + 1
-    c.save()
+    c.accountable, c.department_id = target, target.department_id
+    save_versioned(c, fields=["accountable"])
     _event(c, actor, "reassign", c.state, note=f"{old} → {target}: {reason.strip()}")
     audit_record(actor=actor, action="complaint.reassign", obj=c,
                  changes={"accountable": [old.get_username(), target.get_username()], "reason": reason.strip()})
@@ -308,15 +306,14 @@ def on_approval_outcome(request, outcome: str) -> None:
             c.sla_days, c.due_at = days, due_for(c.received_at, days)
             if c.breached_at and c.due_at > timezone.now():
                 c.breached_at, c.escalation_level = None, 0
-            c.version += 1
-            c.save()
+            save_versioned(c, fields=["sla_days", "due_at"])
         _event(c, None, f"extension_{outcome}", before,
                note=_("Due %(due)s (%(d)d working days in all)") % {"due": due_label(c.due_at), "d": c.sla_days})
         return
     if c.state != workflow.SOLUTION_PROPOSED:
         return
     _move(c, "solution_approved" if outcome == "approved" else "solution_sent_back")
-    c.save()
+    save_versioned(c, fields=["state"])
     _event(c, None, f"solution_{outcome}", before)
 
 
@@ -500,14 +497,14 @@ def complaint_link_customer(*, actor, complaint_id: int, customer_id: int, expec
     if c.customer_id == customer.pk:
         return c
     old = c.customer
-    c.customer, c.version = customer, c.version + 1
+    c.customer = customer
     rule = _relinked_rule(c)
     before_days = c.sla_days
     if rule is not None:
         c.sla_days, c.due_at = rule.days, due_for(c.received_at, rule.days)
         if c.breached_at and c.due_at > timezone.now():
             c.breached_at, c.escalation_level = None, 0
-    c.save()
+    save_versioned(c, fields=["customer"])
     note = f"{old.name} → {customer.name}" if old else customer.name
     _event(c, actor, "customer_linked", c.state, note=note)
     if rule is not None:

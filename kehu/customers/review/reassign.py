@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,7 +153,7 @@ def reassignment_commit(*, actor, source_id: int, target_ids: list[int], strateg
             by_target.setdefault(tid, []).append(cid)
         for tid, ids in by_target.items():
             Customer.objects.filter(pk__in=ids).update(owner_id=tid, department_id=targets[tid].department_id,
-                                                       updated_at=now)
+                                                       updated_at=now, version=F("version") + 1)
             review_open_items_reassign(customer_ids=ids, owner_id=tid, department_id=targets[tid].department_id)
         changes, history, objects = [], [], []
         for cid, name, dept, tid in batch:

@@ -33,7 +33,7 @@ def test_patch_changes_only_given_fields_and_history_shows_them(org, api_client)
     """PATCH changes the fields sent; GET …/history shows the change with its author, newest first."""
     api = api_client.as_user(org.rep)
     cid = api.post("/customers", {"name": "浙江华星石化有限公司", "industry": "石化", "uscc": make_uscc(1)}).json()["id"]
-    r = api.patch(f"/customers/{cid}", {"stage": "intent"})
+    r = api.patch_current(f"/customers/{cid}", {"stage": "intent"})
     assert r.status_code == 200
     assert (r.json()["stage"], r.json()["industry"], r.json()["uscc"]) == ("intent", "石化", make_uscc(1))
     items = api.get(f"/customers/{cid}/history").json()["items"]

@@ -101,7 +101,7 @@ def test_api_refuses_a_district_outside_the_city(org, api_client):
     assert r.status_code == 201
     body = r.json()
     assert (body["province"], body["city"], body["city_code"]) == ("浙江省", "杭州市", "330100")
-    r = api.patch(f"/customers/{body['id']}", {"province_code": "440000", "city_code": "440300"})
+    r = api.patch_current(f"/customers/{body['id']}", {"province_code": "440000", "city_code": "440300"})
     assert r.status_code == 200 and r.json()["city"] == "深圳市"
 
 

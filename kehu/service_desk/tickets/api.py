@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from ninja import Router, Status
 
+from kehu.concurrency.api_hooks import etag_from_version, if_match_optional
+from kehu.concurrency.versioning import expected_from_request
 from kehu.service_desk.tickets import selectors, services, workflow
 from kehu.service_desk.tickets.schemas import (
     DutyIn,
@@ -41,23 +43,28 @@ def ticket_record(request, payload: TicketIn):
     return Status(201, _detail(request, t.pk))
 
 
-@router.get("/service-requests/{ticket_id}", response=TicketDetailOut, summary="A service request with its history")
+@router.get("/service-requests/{ticket_id}", response=TicketDetailOut, summary="A service request with its history",
+            description="ETag: W/\"<version>\".")
+@etag_from_version
 def ticket_get(request, ticket_id: int):
     return _detail(request, ticket_id)
 
 
 @router.post("/service-requests/{ticket_id}/actions", response=TicketDetailOut, summary="Take the next step")
+@if_match_optional
 def ticket_act(request, ticket_id: int, payload: TicketActionIn):
     data = payload.dict(exclude={"action", "expected_version"})
     t = services.ticket_act(actor=request.user, ticket_id=ticket_id, action=payload.action, data=data,
-                            expected_version=payload.expected_version)
+                            expected_version=expected_from_request(request, payload.expected_version, required=False))
     return _detail(request, t.pk)
 
 
 @router.post("/service-requests/{ticket_id}/assign", response=TicketDetailOut, summary="Give the work to a handler")
+@if_match_optional
 def ticket_assign(request, ticket_id: int, payload: TicketAssignIn):
     t = services.ticket_assign(actor=request.user, ticket_id=ticket_id, user_id=payload.user,
-                               expected_version=payload.expected_version)
+                               expected_version=expected_from_request(request, payload.expected_version,
+                                                                      required=False))
     return _detail(request, t.pk)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from kehu.access.models import Department, User
 from kehu.access.roles import Perm, Scope
 from kehu.audit.services import audit_record, audit_record_many
+from kehu.concurrency.versioning import Expected, as_expected, save_versioned, version_check
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound, from_django_validation
 from kehu.service_desk import sla
 from kehu.service_desk.ticketing import event_write, person_name
@@ -215,15 +216,13 @@ def _alert_emergency(t: ServiceTicket) -> None:
                  changes={"to": names, "on_duty": bool(on_duty)})
 
 
-def _locked(actor, ticket_id: int, expected_version: int | None) -> ServiceTicket:
+def _locked(actor, ticket_id: int, expected_version: Expected | int | None) -> ServiceTicket:
     _require(actor)
     t = selectors.ticket_get(actor=actor, ticket_id=ticket_id, for_update=True)
     if not selectors.ticket_may_act(actor, t):
         raise Forbidden(_("Only the accountable person, the assignee or a manager above them may handle this "
                           "service request."), code="not_accountable")
-    if expected_version is not None and t.version != expected_version:
-        raise Conflict(_("Someone else changed this service request a moment ago; reload it and try again."),
-                       code="stale")
+    version_check(t, as_expected(expected_version), code="stale")  # 409 (body) / 412 (If-Match)
     return t
 
 
@@ -234,8 +233,7 @@ def _move(t: ServiceTicket, action: str) -> str:
     except workflow.IllegalTransition as exc:
         raise Conflict(_("“%(a)s” is not allowed while the service request is “%(s)s”.")
                        % {"a": action, "s": t.get_state_display()}, code="illegal_transition") from exc
-    t.version += 1
-    return before
+    return before  # the version rises when the step is saved (save_versioned)
 
 
 def _when(data: dict, name: str, t: ServiceTicket, now: dt.datetime) -> dt.datetime:
@@ -291,7 +289,7 @@ def ticket_act(*, actor, ticket_id: int, action: str, data: dict | None = None,
         _require_fields(data, "reason")
         t.cancel_reason = note = str(data["reason"]).strip()
         t.closed_at = now
-    t.save()
+    save_versioned(t, fields=["state", action])
     _event(t, actor, action, before, note)
     audit_record(actor=actor, action=f"ticket.{action}", obj=t, changes={"state": [before, t.state], **changes})
     return t
@@ -306,8 +304,8 @@ def ticket_assign(*, actor, ticket_id: int, user_id: int, expected_version: int 
                        code="illegal_transition")
     target = _handler(user_id, field="user")
     old = t.assignee
-    t.assignee, t.version = target, t.version + 1
-    t.save()
+    t.assignee = target
+    save_versioned(t, fields=["assignee"])
     _event(t, actor, "assign", t.state, note=f"{old or '—'} → {target}")
     audit_record(actor=actor, action="ticket.assign", obj=t,
                  changes={"assignee": [old.get_username() if old else None, target.get_username()]})

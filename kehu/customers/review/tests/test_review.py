@@ -100,7 +100,7 @@ def test_fixed_is_refused_until_the_record_is_complete(org, api_client, world):
     r = api.post(f"/review-items/{item.pk}/resolve", {"state": "fixed"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "still_incomplete"
     assert ReviewItem.objects.get(pk=item.pk).state == ItemState.OPEN
-    assert api.patch(f"/customers/{world['incomplete'].pk}", {"industry": "贸易", "address": "杭州市上城区"}).status_code == 200
+    assert api.patch_current(f"/customers/{world['incomplete'].pk}", {"industry": "贸易", "address": "杭州市上城区"}).status_code == 200
     assert api.post(f"/review-items/{item.pk}/resolve", {"state": "fixed"}).json()["state"] == "fixed"
     r = api.post(f"/review-items/{item.pk}/resolve", {"state": "not_applicable"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_resolved"
