@@ -87,7 +87,20 @@ class UploadLimitMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method == "POST" and request.content_type == "multipart/form-data":
-            request.FILES  # noqa: B018 - parse now (the CSRF check would anyway), so a stopped upload is seen
+            from django.http.multipartparser import MultiPartParserError
+
+            try:
+                request.FILES  # noqa: B018 - parse now (the CSRF check would anyway), so a stopped upload is seen
+            except MultiPartParserError:
+                # A malformed multipart body (no boundary, truncated): the client's error, in our format.
+                message = _("The upload could not be read: the form data is malformed.")
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"error": {"code": "bad_request", "message": message, "fields": {}}},
+                                        status=400)
+                from django.shortcuts import render
+
+                return render(request, "error.html", {"status": 400, "title": _("Bad request"), "message": message},
+                              status=400)
             if getattr(request, TOO_LARGE, False):
                 return too_large_response(request)
         return None

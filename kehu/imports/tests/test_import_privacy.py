@@ -348,3 +348,14 @@ def test_withdrawing_the_only_basis_also_reaches_the_import_artefacts(org, job, 
             customer_services.consent_withdraw(actor=org.rep2, consent_id=consent.pk)
     job.refresh_from_db()
     assert job.preview[0] == ["—"] * len(HEADERS) and not path.exists() and job.state == JobState.CANCELLED
+
+
+def test_a_malformed_multipart_body_is_a_400_in_the_error_format_not_a_page(org, client):
+    """A multipart body without a boundary (a broken client) answers 400 in the API's JSON format."""
+    from kehu.access.services import token_create
+
+    token = token_create(actor=org.rep, name="t")[1]
+    r = client.post("/api/v1/tags", data=b"--x\r\n", content_type="multipart/form-data",
+                    HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "bad_request"
