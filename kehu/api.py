@@ -147,9 +147,18 @@ from kehu.imports.export_api import router as exports_router  # noqa: E402
 from kehu.notifications.api import router as notifications_router  # noqa: E402
 from kehu.orders.api import router as orders_router  # noqa: E402
 from kehu.orders.import_api import router as order_imports_router  # noqa: E402
+from kehu.qualification.api import router as qualification_router  # noqa: E402
+from kehu.qualification.assessments.api import router as assessments_router  # noqa: E402
+from kehu.qualification.blacklist.api import router as blacklist_router  # noqa: E402
+from kehu.sales.api import router as sales_router  # noqa: E402
+from kehu.sales.commissions.api import router as commissions_router  # noqa: E402
+from kehu.sales.ownership.api import router as ownership_router  # noqa: E402
+from kehu.sales.reception.api import router as reception_router  # noqa: E402
 from kehu.service_desk.api import router as service_desk_router  # noqa: E402
 from kehu.service_desk.inspections.api import router as inspections_router  # noqa: E402
 from kehu.service_desk.tickets.api import router as tickets_router  # noqa: E402
+from kehu.surveys.actions.api import router as survey_actions_router  # noqa: E402
+from kehu.surveys.api import router as surveys_router  # noqa: E402
 from kehu.workbench.api import router as workbench_router  # noqa: E402
 from kehu.workdays.api import router as workdays_router  # noqa: E402
 
@@ -174,6 +183,15 @@ api.add_router("", engagement_router)
 api.add_router("", visits_router)
 api.add_router("", symposia_router)
 api.add_router("", care_router)
+api.add_router("", sales_router)
+api.add_router("", ownership_router)
+api.add_router("", reception_router)
+api.add_router("", commissions_router)
+api.add_router("", qualification_router)
+api.add_router("", blacklist_router)
+api.add_router("", assessments_router)
+api.add_router("", surveys_router)
+api.add_router("", survey_actions_router)
 
 from kehu.concurrency.api_hooks import install as install_concurrency  # noqa: E402
 

@@ -26,4 +26,13 @@ urlpatterns = [
     path("", include("kehu.engagement.visits.urls")),
     path("", include("kehu.engagement.symposia.urls")),
     path("", include("kehu.engagement.care.urls")),
+    path("", include("kehu.sales.urls")),
+    path("", include("kehu.sales.ownership.urls")),
+    path("", include("kehu.sales.reception.urls")),
+    path("", include("kehu.sales.commissions.urls")),
+    path("", include("kehu.qualification.urls")),
+    path("", include("kehu.qualification.blacklist.urls")),
+    path("", include("kehu.qualification.assessments.urls")),
+    path("", include("kehu.surveys.urls")),
+    path("", include("kehu.surveys.actions.urls")),
 ]

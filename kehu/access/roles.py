@@ -62,6 +62,13 @@ class Perm:
     VISIT_PLAN_MANAGE = "visit.plan_manage"  # generate and approve visit plans for others, authorise return visits
     SYMPOSIUM_MANAGE = "symposium.manage"  # plan customer symposia (客户座谈会) and executive mutual visits
     CARE_MANAGE = "care.manage"  # care rules and new-product notices to key accounts (客户关怀)
+    SALES_WRITE = "sales.write"  # prospects, opportunities, registrations (报备), visitor register, pool claims
+    SALES_MANAGE = "sales.manage"  # stages, duty roster, verify registrations, decide disputes, commission rules
+    DEPOSIT_WRITE = "deposit.write"  # record deposits (小定/大定) and deal payments: finance only, never a rep
+    QUALIFICATION_VERIFY = "qualification.verify"  # verify customer documents (资质审查)
+    QUALIFICATION_MANAGE = "qualification.manage"  # customer types, suspend / reinstate, reviews (客户考评)
+    SURVEY_MANAGE = "survey.manage"  # questionnaires, campaigns, survey reports and action plans (满意度调查)
+    SURVEY_ENTER = "survey.enter"  # enter a phone or face-to-face answer for a customer in scope
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE,
                    Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ, Perm.ORDER_WRITE,
                    Perm.PAYMENT_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE, Perm.INTERACTION_WRITE,
-                   Perm.VISIT_PLAN_MANAGE, Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE}),
+                   Perm.VISIT_PLAN_MANAGE, Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE, Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.DEPOSIT_WRITE, Perm.QUALIFICATION_VERIFY, Perm.QUALIFICATION_MANAGE, Perm.SURVEY_MANAGE, Perm.SURVEY_ENTER}),
     ),
     "executive": RoleSpec(
         _("Executive"), Scope.ALL, Level.CONFIDENTIAL,
@@ -89,7 +96,7 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.COMPLAINT_REASSIGN, Perm.APPROVAL_READ_ALL, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT,
                    Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE,
                    Perm.ORDER_READ, Perm.ORDER_WRITE, Perm.GRADING_MANAGE, Perm.ALLOCATION_MANAGE, Perm.INTERACTION_WRITE,
-                   Perm.VISIT_PLAN_MANAGE, Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE}),
+                   Perm.VISIT_PLAN_MANAGE, Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE, Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.QUALIFICATION_VERIFY, Perm.QUALIFICATION_MANAGE, Perm.SURVEY_MANAGE, Perm.SURVEY_ENTER}),
     ),
     "manager": RoleSpec(
         _("Sales manager"), Scope.SUBTREE, Level.CONFIDENTIAL,
@@ -97,16 +104,16 @@ ROLES: dict[str, RoleSpec] = {
                    Perm.COMPLAINT_REASSIGN, Perm.COMPLAINT_REPORT, Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT,
                    Perm.CUSTOMER_MERGE, Perm.REVIEW_MANAGE, Perm.INSPECTION_MANAGE, Perm.ORDER_READ,
                    Perm.ORDER_WRITE, Perm.ALLOCATION_MANAGE, Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE,
-                   Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE}),
+                   Perm.SYMPOSIUM_MANAGE, Perm.CARE_MANAGE, Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.QUALIFICATION_VERIFY, Perm.QUALIFICATION_MANAGE, Perm.SURVEY_MANAGE, Perm.SURVEY_ENTER}),
     ),
     "account_manager": RoleSpec(_("Account manager"), Scope.OWN, Level.CONFIDENTIAL,
                                 frozenset({Perm.CUSTOMER_WRITE, Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT,
                                            Perm.CUSTOMER_IMPORT, Perm.CUSTOMER_EXPORT, Perm.ORDER_READ,
-                                           Perm.ORDER_WRITE, Perm.INTERACTION_WRITE})),
+                                           Perm.ORDER_WRITE, Perm.INTERACTION_WRITE, Perm.SALES_WRITE, Perm.SURVEY_ENTER})),
     "service_agent": RoleSpec(_("Service agent"), Scope.ALL, Level.INTERNAL,
-                              frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT, Perm.INTERACTION_WRITE})),
+                              frozenset({Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT, Perm.INTERACTION_WRITE, Perm.SURVEY_ENTER})),
     "finance": RoleSpec(_("Finance"), Scope.ALL, Level.INTERNAL,
-                        frozenset({Perm.ORDER_READ, Perm.PAYMENT_WRITE})),
+                        frozenset({Perm.ORDER_READ, Perm.PAYMENT_WRITE, Perm.DEPOSIT_WRITE, Perm.QUALIFICATION_VERIFY})),
     "analyst": RoleSpec(_("Analyst"), Scope.ALL, Level.INTERNAL,
                         frozenset({Perm.COMPLAINT_REPORT, Perm.CUSTOMER_EXPORT, Perm.ORDER_READ})),
     # The auditor is also the data-protection officer: reads the log, answers data-subject requests,

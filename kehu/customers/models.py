@@ -23,6 +23,9 @@ class Stage(models.TextChoices):
 
 
 class Status(models.TextChoices):
+    # 待准入: a new company customer waiting for account opening (开户审批); usable for prospecting and
+    # follow-ups, refused for orders, deals, deposits and allocations (kehu.customers.gates).
+    PENDING = "pending", _("Pending admission")
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
     DISQUALIFIED = "disqualified", _("Disqualified")

@@ -13,7 +13,7 @@ from kehu.access import protection
 
 Kind = Literal["organization", "person"]
 StageT = Literal["prospect", "intent", "customer", "lost"]
-StatusT = Literal["active", "suspended", "disqualified"]
+StatusT = Literal["pending", "active", "suspended", "disqualified"]
 RoleT = Literal["decision_maker", "influencer", "purchaser", "user", "finance", "other"]
 
 

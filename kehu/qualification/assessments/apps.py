@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AssessmentsConfig(AppConfig):
+    name = "kehu.qualification.assessments"
+    label = "assessments"
+    verbose_name = _("Customer assessments")
+    default_auto_field = "django.db.models.BigAutoField"
