@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "customer.delete": _("Customer deleted"),
     "customer.reveal": _("Customer's sensitive fields revealed"),
     "customer.reassign": _("Customer reassigned"),
+    "customer.status_changed": _("Customer status changed (admitted, suspended, reinstated or disqualified)"),
     "customer.merge": _("Customers merged"),
     "customer.merge_undo": _("Customer merge undone"),
     "customer.erase": _("Customer's personal data erased"),

@@ -92,6 +92,7 @@ def test_complaint_filed_publicly_is_worked_to_closure_and_tracked(new_page, org
     # 2. The service agent who received it finds it on the board and works it.
     agent = new_page()
     log_in(agent, org, "agent")
+    agent.get_by_test_id("nav-service-desk").click()  # the Service menu (客户服务)
     agent.get_by_test_id("nav-complaints").click()
     card = agent.locator(f"[data-testid=complaint-card][data-tracking='{tracking_no}']")
     expect(card).to_be_visible()
