@@ -61,9 +61,8 @@ class LinkClosed(DomainError):
 
 def config() -> dict:
     """settings.KEHU_SURVEYS over the defaults: days a personal link stays valid, days of fieldwork, days
-    before a non-respondent is reminded and how many times, the window of "recent complaints"."""
-    base = {"link_days": 30, "fieldwork_days": 30, "remind_after_days": 7, "max_reminders": 2,
-            "complaint_days": 90}
+    before a non-respondent is reminded and how many times."""
+    base = {"link_days": 30, "fieldwork_days": 30, "remind_after_days": 7, "max_reminders": 2}
     return {**base, **getattr(settings, "KEHU_SURVEYS", {})}
 
 
