@@ -27,7 +27,7 @@ from kehu.surveys.models import (
     Response,
     Stage,
 )
-from kehu.surveys.tests.conftest import approve_all, walk_to
+from kehu.surveys.tests.conftest import walk_to
 
 pytestmark = pytest.mark.django_db
 
