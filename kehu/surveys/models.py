@@ -259,8 +259,8 @@ class CampaignStep(models.Model):
     expectations summary, the questionnaire drafted, the review decision, …"""
 
     campaign = models.ForeignKey(Campaign, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="steps")
-    from_stage = models.CharField(_("from"), max_length=16, blank=True, default="")
-    to_stage = models.CharField(_("to"), max_length=16, choices=Stage.choices)
+    from_stage = models.CharField(_("from step"), max_length=16, blank=True, default="")
+    to_stage = models.CharField(_("to step"), max_length=16, choices=Stage.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL,
                               related_name="+")
     at = models.DateTimeField(_("at"))

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,9 +84,13 @@ def campaign_base(*, actor) -> QuerySet[Campaign]:
 def campaign_list(*, actor, stage: str | None = None, ordering: str = "-id", limit: int | None = None,
                   cursor: str | None = None) -> Page:
     """Surveys in scope with their invitation and response counts (two subqueries, no N+1)."""
+    def counted(**filters):
+        rows = (Invitation.objects.filter(campaign_id=OuterRef("pk"), **filters).order_by().values("campaign_id")
+                .annotate(n=Count("id")).values("n"))
+        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
     qs = campaign_base(actor=actor).select_related("owner", "questionnaire").annotate(
-        n_invited=Count("invitations", distinct=True),
-        n_responded=Count("invitations", filter=Q(invitations__responded_at__isnull=False), distinct=True))
+        n_invited=counted(), n_responded=counted(responded_at__isnull=False))
     if stage:
         qs = qs.filter(stage=stage)
     return paginate(qs, ordering=ordering, allowed=CAMPAIGN_ORDERINGS, limit=limit, cursor=cursor)

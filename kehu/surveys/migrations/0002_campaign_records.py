@@ -47,8 +47,8 @@ class Migration(migrations.Migration):
             name='CampaignStep',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_stage', models.CharField(blank=True, default='', max_length=16, verbose_name='from')),
-                ('to_stage', models.CharField(choices=[('plan', 'Plan'), ('targeting', 'Target list'), ('expectations', 'Customer expectations'), ('drafting', 'Questionnaire draft'), ('review', 'Review'), ('fieldwork', 'Fieldwork'), ('analysis', 'Analysis'), ('report', 'Report and action plan'), ('reevaluation', 'Re-evaluation'), ('closed', 'Closed')], max_length=16, verbose_name='to')),
+                ('from_stage', models.CharField(blank=True, default='', max_length=16, verbose_name='from step')),
+                ('to_stage', models.CharField(choices=[('plan', 'Plan'), ('targeting', 'Target list'), ('expectations', 'Customer expectations'), ('drafting', 'Questionnaire draft'), ('review', 'Review'), ('fieldwork', 'Fieldwork'), ('analysis', 'Analysis'), ('report', 'Report and action plan'), ('reevaluation', 'Re-evaluation'), ('closed', 'Closed')], max_length=16, verbose_name='to step')),
                 ('at', models.DateTimeField(verbose_name='at')),
                 ('note', models.TextField(blank=True, default='', verbose_name='record')),
                 ('data', models.JSONField(blank=True, default=dict, verbose_name='details')),
