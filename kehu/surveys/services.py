@@ -199,11 +199,27 @@ def questionnaire_submit(*, actor, questionnaire_id: int):
                       code="questionnaire_empty")
     q.status = QuestionnaireStatus.IN_REVIEW
     q.save(update_fields=["status"])
+    returned = _returned_request(q)
+    if returned is not None:  # sent back for changes earlier: the same request goes round again
+        from kehu.approvals.services import approval_resubmit
+
+        req = approval_resubmit(actor=actor, request_id=returned.pk, comment=_("Questionnaire changed."))
+        audit_record(actor=actor, action="questionnaire.submit", obj=q, changes={"request": req.pk})
+        return req
     req = approval_request(actor=actor, chain_code=CHAIN, target=q,
                            title=_("Questionnaire review: %(t)s v%(v)d") % {"t": q.title, "v": q.version},
                            payload={"questionnaire": q.pk, "version": q.version})
     audit_record(actor=actor, action="questionnaire.submit", obj=q, changes={"request": req.pk})
     return req
+
+
+def _returned_request(q: Questionnaire):
+    from django.contrib.contenttypes.models import ContentType
+
+    from kehu.approvals.models import ApprovalRequest, RequestStatus
+
+    return ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(Questionnaire),
+                                          object_id=str(q.pk), chain__code=CHAIN, status=RequestStatus.RETURNED).first()
 
 
 def on_approval_outcome(request, outcome: str) -> None:

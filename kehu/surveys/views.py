@@ -6,6 +6,8 @@ a service/selector → render; the same permissions as the API (a DomainError is
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from kehu.errors import DomainError
+from kehu.errors import Conflict, DomainError
 from kehu.surveys import rules, selectors, services
 from kehu.surveys.models import Channel, Dimension, QuestionKind, QuestionnaireStatus, Stage
 from kehu.web import page
@@ -109,7 +111,8 @@ def campaign_detail(request, campaign_id: int):
                 services.campaign_advance(actor=request.user, campaign_id=c.pk, to=p.get("to", ""),
                                           note=p.get("note", ""), segment=segment, channel=p.get("channel") or None,
                                           questionnaire_id=p.get("questionnaire") or None,
-                                          closes_on=p.get("closes_on") or None)
+                                          closes_on=dt.date.fromisoformat(p["closes_on"]) if p.get("closes_on")
+                                          else None)
                 messages.success(request, _("The survey moved to its next step."))
                 return redirect("surveys:campaign", c.pk)
         except (DomainError, ValueError) as exc:
@@ -214,6 +217,8 @@ def interview_list(request):
 @require_http_methods(["GET", "POST"])
 def entry_form(request, campaign_id: int, customer_id: int):
     inv = selectors.interview_get(actor=request.user, campaign_id=campaign_id, customer_id=customer_id)
+    if inv.campaign.stage != Stage.FIELDWORK:
+        raise Conflict(_("This survey is not in fieldwork."), code="survey_not_in_fieldwork")
     errors, form = {}, {}
     if request.method == "POST":
         form = _form_of(request)

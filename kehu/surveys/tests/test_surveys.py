@@ -27,7 +27,7 @@ from kehu.surveys.models import (
     Response,
     Stage,
 )
-from kehu.surveys.tests.conftest import walk_to
+from kehu.surveys.tests.conftest import approve_all, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -433,3 +433,36 @@ def test_workbench_shows_my_next_survey_step_and_my_interviews(world):
     with pytest.raises(NotFound):
         services.response_enter(actor=org.rep2, campaign_id=c.pk, customer_id=book["huaxing"].pk, channel="phone",
                                 form={})
+
+
+def test_a_questionnaire_returned_for_changes_goes_round_again_after_editing(world):
+    from kehu.approvals.models import TaskStatus
+    from kehu.approvals.services import approval_decide
+
+    org, book = world
+    draft = services.questionnaire_create(actor=org.manager, title="新产品试用满意度", questions=[
+        {"dimension": "product_function", "kind": "rating_5", "text": "新牌号的加工性能"}])
+    req = services.questionnaire_submit(actor=org.manager, questionnaire_id=draft.pk)
+    task = req.tasks.get(status=TaskStatus.PENDING)
+    approval_decide(actor=task.assignee, request_id=req.pk, decision="return", comment="请增加推荐意愿题")
+    draft.refresh_from_db()
+    assert draft.status == QuestionnaireStatus.DRAFT
+    services.question_add(actor=org.manager, questionnaire_id=draft.pk, data={
+        "dimension": "overall", "kind": "nps", "text": "您向同行推荐新牌号的可能性"})
+    again = services.questionnaire_submit(actor=org.manager, questionnaire_id=draft.pk)
+    assert again.pk == req.pk and again.round == 2
+    approve_all(again)
+    draft.refresh_from_db()
+    assert draft.status == QuestionnaireStatus.APPROVED and draft.questions.count() == 2
+
+
+def test_the_customers_answered_survey_shows_in_its_360_thread(world, fieldwork, client):
+    from kehu.surveys.thread import survey_thread
+
+    org, book = world
+    c, inv, token = fieldwork
+    client.post(reverse("surveys:respond", args=[token]), _full_answers(book["q"], nps="3"))
+    items = survey_thread(org.manager, book["huaxing"].pk, None, 10)
+    assert [i.title for i in items] == [c.name] and items[0].alert  # a detractor stands out
+    assert survey_thread(org.north_manager, book["huaxing"].pk, None, 10) == []
+    assert survey_thread(org.finance, book["huaxing"].pk, None, 10) == []
