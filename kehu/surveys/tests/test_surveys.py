@@ -466,3 +466,19 @@ def test_the_customers_answered_survey_shows_in_its_360_thread(world, fieldwork,
     assert [i.title for i in items] == [c.name] and items[0].alert  # a detractor stands out
     assert survey_thread(org.north_manager, book["huaxing"].pk, None, 10) == []
     assert survey_thread(org.finance, book["huaxing"].pk, None, 10) == []
+
+
+def test_agent_entry_form_validates_and_saves_on_the_page(world, client):
+    org, book = world
+    c = walk_to(org.manager, _campaign(org), "fieldwork", questionnaire=book["q"], channel="face")
+    url = reverse("surveys:enter", args=[c.pk, book["dongfang"].pk])
+    client.force_login(org.agent)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"channel": "face"}).status_code == 400
+    assert not Response.objects.filter(campaign=c).exists()
+    resp = client.post(url, {"channel": "face", **_full_answers(book["q"], score="3", nps="6")})
+    assert resp.status_code == 302
+    r = Response.objects.get(campaign=c, customer=book["dongfang"])
+    assert r.channel == "face" and r.entered_by_id == org.agent.pk
+    client.force_login(org.north_rep)
+    assert client.get(url).status_code == 404
