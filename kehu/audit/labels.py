@@ -214,6 +214,7 @@ ACTION_LABELS = {
     "survey.create": _("Satisfaction survey planned"),
     "survey.advance": _("Satisfaction survey moved to its next step"),
     "survey.link_issue": _("Personal survey link issued"),
+    "survey.links_issue": _("Personal survey links issued for download"),
     "survey.response": _("Survey answered through a personal link"),
     "survey.response_enter": _("Survey answers entered by an agent"),
     "survey.remind": _("Survey reminders sent"),

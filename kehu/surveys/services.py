@@ -504,6 +504,29 @@ def invitation_link_issue(*, actor, invitation_id: int) -> tuple[Invitation, str
     return inv, token
 
 
+@transaction.atomic
+def invitation_links_issue(*, actor, campaign_id: int, base_url: str = "") -> list[dict]:
+    """Personal links for every link invitation not given out yet (the account managers pass them on by
+    text message or WeChat): a fresh token each, stored only as its hash; returned once, with the
+    customer and contact. Links already given out are left working (not re-issued)."""
+    c = selectors.campaign_get(actor=actor, campaign_id=campaign_id, for_update=True)
+    if c.stage != Stage.FIELDWORK:
+        raise Conflict(_("Links are given out during the fieldwork."), code="survey_not_in_fieldwork")
+    now = timezone.now()
+    rows, batch = [], []
+    for inv in (c.invitations.select_related("customer", "contact", "customer__owner")
+                .filter(channel=Channel.LINK, sent_at__isnull=True, responded_at__isnull=True).order_by("id")):
+        token = _issue(inv, now=now, days=c.link_days)
+        inv.sent_at = now
+        batch.append(inv)
+        rows.append({"customer": inv.customer.name, "contact": inv.contact.name if inv.contact_id else "",
+                     "owner": str(inv.customer.owner), "url": (base_url or settings.KEHU_SITE_URL) + response_path(token),
+                     "expires_at": timezone.localtime(inv.expires_at).strftime("%Y-%m-%d")})
+    Invitation.objects.bulk_update(batch, ["token_hash", "expires_at", "sent_at"], batch_size=1000)
+    audit_record(actor=actor, action="survey.links_issue", obj=c, changes={"links": len(rows)})
+    return rows
+
+
 def link_open(token: str, *, now: dt.datetime | None = None, lock: bool = False) -> Invitation:
     """The invitation of a personal link, or the refusal: tampered/unknown (404), used (409), expired or
     the survey no longer in fieldwork (410)."""

@@ -6,6 +6,7 @@ app_name = "surveys"
 urlpatterns = [
     path("surveys/", views.campaign_list, name="list"),
     path("surveys/campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign"),
+    path("surveys/campaigns/<int:campaign_id>/links.csv", views.links_export, name="links_export"),
     path("surveys/campaigns/<int:campaign_id>/enter/<int:customer_id>/", views.entry_form, name="enter"),
     path("surveys/questionnaires/", views.questionnaire_list, name="questionnaires"),
     path("surveys/questionnaires/<int:questionnaire_id>/", views.questionnaire_detail, name="questionnaire"),

@@ -141,6 +141,31 @@ def campaign_detail(request, campaign_id: int):
     return render(request, "surveys/campaign_detail.html", ctx, status=400 if errors else 200)
 
 
+@page
+@require_http_methods(["POST"])
+def links_export(request, campaign_id: int):
+    """The personal links not given out yet, as a CSV (UTF-8 with a BOM, formula-safe), issued once."""
+    import csv
+    import io
+
+    rows = services.invitation_links_issue(actor=request.user, campaign_id=campaign_id,
+                                           base_url=request.build_absolute_uri("/").rstrip("/"))
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([_("Customer"), _("Contact"), _("Account manager"), _("Personal link"), _("Valid until")])
+    for r in rows:
+        writer.writerow([_safe(r[k]) for k in ("customer", "contact", "owner", "url", "expires_at")])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="survey-{campaign_id}-links.csv"'
+    return response
+
+
+def _safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
 # ---------------------------------------------------------------- questionnaires
 
 @page

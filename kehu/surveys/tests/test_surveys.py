@@ -482,3 +482,21 @@ def test_agent_entry_form_validates_and_saves_on_the_page(world, client):
     assert r.channel == "face" and r.entered_by_id == org.agent.pk
     client.force_login(org.north_rep)
     assert client.get(url).status_code == 404
+
+
+def test_the_links_not_given_out_download_once_as_csv(world, client):
+    org, book = world
+    c = walk_to(org.manager, _campaign(org), "fieldwork", questionnaire=book["q"])
+    given = c.invitations.get(customer=book["huaxing"])
+    _inv, kept = services.invitation_link_issue(actor=org.manager, invitation_id=given.pk)
+    client.force_login(org.manager)
+    url = reverse("surveys:links_export", args=[c.pk])
+    assert client.get(url).status_code == 405
+    csv_text = client.post(url).content.decode("utf-8-sig")
+    assert "上海东方贸易有限公司" in csv_text and "浙江华星石化有限公司" not in csv_text  # the one given out stays
+    token = re.search(r"/s/([\w-]+)/", csv_text).group(1)
+    assert client.get(reverse("surveys:respond", args=[token])).status_code == 200
+    assert client.get(reverse("surveys:respond", args=[kept])).status_code == 200
+    assert "/s/" not in client.post(url).content.decode("utf-8-sig")  # issued once: nothing left to give out
+    client.force_login(org.north_manager)
+    assert client.post(url).status_code == 404
