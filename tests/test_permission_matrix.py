@@ -196,6 +196,15 @@ OPERATIONS: dict[str, Op] = {
     # the personal calendar: everyone's own
     "/calendar/events": Op(params={"start": "2026-12-01", "end": "2027-01-01"}),
     "/calendar/token": Op(),
+    # satisfaction surveys (满意度调查): questionnaires and surveys for those who manage surveys, surveys in their
+    # scope (the survey app's own scope tests build the records: kehu/surveys/tests/test_surveys.py); the
+    # interviews of those who enter phone / face-to-face answers
+    "/surveys/questionnaires": Op(Perm.SURVEY_MANAGE),
+    "/surveys/questionnaires/{questionnaire_id}": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/surveys/campaigns": Op(Perm.SURVEY_MANAGE),
+    "/surveys/campaigns/{campaign_id}": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/surveys/campaigns/{campaign_id}/invitations": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/surveys/interviews": Op(Perm.SURVEY_ENTER),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

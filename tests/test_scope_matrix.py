@@ -64,6 +64,9 @@ CAN = {
     "care": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
     # visit plans and reports: whoever records follow-ups (interaction.write) or manages visit plans
     "visits": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
+    # satisfaction surveys: managing them (survey.manage), entering phone / face-to-face answers (survey.enter)
+    "surveys": {"admin", "executive", "manager", "north_manager"},
+    "survey_enter": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -185,6 +188,13 @@ ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),
               E("care_reminder_list", "GET", "/care/reminders", need="care"),
               E("care_profile_get", "GET", "/care/profiles/{wang}", scoped=True),
               E("calendar_events", "GET", "/calendar/events?start=2026-12-01&end=2027-01-01", need="any")]
+ENDPOINTS += [E("survey_list", "GET", "/surveys/campaigns", need="surveys"),
+              E("survey_create", "POST", "/surveys/campaigns", {"name": "年度客户满意度调查", "plan": "第四季度全体客户"},
+                "surveys", ok=201),
+              E("questionnaire_list", "GET", "/surveys/questionnaires", need="surveys"),
+              E("questionnaire_create", "POST", "/surveys/questionnaires", {"title": "客户满意度调查问卷（矩阵）"},
+                "surveys", ok=201),
+              E("survey_interviews", "GET", "/surveys/interviews", need="survey_enter")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:

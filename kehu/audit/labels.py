@@ -202,6 +202,23 @@ ACTION_LABELS = {
     "interaction.next_step_done": _("Follow-up next step done"),
     "interaction.next_step_reopen": _("Follow-up next step reopened"),
     "interaction.attach": _("Follow-up attachment added"),
+    # satisfaction surveys (满意度调查)
+    "questionnaire.create": _("Survey questionnaire created"),
+    "questionnaire.version": _("Survey questionnaire: new version"),
+    "questionnaire.question_add": _("Survey questionnaire: question added"),
+    "questionnaire.question_remove": _("Survey questionnaire: question removed"),
+    "questionnaire.submit": _("Survey questionnaire sent for approval"),
+    "questionnaire.approved": _("Survey questionnaire approved"),
+    "questionnaire.rejected": _("Survey questionnaire rejected"),
+    "questionnaire.returned": _("Survey questionnaire returned for changes"),
+    "questionnaire.cancelled": _("Survey questionnaire approval withdrawn"),
+    "survey.create": _("Satisfaction survey planned"),
+    "survey.advance": _("Satisfaction survey moved to its next step"),
+    "survey.link_issue": _("Personal survey link issued"),
+    "survey.links_issue": _("Personal survey links issued for download"),
+    "survey.response": _("Survey answered through a personal link"),
+    "survey.response_enter": _("Survey answers entered by an agent"),
+    "survey.remind": _("Survey reminders sent"),
 }
 
 

@@ -7,3 +7,8 @@ class SurveysConfig(AppConfig):
     label = "surveys"
     verbose_name = _("Surveys")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kehu.surveys import services
+
+        services.register_approval_handlers()

@@ -120,6 +120,13 @@ class Stage(models.TextChoices):
 STAGE_ORDER = list(Stage.values)
 
 
+class Channel(models.TextChoices):
+    LINK = "link", _("Personal link")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone (entered by an agent)")
+    FACE = "face", _("Face to face (entered by an agent)")
+
+
 class Campaign(models.Model):
     """One satisfaction survey run through the procedure (满意度调查活动)."""
 
@@ -138,6 +145,13 @@ class Campaign(models.Model):
     closes_on = models.DateField(_("closes on"), null=True, blank=True)
     fieldwork_started_at = models.DateTimeField(_("fieldwork started"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Added by the survey app (0002): the plan's text, the segment the target list was drawn from, the
+    # channel of the invitations, how long a personal link stays valid.
+    plan = models.TextField(_("survey plan"), blank=True, default="")
+    segment = models.JSONField(_("segment"), default=dict, blank=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices,
+                               default=Channel.LINK)
+    link_days = models.PositiveSmallIntegerField(_("link valid for (days)"), default=30)
 
     class Meta:
         verbose_name = _("survey")
@@ -150,13 +164,6 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Channel(models.TextChoices):
-    LINK = "link", _("Personal link")
-    EMAIL = "email", _("E-mail")
-    PHONE = "phone", _("Phone (entered by an agent)")
-    FACE = "face", _("Face to face (entered by an agent)")
 
 
 class Invitation(models.Model):
@@ -175,6 +182,11 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+    # Added by the survey app (0002): who interviews the customer by phone or face to face (the account
+    # manager by default), and how many reminders went out.
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("interviewer"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reminders = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
 
     class Meta:
         verbose_name = _("survey invitation")
@@ -239,3 +251,27 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}{'/' + self.row if self.row else ''}"
+
+
+class CampaignStep(models.Model):
+    """The record of one move of the procedure (调查流程记录): who moved the survey from which step to which,
+    when, and what the step produced — the plan text, the target list's segment and counts, the
+    expectations summary, the questionnaire drafted, the review decision, …"""
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="steps")
+    from_stage = models.CharField(_("from step"), max_length=16, blank=True, default="")
+    to_stage = models.CharField(_("to step"), max_length=16, choices=Stage.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField(_("at"))
+    note = models.TextField(_("record"), blank=True, default="")
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("survey step")
+        verbose_name_plural = _("survey steps")
+        ordering = ["campaign", "at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(to_stage__in=Stage.values), name="campaignstep_stage_known")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.from_stage}→{self.to_stage}"
