@@ -64,6 +64,9 @@ CAN = {
     "care": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
     # visit plans and reports: whoever records follow-ups (interaction.write) or manages visit plans
     "visits": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
+    # commissions: the sales roles and finance (who settles them); rules and rates edited by sales managers
+    "commissions": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
+    "commission_manage": {"admin", "executive", "manager", "north_manager"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -185,6 +188,17 @@ ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),
               E("care_reminder_list", "GET", "/care/reminders", need="care"),
               E("care_profile_get", "GET", "/care/profiles/{wang}", scoped=True),
               E("calendar_events", "GET", "/calendar/events?start=2026-12-01&end=2027-01-01", need="any")]
+
+ENDPOINTS += [E("commission_rules", "GET", "/commissions/rules", need="commissions"),
+              E("commission_rule_update", "PATCH", "/commissions/rules/referral", {"share_percent": "65"},
+                "commission_manage"),
+              E("commission_rates", "GET", "/commissions/rates", need="commissions"),
+              E("commission_rate_set", "POST", "/commissions/rates", {"prefix": "SP-", "name": "商铺",
+                                                                      "rate_percent": "0.8"}, "commission_manage"),
+              E("commission_splits", "GET", "/commissions/splits", need="commissions"),
+              E("commission_adjustments", "GET", "/commissions/adjustments", need="commissions"),
+              E("commission_statement", "GET", "/commissions/statements?month=2026-11", need="commissions"),
+              E("commission_summary", "GET", "/commissions/summary?month=2026-11", need="commissions")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:

@@ -201,6 +201,17 @@ ACTION_LABELS = {
     "interaction.next_step_done": _("Follow-up next step done"),
     "interaction.next_step_reopen": _("Follow-up next step reopened"),
     "interaction.attach": _("Follow-up attachment added"),
+    # commissions (佣金分配)
+    "commission.split": _("Commission split of a won deal"),
+    "commission.rule_update": _("Commission rule changed"),
+    "commission.rate_set": _("Commission rate set"),
+    "commission.base_enter": _("Commission base entered"),
+    "commission.company_declare": _("Deal declared a company customer's"),
+    "commission.company_withdraw": _("Company customer declaration withdrawn"),
+    "commission.adjustment_request": _("Commission adjustment requested"),
+    "commission.adjustment_approved": _("Commission adjustment approved and applied"),
+    "commission.adjustment_rejected": _("Commission adjustment rejected"),
+    "commission.adjustment_cancelled": _("Commission adjustment cancelled"),
 }
 
 

@@ -109,6 +109,21 @@ class BaseOut(Schema):
     amount: Decimal
 
 
+class CompanyIn(Schema):
+    arranged_by_company: bool = False
+    followed_up_by_other_staff: bool = False
+    note: str = ""
+    withdraw: bool = False
+
+
+class CompanyOut(Schema):
+    deal: int
+    company_customer: bool
+    arranged_by_company: bool
+    followed_up_by_other_staff: bool
+    note: str
+
+
 class AdjLineIn(Schema):
     user: int | None = None
     share: Decimal | str
@@ -264,6 +279,15 @@ def deal_commission(request, deal_id: int):
 def base_enter(request, deal_id: int, payload: BaseIn):
     entry = services.base_enter(actor=request.user, deal_id=deal_id, amount=payload.amount)
     return {"deal": entry.deal_id, "amount": entry.amount}
+
+
+@router.post("/commissions/deals/{deal_id}/company", response=CompanyOut,
+             summary="Declare (or withdraw) a deal not yet won as a company customer's (公司客户, sales.manage)")
+def company_declare(request, deal_id: int, payload: CompanyIn):
+    row = services.company_customer_declare(actor=request.user, deal_id=deal_id, **payload.dict())
+    return {"deal": deal_id, "company_customer": row is not None,
+            "arranged_by_company": bool(row and row.arranged_by_company),
+            "followed_up_by_other_staff": bool(row and row.followed_up_by_other_staff), "note": row.note if row else ""}
 
 
 @router.post("/commissions/deals/{deal_id}/adjustments", response={201: AdjustmentOut},

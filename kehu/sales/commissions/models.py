@@ -65,6 +65,10 @@ class CommissionRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def other_percent(self) -> Decimal:
+        return Decimal("100") - self.share_percent
+
     def spec(self) -> splits.RuleSpec:
         return splits.RuleSpec(code=self.code, share=self.share_percent, precedence=self.precedence,
                                active=self.active, variant=self.variant)
@@ -109,6 +113,31 @@ class EnteredBase(models.Model):
         verbose_name = _("entered commission base")
         verbose_name_plural = _("entered commission bases")
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="commission_entered_base_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.amount}"
+
+
+class CompanyDeclaration(models.Model):
+    """公司客户申报: a sales manager declares, before the deal is won, that the customer is a company customer
+    (introduced or arranged by the company or its leadership, 004 第12篇 6(1)) — a fact no registration
+    shows. The commission app's facts provider passes it to the split."""
+
+    deal = models.OneToOneField("sales.Deal", verbose_name=_("deal"), on_delete=models.CASCADE,
+                                related_name="company_declaration")
+    arranged_by_company = models.BooleanField(_("deal arranged directly by the company"), default=False)
+    followed_up_by_other_staff = models.BooleanField(_("after-sale followed up by other staff"), default=False)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("declared by"), on_delete=models.PROTECT,
+                                    related_name="+")
+    declared_at = models.DateTimeField(_("declared"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("company customer declaration")
+        verbose_name_plural = _("company customer declarations")
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}"
 
 
 class BaseSource(models.TextChoices):
@@ -195,6 +224,9 @@ class SplitLine(models.Model):
             models.Index(fields=["signed_on", "department"], name="commission_line_month_dept"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.split_id} {self.role} {self.share_percent}%"
+
     @property
     def is_pool(self) -> bool:
         return self.user_id is None
@@ -235,3 +267,6 @@ class Adjustment(models.Model):
             models.UniqueConstraint(fields=["deal"], condition=Q(status="pending"),
                                     name="commission_adjustment_one_pending"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} #{self.pk} ({self.status})"

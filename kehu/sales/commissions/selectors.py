@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import F, Prefetch, Q, Sum
 from django.utils.translation import gettext as _
 
 from kehu.access.models import User
@@ -150,7 +150,7 @@ def statement(*, actor, rep_id, month) -> Statement:
                                          ).values("split_id")
     lines = (SplitLine.objects.filter(Q(user=rep) | Q(user__isnull=True), split_id__in=split_ids, current=True)
              .select_related("split", "split__deal", "split__deal__customer")
-             .order_by("signed_on", "split_id", "user_id"))
+             .order_by("signed_on", "split_id", F("user_id").asc(nulls_last=True)))
     out = Statement(rep=rep, month=first)
     seen = set()
     for line in lines:
@@ -200,11 +200,14 @@ def month_summary(*, actor, month) -> list[SummaryRow]:
     return rows
 
 
-def my_month_total(user, today: dt.date) -> Decimal | None:
+def my_two_months(user, today: dt.date) -> tuple[Decimal | None, Decimal | None]:
+    """The user's own commission this month and last month (one query)."""
     first = today.replace(day=1)
-    total = (SplitLine.objects.filter(user=user, current=True, signed_on__gte=first, signed_on__lt=month_end(first))
-             .aggregate(t=Sum("amount"))["t"])
-    return total
+    prev = (first - dt.timedelta(days=1)).replace(day=1)
+    row = (SplitLine.objects.filter(user=user, current=True, signed_on__gte=prev, signed_on__lt=month_end(first))
+           .aggregate(this=Sum("amount", filter=Q(signed_on__gte=first)),
+                      last=Sum("amount", filter=Q(signed_on__lt=first))))
+    return row["this"], row["last"]
 
 
 def scoped_reps(*, actor) -> list[User]:

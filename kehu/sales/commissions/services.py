@@ -30,6 +30,7 @@ from kehu.sales.commissions.models import (
     BaseSource,
     CommissionRate,
     CommissionRule,
+    CompanyDeclaration,
     DealSplit,
     EnteredBase,
     SplitLine,
@@ -191,6 +192,45 @@ def base_enter(*, actor, deal_id, amount) -> EnteredBase:
                                                                                   "entered_by": actor})
     audit_record(actor=actor, action="commission.base_enter", obj=deal, changes={"amount": str(value)})
     return entry
+
+
+@transaction.atomic
+def company_customer_declare(*, actor, deal_id, arranged_by_company=False, followed_up_by_other_staff=False,
+                             note: str = "", withdraw: bool = False) -> CompanyDeclaration | None:
+    """Declare (or withdraw) a deal not yet won as a company customer's (公司客户, 004 第12篇 6(1))."""
+    _require_manage(actor)
+    deal = _deal_in_scope(actor, deal_id, lock=True)
+    if DealSplit.objects.filter(deal=deal).exists():
+        raise Conflict(_("The deal is closed: change its commission through an adjustment."), code="deal_closed")
+    for name, value in (("arranged_by_company", arranged_by_company),
+                        ("followed_up_by_other_staff", followed_up_by_other_staff), ("withdraw", withdraw)):
+        if not isinstance(value, bool):
+            raise Invalid(_("Enter true or false."), fields={name: [_("Enter true or false.")]})
+    if not isinstance(note, str) or len(note.strip()) > 500:
+        raise Invalid(_("At most %(n)d characters.") % {"n": 500}, fields={"note": [_("At most %(n)d characters.")
+                                                                                   % {"n": 500}]})
+    if withdraw:
+        CompanyDeclaration.objects.filter(deal=deal).delete()
+        audit_record(actor=actor, action="commission.company_withdraw", obj=deal)
+        return None
+    row, _created = CompanyDeclaration.objects.update_or_create(deal=deal, defaults={
+        "arranged_by_company": arranged_by_company, "followed_up_by_other_staff": followed_up_by_other_staff,
+        "note": note.strip(), "declared_by": actor})
+    audit_record(actor=actor, action="commission.company_declare", obj=deal,
+                 changes={"arranged_by_company": arranged_by_company,
+                          "followed_up_by_other_staff": followed_up_by_other_staff, "note": row.note})
+    return row
+
+
+def company_facts(deal, facts) -> None:
+    """Facts provider: a declared company customer (公司客户)."""
+    row = CompanyDeclaration.objects.filter(deal_id=deal.pk).first()
+    if row is None:
+        return
+    facts.customer_is_company = True
+    facts.arranged_by_company = row.arranged_by_company
+    facts.followed_up_by_other_staff = row.followed_up_by_other_staff
+    facts.notes.append("公司客户申报" + (f"：{row.note}" if row.note else ""))
 
 
 # ---------------------------------------------------------------- the split of a won deal
@@ -365,8 +405,10 @@ def on_approval_outcome(request, outcome: str) -> None:
 
 def register_handlers() -> None:
     from kehu.approvals.hooks import register_outcome_handler
+    from kehu.sales.facts import register_facts_provider
     from kehu.sales.hooks import on_deal_won as register_won
 
+    register_facts_provider(company_facts)
     register_won(on_deal_won)
     register_outcome_handler("commissions.adjustment", on_approval_outcome)
 

@@ -207,7 +207,7 @@ def rule_sets(draw):
             for i, c in enumerate(order)]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(values=fact_values, rules=rule_sets(), base=bases)
 def test_splits_always_sum_to_100_percent_and_to_the_base_to_the_fen(values, rules, base):
     r = splits.split(facts(**values), rules, base)
@@ -223,7 +223,7 @@ def test_splits_always_sum_to_100_percent_and_to_the_base_to_the_fen(values, rul
     assert r.explanation_zh.startswith("适用规则")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(lines=st.lists(st.integers(min_value=1, max_value=9999), min_size=1, max_size=6), base=bases)
 def test_amounts_sum_to_the_base_for_any_shares_summing_to_100(lines, base):
     total = sum(lines)
