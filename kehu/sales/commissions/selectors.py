@@ -14,6 +14,7 @@ from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.access.scopes import in_scope, scope_q
 from kehu.errors import BadRequest, Forbidden, NotFound
+from kehu.sales.commissions import splits
 from kehu.sales.commissions.models import (
     Adjustment,
     AdjustmentStatus,
@@ -237,6 +238,8 @@ def split_list(*, actor, month=None, rep: int | None = None, rule: str | None = 
     if rep:
         qs = qs.filter(rep_id=rep)
     if rule:
+        if rule not in (*splits.CODES, "adjusted"):
+            raise BadRequest(_("Unknown rule."), fields={"rule": [_("Unknown rule.")]})
         qs = qs.filter(rule=rule)
     page = paginate(qs.prefetch_related(_lines_prefetch()), ordering=ordering,
                     allowed={"id": int, "signed_on": str}, limit=limit, cursor=cursor)
@@ -248,5 +251,7 @@ def adjustment_list(*, actor, status: str | None = None, limit: int | None = Non
 
     qs = adjustment_base(actor=actor).select_related("deal", "rep", "requested_by")
     if status:
+        if status not in AdjustmentStatus.values:
+            raise BadRequest(_("Unknown status."), fields={"status": [_("Unknown status.")]})
         qs = qs.filter(status=status)
     return paginate(qs, ordering="-id", allowed={"id": int}, limit=limit, cursor=cursor)

@@ -84,7 +84,8 @@ def _save(obj) -> None:
 def rule_update(*, actor, code: str, data: dict) -> CommissionRule:
     """Change a rule's party-A share, precedence, active flag or (spouses) variant."""
     _require_manage(actor)
-    rule = CommissionRule.objects.select_for_update().filter(code=code).first()
+    rule = (CommissionRule.objects.select_for_update().filter(code=code).first()
+            if isinstance(code, str) and code in splits.CODES else None)
     if rule is None:
         raise NotFound(_("Commission rule not found."))
     if not isinstance(data, dict):
@@ -133,10 +134,10 @@ def rule_update(*, actor, code: str, data: dict) -> CommissionRule:
 def rate_set(*, actor, prefix, name, rate_percent, active: bool = True) -> CommissionRate:
     """Create or change the rate of a product or deal type (deals whose object code starts with prefix)."""
     _require_manage(actor)
-    if not isinstance(prefix, str) or len(prefix.strip()) > 50:
+    if not isinstance(prefix, str) or len(prefix.strip()) > 50 or "\x00" in prefix:
         raise Invalid(_("Enter a prefix of at most 50 characters."),
                       fields={"prefix": [_("Enter a prefix of at most 50 characters.")]})
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100 or "\x00" in name:
         raise Invalid(_("Enter a name."), fields={"name": [_("Enter a name.")]})
     if not isinstance(active, bool):
         raise Invalid(_("Enter true or false."), fields={"active": [_("Enter true or false.")]})
@@ -206,7 +207,7 @@ def company_customer_declare(*, actor, deal_id, arranged_by_company=False, follo
                         ("followed_up_by_other_staff", followed_up_by_other_staff), ("withdraw", withdraw)):
         if not isinstance(value, bool):
             raise Invalid(_("Enter true or false."), fields={name: [_("Enter true or false.")]})
-    if not isinstance(note, str) or len(note.strip()) > 500:
+    if not isinstance(note, str) or len(note.strip()) > 500 or "\x00" in note:
         raise Invalid(_("At most %(n)d characters.") % {"n": 500}, fields={"note": [_("At most %(n)d characters.")
                                                                                    % {"n": 500}]})
     if withdraw:
@@ -348,7 +349,7 @@ def adjustment_request(*, actor, deal_id, lines, reason, base=None) -> Adjustmen
     current = DealSplit.objects.filter(deal=deal, current=True).first()
     if current is None:
         raise Conflict(_("The deal has no commission split yet."), code="not_split")
-    if not isinstance(reason, str) or not reason.strip() or len(reason.strip()) > 2000:
+    if not isinstance(reason, str) or not reason.strip() or len(reason.strip()) > 2000 or "\x00" in reason:
         raise Invalid(_("Give the reason (at most 2000 characters)."),
                       fields={"reason": [_("Give the reason (at most 2000 characters).")]})
     clean = _clean_lines(deal, lines)
