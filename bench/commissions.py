@@ -195,8 +195,8 @@ def measure_split_on_won(db: str) -> dict:
     return {"name": "commission_split_on_won", "db": db, "deals": len(deals), "lines": lines,
             "seconds": round(seconds, 2), "rate_per_s": round(len(deals) / seconds),
             "raw_sql_seconds": round(raw, 3), "raw_sql_rate_per_s": round(len(deals) / raw),
-            "ratio": round(seconds / raw, 1), "target": ">= 200 deals/s (a sales office signs tens a day)",
-            "met": len(deals) / seconds >= 200}
+            "ratio": round(seconds / raw, 1), "target": "none set by the issue (a sales office signs tens a day)",
+            "met": None}
 
 
 class _Rollback(Exception):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kehu.sales.commissions import services
-from kehu.sales.commissions.models import DealSplit
+from kehu.sales.commissions.models import Adjustment, DealSplit
 
 REPS = ("rep", "rep2", "north_rep", "south_rep")
 PRODUCTS = [("PE-100", "PE100级管材专用料", Decimal("9800")), ("PE-LL", "线性低密度聚乙烯 7042", Decimal("8650")),
@@ -52,15 +52,16 @@ def _sign_demo_deals(users, rng, today) -> list:
 def demo_load(*, users: dict, rng: random.Random, today: dt.date | None = None) -> str:
     from kehu.sales.models import Deal, DealStage
 
-    if DealSplit.objects.exists():
+    if Adjustment.objects.exists():
         return "commissions: demo splits already there"
     today = today or timezone.localdate()
     manager, admin = users["manager"], users["admin"]
     with transaction.atomic():
         services.rate_set(actor=admin, prefix="PE-", name="聚乙烯（PE）", rate_percent="0.800")
         services.rate_set(actor=admin, prefix="PP-", name="聚丙烯（PP）", rate_percent="0.600")
-        signed = list(Deal.objects.filter(stage=DealStage.SIGNED).select_related("rep")[:200])
-        for deal in signed:  # the pipeline's demo deals, signed before the commission app was there
+        # the pipeline's demo deals are split by the hook when signed; any signed before are split here
+        signed = list(Deal.objects.filter(stage=DealStage.SIGNED).select_related("rep").order_by("pk")[:500])
+        for deal in signed:
             services.split_deal(deal, actor=deal.rep)
         created = [] if signed else _sign_demo_deals(users, rng, today)
         east = [(d, on) for d, on in created if d.rep_id in (users["rep"].pk, users["rep2"].pk)]
@@ -73,20 +74,20 @@ def demo_load(*, users: dict, rng: random.Random, today: dt.date | None = None) 
             services.demo_deal_sign(actor=deal.rep, deal=deal, signed_on=on)
         rep, rep2 = users["rep"], users["rep2"]
         adjusted = 0
-        mine = [d for d, _on in created if d.rep_id == rep.pk]
+        mine = list(DealSplit.objects.filter(current=True, rep=rep).order_by("signed_on", "pk")
+                    .values_list("deal_id", flat=True))
         if len(mine) >= 2:
+            from kehu.approvals.models import ApprovalRequest
             from kehu.approvals.services import approval_decide
 
             adj = services.adjustment_request(
-                actor=rep, deal_id=mine[0].pk, reason="客户此前由刘洋接待并登记（建档有效期内），经项目经理协调五五分成",
+                actor=rep, deal_id=mine[0], reason="客户此前由刘洋接待并登记（建档有效期内），经项目经理协调五五分成",
                 lines=[{"user": rep.pk, "share": "50"}, {"user": rep2.pk, "share": "50"}])
-            from kehu.approvals.models import ApprovalRequest
-
             req = ApprovalRequest.objects.get(object_id=str(adj.pk), chain__code=services.ADJUSTMENT_CHAIN)
             for who in (manager, users["ceo"]):
                 approval_decide(actor=who, request_id=req.pk, decision="approve", comment="同意")
             services.adjustment_request(
-                actor=rep, deal_id=mine[-1].pk, reason="售后手续由客服部跟进较多，申请部分转为公佣",
+                actor=rep, deal_id=mine[-1], reason="售后手续由客服部跟进较多，申请部分转为公佣",
                 lines=[{"user": rep.pk, "share": "80"}, {"user": None, "share": "20"}])
             adjusted = 1
     n = DealSplit.objects.filter(current=True).count()
