@@ -399,3 +399,16 @@ def test_a_declared_company_customer_is_split_with_the_pool(world, api_client):
                                                                        D("3000.00"))]
     r = api_client.as_user(org.manager).post(f"/commissions/deals/{deal.pk}/company", {"withdraw": True})
     assert r.status_code == 409 and r.json()["error"]["code"] == "deal_closed"
+
+
+def test_a_managers_adjustments_awaiting_approval_are_on_the_workbench_through_the_approvals_app(world):
+    from kehu.approvals.workbench import approval_todos
+
+    org = world
+    deal = sign(make_deal(org, org.rep, org.customers["li"], title="滨江一号 6-0602"))
+    services.adjustment_request(actor=org.rep, deal_id=deal.pk, reason="争议裁定",
+                                lines=[{"user": org.rep.pk, "share": "50"}, {"user": org.rep2.pk, "share": "50"}])
+    from django.utils import timezone
+
+    todos = approval_todos(org.manager, today=dt.date(2026, 11, 25), now=timezone.now(), limit=10)
+    assert any("滨江一号 6-0602" in t.title for t in todos)
