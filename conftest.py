@@ -111,7 +111,9 @@ _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
                        "kehu.orders.migrations.0002_seed_order_terms_chain",
                        "kehu.grading.migrations.0003_seed_grade_override_chain",
                        "kehu.engagement.visits.migrations.0002_report_scales",
-                       "kehu.surveys.migrations.0003_seed_questionnaire_chain")
+                       "kehu.surveys.migrations.0003_seed_questionnaire_chain",
+                       "kehu.sales.commissions.migrations.0002_seed_rules_rates_chain",
+                       )
 
 
 def _set_audit_triggers(enabled: bool) -> None:

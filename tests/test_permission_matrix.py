@@ -67,6 +67,8 @@ class Op:
 HANDLE, REPORT = Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT
 INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
 VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
+# commissions: the sales roles (own / department subtree) and finance, who settles them
+COMMISSIONS = (Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.DEPOSIT_WRITE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
@@ -205,6 +207,15 @@ OPERATIONS: dict[str, Op] = {
     "/surveys/campaigns/{campaign_id}": Op(Perm.SURVEY_MANAGE, records="absent"),
     "/surveys/campaigns/{campaign_id}/invitations": Op(Perm.SURVEY_MANAGE, records="absent"),
     "/surveys/interviews": Op(Perm.SURVEY_ENTER),
+    # commissions (佣金): rules and rates, splits of won deals, adjustments, monthly statements (the caller's
+    # own by default; another rep's outside the scope is 404: kehu/sales/commissions/tests)
+    "/commissions/rules": Op(COMMISSIONS),
+    "/commissions/rates": Op(COMMISSIONS),
+    "/commissions/splits": Op(COMMISSIONS),
+    "/commissions/deals/{deal_id}": Op(COMMISSIONS, records="absent"),
+    "/commissions/adjustments": Op(COMMISSIONS),
+    "/commissions/statements": Op(COMMISSIONS, params={"month": "2026-11"}),
+    "/commissions/summary": Op(COMMISSIONS, params={"month": "2026-11"}),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

@@ -67,6 +67,9 @@ CAN = {
     # satisfaction surveys: managing them (survey.manage), entering phone / face-to-face answers (survey.enter)
     "surveys": {"admin", "executive", "manager", "north_manager"},
     "survey_enter": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "agent"},
+    # commissions: the sales roles and finance (who settles them); rules and rates edited by sales managers
+    "commissions": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
+    "commission_manage": {"admin", "executive", "manager", "north_manager"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -195,6 +198,17 @@ ENDPOINTS += [E("survey_list", "GET", "/surveys/campaigns", need="surveys"),
               E("questionnaire_create", "POST", "/surveys/questionnaires", {"title": "客户满意度调查问卷（矩阵）"},
                 "surveys", ok=201),
               E("survey_interviews", "GET", "/surveys/interviews", need="survey_enter")]
+
+ENDPOINTS += [E("commission_rules", "GET", "/commissions/rules", need="commissions"),
+              E("commission_rule_update", "PATCH", "/commissions/rules/referral", {"share_percent": "65"},
+                "commission_manage"),
+              E("commission_rates", "GET", "/commissions/rates", need="commissions"),
+              E("commission_rate_set", "POST", "/commissions/rates", {"prefix": "SP-", "name": "商铺",
+                                                                      "rate_percent": "0.8"}, "commission_manage"),
+              E("commission_splits", "GET", "/commissions/splits", need="commissions"),
+              E("commission_adjustments", "GET", "/commissions/adjustments", need="commissions"),
+              E("commission_statement", "GET", "/commissions/statements?month=2026-11", need="commissions"),
+              E("commission_summary", "GET", "/commissions/summary?month=2026-11", need="commissions")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:

@@ -219,6 +219,17 @@ ACTION_LABELS = {
     "survey.response": _("Survey answered through a personal link"),
     "survey.response_enter": _("Survey answers entered by an agent"),
     "survey.remind": _("Survey reminders sent"),
+    # commissions (佣金分配)
+    "commission.split": _("Commission split of a won deal"),
+    "commission.rule_update": _("Commission rule changed"),
+    "commission.rate_set": _("Commission rate set"),
+    "commission.base_enter": _("Commission base entered"),
+    "commission.company_declare": _("Deal declared a company customer's"),
+    "commission.company_withdraw": _("Company customer declaration withdrawn"),
+    "commission.adjustment_request": _("Commission adjustment requested"),
+    "commission.adjustment_approved": _("Commission adjustment approved and applied"),
+    "commission.adjustment_rejected": _("Commission adjustment rejected"),
+    "commission.adjustment_cancelled": _("Commission adjustment cancelled"),
 }
 
 

@@ -7,3 +7,8 @@ class CommissionsConfig(AppConfig):
     label = "commissions"
     verbose_name = _("Commissions")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.sales.commissions.services import register_handlers
+
+        register_handlers()
