@@ -78,6 +78,14 @@ def _valid_id(pk) -> bool:
     return isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk < MAX_ID
 
 
+def _day(day: dt.date | None, name: str = "day") -> dt.date:
+    """The day a report is about (today by default), refused outside 2000-2100 (a 400, not an overflow)."""
+    day = day or timezone.localdate()
+    if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
+        raise BadRequest(_("Enter a date between 2000 and 2100."), fields={name: [_("Out of range.")]})
+    return day
+
+
 def policy() -> SalesPolicy:
     """The one row of business figures (created with the policy's defaults when missing)."""
     row = SalesPolicy.objects.order_by("id").first()
@@ -191,7 +199,7 @@ def plan_progress(*, actor, plan_id: int, period: str = "week", day: dt.date | N
     if period not in ("week", "month"):
         raise BadRequest(_("The period is week or month."), fields={"period": [_("Unknown period.")]})
     plan = plan_get(actor=actor, plan_id=plan_id)
-    day = day or timezone.localdate()
+    day = _day(day)
     start, end = rules.period_bounds(period, day)
     current = progress_figures(plan, start, end)
     to_date = progress_figures(plan, plan.starts_on, min(end, plan.deadline))
@@ -248,7 +256,7 @@ def forecast(*, actor, months: int = 6, start: dt.date | None = None) -> list[di
     """The forecast by expected close month (weighted by the stage's probability) of the open opportunities in
     scope, and what was won in each month — two grouped queries."""
     require_pipeline(actor)
-    first = rules.month_start(start or timezone.localdate())
+    first = rules.month_start(_day(start, "start"))
     months = max(1, min(int(months), 24))
     last = rules.add_months(first, months)
     base = opportunity_base(actor=actor)
@@ -416,7 +424,7 @@ def deal_stats(*, actor, period: str = "month", day: dt.date | None = None) -> d
     opportunity (opportunities won / closed in the period) — four grouped queries over the signed_on index."""
     if period not in ("week", "month"):
         raise BadRequest(_("The period is week or month."), fields={"period": [_("Unknown period.")]})
-    day = day or timezone.localdate()
+    day = _day(day)
     start, end = rules.period_bounds(period, day)
     signed = deal_base(actor=actor).filter(stage=DealStage.SIGNED, signed_on__gte=start, signed_on__lte=end)
     total = signed.aggregate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
@@ -443,7 +451,7 @@ def deal_trend(*, actor, period: str = "month", day: dt.date | None = None, coun
     """The last ``count`` weeks or months of signed deals in scope (count, amount): one grouped query."""
     if period not in ("week", "month"):
         raise BadRequest(_("The period is week or month."), fields={"period": [_("Unknown period.")]})
-    day = day or timezone.localdate()
+    day = _day(day)
     count = max(1, min(int(count), 24))
     if period == "month":
         first = rules.add_months(rules.month_start(day), -(count - 1))

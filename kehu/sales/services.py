@@ -105,6 +105,14 @@ def _money(data: dict, name: str, errors: dict, *, required: bool = False, posit
 
 
 def _date(data: dict, name: str, errors: dict, *, required: bool = True) -> dt.date | None:
+    value = _any_date(data, name, errors, required=required)
+    if value is not None and not 2000 <= value.year <= 2100:
+        errors[name] = [_("Enter a date between 2000 and 2100.")]
+        return None
+    return value
+
+
+def _any_date(data: dict, name: str, errors: dict, *, required: bool) -> dt.date | None:
     value = data.get(name)
     if isinstance(value, dt.datetime):
         return value.date()

@@ -121,6 +121,9 @@ class Command(BaseCommand):
         from kehu.engagement.demo import demo_load as followups_demo_load
 
         self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 14)))
+        from kehu.sales.demo import demo_load as sales_demo_load
+
+        self.stdout.write(sales_demo_load(users=users, rng=random.Random(seed + 30)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
