@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DealStage(models.TextChoices):
@@ -191,7 +192,7 @@ class DevelopmentPlan(models.Model):
                               related_name="development_plans")
     department = models.ForeignKey("access.Department", verbose_name=_("department"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("sales", "title"), max_length=200)
     starts_on = models.DateField(_("starts on"))
     deadline = models.DateField(_("deadline"))
     target_prospects = models.PositiveIntegerField(_("target: new prospects"), default=0)
@@ -230,9 +231,9 @@ class DevelopmentPlan(models.Model):
 # ---------------------------------------------------------------- opportunities (商机)
 
 class Outcome(models.TextChoices):
-    OPEN = "open", _("Open")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
+    OPEN = "open", pgettext_lazy("sales", "Open")
+    WON = "won", pgettext_lazy("sales", "Won")
+    LOST = "lost", pgettext_lazy("sales", "Lost")
 
 
 class Opportunity(models.Model):
@@ -241,9 +242,9 @@ class Opportunity(models.Model):
 
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
                                  related_name="opportunities")
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("sales", "title"), max_length=200)
     stage = models.ForeignKey(OpportunityStage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="+")
-    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
+    outcome = models.CharField(pgettext_lazy("sales", "outcome"), max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     expected_close = models.DateField(_("expected close month"))  # the first day of the month
@@ -307,12 +308,15 @@ class OpportunityEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.opportunity_id} {self.action}"
 
+    def label(self) -> str:
+        return str(OPPORTUNITY_EVENT_LABELS.get(self.action, self.action))
+
 
 # ---------------------------------------------------------------- deal objects, deposits, instalments
 
 class ObjectKind(models.TextChoices):
     PRODUCT = "product", _("Product")
-    UNIT = "unit", _("Unit")
+    UNIT = "unit", pgettext_lazy("sales object", "Unit")
 
 
 class ObjectStatus(models.TextChoices):
@@ -347,6 +351,20 @@ class SaleObject(models.Model):
         return f"{self.code} {self.name}"
 
 
+DEAL_EVENT_LABELS = {
+    "create": _("Deal opened"),
+    "small_deposit_recorded": _("Small deposit recorded"),
+    "large_deposit_recorded": _("Large deposit recorded"),
+    "instalment_paid": _("Instalment payment recorded"),
+}
+OPPORTUNITY_EVENT_LABELS = {
+    "create": _("Opportunity opened"),
+    "move": _("Stage changed"),
+    "won": pgettext_lazy("sales", "Won"),
+    "lost": pgettext_lazy("sales", "Lost"),
+}
+
+
 class DealEvent(models.Model):
     """One move of a deal through the allowed-transition map (小定 → 大定 → 认购 → 签约, or 撤销)."""
 
@@ -366,6 +384,12 @@ class DealEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id} {self.action}"
+
+    def label(self) -> str:
+        """What happened, for people: the move's stage, or the deposit / payment recorded."""
+        if self.action in DEAL_EVENT_LABELS:
+            return str(DEAL_EVENT_LABELS[self.action])
+        return str(dict(DealStage.choices).get(self.action, self.action))
 
 
 class PaymentKind(models.TextChoices):
@@ -474,7 +498,7 @@ class DunningNotice(models.Model):
 
 
 class BreachState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("breach case", "Open")
     CLOSED = "closed", _("Closed")
 
 

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from kehu.customers.models import Customer
@@ -333,9 +334,9 @@ def stats_export(request):
     trend = selectors.deal_trend(actor=request.user, period=period, day=day)
     wb = Workbook()
     ws = wb.active
-    ws.title = _("Summary")[:31]
+    ws.title = pgettext("deal analysis", "Summary")[:31]
     ws.append([_("Period"), data["label"]])
-    ws.append([_("From"), data["start"].isoformat(), _("To"), data["end"].isoformat()])
+    ws.append([pgettext("period", "From"), data["start"].isoformat(), pgettext("period", "To"), data["end"].isoformat()])
     ws.append([_("Deals signed"), data["count"]])
     ws.append([_("Amount signed"), float(data["amount"])])
     ws.append([_("Opportunities won"), data["opportunities_won"]])

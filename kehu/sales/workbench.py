@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,7 +51,5 @@ def signed_this_month(user, *, today, now):
     prev_start = rules.add_months(start, -1)
     row = selectors.deal_base(actor=user).filter(stage=DealStage.SIGNED, signed_on__gte=prev_start,
                                                  signed_on__lte=end).aggregate(
-        now=Sum("amount", filter=Q(signed_on__gte=start)), before=Sum("amount", filter=Q(signed_on__lt=start)),
-        n=Count("id"))
-    return Figure(value=float(row["now"] or 0), previous=float(row["before"] or 0), url=reverse("sales:stats"),
-                  unit="¥")
+        now=Sum("amount", filter=Q(signed_on__gte=start)), before=Sum("amount", filter=Q(signed_on__lt=start)))
+    return Figure(value=int(row["now"] or 0), previous=int(row["before"] or 0), url=reverse("sales:stats"))

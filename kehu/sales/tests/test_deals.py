@@ -17,7 +17,15 @@ from kehu.audit.models import AuditEntry
 from kehu.customers.models import Customer
 from kehu.errors import Conflict, Forbidden
 from kehu.sales import hooks, selectors, services
-from kehu.sales.models import BreachCase, Deal, DealPayment, DunningNotice, Instalment, SaleObject, SalesPolicy
+from kehu.sales.models import (
+    BreachCase,
+    Deal,
+    DealPayment,
+    DunningNotice,
+    Instalment,
+    SaleObject,
+    SalesPolicy,
+)
 
 pytestmark = pytest.mark.django_db
 
