@@ -263,8 +263,9 @@ def test_dunning_notice_is_printable_and_scoped(world, client):
     assert client.get(f"/sales/dunning/{notice.pk}/").status_code == 404
 
 
-def test_workbench_shows_the_reps_overdue_instalments_and_the_managers_breach_cases(world):
-    from kehu.sales.workbench import arrears_todos, breach_todos
+def test_workbench_shows_the_reps_overdue_instalments_and_the_managers_breach_cases(world,
+                                                                                  django_assert_num_queries):
+    from kehu.sales.workbench import arrears_todos
 
     deal = signed_deal(world, [{"due_on": "2026-09-30", "amount": "300000"}], signed_on="2026-09-01")
     services.arrears_sweep(today=dt.date(2026, 12, 5))
@@ -272,9 +273,14 @@ def test_workbench_shows_the_reps_overdue_instalments_and_the_managers_breach_ca
     todos = arrears_todos(world.org.rep, today=TODAY, now=now, limit=5)
     assert [t.kind for t in todos] == ["sales_arrears"] and todos[0].url == f"/sales/deals/{deal.pk}/"
     assert arrears_todos(world.org.rep2, today=TODAY, now=now, limit=5) == []
-    assert [t.kind for t in breach_todos(world.org.manager, today=TODAY, now=now, limit=5)] == ["sales_breach"]
-    assert breach_todos(world.org.north_manager, today=TODAY, now=now, limit=5) == []
-    assert breach_todos(world.org.rep, today=TODAY, now=now, limit=5) == []
+    world.org.manager.department_subtree_ids()
+    with django_assert_num_queries(1):
+        todos = arrears_todos(world.org.manager, today=TODAY, now=now, limit=5)
+    assert [t.kind for t in todos] == ["sales_breach"] and todos[0].url == "/sales/breaches/"
+    assert arrears_todos(world.org.north_manager, today=TODAY, now=now, limit=5) == []
+    assert arrears_todos(world.org.finance, today=TODAY, now=now, limit=5) == []
+    BreachCase.objects.update(state="closed", resolution="已签还款协议", closed_at=now)
+    assert arrears_todos(world.org.manager, today=TODAY, now=now, limit=5) == []
 
 
 def test_deals_appear_in_the_customer_360_thread(world):
