@@ -319,7 +319,7 @@ def deal_out(d: Deal) -> dict:
             "object_code": d.object_code, "sale_object": d.sale_object_id, "amount": d.amount, "currency": d.currency,
             "stage": d.stage, "rep": d.rep_id, "rep_name": str(d.rep), "source": d.source,
             "opportunity": d.opportunity_id, "signed_on": d.signed_on, "cancelled_on": d.cancelled_on,
-            "paid": getattr(d, "paid", None)}
+            "paid": None if getattr(d, "paid", None) is None else Decimal(d.paid).quantize(Decimal("0.01"))}
 
 
 def deal_detail(request, deal_id: int) -> dict:

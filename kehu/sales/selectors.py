@@ -44,6 +44,11 @@ MAX_ID = 2**63
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
 
 
+def _money(value) -> Decimal:
+    """A sum as money to the fen, the same on every database (SQLite's sums come back without the scale)."""
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
 def _has(actor, perms) -> bool:
     return bool(actor and actor.is_authenticated and any(actor.has_kehu_perm(p) for p in perms))
 
@@ -190,7 +195,7 @@ def progress_figures(plan: DevelopmentPlan, start: dt.date, end: dt.date) -> dic
     deals = Deal.objects.filter(deal_who, stage=DealStage.SIGNED, signed_on__gte=start, signed_on__lte=end).aggregate(
         n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
     return {"prospects": prospects, "opportunities": opps, "won": closed["won"], "lost": closed["lost"],
-            "deals": deals["n"], "amount": deals["amount"]}
+            "deals": deals["n"], "amount": _money(deals["amount"])}
 
 
 def plan_progress(*, actor, plan_id: int, period: str = "week", day: dt.date | None = None) -> dict:
@@ -274,13 +279,13 @@ def forecast(*, actor, months: int = 6, start: dt.date | None = None) -> list[di
         row = out.get(f"{r['expected_close']:%Y-%m}")
         if row is not None:
             row["open"] += r["n"]
-            row["pipeline"] += r["amount"]
+            row["pipeline"] += _money(r["amount"])
             row["weighted"] += rules.weighted(r["amount"], r["stage__probability"])
     for r in won_rows:
         row = out.get(f"{r['closed_on__year']:04d}-{r['closed_on__month']:02d}")
         if row is not None:
             row["won"] += r["n"]
-            row["won_amount"] += r["amount"]
+            row["won_amount"] += _money(r["amount"])
     return list(out.values())
 
 
@@ -298,9 +303,10 @@ def lost_analysis(*, actor, date_from: dt.date | None = None, date_to: dt.date |
                          .order_by("-n", "competitor__name"))
     total = sum(r["n"] for r in by_reason)
     return {"total": total,
-            "by_reason": [{"name": r["lost_reason__name"], "count": r["n"], "amount": r["amount"],
+            "by_reason": [{"name": r["lost_reason__name"], "count": r["n"], "amount": _money(r["amount"]),
                            "share": rules.rate(r["n"], total)} for r in by_reason],
-            "by_competitor": [{"name": r["competitor__name"] or _("(unknown)"), "count": r["n"], "amount": r["amount"],
+            "by_competitor": [{"name": r["competitor__name"] or _("(unknown)"), "count": r["n"],
+                               "amount": _money(r["amount"]),
                                "share": rules.rate(r["n"], total)} for r in by_competitor]}
 
 
@@ -438,11 +444,11 @@ def deal_stats(*, actor, period: str = "month", day: dt.date | None = None) -> d
         if can_read_pipeline(actor) else {"won": 0, "lost": 0}
     from_opp = signed.filter(opportunity__isnull=False).count()
     return {"period": period, "label": rules.period_key(period, start), "start": start, "end": end,
-            "count": total["n"], "amount": total["amount"],
+            "count": total["n"], "amount": _money(total["amount"]),
             "by_rep": [{"id": r["rep_id"], "name": r["rep__display_name"] or r["rep__username"], "count": r["n"],
-                        "amount": r["amount"]} for r in by_rep],
+                        "amount": _money(r["amount"])} for r in by_rep],
             "by_source": [{"source": r["source"], "name": names.get(r["source"], r["source"]) or _("(none)"),
-                           "count": r["n"], "amount": r["amount"]} for r in by_source],
+                           "count": r["n"], "amount": _money(r["amount"])} for r in by_source],
             "opportunities_won": opp["won"], "opportunities_lost": opp["lost"],
             "conversion": rules.rate(opp["won"], opp["won"] + opp["lost"]), "deals_from_opportunities": from_opp}
 
@@ -470,5 +476,5 @@ def deal_trend(*, actor, period: str = "month", day: dt.date | None = None, coun
         b = buckets.get(rules.period_key(period, r["signed_on"]))
         if b is not None:
             b["count"] += r["n"]
-            b["amount"] += r["amount"]
+            b["amount"] += _money(r["amount"])
     return list(buckets.values())

@@ -298,9 +298,17 @@ def plan_submit(*, actor, plan_id) -> DevelopmentPlan:
         raise Forbidden(_("Only the plan's owner submits it."))
     if plan.state not in (PlanState.DRAFT, PlanState.REJECTED):
         raise Conflict(_("The plan has already been submitted."), code="plan_not_draft")
-    req = approval_request(actor=actor, chain_code=PLAN_CHAIN, target=plan,
-                           title=_("Development plan: %(t)s") % {"t": plan.title},
-                           payload={"deadline": plan.deadline.isoformat(), "budget": str(plan.budget)})
+    from kehu.approvals.models import ApprovalRequest, RequestStatus
+    from kehu.approvals.services import approval_resubmit
+
+    returned = (ApprovalRequest.objects.filter(pk=plan.approval_request_id, status=RequestStatus.RETURNED).first()
+                if plan.approval_request_id else None)
+    if returned is not None:  # sent back for changes: the same request goes round again
+        req = approval_resubmit(actor=actor, request_id=returned.pk, comment=_("Plan changed and submitted again."))
+    else:
+        req = approval_request(actor=actor, chain_code=PLAN_CHAIN, target=plan,
+                               title=_("Development plan: %(t)s") % {"t": plan.title},
+                               payload={"deadline": plan.deadline.isoformat(), "budget": str(plan.budget)})
     before = plan.state
     plan.state, plan.approval_request_id = PlanState.SUBMITTED, req.pk
     plan.save(update_fields=["state", "approval_request_id", "updated_at"])
@@ -312,7 +320,9 @@ def plan_submit(*, actor, plan_id) -> DevelopmentPlan:
 def on_plan_outcome(request, outcome: str) -> None:
     """The approval engine's verdict on a plan (inside the decision's transaction)."""
     plan = DevelopmentPlan.objects.select_for_update().filter(pk=int(request.object_id)).first()
-    if plan is None or plan.state != PlanState.SUBMITTED:
+    # A plan returned to draft may be resubmitted from the approvals page too: its verdict still counts.
+    if plan is None or plan.state not in (PlanState.SUBMITTED, PlanState.DRAFT) or (
+            plan.state == PlanState.DRAFT and outcome not in ("approved", "rejected")):
         return
     before = plan.state
     if outcome == "approved":

@@ -17,4 +17,5 @@ urlpatterns = [
     path("sales/breaches/", views.breaches, name="breaches"),
     path("sales/stats/", views.stats, name="stats"),
     path("sales/stats/export.xlsx", views.stats_export, name="stats_export"),
+    path("sales/settings/", views.settings_page, name="settings"),
 ]

@@ -357,3 +357,41 @@ def stats_export(request):
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="deals-{data["label"]}.xlsx"'
     return response
+
+
+# ---------------------------------------------------------------- configurable rows (a manager)
+
+@page
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    """The pipeline's rows and figures: prospect sources, the funnel's stages, lost reasons, competitors and the
+    arrears figures — changed by a manager through the same services as the API."""
+    selectors.require_pipeline(request.user)
+    errors = {}
+    if request.method == "POST":
+        post, actor = request.POST, request.user
+        action = post.get("action")
+        flag = lambda name: post.get(name) == "on"  # noqa: E731
+        calls = {
+            "source": lambda: services.source_save(actor=actor, data={k: post.get(k, "") for k in ("code", "name",
+                                                                                                   "position")}),
+            "stage": lambda: services.stage_save(actor=actor, data={
+                "code": post.get("code", ""), "name": post.get("name", ""), "position": post.get("position", ""),
+                "probability": post.get("probability", ""), "is_won": flag("is_won"), "is_lost": flag("is_lost"),
+                "active": flag("active")}),
+            "reason": lambda: services.lost_reason_save(actor=actor, name=post.get("name", "")),
+            "competitor": lambda: services.competitor_save(actor=actor, name=post.get("name", "")),
+            "policy": lambda: services.policy_update(actor=actor, data={
+                k: post.get(k) for k in ("dunning_grace_days", "dunning_repeat_days", "breach_after_months")}),
+        }
+        if action not in calls:
+            errors = {"__all__": [_("Unknown action.")]}
+        else:
+            errors = _try(request, calls[action])
+        if not errors:
+            messages.success(request, _("Saved."))
+            return redirect("sales:settings")
+    return render(request, "sales/settings.html", {
+        "sources": selectors.sources(active_only=False), "stages": selectors.stages(active_only=False),
+        "reasons": selectors.lost_reasons(), "competitors": selectors.competitors(), "policy": selectors.policy(),
+        "errors": errors, **_nav(request, "settings")}, status=400 if errors else 200)

@@ -263,3 +263,49 @@ def test_pipeline_pages_render_for_a_rep(world, client):
     client.force_login(org.finance)
     assert client.get("/sales/opportunities/").status_code == 403
     assert client.get("/sales/deals/").status_code == 200
+
+
+def test_a_manager_configures_stages_sources_reasons_competitors_and_arrears_figures_on_the_page(world, client):
+    from kehu.sales.models import ProspectSource, SalesPolicy
+
+    client.force_login(world.org.manager)
+    assert client.get("/sales/settings/").status_code == 200
+    posts = [{"action": "stage", "code": "visit", "name": "实地考察", "position": "25", "probability": "40",
+              "active": "on"},
+             {"action": "source", "code": "wechat", "name": "微信", "position": "9"},
+             {"action": "reason", "name": "付款条件不满足"},
+             {"action": "competitor", "name": "万科杭州公司"},
+             {"action": "policy", "dunning_grace_days": "3", "dunning_repeat_days": "10", "breach_after_months": "3"}]
+    for data in posts:
+        assert client.post("/sales/settings/", data).status_code == 302, data
+    assert OpportunityStage.objects.get(code="visit").probability == 40
+    assert ProspectSource.objects.filter(code="wechat").exists()
+    assert LostReason.objects.filter(name="付款条件不满足").exists()
+    assert Competitor.objects.filter(name="万科杭州公司").exists()
+    policy = SalesPolicy.objects.get()
+    assert (policy.dunning_grace_days, policy.dunning_repeat_days, policy.breach_after_months) == (3, 10, 3)
+    bad = client.post("/sales/settings/", {"action": "stage", "code": "won2", "name": "赢", "probability": "80",
+                                           "is_won": "on"})
+    assert bad.status_code == 400 and 'data-testid="form-errors"' in bad.content.decode()
+    client.force_login(world.org.rep)
+    assert client.get("/sales/settings/").status_code == 200  # a rep reads the figures
+    assert client.post("/sales/settings/", posts[3]).status_code == 403  # but may not change them
+    client.force_login(world.org.finance)
+    assert client.get("/sales/settings/").status_code == 403
+
+
+def test_a_plan_returned_for_changes_goes_back_to_draft_and_round_again_when_submitted(world):
+    from kehu.approvals.models import ApprovalRequest
+    from kehu.approvals.services import approval_decide
+
+    org = world.org
+    plan = services.plan_submit(actor=org.rep, plan_id=services.plan_create(actor=org.rep, data=plan_data()).pk)
+    approval_decide(actor=org.manager, request_id=plan.approval_request_id, decision="return",
+                    comment="请补充展会预算明细")
+    plan.refresh_from_db()
+    assert plan.state == PlanState.DRAFT
+    services.plan_update(actor=org.rep, plan_id=plan.pk, data={"support_needed": "市场部：展会物料（预算2万元）"})
+    services.plan_submit(actor=org.rep, plan_id=plan.pk)
+    plan.refresh_from_db()
+    req = ApprovalRequest.objects.get(pk=plan.approval_request_id)
+    assert plan.state == PlanState.SUBMITTED and req.status == "pending" and req.round == 2
