@@ -113,6 +113,7 @@ _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
                        "kehu.engagement.visits.migrations.0002_report_scales",
                        "kehu.surveys.migrations.0003_seed_questionnaire_chain",
                        "kehu.sales.commissions.migrations.0002_seed_rules_rates_chain",
+                       "kehu.sales.migrations.0003_seed_pipeline",
                        )
 
 

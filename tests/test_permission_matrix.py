@@ -69,6 +69,8 @@ INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
 VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
 # commissions: the sales roles (own / department subtree) and finance, who settles them
 COMMISSIONS = (Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.DEPOSIT_WRITE)
+SALES = (Perm.SALES_WRITE, Perm.SALES_MANAGE)
+SALES_DEALS = (Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.DEPOSIT_WRITE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
@@ -176,6 +178,26 @@ OPERATIONS: dict[str, Op] = {
     "/visits/suggestions/{suggestion_id}": Op(VISITS, records="absent"),
     "/visits/executive": Op(VISITS),
     "/visits/executive/{visit_id}": Op(VISITS, records="absent"),
+    # sales pipeline (kehu/sales): prospects, plans and opportunities for sales; deals and their money also for
+    # finance (deposit.write); rows in the rep's scope (the pipeline's own scope tests build the records)
+    "/sales/catalogue": Op(SALES_DEALS),
+    "/sales/prospects": Op(SALES),
+    "/sales/plans": Op(SALES),
+    "/sales/plans/{plan_id}": Op(SALES, records="absent"),
+    "/sales/plans/{plan_id}/progress": Op(SALES, records="absent"),
+    "/sales/opportunities": Op(SALES),
+    "/sales/opportunities/{opportunity_id}": Op(SALES, records="absent"),
+    "/sales/forecast": Op(SALES),
+    "/sales/lost-analysis": Op(SALES),
+    "/sales/objects": Op(SALES_DEALS),
+    "/sales/deals": Op(SALES_DEALS),
+    "/sales/deals/{deal_id}": Op(SALES_DEALS, records="absent"),
+    "/sales/instalments/overdue": Op(SALES_DEALS),
+    "/sales/dunning": Op(SALES_DEALS),
+    "/sales/dunning/{notice_id}": Op(SALES_DEALS, records="absent"),
+    "/sales/breach-cases": Op(SALES_DEALS),
+    "/sales/stats": Op(SALES_DEALS),
+    "/sales/policy": Op(SALES_DEALS),
     # imports
     "/imports": Op(Perm.CUSTOMER_IMPORT),
     "/imports/fields": Op(Perm.CUSTOMER_IMPORT),

@@ -70,6 +70,10 @@ CAN = {
     # commissions: the sales roles and finance (who settles them); rules and rates edited by sales managers
     "commissions": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
     "commission_manage": {"admin", "executive", "manager", "north_manager"},
+    # the sales pipeline: sales.write / sales.manage; deals and their money also finance (deposit.write)
+    "sales": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep"},
+    "deals": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
+    "sales_manage": {"admin", "executive", "manager", "north_manager"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -209,6 +213,24 @@ ENDPOINTS += [E("commission_rules", "GET", "/commissions/rules", need="commissio
               E("commission_adjustments", "GET", "/commissions/adjustments", need="commissions"),
               E("commission_statement", "GET", "/commissions/statements?month=2026-11", need="commissions"),
               E("commission_summary", "GET", "/commissions/summary?month=2026-11", need="commissions")]
+
+ENDPOINTS += [E("sales_prospect_list", "GET", "/sales/prospects", need="sales"),
+              E("sales_plan_list", "GET", "/sales/plans", need="sales"),
+              E("sales_plan_create", "POST", "/sales/plans", {"title": "一季度客户开发计划", "starts_on": "2027-01-01",
+                                                               "deadline": "2027-03-31", "target_prospects": 20,
+                                                               "budget": "50000"}, "sales", ok=201),
+              E("sales_opportunity_list", "GET", "/sales/opportunities", need="sales"),
+              E("sales_forecast", "GET", "/sales/forecast", need="sales"),
+              E("sales_lost_analysis", "GET", "/sales/lost-analysis", need="sales"),
+              E("sales_competitor_save", "POST", "/sales/competitors", {"name": "中石化华东销售"}, "sales_manage",
+                ok=201),
+              E("sales_deal_list", "GET", "/sales/deals", need="deals"),
+              E("sales_objects", "GET", "/sales/objects", need="deals"),
+              E("sales_overdue", "GET", "/sales/instalments/overdue", need="deals"),
+              E("sales_dunning_list", "GET", "/sales/dunning", need="deals"),
+              E("sales_breach_list", "GET", "/sales/breach-cases", need="deals"),
+              E("sales_stats", "GET", "/sales/stats", need="deals"),
+              E("sales_policy_update", "PATCH", "/sales/policy", {"dunning_repeat_days": 5}, "sales_manage")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:
