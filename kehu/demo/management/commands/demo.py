@@ -126,7 +126,7 @@ class Command(BaseCommand):
         self.stdout.write(surveys_demo_load(users=users, rng=random.Random(seed + 30)))
         from kehu.sales.demo import demo_load as sales_demo_load
 
-        self.stdout.write(sales_demo_load(users=users, rng=random.Random(seed + 30)))
+        self.stdout.write(sales_demo_load(users=users, rng=random.Random(seed + 31)))
         from kehu.sales.commissions.demo import demo_load as commissions_demo_load
 
         self.stdout.write(commissions_demo_load(users=users, rng=random.Random(seed + 33)))
