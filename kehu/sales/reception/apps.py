@@ -7,3 +7,9 @@ class ReceptionConfig(AppConfig):
     label = "reception"
     verbose_name = _("Reception")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.sales.facts import register_facts_provider
+        from kehu.sales.reception.facts import reception_facts
+
+        register_facts_provider(reception_facts)
