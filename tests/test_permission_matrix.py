@@ -67,6 +67,7 @@ class Op:
 HANDLE, REPORT = Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT
 INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
 VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
+RECEPTION = (Perm.SALES_WRITE, Perm.SALES_MANAGE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
@@ -196,6 +197,14 @@ OPERATIONS: dict[str, Op] = {
     # the personal calendar: everyone's own
     "/calendar/events": Op(params={"start": "2026-12-01", "end": "2027-01-01"}),
     "/calendar/token": Op(),
+    # reception rotation and the visitor and call register (排班轮流接待 / 来人来电登记): sales reps and managers;
+    # entries scoped by their receiving rep (the reception tests build them: kehu/sales/reception/tests)
+    "/reception/sources": Op(RECEPTION),
+    "/reception/roster": Op(RECEPTION),
+    "/reception/my-duty": Op(RECEPTION),
+    "/reception/entries": Op(RECEPTION),
+    "/reception/entries/{entry_id}": Op(RECEPTION, records="absent"),
+    "/reception/statistics": Op(RECEPTION),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

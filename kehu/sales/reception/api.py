@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 
 from kehu.access.protection import mask_mobile
-from kehu.errors import NotFound
 from kehu.sales.reception import rotation, selectors, services
 from kehu.sales.reception.models import DutyDay, RegisterEntry
 
@@ -43,7 +41,7 @@ class ShiftOut(Schema):
 
 
 class RosterOut(Schema):
-    id: int
+    id: int | None
     department: int
     department_name: str
     day: dt.date
@@ -189,7 +187,9 @@ def source_out(s) -> dict:
             "active": s.active}
 
 
-def roster_out(duty: DutyDay) -> dict:
+def roster_out(duty: DutyDay | dict) -> dict:
+    if isinstance(duty, dict):
+        return duty
     shifts = sorted(duty.shifts.all(), key=lambda s: s.position)
     queue = services._load_queue(duty, shifts)
     return {"id": duty.pk, "department": duty.department_id, "department_name": duty.department.name,
@@ -209,10 +209,15 @@ def entry_out(e: RegisterEntry) -> dict:
             "first_receiver": e.first_receiver_id, "note": e.note}
 
 
-def _roster(request, day, department) -> DutyDay:
+def _roster(request, day, department) -> DutyDay | dict:
+    """The day's roster; an empty one (no id, nobody on duty) when the manager has not set it yet."""
     duty = selectors.roster_get(actor=request.user, day=day, department_id=department)
     if duty is None:
-        raise NotFound(_("No roster on that day."))
+        from kehu.access.models import Department
+
+        dept = Department.objects.get(pk=department or request.user.department_id)
+        return {"id": None, "department": dept.pk, "department_name": dept.name, "day": day, "last_rep": None,
+                "note": "", "shifts": [], "next_reps": []}
     return duty
 
 
