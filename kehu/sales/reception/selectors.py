@@ -19,6 +19,7 @@ from kehu.pagination import Page, paginate
 from kehu.sales.reception.models import (
     COUNTED,
     DutyDay,
+    DutyShift,
     EntryKind,
     Refusal,
     RegisterEntry,
@@ -105,9 +106,10 @@ def my_duty(*, actor, day: dt.date) -> dict | None:
 
     if not can_write(actor):
         return None
-    duty = (DutyDay.objects.filter(day=day, shifts__rep=actor).select_related("department").first())
-    if duty is None:
+    mine = DutyShift.objects.filter(rep=actor, duty_day__day=day).select_related("duty_day__department").first()
+    if mine is None:
         return None
+    duty = mine.duty_day
     queue = queue_of(duty)
     return {"duty_day": duty, "department": duty.department, "status": queue.status_of(actor.pk),
             "position": rotation.position_of(queue, actor.pk), "makeups": queue.makeups.count(actor.pk),
