@@ -203,7 +203,7 @@ def entry_out(e: RegisterEntry) -> dict:
     return {"id": e.pk, "kind": e.kind, "at": e.at, "day": e.day, "source": e.source_id,
             "source_name": e.source.name, "customer": e.customer_id, "visitor_name": e.visitor_name,
             "visitor_phone": mask_mobile(e.visitor_phone) if e.visitor_phone else "", "party_size": e.party_size,
-            "intention": e.intention, "returning": e.returning, "rep": e.rep_id, "rep_name": str(e.rep),
+            "intention": e.intention, "returning": e.is_returning, "rep": e.rep_id, "rep_name": str(e.rep),
             "assignment": e.assignment, "counted": e.counted, "arranged_by_company": e.arranged_by_company,
             "outcome": e.outcome, "refusal": e.refusal, "refusal_reason": e.refusal_reason,
             "first_receiver": e.first_receiver_id, "note": e.note}

@@ -146,7 +146,7 @@ class RegisterEntry(models.Model):
     visitor_phone = models.CharField(_("phone"), max_length=30, blank=True, default="")
     party_size = models.PositiveSmallIntegerField(_("party size"), default=1)
     intention = models.CharField(_("intention"), max_length=500, blank=True, default="")
-    returning = models.BooleanField(_("returning customer"), default=False)
+    is_returning = models.BooleanField(_("returning customer"), default=False)
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("receiving rep"), on_delete=models.PROTECT,
                             related_name="register_entries")
     assignment = models.CharField(_("assignment"), max_length=12, choices=Assignment.choices)

@@ -367,7 +367,7 @@ def _assign_walk_in(actor, entry: RegisterEntry, *, dept_id, day, customer, desi
     if designated is not None:
         entry.rep, entry.assignment = designated, Assignment.DESIGNATED
     elif customer is not None and _is_returning(customer, owner):
-        entry.returning = True
+        entry.is_returning = True
         if queue is not None and not queue.present(owner.pk) and queue.order:
             # the registered rep is not at the desk: the last in line receives as a courtesy (义务接待)
             try:

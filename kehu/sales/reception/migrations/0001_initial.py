@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
                 ('visitor_phone', models.CharField(blank=True, default='', max_length=30, verbose_name='phone')),
                 ('party_size', models.PositiveSmallIntegerField(default=1, verbose_name='party size')),
                 ('intention', models.CharField(blank=True, default='', max_length=500, verbose_name='intention')),
-                ('returning', models.BooleanField(default=False, verbose_name='returning customer')),
+                ('is_returning', models.BooleanField(default=False, verbose_name='returning customer')),
                 ('assignment', models.CharField(choices=[('rotation', 'Rotation turn'), ('makeup', 'Make-up turn'), ('designated', 'Designated by the customer'), ('returning', 'Returning customer to their rep'), ('courtesy', 'Courtesy reception for an absent colleague'), ('call', 'Call taken')], max_length=12, verbose_name='assignment')),
                 ('counted', models.BooleanField(default=False, verbose_name='counted as a turn')),
                 ('arranged_by_company', models.BooleanField(default=False, verbose_name='arranged by the company')),

@@ -58,7 +58,7 @@ def test_designated_reception_is_not_counted(office):
 def test_returning_customer_goes_to_the_registered_rep_not_counted(office):
     customer = org_customer(office.rep2, "杭州绿城置业顾问有限公司", serial=31)
     e = walk_in(office, customer=customer.pk, visitor_name="")
-    assert (e.rep, e.assignment, e.counted, e.returning) == (office.rep2, Assignment.RETURNING, False, True)
+    assert (e.rep, e.assignment, e.counted, e.is_returning) == (office.rep2, Assignment.RETURNING, False, True)
     assert e.visitor_name == customer.name
     assert walk_in(office).rep == office.rep
 
