@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 
 from kehu.access.protection import mask_mobile
+from kehu.errors import NotFound
 from kehu.sales.reception import rotation, selectors, services
 from kehu.sales.reception.models import DutyDay, RegisterEntry
 
@@ -215,7 +217,9 @@ def _roster(request, day, department) -> DutyDay | dict:
     if duty is None:
         from kehu.access.models import Department
 
-        dept = Department.objects.get(pk=department or request.user.department_id)
+        dept = Department.objects.filter(pk=department or request.user.department_id).first()
+        if dept is None:
+            raise NotFound(_("Department not found."))
         return {"id": None, "department": dept.pk, "department_name": dept.name, "day": day, "last_rep": None,
                 "note": "", "shifts": [], "next_reps": []}
     return duty

@@ -155,7 +155,7 @@ class RegisterEntry(models.Model):
                                  on_delete=models.SET_NULL, related_name="entries")
     # 公司安排: the company arranged this customer's deal itself (seed 004 第12篇 6(1) 4)).
     arranged_by_company = models.BooleanField(_("arranged by the company"), default=False)
-    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.OPEN)
+    outcome = models.CharField(pgettext_lazy("reception", "outcome"), max_length=12, choices=Outcome.choices, default=Outcome.OPEN)
     refusal = models.CharField(_("refusal"), max_length=10, choices=Refusal.choices, blank=True, default="")
     refusal_reason = models.CharField(_("refusal reason"), max_length=300, blank=True, default="")
     # The rep who received the customer first when the customer refused them or asked for another rep.

@@ -80,7 +80,7 @@ def roster_get(*, actor, day: dt.date, department_id: int | None = None) -> Duty
     """The day's roster of a department in reach (the actor's own by default), or None when not set."""
     require_read(actor)
     dept = department_id or actor.department_id
-    if dept is None or not department_in_reach(actor, dept):
+    if not _valid_id(dept) or not department_in_reach(actor, dept):
         raise NotFound(_("Department not found."))
     return (DutyDay.objects.filter(department_id=dept, day=day).select_related("department", "last_rep")
             .prefetch_related("shifts__rep").first())
@@ -92,7 +92,7 @@ def duty_days(*, actor, date_from: dt.date, date_to: dt.date, department_id: int
     if (date_to - date_from).days > 62 or date_to < date_from:
         raise BadRequest(_("Choose at most 62 days."), fields={"date_to": [_("Choose at most 62 days.")]})
     dept = department_id or actor.department_id
-    if dept is None or not department_in_reach(actor, dept):
+    if not _valid_id(dept) or not department_in_reach(actor, dept):
         raise NotFound(_("Department not found."))
     return list(DutyDay.objects.filter(department_id=dept, day__gte=date_from, day__lte=date_to)
                 .prefetch_related("shifts__rep").order_by("day"))
@@ -136,6 +136,9 @@ def entry_list(*, actor, date_from: dt.date | None = None, date_to: dt.date | No
         if kind not in EntryKind.values:
             raise BadRequest(_("Unknown kind."), fields={"kind": [_("Unknown kind.")]})
         qs = qs.filter(kind=kind)
+    for name, value in (("rep", rep), ("source", source)):
+        if value is not None and not _valid_id(value):
+            raise BadRequest(_("Unknown id."), fields={name: [_("Unknown id.")]})
     if rep:
         qs = qs.filter(rep_id=rep)
     if source:
