@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='registerentry',
-            index=models.Index(fields=['day', 'kind', 'source', 'rep'], name='reception_entry_day_stats'),
+            index=models.Index(fields=['day', 'kind', 'source', 'rep', 'counted', 'customer', 'department'], name='reception_entry_day_stats'),
         ),
         migrations.AddIndex(
             model_name='registerentry',

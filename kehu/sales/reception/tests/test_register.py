@@ -157,7 +157,7 @@ def test_statistics_count_walk_ins_calls_and_conversion_by_source_and_rep(office
     stats = selectors.statistics(actor=office.manager, period="month", on=DAY)
     assert stats["totals"] == {"walk_ins": 3, "calls": 1, "turns": 1, "customers": 2, "deals": 1,
                                "conversion": 50.0}
-    by_source = {r["source__name"]: (r["walk_ins"], r["calls"], r["deals"]) for r in stats["by_source"]}
+    by_source = {r["name"]: (r["walk_ins"], r["calls"], r["deals"]) for r in stats["by_source"]}
     assert by_source == {"网络广告": (1, 0, 1), "路过": (2, 0, 0), "官网/线上咨询": (0, 1, 0)}
     by_rep = {r["name"]: (r["walk_ins"], r["customers"], r["deals"]) for r in stats["by_rep"]}
     assert by_rep == {"张伟": (2, 1, 1), "刘洋": (1, 1, 0)}
