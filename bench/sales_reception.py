@@ -158,11 +158,15 @@ def build(db: str, rows: int, reps: int) -> dict:
 
 def _replay(statements: list[str]) -> int:
     """Run captured SQL through the bare DB-API cursor, fetching every row; returns rows fetched."""
+    import re
+
     from django.db import connection
 
     raw = connection.connection.cursor()
     n = 0
     for sql in statements:
+        # a PostgreSQL server-side cursor (QuerySet.iterator) was captured as its DECLARE: run the query itself
+        sql = re.sub(r'^DECLARE\s+"?[\w]+"?\s+.*?CURSOR\s+(?:WITH(?:OUT)?\s+HOLD\s+)?FOR\s+', "", sql, flags=re.S)
         raw.execute(sql)
         if raw.description is not None:
             n += len(raw.fetchall())

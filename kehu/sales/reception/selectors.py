@@ -195,19 +195,26 @@ def statistics(*, actor, period: str = "month", on: dt.date) -> dict:
 
     start, end = period_bounds(period, on)
     base = entry_base(actor=actor).filter(day__gte=start, day__lte=end)
-    # one grouped pass over the period (index-only on reception_entry_day_stats), folded here
-    grouped = base.values_list("day", "source_id", "rep_id", "kind", "counted").annotate(n=Count("id")).order_by()
+    # two grouped passes over the period, each index-only on reception_entry_day_stats: per day, and per
+    # source × rep (at most sources × reps × 4 groups, folded here into both tables)
     zero = {"walk_ins": 0, "calls": 0, "turns": 0}
     totals = dict(zero)
     by_day: dict = defaultdict(lambda: dict(zero))
     by_src: dict = defaultdict(lambda: dict(zero))
     by_rep_: dict = defaultdict(lambda: dict(zero))
-    for day, source_id, rep_id, kind, counted, n in grouped.iterator(chunk_size=5000):
+
+    def add(rows_, kind, counted, n):
         key = "walk_ins" if kind == EntryKind.WALK_IN else "calls"
-        for row in (totals, by_day[day], by_src[source_id], by_rep_[rep_id]):
+        for row in rows_:
             row[key] += n
             if counted:
                 row["turns"] += n
+
+    for day, kind, counted, n in base.values_list("day", "kind", "counted").annotate(n=Count("id")).order_by():
+        add((by_day[day], totals), kind, counted, n)
+    for source_id, rep_id, kind, counted, n in (base.values_list("source_id", "rep_id", "kind", "counted")
+                                                .annotate(n=Count("id")).order_by()):
+        add((by_src[source_id], by_rep_[rep_id]), kind, counted, n)
     days = []
     d = start
     while d <= end:
@@ -222,7 +229,7 @@ def statistics(*, actor, period: str = "month", on: dt.date) -> dict:
     walked = (base.filter(kind=EntryKind.WALK_IN, customer_id__isnull=False)
               .values_list("customer_id", "source_id", "rep_id").order_by("customer_id", "id"))
     first: dict[int, tuple[int, int]] = {}
-    for customer_id, source_id, rep_id in walked.iterator(chunk_size=5000):
+    for customer_id, source_id, rep_id in walked:
         first.setdefault(customer_id, (source_id, rep_id))
     dealt: set[int] = set()
     ids = list(first)
