@@ -13,3 +13,7 @@ class ReceptionConfig(AppConfig):
         from kehu.sales.reception.facts import reception_facts
 
         register_facts_provider(reception_facts)
+        from kehu.customers.services import register_erasure_hook
+        from kehu.sales.reception.services import register_erase
+
+        register_erasure_hook(register_erase)

@@ -486,3 +486,17 @@ def refusal_resolve(*, actor, entry_id, decision, designated_rep=None, now=None)
 
 def counted_assignments() -> tuple[str, ...]:
     return tuple(COUNTED)
+
+
+def register_erase(*, mobiles: list[str], id_numbers: list[str]) -> int:
+    """Erasure (PIPL 47) reaches the register: a walk-in's or call's phone that is one of the person's
+    mobiles is cleared with the visitor's name. Called by the privacy erasure service in its transaction."""
+    digits = {"".join(ch for ch in m if ch.isdigit())[-11:] for m in mobiles if m}
+    digits.discard("")
+    if not digits:
+        return 0
+    last4 = {d[-4:] for d in digits}
+    hits = [pk for pk, phone in RegisterEntry.objects.exclude(visitor_phone="")
+            .filter(visitor_phone__regex=r"(" + "|".join(last4) + r")$").values_list("pk", "visitor_phone")
+            if "".join(ch for ch in phone if ch.isdigit())[-11:] in digits]
+    return RegisterEntry.objects.filter(pk__in=hits).update(visitor_phone="", visitor_name="—")

@@ -231,3 +231,14 @@ def test_my_duty_and_place_in_line(office):
     assert selectors.my_duty(actor=office.north_rep, day=DAY) is None
     assert DutyDay.objects.get(pk=office.duty.pk).last_rep_id == office.rep.pk
     assert at(10).date() == DAY
+
+
+def test_erasure_clears_the_visitors_phone_and_name(office):
+    from kehu.sales.reception.models import RegisterEntry
+
+    e = walk_in(office, visitor_name="孙女士", visitor_phone="139-1234-5678")
+    other = walk_in(office, visitor_name="周先生", visitor_phone="13800005678")
+    assert services.register_erase(mobiles=["+86 13912345678"], id_numbers=[]) == 1
+    e, other = RegisterEntry.objects.get(pk=e.pk), RegisterEntry.objects.get(pk=other.pk)
+    assert (e.visitor_phone, e.visitor_name) == ("", "—")
+    assert other.visitor_phone == "13800005678"
