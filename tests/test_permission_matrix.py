@@ -71,6 +71,7 @@ VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
 COMMISSIONS = (Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.DEPOSIT_WRITE)
 SALES = (Perm.SALES_WRITE, Perm.SALES_MANAGE)
 SALES_DEALS = (Perm.SALES_WRITE, Perm.SALES_MANAGE, Perm.DEPOSIT_WRITE)
+RECEPTION = (Perm.SALES_WRITE, Perm.SALES_MANAGE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
@@ -238,6 +239,14 @@ OPERATIONS: dict[str, Op] = {
     "/commissions/adjustments": Op(COMMISSIONS),
     "/commissions/statements": Op(COMMISSIONS, params={"month": "2026-11"}),
     "/commissions/summary": Op(COMMISSIONS, params={"month": "2026-11"}),
+    # reception rotation and the visitor and call register (排班轮流接待 / 来人来电登记): sales reps and managers;
+    # entries scoped by their receiving rep (the reception tests build them: kehu/sales/reception/tests)
+    "/reception/sources": Op(RECEPTION),
+    "/reception/roster": Op(RECEPTION),
+    "/reception/my-duty": Op(RECEPTION),
+    "/reception/entries": Op(RECEPTION),
+    "/reception/entries/{entry_id}": Op(RECEPTION, records="absent"),
+    "/reception/statistics": Op(RECEPTION),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

@@ -74,6 +74,9 @@ CAN = {
     "sales": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep"},
     "deals": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
     "sales_manage": {"admin", "executive", "manager", "north_manager"},
+    # reception: sales reps register walk-ins and calls; managers set the duty roster (sales.manage)
+    "reception": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep"},
+    "reception_manage": {"admin", "executive", "manager", "north_manager"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -186,6 +189,14 @@ ENDPOINTS += [
     E("interaction_next_step_done", "POST", "/engagement/interactions/{followup}/next-step/done", None, "write",
       True),
 ]
+ENDPOINTS += [E("reception_source_list", "GET", "/reception/sources", need="reception"),
+              E("reception_roster_get", "GET", "/reception/roster?day=2026-12-01", need="reception"),
+              E("reception_source_create", "POST", "/reception/sources", {"code": "roadshow", "name": "路演"},
+                "reception_manage", ok=201),
+              E("reception_my_duty", "GET", "/reception/my-duty", need="reception"),
+              E("reception_entry_list", "GET", "/reception/entries", need="reception"),
+              E("reception_statistics", "GET", "/reception/statistics?period=month&on=2026-12-01",
+                need="reception")]
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
 ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),

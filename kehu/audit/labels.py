@@ -180,6 +180,13 @@ ACTION_LABELS = {
     "care.calendar_token.rotate": _("Calendar feed address created"),
     "care.calendar_token.revoke": _("Calendar feed address revoked"),
     # visit plans and reports (客户走访)
+    "reception.source_create": _("Visitor source channel added"),
+    "reception.roster_set": _("Duty roster set"),
+    "reception.shift_status": _("Rep on duty marked present, absent or out"),
+    "reception.entry_create": _("Walk-in or call registered"),
+    "reception.entry_outcome": _("Reception outcome recorded"),
+    "reception.entry_refuse": _("Customer refused the receiving rep"),
+    "reception.refusal_resolve": _("Refusal handled by the manager"),
     "visit_plan.generate": _("Annual visit plan generated"),
     "visit_plan.submit": _("Annual visit plan submitted"),
     "visit_plan.approve": _("Annual visit plan approved"),

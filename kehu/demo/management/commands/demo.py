@@ -130,6 +130,9 @@ class Command(BaseCommand):
         from kehu.sales.commissions.demo import demo_load as commissions_demo_load
 
         self.stdout.write(commissions_demo_load(users=users, rng=random.Random(seed + 33)))
+        from kehu.sales.reception.demo import demo_load as reception_demo_load
+
+        self.stdout.write(reception_demo_load(users=users, rng=random.Random(seed + 32)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
