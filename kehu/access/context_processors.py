@@ -19,4 +19,11 @@ def navigation(request):
         "can_manage_users": user.has_kehu_perm(Perm.USER_MANAGE),
         "can_manage_grading": user.has_kehu_perm(Perm.GRADING_MANAGE),
         "can_review_customers": user.has_kehu_perm(Perm.CUSTOMER_WRITE) or user.has_kehu_perm(Perm.REVIEW_MANAGE),
+        # The sales, admission and survey menus: each link also needs its page's own permission.
+        "can_sell": user.has_kehu_perm(Perm.SALES_WRITE) or user.has_kehu_perm(Perm.SALES_MANAGE),
+        "can_see_deals": (user.has_kehu_perm(Perm.SALES_WRITE) or user.has_kehu_perm(Perm.SALES_MANAGE)
+                          or user.has_kehu_perm(Perm.DEPOSIT_WRITE)),
+        "can_see_admission": (user.has_kehu_perm(Perm.CUSTOMER_WRITE) or user.has_kehu_perm(Perm.QUALIFICATION_VERIFY)
+                              or user.has_kehu_perm(Perm.QUALIFICATION_MANAGE)),
+        "can_see_surveys": user.has_kehu_perm(Perm.SURVEY_MANAGE) or user.has_kehu_perm(Perm.SURVEY_ENTER),
     }
