@@ -67,6 +67,7 @@ class Op:
 HANDLE, REPORT = Perm.COMPLAINT_HANDLE, Perm.COMPLAINT_REPORT
 INSPECTIONS = (Perm.COMPLAINT_HANDLE, Perm.INSPECTION_MANAGE)
 VISITS = (Perm.INTERACTION_WRITE, Perm.VISIT_PLAN_MANAGE)
+SALES = (Perm.SALES_WRITE, Perm.SALES_MANAGE)
 OPERATIONS: dict[str, Op] = {
     # access
     "/auth/tokens": Op(),
@@ -196,6 +197,16 @@ OPERATIONS: dict[str, Op] = {
     # the personal calendar: everyone's own
     "/calendar/events": Op(params={"start": "2026-12-01", "end": "2027-01-01"}),
     "/calendar/token": Op(),
+    # registration and ownership (客户登记 / 报备, 公海): sales roles; registrations by the rep's scope, the pool
+    # to every sales role (records built in kehu/sales/ownership/tests/test_api_pages.py)
+    "/ownership/registrations": Op(SALES),
+    "/ownership/registrations/{registration_id}": Op(SALES, records="absent"),
+    "/ownership/pool": Op(SALES),
+    "/ownership/pool-moves": Op(SALES),
+    "/ownership/referrals": Op(SALES),
+    "/ownership/referrals/{referral_id}": Op(SALES, records="absent"),
+    "/ownership/disputes": Op(SALES),
+    "/ownership/disputes/{dispute_id}": Op(SALES, records="absent"),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

@@ -201,6 +201,17 @@ ACTION_LABELS = {
     "interaction.next_step_done": _("Follow-up next step done"),
     "interaction.next_step_reopen": _("Follow-up next step reopened"),
     "interaction.attach": _("Follow-up attachment added"),
+    # registration and ownership (客户登记 / 报备, 公海)
+    "registration.create": _("Customer registered"),
+    "registration.verify": _("Registration verified"),
+    "registration.correct": _("Registration corrected"),
+    "pool.release": _("Customer released to the public pool"),
+    "pool.sweep": _("Public pool sweep"),
+    "referral.create": _("Customer referred"),
+    "referral.decide": _("Referral confirmed or rejected"),
+    "dispute.raise": _("Ownership dispute raised"),
+    "dispute.decide": _("Ownership dispute decided"),
+    "dispute.escalate": _("Ownership dispute handed up"),
 }
 
 

@@ -121,6 +121,9 @@ class Command(BaseCommand):
         from kehu.engagement.demo import demo_load as followups_demo_load
 
         self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 14)))
+        from kehu.sales.ownership.demo import demo_load as ownership_demo_load
+
+        self.stdout.write(ownership_demo_load(users=users, rng=random.Random(seed + 31)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
