@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
-    VISIT = "visit", _("Visit")
-    CALL = "call", _("Call")
+    VISIT = "visit", pgettext_lazy("registration", "Visit")
+    CALL = "call", pgettext_lazy("registration", "Call")
     POOL = "pool", _("Claimed from the pool")
     REFERRAL = "referral", _("Referred visit")
 
