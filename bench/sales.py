@@ -3,10 +3,12 @@
 
 Dataset (var/bench/sales-<customers>.sqlite3, or the PostgreSQL database kehu_bench_ownership; never in git;
 rebuilt on each run): migrated; 100 account managers in 10 departments (bulk rows, unusable passwords); one
-template customer cloned set-based in SQL to <customers> prospects spread over the reps. Of them: 10 % hold a
-registration that lapsed yesterday (→ lapse), 10 % a valid one, 20 % have a follow-up this week; the others
-were created 90 days ago with no follow-up (→ idle, the 30-day rule), except the newest 10 % (created today:
-the registration benchmark registers those).
+template customer cloned set-based in SQL to <customers> customers spread over the reps, created 90 days ago
+except the newest 10 % (created today: the registration benchmark registers those). Of the older ones: 1 % are
+prospects whose registration lapsed yesterday (→ lapse), 2 % prospects with no registration and no follow-up
+(→ idle, the 30-day rule), 10 % prospects with a valid registration, 10 % prospects followed up this week, and
+the rest signed customers (stage "customer": the idle rule leaves them with their owner). The sweep reads
+every prospect and moves 3 % of the customers, a heavy day (a daily sweep moves what lapsed since yesterday).
 
 Measures (one JSON line each, merged into bench/results/latest.json by name and db):
 
@@ -106,6 +108,8 @@ def build(db: str, customers: int) -> dict:
                  "owner_id": f"{first} + (s.n %% {REPS})",
                  "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n %% {REPS}))",
                  "created_at": f"CASE WHEN s.n >= {fresh_from} THEN %s ELSE %s END",
+                 "stage": f"CASE WHEN s.n >= {fresh_from} OR s.n %% 10 IN (2, 3) OR s.n %% 100 IN (1, 4, 5)"
+                          " THEN 'prospect' ELSE 'customer' END",
                  "updated_at": "%s"}
     select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     created_params = [_db(now), _db(old)]
@@ -117,16 +121,16 @@ def build(db: str, customers: int) -> dict:
         # 10 % lapsed yesterday, 10 % valid for another two weeks (claims held by the owner)
         cur.execute("INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
                     " renewed_at, ended_at, end_reason) SELECT id, owner_id, NULL, %s, %s, NULL, NULL, ''"
-                    f" FROM customers_customer WHERE id %% 10 = 1 AND id < {lo + fresh_from}",
+                    f" FROM customers_customer WHERE (id - {lo}) %% 100 = 1 AND id < {lo + fresh_from}",
                     [_db(now - dt.timedelta(days=31)), _db(now - dt.timedelta(days=1))])
         cur.execute("INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
                     " renewed_at, ended_at, end_reason) SELECT id, owner_id, NULL, %s, %s, NULL, NULL, ''"
-                    f" FROM customers_customer WHERE id %% 10 = 2 AND id < {lo + fresh_from}",
+                    f" FROM customers_customer WHERE (id - {lo}) %% 10 = 2 AND id < {lo + fresh_from}",
                     [_db(now - dt.timedelta(days=14)), _db(now + dt.timedelta(days=14))])
         # 20 % followed up this week
         cur.execute("INSERT INTO engagement_interaction (customer_id, channel, direction, occurred_at, summary, outcome,"
                     " next_step, owner_id, recorded_by_id, created_at, updated_at) SELECT id, 'phone', 'outbound', %s,"
-                    f" '电话回访', '', '', owner_id, owner_id, %s, %s FROM customers_customer WHERE id %% 10 IN (3, 4) AND id < {lo + fresh_from}",
+                    f" '电话回访', '', '', owner_id, owner_id, %s, %s FROM customers_customer WHERE (id - {lo}) %% 10 = 3 AND id < {lo + fresh_from}",
                     [_db(now - dt.timedelta(days=3))] * 3)
         cur.execute("ANALYZE")
     return {"customers": Customer.objects.count(), "fresh_from_id": template.pk + fresh_from,

@@ -93,8 +93,10 @@ def pool_owner() -> User:
     return user
 
 
-def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now, reason: str) -> dict:
-    """Make ``to_user`` the owner, as the customer reassignment does (one history row, one audit entry)."""
+def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now, reason: str,
+                audit: bool = True) -> dict:
+    """Make ``to_user`` the owner, as the customer reassignment does (one history row, one audit entry —
+    ``audit=False`` when the caller's own entry records the owner change)."""
     from kehu.customers.review.services import review_open_items_reassign
 
     change = {"owner": [customer.owner_id, to_user.pk]}
@@ -106,7 +108,8 @@ def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now,
     ChangeRecord.objects.create(customer_id=customer.pk, at=now, actor=actor if actor and actor.pk else None,
                                 actor_name=actor.get_username() if actor and actor.pk else "system",
                                 object_type="customer", object_id=customer.pk, action="update", changes=change)
-    audit_record(actor=actor, action="customer.reassign", obj=customer, changes={**change, "reason": reason})
+    if audit:
+        audit_record(actor=actor, action="customer.reassign", obj=customer, changes={**change, "reason": reason})
     customer.owner_id, customer.department_id = to_user.pk, department_id
     return change
 
@@ -217,9 +220,10 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
     previous = customer.owner
     if in_pool:
         PoolMove.objects.create(customer_id=customer.pk, kind=MoveKind.CLAIM, rep=actor, actor=actor, at=now)
+    moved = {}
     if customer.owner_id != actor.pk:
-        _move_owner(actor=actor, customer=customer, to_user=actor, department_id=actor.department_id, now=now,
-                    reason="registration")
+        moved = _move_owner(actor=actor, customer=customer, to_user=actor, department_id=actor.department_id,
+                            now=now, reason="registration", audit=False)
         if not in_pool and previous.is_active:
             from kehu.notifications.services import notify
 
@@ -227,7 +231,7 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
                 "customer": customer.name, "rep": str(actor)}, link=f"/ownership/registrations/{registration.pk}/")
     audit_record(actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
                  changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(),
-                          "from_pool": in_pool})
+                          "from_pool": in_pool, **moved})
     return registration
 
 
@@ -439,6 +443,10 @@ def dispute_raise(*, actor, customer_id: int, statement: str, now: dt.datetime |
     _dispute_event(dispute, actor=actor, action="raised", now=now, note=statement)
     audit_record(actor=actor, action="dispute.raise", obj=dispute, object_repr=customer.name,
                  changes={"holder": customer.owner_id})
+    from kehu.notifications.services import notify
+
+    notify(user=customer.owner, title=_("%(rep)s disputes your ownership of %(customer)s") % {
+        "rep": str(actor), "customer": customer.name}, link=f"/ownership/disputes/{dispute.pk}/")
     return dispute
 
 
@@ -485,6 +493,11 @@ def dispute_decide(*, actor, dispute_id: int, winner_id: int, raiser_share: int,
                    note=f"{reason}\n{raiser}/{holder}")
     audit_record(actor=actor, action="dispute.decide", obj=dispute, changes={
         "winner": winner_id, "split": [raiser, holder], "reason": reason, "level": dispute.level})
+    from kehu.notifications.services import notify
+
+    for user in User.objects.filter(pk__in=(dispute.raised_by_id, dispute.holder_id)):
+        notify(user=user, title=_("The ownership dispute about %(customer)s was decided") % {
+            "customer": customer.name}, link=f"/ownership/disputes/{dispute.pk}/")
     return dispute
 
 
