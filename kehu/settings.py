@@ -489,3 +489,17 @@ KEHU_IDEMPOTENCY = {
 }
 # How long the list of fields each record version changed is kept (told to a writer whose version is stale).
 KEHU_VERSION_STAMP_DAYS = int(os.environ.get("KEHU_VERSION_STAMP_DAYS", "30"))
+
+# Registration and ownership (客户登记 / 报备, 公海; seed 004): how long a registration protects the rep, whether
+# a recorded follow-up renews it, when an untended customer returns to the pool, and the pool's claim limits.
+KEHU_OWNERSHIP = {
+    "valid_months": int(os.environ.get("KEHU_REGISTRATION_VALID_MONTHS", "1")),
+    "renew_on_followup": _env_bool("KEHU_REGISTRATION_RENEW_ON_FOLLOWUP", True),
+    "idle_days": int(os.environ.get("KEHU_POOL_IDLE_DAYS", "30")),
+    "idle_stages": tuple(_env_list("KEHU_POOL_IDLE_STAGES", "prospect,intent")),
+    "daily_claim_limit": int(os.environ.get("KEHU_POOL_DAILY_CLAIM_LIMIT", "5")),
+    "max_held": int(os.environ.get("KEHU_POOL_MAX_HELD", "300")),
+    "pool_username": os.environ.get("KEHU_POOL_USERNAME", "kehu-pool"),
+    "dispute_level_hours": int(os.environ.get("KEHU_DISPUTE_LEVEL_HOURS", "48")),
+    "lapsing_days": 3,
+}

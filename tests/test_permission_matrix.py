@@ -247,6 +247,16 @@ OPERATIONS: dict[str, Op] = {
     "/reception/entries": Op(RECEPTION),
     "/reception/entries/{entry_id}": Op(RECEPTION, records="absent"),
     "/reception/statistics": Op(RECEPTION),
+    # registration and ownership (客户登记 / 报备, 公海): sales roles; registrations by the rep's scope, the pool
+    # to every sales role (records built in kehu/sales/ownership/tests/test_api_pages.py)
+    "/ownership/registrations": Op(SALES),
+    "/ownership/registrations/{registration_id}": Op(SALES, records="absent"),
+    "/ownership/pool": Op(SALES),
+    "/ownership/pool-moves": Op(SALES),
+    "/ownership/referrals": Op(SALES),
+    "/ownership/referrals/{referral_id}": Op(SALES, records="absent"),
+    "/ownership/disputes": Op(SALES),
+    "/ownership/disputes/{dispute_id}": Op(SALES, records="absent"),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

@@ -70,7 +70,8 @@ CAN = {
     # commissions: the sales roles and finance (who settles them); rules and rates edited by sales managers
     "commissions": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
     "commission_manage": {"admin", "executive", "manager", "north_manager"},
-    # the sales pipeline: sales.write / sales.manage; deals and their money also finance (deposit.write)
+    # the sales pipeline, registration and ownership: sales.write / sales.manage; deals and their money also
+    # finance (deposit.write)
     "sales": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep"},
     "deals": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
     "sales_manage": {"admin", "executive", "manager", "north_manager"},
@@ -103,6 +104,7 @@ def build_world():
         "customer": hx.pk, "channel": "visit", "summary": "拜访采购部王经理", "next_step": "发送报价",
         "next_step_due": "2026-12-20"})[0].pk
     customers = {"hx": hx.pk, "li": li.pk, "dongfang": dongfang.pk, "yanshan": yanshan.pk}
+    ids["dongfang"] = dongfang.pk
     return org, tokens, ids, customers
 
 
@@ -242,6 +244,17 @@ ENDPOINTS += [E("sales_prospect_list", "GET", "/sales/prospects", need="sales"),
               E("sales_breach_list", "GET", "/sales/breach-cases", need="deals"),
               E("sales_stats", "GET", "/sales/stats", need="deals"),
               E("sales_policy_update", "PATCH", "/sales/policy", {"dunning_repeat_days": 5}, "sales_manage")]
+ENDPOINTS += [E("registration_list", "GET", "/ownership/registrations", need="sales"),
+              # first registration wins: 东方 (rep2's) has no registration yet, so any sales role may register it
+              E("registration_create", "POST", "/ownership/registrations", {"customer": "{dongfang}", "channel": "call"},
+                "sales", ok=201),
+              E("pool_list", "GET", "/ownership/pool", need="sales"),
+              E("pool_move_list", "GET", "/ownership/pool-moves", need="sales"),
+              # releasing 华星 to the pool: its owner or a manager over it (others: not found)
+              E("pool_release", "POST", "/ownership/customers/{hx}/release", {"reason": "客户无意向"}, "sales", True,
+                201),
+              E("referral_list", "GET", "/ownership/referrals", need="sales"),
+              E("dispute_list", "GET", "/ownership/disputes", need="sales")]
 
 
 def expected_status(ep: Endpoint, who: str) -> int:
@@ -261,7 +274,10 @@ def call(client, ep: Endpoint, ids, token: str | None):
         return fn(ep.url(ids), **headers)
     if ep.method == "DELETE":
         return fn(ep.url(ids), **headers)
-    return fn(ep.url(ids), json.dumps(ep.body or {}), content_type="application/json", **headers)
+    # a body value "{name}" is the id of that record of the world
+    body = {k: ids[v[1:-1]] if isinstance(v, str) and v[:1] == "{" and v[-1:] == "}" and v[1:-1] in ids else v
+            for k, v in (ep.body or {}).items()}
+    return fn(ep.url(ids), json.dumps(body), content_type="application/json", **headers)
 
 
 def snapshot():

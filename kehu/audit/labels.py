@@ -261,6 +261,17 @@ ACTION_LABELS = {
     "sales.arrears_sweep": _("Dunning notices and breach cases issued"),
     "sales.breach_close": _("Breach case closed"),
     "sales.policy_update": _("Arrears figures changed"),
+    # registration and ownership (客户登记 / 报备, 公海)
+    "registration.create": _("Customer registered"),
+    "registration.verify": _("Registration verified"),
+    "registration.correct": _("Registration corrected"),
+    "pool.release": _("Customer released to the public pool"),
+    "pool.sweep": _("Public pool sweep"),
+    "referral.create": _("Customer referred"),
+    "referral.decide": _("Referral confirmed or rejected"),
+    "dispute.raise": _("Ownership dispute raised"),
+    "dispute.decide": _("Ownership dispute decided"),
+    "dispute.escalate": _("Ownership dispute handed up"),
 }
 
 

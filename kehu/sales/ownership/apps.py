@@ -7,3 +7,12 @@ class OwnershipConfig(AppConfig):
     label = "ownership"
     verbose_name = _("Customer ownership")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.engagement.hooks import on_interaction_recorded
+        from kehu.sales.facts import register_facts_provider
+        from kehu.sales.ownership.facts import ownership_facts
+        from kehu.sales.ownership.services import on_followup_recorded
+
+        on_interaction_recorded(on_followup_recorded)
+        register_facts_provider(ownership_facts)

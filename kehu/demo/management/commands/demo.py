@@ -124,15 +124,20 @@ class Command(BaseCommand):
         from kehu.surveys.demo import demo_load as surveys_demo_load
 
         self.stdout.write(surveys_demo_load(users=users, rng=random.Random(seed + 30)))
+        # A sales office's month: the roster and walk-ins, registrations and the pool, then deals (their
+        # commissions split on the facts the first two recorded).
+        from kehu.sales.reception.demo import demo_load as reception_demo_load
+
+        self.stdout.write(reception_demo_load(users=users, rng=random.Random(seed + 32)))
+        from kehu.sales.ownership.demo import demo_load as ownership_demo_load
+
+        self.stdout.write(ownership_demo_load(users=users, rng=random.Random(seed + 34)))
         from kehu.sales.demo import demo_load as sales_demo_load
 
         self.stdout.write(sales_demo_load(users=users, rng=random.Random(seed + 31)))
         from kehu.sales.commissions.demo import demo_load as commissions_demo_load
 
         self.stdout.write(commissions_demo_load(users=users, rng=random.Random(seed + 33)))
-        from kehu.sales.reception.demo import demo_load as reception_demo_load
-
-        self.stdout.write(reception_demo_load(users=users, rng=random.Random(seed + 32)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
