@@ -39,7 +39,7 @@ demo: $(STAMP)
 # reported as skipped with the reason. KEHU_TEST_DATABASE_URL=postgres://… runs it on PostgreSQL.
 test: $(STAMP)
 	$(BIN)/ruff check kehu tests bench conftest.py
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check kehu tests bench conftest.py
