@@ -110,7 +110,8 @@ _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
                        "kehu.workdays.migrations.0002_seed_statutory_schedule",
                        "kehu.orders.migrations.0002_seed_order_terms_chain",
                        "kehu.grading.migrations.0003_seed_grade_override_chain",
-                       "kehu.engagement.visits.migrations.0002_report_scales")
+                       "kehu.engagement.visits.migrations.0002_report_scales",
+                       "kehu.qualification.migrations.0002_seed_customer_types")
 
 
 def _set_audit_triggers(enabled: bool) -> None:
