@@ -201,6 +201,18 @@ ACTION_LABELS = {
     "interaction.next_step_done": _("Follow-up next step done"),
     "interaction.next_step_reopen": _("Follow-up next step reopened"),
     "interaction.attach": _("Follow-up attachment added"),
+    # admission (准入, 开户审批, 暂停业务往来)
+    "customer.status_changed": _("Customer status changed"),
+    "qualification.type_set": _("Customer type set"),
+    "qualification.document_add": _("Qualification document filed"),
+    "qualification.document_verified": _("Qualification document verified"),
+    "qualification.document_rejected": _("Qualification document rejected"),
+    "qualification.application_submit": _("Account opening applied for"),
+    "qualification.application_resubmit": _("Account opening application sent again"),
+    "qualification.application_approved": _("Account opening approved"),
+    "qualification.application_rejected": _("Account opening rejected"),
+    "qualification.application_returned": _("Account opening application returned"),
+    "qualification.application_cancelled": _("Account opening application withdrawn"),
 }
 
 

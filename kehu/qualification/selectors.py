@@ -140,3 +140,17 @@ def pending_customer_list(*, actor, mine: bool = False, limit: int | None = None
 def open_application_by_customer(customer_ids: list[int]) -> dict[int, AccountOpening]:
     return {a.customer_id: a for a in AccountOpening.objects.filter(customer_id__in=customer_ids,
                                                                     status__in=OPEN_APPLICATION)}
+
+
+def plan_missing_list(*, actor, month: dt.date, mine: bool = False, limit: int = 50) -> list[Customer]:
+    """Active customers in scope whose type requires a monthly next-month sales plan (独家代理: 每月向公司提供
+    下月销售计划) and that have none for ``month`` (kehu.grading.allocation's SalesPlan)."""
+    from kehu.grading.allocation.models import SalesPlan
+
+    _require_read(actor)
+    typed = CustomerQualification.objects.filter(customer_type__monthly_plan_required=True).values("customer_id")
+    qs = Customer.objects.filter(scope_q(actor), deleted_at__isnull=True, status=Status.ACTIVE, pk__in=typed).exclude(
+        pk__in=SalesPlan.objects.filter(month=month).values("customer_id"))
+    if mine:
+        qs = qs.filter(owner_id=actor.pk)
+    return list(qs.order_by("id")[:limit])

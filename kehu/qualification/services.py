@@ -48,7 +48,7 @@ def config() -> dict:
     """The qualification figures (settings.KEHU_QUALIFICATION over the built-in defaults)."""
     base = {"remind_days": 30, "file_max_bytes": 10 * 1024 * 1024,
             "file_types": ["image/jpeg", "image/png", "application/pdf"],
-            "notify_roles": ["finance"],
+            "notify_roles": ["finance"], "plan_reminder_day": 20,
             "consent_purposes": ["通知", "资质", "联系", "notice", "contact"]}
     return {**base, **getattr(settings, "KEHU_QUALIFICATION", {})}
 
@@ -364,7 +364,8 @@ def application_submit(*, actor, customer_id: int, data: dict, today: dt.date | 
         row.customer_type = ctype
         row.save(update_fields=["customer_type", "updated_at"])
     app = AccountOpening.objects.create(customer=customer, customer_type=ctype, data=values, applicant=actor)
-    req = approval_request(actor=actor, chain_code=CHAIN, target=app,
+    # The steps walk up the owner's department line (the owner's sales manager reviews first), whoever files it.
+    req = approval_request(actor=actor, chain_code=CHAIN, target=app, line_of=customer.owner,
                            title=_("Account opening: %(c)s") % {"c": customer.name},
                            payload=_application_payload(customer, ctype, values))
     app.request_id = req.pk
@@ -471,6 +472,26 @@ def customer_reinstate(*, actor, customer_id: int, reason: str):
     return customer
 
 
+@transaction.atomic
+def customers_admit_established(*, actor, customer_ids: Iterable[int], reason: str) -> int:
+    """Admit, set-based, pending customers that were already doing business before the rule (an established
+    book taken over, the demo company): source "migration", one audit entry each. Perm.QUALIFICATION_MANAGE."""
+    _require(actor, Perm.QUALIFICATION_MANAGE)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("A reason is required."), fields={"reason": [_("A reason is required.")]})
+    ids = sorted({int(i) for i in customer_ids})
+    rows: list[tuple[int, str]] = []
+    cust = Customer._meta.db_table
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        rows += _returning(
+            f"UPDATE {cust} SET status = 'active', version = version + 1 WHERE status = 'pending' AND "
+            f"deleted_at IS NULL AND id IN ({', '.join(['%s'] * len(chunk))}) RETURNING id, name", chunk)
+    _stamp_and_audit(rows, before="pending", after="active", reason=reason, source="migration", actor=actor)
+    return len(rows)
+
+
 # ---------------------------------------------------------------- the daily sweep
 
 def _returning(sql: str, params: list) -> list[tuple]:
@@ -517,7 +538,8 @@ def sweep_reinstate(*, today: dt.date) -> list[tuple[int, str]]:
     return rows
 
 
-def _stamp_and_audit(rows: list[tuple[int, str]], *, before: str, after: str, reason: str) -> None:
+def _stamp_and_audit(rows: list[tuple[int, str]], *, before: str, after: str, reason: str,
+                     source: str = "documents", actor=None) -> None:
     """The version stamps and audit entries of a set-based status change (one row each, executemany)."""
     if not rows:
         return
@@ -533,8 +555,8 @@ def _stamp_and_audit(rows: list[tuple[int, str]], *, before: str, after: str, re
                                                    fields=["status"]) for pk in ids if pk in versions],
                                      batch_size=2000, ignore_conflicts=True)
     objects = [Customer(pk=pk, name=name) for pk, name in rows]
-    audit_record_many(actor=None, action="customer.status_changed", objects=objects,
-                      changes=[{"status": [before, after], "reason": reason, "source": "documents"}] * len(objects))
+    audit_record_many(actor=actor, action="customer.status_changed", objects=objects,
+                      changes=[{"status": [before, after], "reason": reason, "source": source}] * len(objects))
 
 
 def expiry_sweep(*, today: dt.date | None = None, remind: bool = True) -> dict:

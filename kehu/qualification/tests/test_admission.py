@@ -111,8 +111,6 @@ def test_application_needs_the_papers_the_policy_lists(org, var):
 
 
 def test_three_step_approval_activates_and_sends_the_record_to_finance(org, var):
-    from kehu.notifications.models import Notification
-
     c = company(org)
     file_papers(org.rep, c)
     app = apply(org, c)
@@ -120,8 +118,6 @@ def test_three_step_approval_activates_and_sends_the_record_to_finance(org, var)
     decide(org, app, org.finance)
     c.refresh_from_db()
     assert c.status == "pending"  # not before the general manager approves
-    from django.test.utils import CaptureQueriesContext  # noqa: F401
-
     decide(org, app, org.executive)
     c.refresh_from_db()
     app.refresh_from_db()
@@ -325,6 +321,15 @@ def test_complaints_and_follow_ups_stay_open_to_a_suspended_customer(org, var):
     services.customer_suspend(actor=org.manager, customer_id=c.pk, reason="资质过期")
     it, _ = interaction_create(actor=org.rep, data={"customer": c.pk, "channel": "phone", "summary": "催促换证"})
     assert it.pk
+    from kehu.service_desk.services import complaint_record
+    from kehu.service_desk.tickets.services import ticket_record
+
+    complaint = complaint_record(actor=org.rep, data={"complainant_name": "李先生", "subject": "送货延误",
+                                                     "description": "货物晚到三天", "channel": "letter",
+                                                     "customer": c.pk})
+    ticket = ticket_record(actor=org.rep, data={"customer": c.pk, "kind": "repair", "channel": "phone",
+                                                "subject": "设备报修", "description": "压缩机异响"})
+    assert complaint.pk and ticket.pk
 
 
 def test_expiry_reminder_to_owner_and_consenting_contact_once(org, var, django_capture_on_commit_callbacks, settings):

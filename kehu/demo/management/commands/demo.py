@@ -83,7 +83,13 @@ class Command(BaseCommand):
             pool = regional or owners
             row["owner"] = pool[rng.randrange(len(pool))]
             rows.append(row)
+        last_id = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         created = services.customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
+        # The demo company's book is established business: admitted already (qualification.demo adds pending ones).
+        from kehu.qualification.services import customers_admit_established
+
+        customers_admit_established(actor=admin, customer_ids=Customer.objects.filter(pk__gt=last_id).values_list(
+            "pk", flat=True), reason="演示数据：存量客户，已准入")
         self._decorate(admin, tags, rng, start)
         # Each capability adds its own believable records through its services.
         from kehu.customers.demo_dupes import demo_load as dupes_demo_load
@@ -121,6 +127,9 @@ class Command(BaseCommand):
         from kehu.engagement.demo import demo_load as followups_demo_load
 
         self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 14)))
+        from kehu.qualification.demo import demo_load as qualification_demo_load
+
+        self.stdout.write(qualification_demo_load(users=users, rng=random.Random(seed + 30)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
