@@ -154,3 +154,11 @@ def plan_missing_list(*, actor, month: dt.date, mine: bool = False, limit: int =
     if mine:
         qs = qs.filter(owner_id=actor.pk)
     return list(qs.order_by("id")[:limit])
+
+
+def pending_without_application(*, actor, limit: int = 50) -> list[Customer]:
+    """My customers pending admission with no application under way (one query)."""
+    _require_read(actor)
+    under_way = AccountOpening.objects.filter(status__in=OPEN_APPLICATION).values("customer_id")
+    return list(Customer.objects.filter(scope_q(actor), owner_id=actor.pk, deleted_at__isnull=True,
+                                        status=Status.PENDING).exclude(pk__in=under_way).order_by("-id")[:limit])

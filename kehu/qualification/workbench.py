@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kehu.access.roles import Perm
 from kehu.qualification import expiry, selectors
@@ -40,15 +40,13 @@ def expiring_documents(user, *, today, now, limit):
 def my_pending_customers(user, *, today, now, limit):
     if not user.has_kehu_perm(Perm.CUSTOMER_WRITE):
         return []
-    page = selectors.pending_customer_list(actor=user, mine=True, limit=min(max(limit, 1), 50))
-    under_way = selectors.open_application_by_customer([c.pk for c in page.items])
     return [Todo(kind="qualification_pending", title=_("Apply for account opening: %(c)s") % {"c": c.name},
                  url=reverse("qualification:customer", args=[c.pk]), detail=c.uscc)
-            for c in page.items if c.pk not in under_way][:limit]
+            for c in selectors.pending_without_application(actor=user, limit=limit)]
 
 
 @todo_provider("qualification_agent_plans", label=gettext_lazy("Exclusive agents' next-month plans"), order=29,
-               short=gettext_lazy("Plan"))
+               more="allocation:plans", short=pgettext_lazy("workbench to-do kind", "Plan"))
 def missing_agent_plans(user, *, today, now, limit):
     """From the 20th, my exclusive agents without next month's sales plan (seed 004 第十条: 每月提供下月销售计划)."""
     local = expiry.local_today(now)

@@ -25,7 +25,10 @@ ORDER = {"order_date": "2026-06-10", "product_line": "聚乙烯 PE", "quantity":
 def _customer(org):
     from kehu.customers import services
 
-    return services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司"})
+    from kehu.qualification.testing import admit
+
+    # an established (admitted) customer: orders are refused while a company is pending account opening
+    return admit(services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司"}))
 
 
 def _cases(org):

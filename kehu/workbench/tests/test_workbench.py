@@ -16,8 +16,10 @@ pytestmark = pytest.mark.django_db
 
 def customer(owner, name):
     from kehu.customers import services
+    from kehu.qualification.testing import admit
 
-    return services.customer_create(actor=owner, data={"name": name})
+    # an established (admitted) customer; a company pending account opening is a to-do of its own
+    return admit(services.customer_create(actor=owner, data={"name": name}))
 
 
 def complaint(actor, *, days_ago: int = 0, customer_id: int | None = None, subject="发货延迟"):
@@ -330,9 +332,10 @@ def test_workbench_api_query_count_does_not_grow_with_the_todos(api_client, org,
     api_client.get("/workbench")  # the token's first use is recorded once
     few = _queries(lambda: api_client.get("/workbench"))
     _busy(org, 4, start=1)
-    # 24 before the engagement apps; follow-ups, visit plans, symposia and care, allocation and the
-    # dedicated-manager check each add a bounded few (one or two per to-do kind, never per row).
-    with django_assert_max_num_queries(32):
+    # 24 before the engagement apps; follow-ups, visit plans, symposia and care, allocation, the
+    # dedicated-manager check and admission (documents expiring, my pending customers) each add a bounded few
+    # (one or two per to-do kind, never per row).
+    with django_assert_max_num_queries(34):
         resp = api_client.get("/workbench")
     assert resp.status_code == 200 and len(resp.json()["todos"]) >= 10
     assert _queries(lambda: api_client.get("/workbench")) == few
