@@ -24,7 +24,6 @@ ORDER = {"order_date": "2026-06-10", "product_line": "聚乙烯 PE", "quantity":
 
 def _customer(org):
     from kehu.customers import services
-
     from kehu.qualification.testing import admit
 
     # an established (admitted) customer: orders are refused while a company is pending account opening
