@@ -114,6 +114,7 @@ _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
                        "kehu.surveys.migrations.0003_seed_questionnaire_chain",
                        "kehu.sales.commissions.migrations.0002_seed_rules_rates_chain",
                        "kehu.sales.migrations.0003_seed_pipeline",
+                       "kehu.qualification.migrations.0002_seed_customer_types",
                        )
 
 

@@ -477,6 +477,20 @@ KEHU_ENGAGEMENT = {
     "attachment_types": ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"],
     "attachments_per_interaction": 10,
 }
+# Admission (准入, seed 004 第13篇 第七、八、十五条): a new company customer starts pending (待准入) until its
+# account-opening application (开户审批) is approved — off, companies register active as persons do. Papers in
+# force that expire suspend the customer at midnight Asia/Shanghai; owners (and consenting contacts) are reminded
+# this many days ahead; scans up to this size, of these types (sniffed from the content).
+KEHU_ACCOUNT_OPENING_REQUIRED = _env_bool("KEHU_ACCOUNT_OPENING_REQUIRED", True)
+KEHU_QUALIFICATION = {
+    "remind_days": int(os.environ.get("KEHU_QUALIFICATION_REMIND_DAYS", "30")),
+    "file_max_bytes": int(os.environ.get("KEHU_QUALIFICATION_FILE_MAX_BYTES", str(10 * 1024 * 1024))),
+    "file_types": ["image/jpeg", "image/png", "application/pdf"],
+    "notify_roles": ["finance"],
+    "consent_purposes": ["通知", "资质", "联系", "notice", "contact"],
+    # from this day of the month, exclusive agents without next month's sales plan are their owner's to-do
+    "plan_reminder_day": 20,
+}
 # Grading (客户经理制, 000 2.2): a grade whose service policy requires a dedicated account manager is served
 # when the customer's owner is an active user of one of these roles; the others are the department's to-do.
 KEHU_GRADING_DEDICATED_ROLES = ("account_manager",)

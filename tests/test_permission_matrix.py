@@ -218,6 +218,14 @@ OPERATIONS: dict[str, Op] = {
     "/care/reminders/{reminder_id}": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE), records="absent"),
     "/care/product-notices": Op((Perm.INTERACTION_WRITE, Perm.CARE_MANAGE)),
     "/care/profiles/{contact_id}": Op(records="scoped", world="contact"),
+    # admission (准入): documents and applications of the customers in scope
+    "/qualification/customer-types": Op(),
+    "/qualification/documents": Op(),
+    "/qualification/documents/{document_id}": Op(records="scoped", world="document"),
+    "/qualification/documents/{document_id}/file": Op(records="absent"),
+    "/qualification/applications": Op(),
+    "/qualification/applications/{application_id}": Op(records="absent"),
+    "/qualification/pending-customers": Op(),
     # the personal calendar: everyone's own
     "/calendar/events": Op(params={"start": "2026-12-01", "end": "2027-01-01"}),
     "/calendar/token": Op(),
@@ -278,6 +286,7 @@ def build_world():
     from kehu.engagement.services import interaction_create
     from kehu.grading.allocation.services import plan_create
     from kehu.orders.services import order_create, payment_record
+    from kehu.qualification.services import document_add
     from kehu.service_desk.services import complaint_record
     from kehu.service_desk.tickets.services import ticket_record
 
@@ -307,6 +316,8 @@ def build_world():
             "participant_type": "exclusive_agent", "quantity_t": "800"}).pk
         records["payment"][variant] = payment_record(actor=org.admin, customer_id=customer.pk, data={
             "due_date": "2026-12-02", "amount": "98000.00"}).payment.pk
+        records.setdefault("document", {})[variant] = document_add(actor=owner, customer_id=customer.pk, data={
+            "kind": "business_licence", "number": f"浙工商{serial:06d}", "valid_to": "2030-12-31"}).pk
         records.setdefault("interaction", {})[variant] = interaction_create(actor=owner, data={
             "customer": customer.pk, "channel": "phone", "summary": "电话沟通提货计划"})[0].pk
     tokens = {role: token_create(actor=org.users[key], name="matrix")[1] for role, key in CALLER.items()}

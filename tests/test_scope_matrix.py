@@ -78,6 +78,10 @@ CAN = {
     # reception: sales reps register walk-ins and calls; managers set the duty roster (sales.manage)
     "reception": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep"},
     "reception_manage": {"admin", "executive", "manager", "north_manager"},
+    # admission: documents are verified by finance and the managers (资质审查); only managers suspend or
+    # reinstate (a rep never clears a suspension)
+    "verify": {"admin", "executive", "manager", "north_manager", "finance"},
+    "suspend": {"admin", "executive", "manager", "north_manager"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -103,8 +107,23 @@ def build_world():
     ids["followup"] = interaction_create(actor=org.rep, data={
         "customer": hx.pk, "channel": "visit", "summary": "拜访采购部王经理", "next_step": "发送报价",
         "next_step_due": "2026-12-20"})[0].pk
-    customers = {"hx": hx.pk, "li": li.pk, "dongfang": dongfang.pk, "yanshan": yanshan.pk}
     ids["dongfang"] = dongfang.pk
+    from kehu.customers.tests.factories import make_uscc
+    from kehu.qualification.services import document_add
+
+    pending = org_customer(org.rep, "嘉兴华信化工贸易有限公司", serial=4, admitted=False)
+    for data in ({"kind": "business_licence", "number": make_uscc(4), "valid_to": "2031-12-31"},
+                 {"kind": "invoicing", "bank": "中国工商银行嘉兴分行", "account_number": "1204060109200001234",
+                  "invoice_address": "嘉兴港区中山路 8 号", "invoice_phone": "0573-85551234"}):
+        ids.setdefault("doc", document_add(actor=org.rep, customer_id=pending.pk, data=data).pk)
+    ids["pending"] = pending.pk
+    from kehu.qualification.services import customer_suspend
+
+    held = org_customer(org.rep, "湖州南浔永兴化工有限公司", serial=5)
+    customer_suspend(actor=org.manager, customer_id=held.pk, reason="资质存疑，暂停业务往来")
+    ids["held"] = held.pk
+    customers = {"hx": hx.pk, "li": li.pk, "dongfang": dongfang.pk, "yanshan": yanshan.pk, "pending": pending.pk,
+                 "held": held.pk}
     return org, tokens, ids, customers
 
 
@@ -121,6 +140,7 @@ class Endpoint:
     scoped: bool = False  # acts on a record of rep's
     ok: int = 200
     clear: bool = False  # a success legitimately returns clear confidential values
+    multipart: bool = False  # the body is a form (an upload), not JSON
 
     def url(self, ids) -> str:
         return "/api/v1" + self.path.format(**ids)
@@ -172,7 +192,7 @@ ENDPOINTS = [
                                                                          "grade": "三星"}, "grading"),
     E("grading_movements", "GET", "/grading/movements", need="any"),
 ]
-WRITE_METHODS = {"POST", "PATCH", "DELETE"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ENDPOINTS += [E("visit_plan_list", "GET", "/visits/plans", need="visits"),
               E("visit_plan_generate", "POST", "/visits/plans/generate", {"year": 2026, "start": "2026-01-01"},
                 "visits", ok=201),
@@ -199,6 +219,26 @@ ENDPOINTS += [E("reception_source_list", "GET", "/reception/sources", need="rece
               E("reception_entry_list", "GET", "/reception/entries", need="reception"),
               E("reception_statistics", "GET", "/reception/statistics?period=month&on=2026-12-01",
                 need="reception")]
+ENDPOINTS += [
+    E("qualification_customer_types", "GET", "/qualification/customer-types", need="any"),
+    E("qualification_document_list", "GET", "/qualification/documents", need="any"),
+    E("qualification_document_get", "GET", "/qualification/documents/{doc}", scoped=True),
+    E("qualification_document_add", "POST", "/qualification/customers/{hx}/documents",
+      {"kind": "invoicing", "bank": "中国银行杭州分行", "account_number": "3566 5821 0001", "invoice_address": "杭州市滨江区",
+       "invoice_phone": "0571-87651234"}, "write", True, 201, multipart=True),
+    E("qualification_document_verify", "POST", "/qualification/documents/{doc}/verify", {"decision": "verified"},
+      "verify", True),
+    E("qualification_type_set", "PUT", "/qualification/customers/{pending}/type", {"customer_type": "dealer"},
+      "write", True),
+    E("qualification_application_list", "GET", "/qualification/applications", need="any"),
+    E("qualification_application_submit", "POST", "/qualification/customers/{pending}/applications",
+      {"customer_type": "direct", "legal_representative": "沈国华"}, "write", True, 201),
+    E("qualification_pending_customers", "GET", "/qualification/pending-customers", need="any"),
+    E("qualification_suspend", "POST", "/qualification/customers/{hx}/suspend", {"reason": "资质存疑"}, "suspend",
+      True),
+    E("qualification_reinstate", "POST", "/qualification/customers/{held}/reinstate", {"reason": "已核实"}, "suspend",
+      True),
+]
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
 ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),
@@ -277,6 +317,8 @@ def call(client, ep: Endpoint, ids, token: str | None):
     # a body value "{name}" is the id of that record of the world
     body = {k: ids[v[1:-1]] if isinstance(v, str) and v[:1] == "{" and v[-1:] == "}" and v[1:-1] in ids else v
             for k, v in (ep.body or {}).items()}
+    if ep.multipart:
+        return fn(ep.url(ids), body, **headers)
     return fn(ep.url(ids), json.dumps(body), content_type="application/json", **headers)
 
 
@@ -356,10 +398,10 @@ def test_unknown_token_gets_401_on_every_endpoint(db, client, world, ep):
 # ---------------------------------------------------------------- what each role sees
 
 VISIBLE = {
-    "rep": {"hx", "li"}, "rep2": {"dongfang"}, "north_rep": {"yanshan"},
-    "manager": {"hx", "li", "dongfang"}, "north_manager": {"yanshan"},
-    **{k: {"hx", "li", "dongfang", "yanshan"} for k in ("admin", "executive", "agent", "finance", "analyst",
-                                                          "auditor")},
+    "rep": {"hx", "li", "pending", "held"}, "rep2": {"dongfang"}, "north_rep": {"yanshan"},
+    "manager": {"hx", "li", "dongfang", "pending", "held"}, "north_manager": {"yanshan"},
+    **{k: {"hx", "li", "dongfang", "yanshan", "pending", "held"} for k in ("admin", "executive", "agent", "finance",
+                                                                            "analyst", "auditor")},
 }
 
 

@@ -272,6 +272,17 @@ ACTION_LABELS = {
     "dispute.raise": _("Ownership dispute raised"),
     "dispute.decide": _("Ownership dispute decided"),
     "dispute.escalate": _("Ownership dispute handed up"),
+    # admission (准入, 开户审批, 暂停业务往来)
+    "qualification.type_set": _("Customer type set"),
+    "qualification.document_add": _("Qualification document filed"),
+    "qualification.document_verified": _("Qualification document verified"),
+    "qualification.document_rejected": _("Qualification document rejected"),
+    "qualification.application_submit": _("Account opening applied for"),
+    "qualification.application_resubmit": _("Account opening application sent again"),
+    "qualification.application_approved": _("Account opening approved"),
+    "qualification.application_rejected": _("Account opening rejected"),
+    "qualification.application_returned": _("Account opening application returned"),
+    "qualification.application_cancelled": _("Account opening application withdrawn"),
 }
 
 

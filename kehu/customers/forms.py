@@ -117,7 +117,6 @@ class CustomerForm(LegalBasisFields, StyledForm):
     address = forms.CharField(label=_("Address"), required=False, max_length=300)
     source = forms.CharField(label=_("Source channel"), required=False, max_length=50)
     stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Stage.choices, initial=Stage.PROSPECT)
-    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, initial=Status.ACTIVE)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=None)
     tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=None, required=False,
                                           widget=forms.SelectMultiple(attrs={"size": 6}))
@@ -136,7 +135,7 @@ class CustomerForm(LegalBasisFields, StyledForm):
     confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     PLAIN = ("name", "kind", "uscc", "industry", "scale", "province", "city", "district", "address", "source",
-             "stage", "status", "needs", "preferences", "pain_points")
+             "stage", "needs", "preferences", "pain_points")
 
     def __init__(self, *args, owners, tags, custom_fields=(), editing=False, **kwargs):
         super().__init__(*args, **kwargs)

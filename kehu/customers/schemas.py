@@ -158,7 +158,6 @@ class CustomerIn(Schema):
     address: str = Field("", max_length=300)
     source: str = Field("", max_length=50)
     stage: StageT = "prospect"
-    status: StatusT = "active"
     owner: int | None = None
     tags: list[int] = []
     custom: dict = {}
@@ -192,7 +191,6 @@ class CustomerPatch(Schema):
     address: str | None = Field(None, max_length=300)
     source: str | None = Field(None, max_length=50)
     stage: StageT | None = None
-    status: StatusT | None = None
     owner: int | None = None
     tags: list[int] | None = None
     custom: dict | None = None

@@ -36,6 +36,7 @@ from kehu.customers.models import (
 )
 from kehu.customers.validation import InvalidValue, normalize_id_number, normalize_mobile, normalize_uscc
 from kehu.errors import Conflict, Forbidden, Invalid, from_django_validation
+from kehu.qualification.admission import initial_status
 
 CUSTOMER_FIELDS = ("kind", "name", "uscc", "industry", "scale", "province", "city", "district", "address",
                    "source", "stage", "status", "needs", "preferences", "pain_points")
@@ -447,6 +448,9 @@ def customer_create(*, actor, data: dict) -> Customer:
     owner = _resolve_owner(actor, data.get("owner"))
     customer = Customer(**{f: data[f] for f in CUSTOMER_FIELDS if data.get(f) is not None})
     customer.name = (customer.name or "").strip()
+    # Not chosen by the writer: a company starts pending account opening (kehu.qualification); later moves go
+    # through kehu.qualification.status.customer_status_change only.
+    customer.status = initial_status(customer.kind)
     customer.owner = owner
     customer.department_id = owner.department_id
     customer.created_by = actor
@@ -494,7 +498,7 @@ def customer_update(*, actor, customer_id: int, data: dict, expected: Expected |
     filled_before = _filled(customer, CUSTOMER_PERSONAL_FIELDS)
     before_tags = sorted(str(t) for t in customer.tags.all())
     for f in CUSTOMER_FIELDS:
-        if f in data and data[f] is not None:
+        if f in data and data[f] is not None and f != "status":  # status: customer_status_change only
             setattr(customer, f, data[f].strip() if isinstance(data[f], str) else data[f])
     _apply_region(customer, data)
     if "owner" in data and data["owner"] is not None:
@@ -1105,6 +1109,7 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
         region = regions.match(values["province"], values["city"], values["district"])
         values.update(province=region["province"], city=region["city"], district=region["district"])
         kind, name = values["kind"], values["name"]
+        values["status"] = initial_status(kind)
         if kind == CustomerKind.PERSON:
             _set_mobile(scratch, row.get("mobile"))
             _set_id_number(scratch, row.get("id_number"))

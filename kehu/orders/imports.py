@@ -30,6 +30,8 @@ from kehu import bulk_fk
 from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
+from kehu.customers.gates import Action, blocked_ids, refusal
+from kehu.customers.models import Customer
 from kehu.customers.selectors import customer_base
 from kehu.errors import Forbidden, Invalid
 from kehu.imports import parsing
@@ -333,6 +335,30 @@ def _existing_external_ids(table: str, source: str, externals: list[str]) -> set
         return {row[0] for row in cur.fetchall()}
 
 
+def _refuse_blocked(rows: list[tuple[int, dict]], report: ImportReport) -> list[tuple[int, dict]]:
+    """Rows of customers business is refused for (pending admission, suspended, disqualified) become row
+    errors naming the reason; one query for the batch (kehu.customers.gates.blocked_ids)."""
+    blocked = blocked_ids(v["customer_id"] for _n, v in rows)
+    if not blocked:
+        return rows
+    reasons: dict[int, str] = {}
+    for customer in Customer.objects.filter(pk__in=list(blocked)):
+        err = refusal(customer, Action.ORDER)
+        reasons[customer.pk] = str(err.message) if err is not None else blocked[customer.pk]
+    kept = []
+    for number, values in rows:
+        cid = values["customer_id"]
+        if cid not in blocked:
+            kept.append((number, values))
+            continue
+        report.valid -= 1
+        report.error_count += 1
+        if len(report.errors) < MAX_REPORTED_ERRORS:
+            report.errors.append({"row": number, "messages": [reasons.get(cid) or blocked[cid]],
+                                  "code": f"customer_{blocked[cid]}"})
+    return kept
+
+
 def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport, source: str,
            dry_run: bool) -> None:
     model = Order if kind == "orders" else Payment
@@ -340,6 +366,8 @@ def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport
     existing = _existing_external_ids(model._meta.db_table, source, externals) if externals else set()
     fresh = [(n, v) for n, v in batch if not v["external_id"] or v["external_id"] not in existing]
     report.skipped_existing += len(batch) - len(fresh)
+    if kind == "orders" and fresh:
+        fresh = _refuse_blocked(fresh, report)
     if dry_run or not fresh:
         return
     order_ids: dict[str, int] = {}

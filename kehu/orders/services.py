@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from kehu.access.models import User
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
+from kehu.customers.gates import Action, ensure_business_allowed
 from kehu.customers.selectors import customer_get
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
 from kehu.orders.models import (
@@ -298,6 +299,8 @@ def order_create(*, actor, customer_id: int, data: dict, source: str = Source.MA
     ``request_exception`` — is held and sent for approval (``result.held``)."""
     _require(actor, Perm.ORDER_WRITE)
     customer = customer_get(actor=actor, customer_id=customer_id, for_update=True)
+    # 准入 / 暂停业务往来: no order for a customer pending admission, suspended or disqualified (409).
+    ensure_business_allowed(customer, Action.ORDER)
     errors: dict[str, list[str]] = {}
     source = _source(source, errors)
     external_id = _external_id(data, errors)

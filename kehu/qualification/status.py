@@ -21,7 +21,9 @@ SYSTEM_SOURCES = ("account_opening", "documents", "disqualification", "migration
 
 # (from, to) → the sources allowed to make that move.
 TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("pending", "active"): ("account_opening",),
+    # "migration": customers already doing business when the rule came in (established accounts, demo data)
+    # are admitted as such — kehu.qualification.services.customers_admit_established.
+    ("pending", "active"): ("account_opening", "migration"),
     ("active", "suspended"): (MANUAL, "documents"),
     ("suspended", "active"): (MANUAL, "documents"),
     ("pending", "suspended"): ("documents",),

@@ -24,8 +24,10 @@ ORDER = {"order_date": "2026-06-10", "product_line": "聚乙烯 PE", "quantity":
 
 def _customer(org):
     from kehu.customers import services
+    from kehu.qualification.testing import admit
 
-    return services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司"})
+    # an established (admitted) customer: orders are refused while a company is pending account opening
+    return admit(services.customer_create(actor=org.rep, data={"name": "浙江华星石化有限公司"}))
 
 
 def _cases(org):

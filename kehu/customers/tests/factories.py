@@ -38,15 +38,21 @@ BASIS = {"basis": "contract", "purpose": "合同履行与客户服务", "channel
 ID_CONSENT = {"purpose": "开户实名核验", "channel": "纸质同意书", "evidence": "本人签字"}
 
 
-def org_customer(actor, name: str, *, serial: int | None = None, **extra):
+def org_customer(actor, name: str, *, serial: int | None = None, admitted: bool = True, **extra):
     """An organisation; registered although its name may match another's (the fixtures build duplicates on
-    purpose; the check at entry is tested in test_duplicates_at_entry with confirm_duplicate off)."""
+    purpose; the check at entry is tested in test_duplicates_at_entry with confirm_duplicate off). Admitted
+    (account opening approved) unless ``admitted=False``: it starts pending (kehu.qualification)."""
     data = {"name": name, "kind": "organization", "industry": "石化", "province": "浙江省", "city": "杭州市",
             "confirm_duplicate": True}
     if serial is not None:
         data["uscc"] = make_uscc(serial)
     data.update(extra)
-    return services.customer_create(actor=actor, data=data)
+    customer = services.customer_create(actor=actor, data=data)
+    if admitted:
+        from kehu.qualification.testing import admit
+
+        admit(customer)
+    return customer
 
 
 def person_customer(actor, name: str, *, mobile: str | None = None, id_number: str | None = None, **extra):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm
 from kehu.audit.services import audit_record
+from kehu.customers.gates import Action, refusal
 from kehu.customers.selectors import customer_base
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
 from kehu.grading.allocation import allocate, inputs
@@ -105,8 +106,12 @@ def clean_plan(data: dict, *, actor, partial_of: SalesPlan | None = None) -> tup
     if partial_of is None:
         raw = data.get("customer")
         pk = int(raw) if isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit()) else None
-        if pk is None or not 0 < pk < 2**63 or not customer_base(actor=actor).filter(pk=pk).exists():
+        found = customer_base(actor=actor).filter(pk=pk).first() if pk is not None and 0 < pk < 2**63 else None
+        if found is None:
             errors["customer"] = [_("Choose a customer in your scope.")]
+        elif (err := refusal(found, Action.ALLOCATION)) is not None:
+            # 准入 / 暂停业务往来: no plan (and so no allocation) for a customer business is refused for.
+            errors["customer"] = [err.message]
         values["customer_id"] = pk
     month = parse_month(data.get("month") if "month" in data or partial_of is None else partial_of.month)
     if month is None:
@@ -437,8 +442,23 @@ def round_delete(*, actor, round_id: int) -> None:
 
 
 def _plans_of(rnd: AllocationRound) -> list[SalesPlan]:
+    # Only active customers share the resources: a plan of a customer pending admission, suspended or
+    # disqualified is left out of the round (excluded_plans tells which and why).
     return list(SalesPlan.objects.filter(month=rnd.month, product_line=rnd.product_line,
-                                         customer__deleted_at__isnull=True).order_by("id"))
+                                         customer__deleted_at__isnull=True, customer__status="active").order_by("id"))
+
+
+def excluded_plans(rnd: AllocationRound) -> list[dict]:
+    """The plans of this round's month and line left out because business with the customer is refused, each
+    with the customer's status and the reason (kehu.customers.gates)."""
+    out = []
+    for plan in SalesPlan.objects.filter(month=rnd.month, product_line=rnd.product_line,
+                                         customer__deleted_at__isnull=True).exclude(
+            customer__status="active").select_related("customer").order_by("id")[:200]:
+        err = refusal(plan.customer, Action.ALLOCATION)
+        out.append({"plan": plan.pk, "customer": plan.customer_id, "status": plan.customer.status,
+                    "code": err.code if err else "", "reason": err.message if err else ""})
+    return out
 
 
 def _digest(rnd: AllocationRound, plans: list[SalesPlan]) -> str:
@@ -504,7 +524,8 @@ def _compute(rnd: AllocationRound) -> tuple[list[AllocationShare], dict, list[Sa
                          "inputs": s.inputs, "facts": facts[s.key], "lookback": [first.isoformat(), last.isoformat()]}))
     summary = {"classes": [{"class": c.cls, "rank": c.rank, "need_t": str(c.need), "supply_t": str(c.supply_before),
                             "allocated_t": str(c.allocated), "short": c.short} for c in result.classes],
-               "unallocated_t": str(result.unallocated), "participants": len(shares)}
+               "unallocated_t": str(result.unallocated), "participants": len(shares),
+               "excluded": excluded_plans(rnd)}
     rnd.total_plan_t = sum((p.quantity_t for p in plans), Decimal(0))
     rnd.total_allocated_t = result.allocated
     return shares, summary, plans

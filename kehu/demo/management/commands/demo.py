@@ -83,6 +83,7 @@ class Command(BaseCommand):
             pool = regional or owners
             row["owner"] = pool[rng.randrange(len(pool))]
             rows.append(row)
+        last_id = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         created = services.customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
         self._decorate(admin, tags, rng, start)
         # Each capability adds its own believable records through its services.
@@ -98,6 +99,12 @@ class Command(BaseCommand):
         for offset, load in ((3, imports_demo_load), (4, dupes_demo_load), (5, review_demo_load),
                              (6, approvals_demo_load)):
             self.stdout.write(load(users=users, rng=random.Random(seed + offset)))
+        # The demo company's book (and the imports and duplicates above) is established business: admitted already,
+        # as existing customers are; kehu.qualification.demo adds new companies pending account opening.
+        from kehu.qualification.services import customers_admit_established
+
+        customers_admit_established(actor=admin, customer_ids=Customer.objects.filter(pk__gt=last_id).values_list(
+            "pk", flat=True), reason="演示数据：存量客户，已准入")
         from kehu.grading.allocation.demo import demo_load as allocation_demo_load
         from kehu.grading.demo import demo_load as grading_demo_load
         from kehu.orders.demo import demo_load as orders_demo_load
@@ -138,6 +145,9 @@ class Command(BaseCommand):
         from kehu.sales.commissions.demo import demo_load as commissions_demo_load
 
         self.stdout.write(commissions_demo_load(users=users, rng=random.Random(seed + 33)))
+        from kehu.qualification.demo import demo_load as qualification_demo_load
+
+        self.stdout.write(qualification_demo_load(users=users, rng=random.Random(seed + 35)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
