@@ -32,6 +32,10 @@ class Action:
     ALL = (ORDER, DEAL, DEPOSIT, ALLOCATION, CLAIM)
 
 
+# Prospecting stays open to a customer waiting for admission (待准入): a rep may claim it from the pool.
+PROSPECTING = (Action.CLAIM,)
+
+
 class BusinessBlocked(Conflict):
     code = "customer_blocked"
 
@@ -62,7 +66,8 @@ def refusal(customer, action: str) -> BusinessBlocked | None:
     """The error that refuses ``action`` for ``customer``, or None when business is allowed."""
     if action not in Action.ALL:
         raise ValueError(f"unknown business action {action!r}")
-    if customer.status == "active" and customer.deleted_at is None:
+    if customer.deleted_at is None and (customer.status == "active"
+                                        or (customer.status == "pending" and action in PROSPECTING)):
         return None
     if customer.deleted_at is not None:
         return BusinessBlocked(_("The customer has been deleted."), code="customer_deleted")
@@ -82,7 +87,8 @@ def ensure_business_allowed(customer, action: str) -> None:
 
 
 def blocked_ids(customer_ids: Iterable[int]) -> dict[int, str]:
-    """{customer id: status} of those among ``customer_ids`` that business is refused for; one query."""
+    """{customer id: status} of those among ``customer_ids`` that business is refused for (orders, deals,
+    deposits, allocations: not for claims); one query."""
     from kehu.customers.models import Customer
 
     ids = list({int(i) for i in customer_ids})
