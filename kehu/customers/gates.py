@@ -2,7 +2,8 @@
 
 Every write path that commits the company to a customer — an order, a deal, a deposit, an allocation,
 a claim from the public pool — calls ``ensure_business_allowed`` before writing. A customer whose
-status is not ``active`` is refused with a 409 whose code names the status; apps that know *why*
+status is not ``active`` is refused with a 409 whose code names the status (a claim is prospecting and
+is also allowed while the customer waits for admission); apps that know *why*
 (qualification: the expired document; the blacklist: the disqualification) register an explainer
 that adds the reason to the message. Complaints, service requests and follow-ups never call this:
 they stay open to every customer.
