@@ -82,25 +82,38 @@ def _refusal(hit: Hit) -> Blacklisted:
 
 def _lookup(*, usccs: Iterable[str] = (), id_hashes: Iterable[str] = (), cores: Iterable[str] = (),
             phones: Iterable[str] = ()) -> dict[str, dict[str, list[tuple[int, str]]]]:
-    """{match kind: {key: [(entry id, category)]}} for the active entries having any of the keys; each kind
-    one indexed IN query per chunk (no query at all for an empty kind)."""
+    """{match kind: {key: [(entry id, category)]}} for the active entries having any of the keys: one UNION ALL
+    of indexed IN look-ups per 900 keys of each kind (a single registration: one query)."""
+    from django.db.models import CharField, Value
+
     from kehu.qualification.blacklist.models import BlacklistEntry, BlacklistPhone, EntryState
 
     out: dict[str, dict[str, list[tuple[int, str]]]] = {"uscc": {}, "id_number": {}, "name": {}, "phone": {}}
     active = BlacklistEntry.objects.filter(state=EntryState.ACTIVE)
-    for kind, column, keys in (("uscc", "uscc", usccs), ("id_number", "id_number_hash", id_hashes),
-                               ("name", "name_core", cores)):
-        wanted = sorted({k for k in keys if k})
-        for i in range(0, len(wanted), CHUNK):
-            for key, pk, category in active.filter(**{f"{column}__in": wanted[i:i + CHUNK]}).values_list(
-                    column, "pk", "category"):
-                out[kind].setdefault(key, []).append((pk, category))
-    wanted = sorted({k for k in phones if k})
-    for i in range(0, len(wanted), CHUNK):
-        for key, pk, category in BlacklistPhone.objects.filter(
-                phone_hash__in=wanted[i:i + CHUNK], entry__state=EntryState.ACTIVE).values_list(
-                "phone_hash", "entry_id", "entry__category"):
-            out["phone"].setdefault(key, []).append((pk, category))
+    wanted = {kind: sorted({k for k in keys if k}) for kind, keys in (
+        ("uscc", usccs), ("id_number", id_hashes), ("name", cores), ("phone", phones))}
+    columns = {"uscc": "uscc", "id_number": "id_number_hash", "name": "name_core"}
+    rounds = max((len(v) + CHUNK - 1) // CHUNK for v in wanted.values())
+    for i in range(rounds):
+        parts = []
+        for kind, keys in wanted.items():
+            chunk = keys[i * CHUNK:(i + 1) * CHUNK]
+            if not chunk:
+                continue
+            tag = Value(kind, output_field=CharField())
+            if kind == "phone":
+                parts.append(BlacklistPhone.objects.filter(phone_hash__in=chunk, entry__state=EntryState.ACTIVE)
+                             .annotate(match_kind=tag).values_list("match_kind", "phone_hash", "entry_id", "entry__category")
+                             .order_by())
+            else:
+                column = columns[kind]
+                parts.append(active.filter(**{f"{column}__in": chunk}).annotate(match_kind=tag)
+                             .values_list("match_kind", column, "pk", "category").order_by())
+        if not parts:
+            continue
+        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for kind, key, pk, category in query:
+            out[kind].setdefault(key, []).append((pk, category))
     return out
 
 
