@@ -5,14 +5,15 @@ scope a row does not exist (404)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db.models import Avg, Count, QuerySet
 from django.utils.translation import gettext as _
 
 from kehu.access.roles import Perm
 from kehu.access.scopes import scope_q
-from kehu.errors import Forbidden, NotFound
+from kehu.errors import BadRequest, Forbidden, NotFound
 from kehu.pagination import Page, paginate
 from kehu.qualification.assessments.models import Assessment, AssessmentRun, Result, TermsProposal
 
@@ -75,7 +76,11 @@ def assessment_list(*, actor, run_id: int, result: str | None = None, customer_t
         qs = qs.filter(result=result)
     if customer_type:
         qs = qs.filter(customer_type=customer_type)
-    return paginate(qs.select_related("owner"), ordering=ordering, allowed=ORDERINGS, limit=limit, cursor=cursor)
+    try:
+        return paginate(qs.select_related("owner"), ordering=ordering, allowed=ORDERINGS, limit=limit,
+                        cursor=cursor)
+    except (ValidationError, InvalidOperation, TypeError, ValueError) as exc:  # a cursor whose score is no number
+        raise BadRequest(_("The cursor is not valid."), fields={"cursor": [_("Malformed cursor.")]}) from exc
 
 
 def assessment_get(*, actor, assessment_id: int, for_update: bool = False) -> Assessment:

@@ -23,7 +23,7 @@ def _explain(customer, action):
     if customer.status != "disqualified":
         return None
     from django.utils import timezone
-    from django.utils.translation import gettext as gt
+    from django.utils.translation import gettext
 
     from kehu.qualification.blacklist.models import ReasonCategory
     from kehu.qualification.blacklist.selectors import entry_for_customer
@@ -31,5 +31,5 @@ def _explain(customer, action):
     entry = entry_for_customer(customer_id=customer.pk)
     if entry is None:
         return None
-    return gt("Blacklisted on %(date)s: %(reason)s.") % {
+    return gettext("Blacklisted on %(date)s: %(reason)s.") % {
         "date": timezone.localdate(entry.listed_at).isoformat(), "reason": ReasonCategory(entry.category).label}

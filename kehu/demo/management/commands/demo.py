@@ -121,6 +121,11 @@ class Command(BaseCommand):
         from kehu.engagement.demo import demo_load as followups_demo_load
 
         self.stdout.write(followups_demo_load(users=users, rng=random.Random(seed + 14)))
+        from kehu.qualification.assessments.demo import demo_load as assessments_demo_load
+        from kehu.qualification.blacklist.demo import demo_load as blacklist_demo_load
+
+        self.stdout.write(blacklist_demo_load(users=users, rng=random.Random(seed + 34)))
+        self.stdout.write(assessments_demo_load(users=users, rng=random.Random(seed + 35)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
