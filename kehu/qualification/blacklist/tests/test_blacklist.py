@@ -292,3 +292,12 @@ def test_disqualification_page_form_sends_for_approval(org, huaxing, client, var
     assert r.status_code == 302
     d = Disqualification.objects.get()
     assert (d.category, d.evidence.count(), d.state) == ("legal", 1, "pending")
+
+
+def test_customer_thread_shows_the_disqualification(org, listed):
+    from kehu.customers.profile import customer_thread
+
+    items, _next = customer_thread(actor=org.manager, customer_id=listed.customer_id)
+    assert [(i.kind, i.id) for i in items if i.kind == "disqualification"] == [("disqualification", listed.pk)]
+    items, _next = customer_thread(actor=org.agent, customer_id=listed.customer_id)
+    assert not [i for i in items if i.kind == "disqualification"]
