@@ -195,6 +195,9 @@ ACTION_LABELS = {
     "executive_visit.update": _("Executive visit changed"),
     "executive_visit.outcome": _("Executive visit outcome recorded"),
     "executive_visit.cancel": _("Executive visit cancelled"),
+    # the skeleton's one status-change service (kehu/qualification/status.py; the admission branch may add the
+    # same label: keep one on merge)
+    "customer.status_changed": _("Customer status changed"),
     # disqualification and the blacklist (取消客户资格 / 黑名单)
     "disqualification.request": _("Disqualification requested"),
     "disqualification.evidence_add": _("Disqualification evidence added"),
