@@ -209,7 +209,7 @@ def cooperation(request, assessment_id: int, payload: CooperationIn):
 
 
 @router.post("/assessments/rows/{assessment_id}/terms", response={201: TermsOut},
-             summary="Propose changed payment terms (finance, then the general manager approve)")
+             summary="Propose changed payment terms (the line manager, finance, then the general manager approve)")
 def terms_propose(request, assessment_id: int, payload: TermsIn):
     p = services.terms_propose(actor=request.user, assessment_id=assessment_id, kind=payload.kind,
                                credit_limit=payload.credit_limit, credit_days=payload.credit_days,

@@ -124,7 +124,7 @@ class Assessment(models.Model):
 
 
 class TermsProposal(models.Model):
-    """Changed payment terms proposed by an assessment (款到发货 ↔ 信用额度), decided by finance then the general
+    """Changed payment terms proposed by an assessment (款到发货 ↔ 信用额度), decided by the line manager, finance and the general
     manager; the approval applies them through kehu.orders.services.payment_terms_set."""
 
     assessment = models.ForeignKey(Assessment, verbose_name=_("customer assessment"), null=True, blank=True,

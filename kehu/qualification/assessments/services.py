@@ -253,7 +253,7 @@ def run_finalize(*, actor, run_id: int) -> AssessmentRun:
 def terms_propose(*, actor, assessment_id: int, kind: str, credit_limit=None, credit_days=None,
                   reason: str = "") -> TermsProposal:
     """Propose changed payment terms for an assessed customer (款到发货, or credit with a limit and days);
-    decided by finance then the general manager (chain customer.credit_terms)."""
+    decided by the line manager, finance, then the general manager (chain customer.credit_terms)."""
     from kehu.approvals.services import approval_request
     from kehu.orders.models import PaymentTerms, TermsKind
     from kehu.qualification.assessments import selectors

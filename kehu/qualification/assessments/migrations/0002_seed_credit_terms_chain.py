@@ -1,10 +1,13 @@
-"""The payment-terms chain (款到发货 / 信用额度 changed by an assessment): finance, then the general manager.
-A chain already present (same code) is left as it is."""
+"""The payment-terms chain (款到发货 / 信用额度 changed by an assessment): the proposer's line manager, finance,
+then the general manager — the account-opening order (sales → finance → GM, seed 004 第13篇 第七条). A first step
+of finance alone would find nobody when finance itself asks (every seeded chain must reach a business approver
+for every requester). A chain already present (same code) is left as it is."""
 
 from django.db import migrations
 
 CHAINS = [
     ("customer.credit_terms", "客户付款条件变更审批", [
+        ("manager", "any", "部门经理"),
         ("finance", "any", "财务部"),
         ("executive", "any", "总经理"),
     ]),
