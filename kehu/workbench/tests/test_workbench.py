@@ -295,8 +295,10 @@ def test_workbench_api_is_scoped_to_the_user(api_client, org, book):
     body = api_client.as_user(org.manager).get("/workbench").json()
     figs = {f["key"]: f for f in body["figures"]}
     assert figs["customers"]["value"] == 3 and figs["customers"]["change"] == 3
-    # (a manager whose department held no customer symposium this year is also warned: symposia's rule)
-    assert [t["kind"] for t in body["todos"] if t["kind"] != "symposium_yearly"] == ["complaint"]
+    # (a manager whose department held no customer symposium this year is also warned: symposia's rule; and is
+    # reminded of the customer assessment of the quarter that ended: the assessments' rule)
+    assert [t["kind"] for t in body["todos"] if t["kind"] not in ("symposium_yearly", "assessment_due")] == [
+        "complaint"]
     body = api_client.as_user(org.north_rep).get("/workbench").json()
     assert {f["key"]: f for f in body["figures"]}["customers"]["value"] == 3 and body["todos"] == []
     charts = api_client.as_user(org.manager).get("/workbench/charts").json()["charts"]
@@ -331,8 +333,9 @@ def test_workbench_api_query_count_does_not_grow_with_the_todos(api_client, org,
     few = _queries(lambda: api_client.get("/workbench"))
     _busy(org, 4, start=1)
     # 24 before the engagement apps; follow-ups, visit plans, symposia and care, allocation and the
-    # dedicated-manager check each add a bounded few (one or two per to-do kind, never per row).
-    with django_assert_max_num_queries(32):
+    # dedicated-manager check each add a bounded few (one or two per to-do kind, never per row); the blacklist's
+    # flagged registrations and the assessment due one each.
+    with django_assert_max_num_queries(34):
         resp = api_client.get("/workbench")
     assert resp.status_code == 200 and len(resp.json()["todos"]) >= 10
     assert _queries(lambda: api_client.get("/workbench")) == few
