@@ -265,6 +265,23 @@ OPERATIONS: dict[str, Op] = {
     "/ownership/referrals/{referral_id}": Op(SALES, records="absent"),
     "/ownership/disputes": Op(SALES),
     "/ownership/disputes/{dispute_id}": Op(SALES, records="absent"),
+    # disqualification and the blacklist (取消客户资格 / 黑名单): sales and qualification, rows in the scope of the
+    # customer's owner when listed (records built by kehu/qualification/blacklist/tests)
+    "/blacklist/disqualifications": Op((Perm.SALES_WRITE, Perm.QUALIFICATION_VERIFY)),
+    "/blacklist/disqualifications/{disqualification_id}": Op((Perm.SALES_WRITE, Perm.QUALIFICATION_VERIFY),
+                                                             records="absent"),
+    "/blacklist/disqualifications/{disqualification_id}/evidence/{evidence_id}": Op(
+        (Perm.SALES_WRITE, Perm.QUALIFICATION_VERIFY), records="absent"),
+    "/blacklist/entries": Op((Perm.SALES_WRITE, Perm.QUALIFICATION_VERIFY)),
+    "/blacklist/entries/{entry_id}": Op((Perm.SALES_WRITE, Perm.QUALIFICATION_VERIFY), records="absent"),
+    "/blacklist/hits": Op((Perm.SALES_WRITE, Perm.QUALIFICATION_VERIFY)),
+    # customer assessments (客户考评): runs company-wide, rows in the scope of the customer's owner
+    "/assessments/runs": Op((Perm.QUALIFICATION_VERIFY, Perm.SALES_WRITE)),
+    "/assessments/runs/{run_id}": Op((Perm.QUALIFICATION_VERIFY, Perm.SALES_WRITE), records="absent"),
+    "/assessments/runs/{run_id}/rows": Op((Perm.QUALIFICATION_VERIFY, Perm.SALES_WRITE), records="absent"),
+    "/assessments/runs/{run_id}/export": Op((Perm.QUALIFICATION_VERIFY, Perm.SALES_WRITE), records="absent"),
+    "/assessments/rows/{assessment_id}": Op((Perm.QUALIFICATION_VERIFY, Perm.SALES_WRITE), records="absent"),
+    "/assessments/terms": Op((Perm.QUALIFICATION_VERIFY, Perm.SALES_WRITE)),
 }
 
 # (operation, role) → why it fails today. Strict: once fixed, the case passes and the mark must go.

@@ -82,6 +82,10 @@ CAN = {
     # reinstate (a rep never clears a suspension)
     "verify": {"admin", "executive", "manager", "north_manager", "finance"},
     "suspend": {"admin", "executive", "manager", "north_manager"},
+    # the blacklist and assessments are read by sales (sales.write) and qualification (qualification.verify)
+    "qualification_read": {"admin", "executive", "manager", "north_manager", "rep", "rep2", "north_rep", "finance"},
+    # assessments are run by qualification.manage (销售部 managers and above)
+    "assess": {"admin", "executive", "manager", "north_manager"},
 }
 # Who has the records of rep (张伟, 华东区) in scope.
 SEES_REPS_RECORDS = {"admin", "executive", "manager", "rep", "agent", "finance", "analyst", "auditor"}
@@ -239,6 +243,13 @@ ENDPOINTS += [
     E("qualification_reinstate", "POST", "/qualification/customers/{held}/reinstate", {"reason": "已核实"}, "suspend",
       True),
 ]
+ENDPOINTS += [E("blacklist_entry_list", "GET", "/blacklist/entries", need="qualification_read"),
+              E("blacklist_disqualification_list", "GET", "/blacklist/disqualifications", need="qualification_read"),
+              E("blacklist_hit_list", "GET", "/blacklist/hits", need="qualification_read"),
+              E("assessment_run_list", "GET", "/assessments/runs", need="qualification_read"),
+              E("assessment_terms_list", "GET", "/assessments/terms", need="qualification_read"),
+              E("assessment_run_create", "POST", "/assessments/runs", {"period_kind": "quarter", "year": 2026,
+                                                                       "number": 3}, "assess", ok=201)]
 ENDPOINTS += [E("workbench", "GET", "/workbench", need="any"),
               E("workbench_charts", "GET", "/workbench/charts", need="any")]
 ENDPOINTS += [E("symposium_list", "GET", "/symposia", need="any"),

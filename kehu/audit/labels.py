@@ -203,6 +203,25 @@ ACTION_LABELS = {
     "executive_visit.update": _("Executive visit changed"),
     "executive_visit.outcome": _("Executive visit outcome recorded"),
     "executive_visit.cancel": _("Executive visit cancelled"),
+    # the skeleton's one status-change service (kehu/qualification/status.py; the admission branch may add the
+    # same label: keep one on merge)
+    # disqualification and the blacklist (取消客户资格 / 黑名单)
+    "disqualification.request": _("Disqualification requested"),
+    "disqualification.evidence_add": _("Disqualification evidence added"),
+    "disqualification.approved": _("Disqualification approved"),
+    "disqualification.rejected": _("Disqualification rejected"),
+    "disqualification.cancelled": _("Disqualification withdrawn"),
+    "blacklist.add": _("Customer blacklisted"),
+    "blacklist.lift_request": _("Lifting of a blacklisting requested"),
+    "blacklist.lift": _("Blacklisting lifted"),
+    "blacklist.flag": _("Registration flagged as resembling a blacklisted customer"),
+    "blacklist.hit_review": _("Blacklist match reviewed"),
+    # customer assessments (客户考评)
+    "assessment.run": _("Customer assessment computed"),
+    "assessment.cooperation": _("Cooperation scored"),
+    "assessment.finalize": _("Customer assessment finalised"),
+    "assessment.terms_propose": _("Payment terms change proposed"),
+    "assessment.terms_applied": _("Payment terms change applied"),
     # follow-ups (跟进记录)
     "interaction.create": _("Follow-up recorded"),
     "interaction.update": _("Follow-up corrected"),

@@ -161,12 +161,34 @@ def _check_uscc(customer: Customer, actor=None) -> None:
                           fields={"uscc": [_("Enter a valid 18-character unified social credit code.")]}) from exc
     elif customer.kind == CustomerKind.PERSON:
         customer.uscc = ""
+    if customer.pk is None:  # a new registration: the blacklist first (refuses its USCC / ID number)
+        customer.blacklist_screen = _blacklist_screen(customer)
     clash = (Customer.objects.filter(uscc=customer.uscc, deleted_at__isnull=True)
              .exclude(pk=customer.pk).select_related("department").first()) if customer.uscc else None
     if clash is not None:
         _raise_uscc_conflict(clash)
     if customer.uscc:
         _refuse_reserved_uscc(customer, actor)
+
+
+def _blacklist_screen(customer: Customer):
+    """Screen a new customer against the blacklist (kept after the blacklisted record was deleted): a USCC or
+    ID number match is refused (409 ``blacklisted``); the name / phone matches come back to be flagged."""
+    from kehu.qualification.blacklist import screening
+
+    return screening.screen_new_customer(name=customer.name, uscc=customer.uscc, phone_hashes=[customer.mobile_hash],
+                                         id_number_hash=customer.id_number_hash, kind=customer.kind)
+
+
+def _blacklist_flag(actor, customer: Customer) -> list[dict]:
+    """Record the blacklist name / phone matches of a just-saved customer for review; its warnings."""
+    from kehu.qualification.blacklist import screening
+
+    screen = getattr(customer, "blacklist_screen", None)
+    if screen is None or not screen.flags:
+        return []
+    screening.flag(actor=actor, screen=screen, source="create", subject=customer.name, customer=customer)
+    return screen.warnings()
 
 
 class UsccOfDeletedCustomer(Conflict):
@@ -484,7 +506,8 @@ def customer_create(*, actor, data: dict) -> Customer:
         _history(actor=actor, customer_id=customer.pk, obj=customer, action="create", changes=changes)
         audit_record(actor=actor, action="customer.create", obj=customer, changes=changes)
         _record_bases(actor, customer, None, bases)
-    customer.warnings = _mobile_warnings(customer.mobile_hash, customer_id=customer.pk)
+        flagged = _blacklist_flag(actor, customer)
+    customer.warnings = _mobile_warnings(customer.mobile_hash, customer_id=customer.pk) + flagged
     return customer
 
 
@@ -1085,6 +1108,35 @@ def _bulk_bases(row: dict, newly: list[str], default: _Basis | None, channel: st
                       code=exc.code) from exc
 
 
+def _screening_subject(pk: int, kind: str, name: str, uscc: str, phones: list[str], values: tuple, owner) -> tuple:
+    from kehu.qualification.blacklist.screening import Subject
+
+    id_hash = values[_BULK_CUSTOMER_COLUMNS.index("id_number_hash")]
+    return (Subject(key=pk, name=name, uscc=uscc or "", kind=kind, phone_hashes=tuple(p for p in phones if p),
+                    id_number_hash=id_hash or ""), {"customer_id": pk, "subject": name, "owner_id": owner.pk,
+                                                    "department_id": owner.department_id})
+
+
+def _blacklist_screen_bulk(screened: list[tuple], offset: int) -> tuple:
+    """The blacklist screening of a bulk batch (a few indexed queries): a USCC / ID number match refuses the
+    batch naming its row; the name / phone matches are returned to be flagged after the insert."""
+    from kehu.qualification.blacklist import screening
+
+    screens = screening.screen_many([subject for subject, _info in screened])
+    if screens:
+        numbers = {subject.key: offset + i + 1 for i, (subject, _info) in enumerate(screened)}
+        screening.refuse_bulk(screens, row_numbers=numbers)
+    return screens, {subject.key: info for subject, info in screened}
+
+
+def _blacklist_flag_bulk(actor, flags: tuple) -> None:
+    from kehu.qualification.blacklist import screening
+
+    screens, subjects = flags
+    if screens:
+        screening.flag_many(actor=actor, screens=screens, source="bulk", subjects=subjects)
+
+
 @transaction.atomic
 def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel: str = "", offset: int = 0) -> int:
     # Same checks as before (USCC check digit and uniqueness, mobiles, ID numbers, birthdays, name keys),
@@ -1102,6 +1154,7 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
     n_contacts = sum(len(row.get("contacts") or ()) for row in rows)
     contact_ids = iter(_allocate_ids(Contact, n_contacts)) if n_contacts else iter(())
     customers, contacts, documents, news, seen_uscc, consents, seen_ids = [], [], [], [], set(), [], set()
+    screened: list = []
     scratch = _Columns()
     for i, (pk, row) in enumerate(zip(customer_ids, rows, strict=True)):
         owner = row.get("owner") or actor
@@ -1141,12 +1194,14 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
                           now_db, scratch.mobile_last4, keys.sort, region["province_code"],
                           region["city_code"], region["district_code"]))
         news.append(_NewCustomer(pk, name))
+        phones = [scratch.mobile_hash]
         row_contacts = row.get("contacts") or ()
         ids = [next(contact_ids) for _cd in row_contacts]
         for cid, cd in zip(ids, row_contacts, strict=True):
             idx = cd.get("reports_to_index")
             superior = ids[idx] if idx is not None else None
             _set_mobile(scratch, cd.get("mobile"))
+            phones.append(scratch.mobile_hash)
             birthday = _parse_birthday(cd.get("birthday"))
             newly = [f for f, v in (("mobile", scratch.mobile_enc), ("birthday", birthday),
                                     ("traits", cd.get("traits"))) if v]
@@ -1155,6 +1210,8 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
                              superior if superior != cid else None, scratch.mobile_enc, scratch.mobile_hash,
                              scratch.mobile_masked, ops.adapt_datefield_value(birthday), cd.get("traits") or "",
                              now_db, now_db, scratch.mobile_last4))
+        screened.append(_screening_subject(pk, kind, name, values["uscc"], phones, customers[-1], owner))
+    flags = _blacklist_screen_bulk(screened, offset)
     if seen_uscc:
         clash = Customer.objects.filter(uscc__in=seen_uscc, deleted_at__isnull=True).first()
         if clash is not None:
@@ -1184,6 +1241,7 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
     bases: dict[int, list[str]] = defaultdict(list)
     for cust, cont, b in consents:
         bases[cust].append(f"{'contact' if cont else 'customer'}:{b.basis}{':sensitive' if b.sensitive else ''}:{b.purpose}")
+    _blacklist_flag_bulk(actor, flags)
     audit_record_many(actor=actor, action="customer.create", objects=news,
                       changes=[{"name": [None, c.name], "bulk": True, **({"bases": bases[c.pk]} if c.pk in bases else {})}
                                for c in news])

@@ -246,8 +246,13 @@ class RowValidator:
             reserved.update(Customer.objects.filter(uscc__in=codes[i:i + 900], deleted_at__isnull=False,
                                                     merged_into__isnull=True, erased_at__isnull=True)
                             .values_list("uscc", flat=True))
+        from kehu.qualification.blacklist.screening import blacklisted_usccs
+
+        blacklisted = blacklisted_usccs(codes)
         for _n, row, errors in checked:
-            if row["uscc"] and row["uscc"] in taken:
+            if row["uscc"] and row["uscc"] in blacklisted:
+                errors.append(_("This unified social credit code belongs to a blacklisted (disqualified) customer."))
+            elif row["uscc"] and row["uscc"] in taken:
                 errors.append(_("This unified social credit code is already registered."))
             elif row["uscc"] and row["uscc"] in reserved:
                 errors.append(_("This unified social credit code belongs to a deleted customer: restore it "

@@ -449,8 +449,18 @@ def public_complaint(request):
                 status = exc.status
                 form_errors_from(form, exc)
             else:
+                _blacklist_flag(c, form.cleaned_data)
                 return render(request, "service_desk/public_done.html", {"complaint": c})
     return render(request, "service_desk/public_form.html", {"form": form}, status=status)
+
+
+def _blacklist_flag(complaint, data: dict) -> None:
+    """A complaint from a blacklisted company or phone is accepted like any other and flagged for review."""
+    from kehu.qualification.blacklist.services import flag_public_form
+
+    flag_public_form(name=data.get("company") or "", phones=[data.get("complainant_phone") or ""],
+                     object_type="service_desk.complaint", object_id=complaint.pk,
+                     owner_id=complaint.accountable_id, department_id=complaint.department_id)
 
 
 @require_http_methods(["GET", "POST"])

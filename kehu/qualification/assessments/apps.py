@@ -7,3 +7,9 @@ class AssessmentsConfig(AppConfig):
     label = "assessments"
     verbose_name = _("Customer assessments")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.approvals.hooks import register_outcome_handler
+        from kehu.qualification.assessments import services
+
+        register_outcome_handler("assessments.termsproposal", services.on_terms_outcome)

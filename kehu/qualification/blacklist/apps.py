@@ -7,3 +7,29 @@ class BlacklistConfig(AppConfig):
     label = "blacklist"
     verbose_name = _("Blacklist")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kehu.approvals.hooks import register_outcome_handler
+        from kehu.customers.gates import register_explainer
+        from kehu.qualification.blacklist import services
+
+        register_outcome_handler("blacklist.disqualification", services.on_disqualification_outcome)
+        register_outcome_handler("blacklist.lift", services.on_lift_outcome)
+        register_explainer(_explain)
+
+
+def _explain(customer, action):
+    """The gate's reason for a disqualified customer: the blacklist entry's category and date."""
+    if customer.status != "disqualified":
+        return None
+    from django.utils import timezone
+    from django.utils.translation import gettext
+
+    from kehu.qualification.blacklist.models import ReasonCategory
+    from kehu.qualification.blacklist.selectors import entry_for_customer
+
+    entry = entry_for_customer(customer_id=customer.pk)
+    if entry is None:
+        return None
+    return gettext("Blacklisted on %(date)s: %(reason)s.") % {
+        "date": timezone.localdate(entry.listed_at).isoformat(), "reason": ReasonCategory(entry.category).label}

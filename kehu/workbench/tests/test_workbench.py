@@ -297,8 +297,10 @@ def test_workbench_api_is_scoped_to_the_user(api_client, org, book):
     body = api_client.as_user(org.manager).get("/workbench").json()
     figs = {f["key"]: f for f in body["figures"]}
     assert figs["customers"]["value"] == 3 and figs["customers"]["change"] == 3
-    # (a manager whose department held no customer symposium this year is also warned: symposia's rule)
-    assert [t["kind"] for t in body["todos"] if t["kind"] != "symposium_yearly"] == ["complaint"]
+    # (a manager whose department held no customer symposium this year is also warned: symposia's rule; and is
+    # reminded of the customer assessment of the quarter that ended: the assessments' rule)
+    assert [t["kind"] for t in body["todos"] if t["kind"] not in ("symposium_yearly", "assessment_due")] == [
+        "complaint"]
     body = api_client.as_user(org.north_rep).get("/workbench").json()
     assert {f["key"]: f for f in body["figures"]}["customers"]["value"] == 3 and body["todos"] == []
     charts = api_client.as_user(org.manager).get("/workbench/charts").json()["charts"]
@@ -337,8 +339,8 @@ def test_workbench_api_query_count_does_not_grow_with_the_todos(api_client, org,
     # (my surveys' next steps, my interviews), the sales pipeline one (overdue instalments and breach cases),
     # reception two (walk-ins and refusals in one query, the duty of the day in one more), ownership four
     # (registrations to verify, lapsing, disputes, referrals), admission two (documents expiring, my pending
-    # customers).
-    with django_assert_max_num_queries(43):
+    # customers), the blacklist's flagged registrations and the assessment due one each.
+    with django_assert_max_num_queries(45):
         resp = api_client.get("/workbench")
     assert resp.status_code == 200 and len(resp.json()["todos"]) >= 10
     assert _queries(lambda: api_client.get("/workbench")) == few
@@ -349,8 +351,8 @@ def test_workbench_page_query_count_does_not_grow_with_the_todos(client, org, dj
     _busy(org, 1)
     few = _queries(lambda: client.get("/workbench/"))
     _busy(org, 4, start=1)
-    # 30 before the engagement apps; see the API test above for what the new providers add (11 for sales, surveys and admission).
-    with django_assert_max_num_queries(49):
+    # 30 before the engagement apps; see the API test above for what the new providers add (13 for sales, surveys and qualification).
+    with django_assert_max_num_queries(51):
         resp = client.get("/workbench/")
     assert resp.status_code == 200
     assert _queries(lambda: client.get("/workbench/")) == few

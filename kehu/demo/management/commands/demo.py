@@ -148,6 +148,11 @@ class Command(BaseCommand):
         from kehu.qualification.demo import demo_load as qualification_demo_load
 
         self.stdout.write(qualification_demo_load(users=users, rng=random.Random(seed + 35)))
+        from kehu.qualification.assessments.demo import demo_load as assessments_demo_load
+        from kehu.qualification.blacklist.demo import demo_load as blacklist_demo_load
+
+        self.stdout.write(blacklist_demo_load(users=users, rng=random.Random(seed + 36)))
+        self.stdout.write(assessments_demo_load(users=users, rng=random.Random(seed + 37)))
         self.stdout.write(self.style.SUCCESS(f"demo company loaded: {created} customers, "
                                              f"{Contact.objects.count()} contacts"))
         self._print_logins()
