@@ -193,6 +193,11 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
         raise Conflict(_("This customer is not in the public pool."), code="not_in_pool")
     if in_pool:
         ensure_business_allowed(customer, Action.CLAIM)
+        # A pool customer matching the blacklist (a disqualified company's USCC under another, perhaps deleted,
+        # record) is refused; a name or phone look-alike is flagged for a manager (kehu.qualification.blacklist).
+        from kehu.qualification.blacklist.screening import screen_existing_customer
+
+        screen_existing_customer(actor=actor, customer=customer, source="claim")
         _check_pool_limits(actor, now)
     until = rules.valid_until(now, cfg()["valid_months"], _tz())
     referral = None

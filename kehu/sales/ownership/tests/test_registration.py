@@ -330,3 +330,18 @@ def test_dispute_rules(org, book, policy):
     services.dispute_raise(actor=org.rep2, customer_id=book["huaxing"].pk, statement="x")
     with pytest.raises(Conflict):
         services.dispute_raise(actor=org.rep2, customer_id=book["huaxing"].pk, statement="again")
+
+
+def test_pool_customer_matching_the_blacklist_cannot_be_claimed(org, book, policy):
+    """A disqualified company's USCC, listed from a record since deleted, sits on an older duplicate in the
+    pool: the claim is refused (seed 004 第13篇 第十七条) and the customer stays in the pool."""
+    from kehu.qualification.blacklist.models import BlacklistEntry, ReasonCategory
+
+    _to_pool(org, book["huaxing"])
+    BlacklistEntry.objects.create(customer=None, customer_name="浙江华星石化有限公司", uscc=book["huaxing"].uscc,
+                                  category=ReasonCategory.values[0], reason="虚开增值税发票")
+    with pytest.raises(Conflict) as err:
+        services.pool_claim(actor=org.rep2, customer_id=book["huaxing"].pk)
+    assert err.value.code == "blacklisted"
+    assert owner(book["huaxing"]) == services.pool_owner().pk
+    assert not PoolMove.objects.filter(customer=book["huaxing"], kind=MoveKind.CLAIM).exists()
