@@ -31,6 +31,7 @@ from kehu.customers.models import (
     CustomFieldDefinition,
     FieldType,
     LegalBasis,
+    Status,
     Tag,
     TagCategory,
 )
@@ -180,14 +181,35 @@ def _blacklist_screen(customer: Customer):
                                          id_number_hash=customer.id_number_hash, kind=customer.kind)
 
 
-def _blacklist_flag(actor, customer: Customer) -> list[dict]:
+def _identifying_keys(customer: Customer) -> tuple[str, str, str, str]:
+    return (customer.uscc or "", customer.id_number_hash or "", customer.name or "", customer.mobile_hash or "")
+
+
+def _blacklist_screen_changed(customer: Customer, keys_before: tuple[str, str, str, str]):
+    """Screen the identifying keys an edit changes, so a record typed without its USCC cannot take a
+    blacklisted one afterwards: a USCC / ID number match is refused, a new name / phone match flagged. The
+    disqualified customer's own entry is not a match for itself (it stays on record as it is)."""
+    from kehu.qualification.blacklist import screening
+
+    uscc, id_hash, name, mobile_hash = keys_before
+    if _identifying_keys(customer) == keys_before or customer.status == Status.DISQUALIFIED:
+        return None
+    return screening.screen_new_customer(
+        name=customer.name if customer.name != name else "",
+        uscc=customer.uscc if customer.uscc != uscc else "",
+        phone_hashes=[customer.mobile_hash] if customer.mobile_hash != mobile_hash else [],
+        id_number_hash=customer.id_number_hash if customer.id_number_hash != id_hash else "",
+        kind=customer.kind)
+
+
+def _blacklist_flag(actor, customer: Customer, *, source: str = "create") -> list[dict]:
     """Record the blacklist name / phone matches of a just-saved customer for review; its warnings."""
     from kehu.qualification.blacklist import screening
 
     screen = getattr(customer, "blacklist_screen", None)
     if screen is None or not screen.flags:
         return []
-    screening.flag(actor=actor, screen=screen, source="create", subject=customer.name, customer=customer)
+    screening.flag(actor=actor, screen=screen, source=source, subject=customer.name, customer=customer)
     return screen.warnings()
 
 
@@ -518,6 +540,7 @@ def customer_update(*, actor, customer_id: int, data: dict, expected: Expected |
     ERP, internal callers) skips the check but still raises the version."""
     customer = _writable_customer(actor, customer_id)
     before = _customer_state(customer)
+    keys_before = _identifying_keys(customer)
     filled_before = _filled(customer, CUSTOMER_PERSONAL_FIELDS)
     before_tags = sorted(str(t) for t in customer.tags.all())
     for f in CUSTOMER_FIELDS:
@@ -542,6 +565,7 @@ def customer_update(*, actor, customer_id: int, data: dict, expected: Expected |
     _check_uscc(customer, actor)  # first: it compacts "9133 0106…" to the 18 characters the model allows
     _clean(customer, exclude=["owner", "department", "created_by"])
     _refuse_second_person(customer)
+    customer.blacklist_screen = _blacklist_screen_changed(customer, keys_before)  # a blacklisted USCC: refused
     newly = sorted(_filled(customer, CUSTOMER_PERSONAL_FIELDS) - filled_before)
     bases = _lawful_basis_required(newly_filled=newly, data=data,
                                    on_record=_basis_on_record(customer.pk, None) if newly else (True, True))
@@ -571,6 +595,7 @@ def customer_update(*, actor, customer_id: int, data: dict, expected: Expected |
     _history(actor=actor, customer_id=customer.pk, obj=customer, action="update", changes=changes)
     audit_record(actor=actor, action="customer.update", obj=customer, changes=changes)
     _record_bases(actor, customer, None, bases)
+    customer.warnings += _blacklist_flag(actor, customer, source="update")
     return customer
 
 
@@ -1250,13 +1275,29 @@ def _bulk_batch(actor, rows: list[dict], default: _Basis | None = None, channel:
 
 # ---------------------------------------------------------------- key rotation
 
+# Every model that keeps an encrypted personal value as `<field>_enc` beside its keyed lookup hash
+# `<field>_hash`. Apps outside the archive register theirs in AppConfig.ready() (the complainant's phone, the
+# blacklist's phones and ID number), so a rotation of KEHU_FIELD_KEYS / KEHU_LOOKUP_KEY reaches them all.
+_PROTECTED_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {}
+
+
+def register_protected_fields(model, *fields: str) -> None:
+    _PROTECTED_FIELDS[model._meta.label_lower] = (model, tuple(fields))
+
+
+register_protected_fields(Customer, "mobile", "id_number")
+register_protected_fields(Contact, "mobile")
+
+
 def field_keys_rotate(*, actor, batch_size: int = 2000) -> dict[str, int]:
     """Re-encrypt every stored personal value with the first of KEHU_FIELD_KEYS and recompute the
-    lookup hashes with the current KEHU_LOOKUP_KEY. Batched, one transaction per batch, resumable
-    (re-running it is harmless); one audit entry at the end."""
+    lookup hashes with the current KEHU_LOOKUP_KEY, in every registered model. Batched, one transaction
+    per batch, resumable (re-running it is harmless); one audit entry at the end. A hash stored without its
+    ciphertext (a blacklist phone recorded before the ciphertext was kept) cannot be recomputed: those rows
+    are counted as `<model>_hash_only` so the operator knows they no longer match after a lookup-key change."""
     counts = {}
-    for model, fields in ((Customer, ("mobile", "id_number")), (Contact, ("mobile",))):
-        done, last_id = 0, 0
+    for model, fields in _PROTECTED_FIELDS.values():
+        done, hash_only, last_id = 0, 0, 0
         while True:
             with transaction.atomic():
                 batch = list(model.objects.filter(pk__gt=last_id).order_by("pk")
@@ -1272,6 +1313,8 @@ def field_keys_rotate(*, actor, batch_size: int = 2000) -> dict[str, int]:
                             setattr(obj, f"{f}_enc", protection.rotate(token))
                             setattr(obj, f"{f}_hash", protection.lookup_hash(protection.decrypt(getattr(obj, f"{f}_enc"))))
                             dirty = True
+                        elif getattr(obj, f"{f}_hash"):
+                            hash_only += 1
                     if dirty:
                         changed.append(obj)
                 model.objects.bulk_update(changed, [x for f in fields for x in (f"{f}_enc", f"{f}_hash")],
@@ -1279,6 +1322,8 @@ def field_keys_rotate(*, actor, batch_size: int = 2000) -> dict[str, int]:
                 done += len(changed)
                 last_id = batch[-1].pk
         counts[model._meta.model_name] = done
+        if hash_only:
+            counts[f"{model._meta.model_name}_hash_only"] = hash_only
     with transaction.atomic():
         audit_record(actor=actor, action="keys.rotate", object_type="system", changes=counts)
     return counts

@@ -8,6 +8,9 @@ class ServiceDeskConfig(AppConfig):
     verbose_name = _("Complaints and service")
 
     def ready(self):
+        from kehu.customers.services import register_protected_fields
         from kehu.service_desk import services
+        from kehu.service_desk.models import Complaint
 
         services.register_approval_handlers()
+        register_protected_fields(Complaint, "complainant_phone")

@@ -28,3 +28,21 @@ def test_key_rotation_reencrypts_with_new_key_and_phone_lookup_still_works(org, 
         r = api_client.as_user(org.rep).get("/customers", {"q": "139 1234 5678"})
         assert [c["id"] for c in r.json()["items"]] == [customer.pk]
     assert AuditEntry.objects.filter(action="keys.rotate").count() == 1
+
+
+def test_key_rotation_reaches_the_complainant_phone_so_public_tracking_still_works(org, api_client):
+    """A complaint keeps its complainant's phone encrypted with a lookup hash for public tracking: a
+    rotation of both keys rewrites them too, and the complainant can still track with the phone."""
+    from kehu.service_desk.models import Complaint
+
+    anon = api_client.as_user(None)
+    no = anon.post("/public/complaints", {"complainant_name": "李女士", "complainant_phone": "13900139000",
+                                          "subject": "服务态度", "description": "客服挂断电话。"}).json()["tracking_no"]
+    old = Complaint.objects.get(tracking_no=no).complainant_phone_hash
+    with override_settings(FIELD_KEYS=[Fernet.generate_key().decode(), *settings.FIELD_KEYS],
+                           LOOKUP_KEY="rotated-lookup-key"):
+        counts = services.field_keys_rotate(actor=None)
+        assert counts["complaint"] == 1
+        assert Complaint.objects.get(tracking_no=no).complainant_phone_hash != old
+        r = anon.post("/public/complaints/track", {"tracking_no": no, "phone": "13900139000"})
+        assert r.status_code == 200 and r.json()["tracking_no"] == no

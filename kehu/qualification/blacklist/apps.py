@@ -11,11 +11,15 @@ class BlacklistConfig(AppConfig):
     def ready(self):
         from kehu.approvals.hooks import register_outcome_handler
         from kehu.customers.gates import register_explainer
+        from kehu.customers.services import register_protected_fields
         from kehu.qualification.blacklist import services
+        from kehu.qualification.blacklist.models import BlacklistEntry, BlacklistPhone
 
         register_outcome_handler("blacklist.disqualification", services.on_disqualification_outcome)
         register_outcome_handler("blacklist.lift", services.on_lift_outcome)
         register_explainer(_explain)
+        register_protected_fields(BlacklistEntry, "id_number")
+        register_protected_fields(BlacklistPhone, "phone")
 
 
 def _explain(customer, action):

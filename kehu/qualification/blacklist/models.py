@@ -47,6 +47,7 @@ class MatchKind(models.TextChoices):
 
 class HitSource(models.TextChoices):
     CREATE = "create", _("New customer")
+    UPDATE = "update", _("Change of a customer's name, code or phone")
     BULK = "bulk", _("Bulk registration or import")
     CLAIM = "claim", _("Claim from the public pool")
     PUBLIC_FORM = "public_form", _("Public form")
@@ -133,6 +134,8 @@ class BlacklistEntry(models.Model):
     name_core = models.CharField(_("name core"), max_length=200, blank=True, default="")
     uscc = models.CharField(_("unified social credit code"), max_length=18, blank=True, default="")
     id_number_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The ID number's ciphertext (KEHU_FIELD_KEYS), kept only so `kehu keys_rotate` can recompute the hash.
+    id_number_enc = models.TextField(blank=True, default="", editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account manager"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     department = models.ForeignKey("access.Department", verbose_name=_("department"), null=True, blank=True,
@@ -171,10 +174,12 @@ class BlacklistEntry(models.Model):
 
 
 class BlacklistPhone(models.Model):
-    """A known phone of a blacklisted customer, as the keyed lookup hash the archive uses (never the number)."""
+    """A known phone of a blacklisted customer, as the keyed lookup hash the archive uses (never the clear
+    number); its ciphertext is kept beside it, as in the archive, so a key rotation can recompute the hash."""
 
     entry = models.ForeignKey(BlacklistEntry, on_delete=models.CASCADE, related_name="phones")
     phone_hash = models.CharField(max_length=64)
+    phone_enc = models.TextField(blank=True, default="")
 
     class Meta:
         verbose_name = _("blacklisted phone")

@@ -185,12 +185,17 @@ def _disqualification_create(actor, customer, category: str, description: str, s
     return disq
 
 
-def _known_phones(customer) -> list[str]:
+def _known_phones(customer) -> dict[str, str]:
+    """hash → ciphertext of the customer's and its contacts' mobiles (the first ciphertext of each hash)."""
     from kehu.customers.models import Contact
 
-    hashes = {customer.mobile_hash} | set(Contact.objects.filter(customer_id=customer.pk).exclude(
-        mobile_hash="").values_list("mobile_hash", flat=True))
-    return sorted(h for h in hashes if h)
+    found: dict[str, str] = {}
+    pairs = [(customer.mobile_hash, customer.mobile_enc), *Contact.objects.filter(customer_id=customer.pk).exclude(
+        mobile_hash="").order_by("pk").values_list("mobile_hash", "mobile_enc")]
+    for digest, token in pairs:
+        if digest:
+            found.setdefault(digest, token)
+    return dict(sorted(found.items()))
 
 
 def _decider(request):
@@ -209,11 +214,12 @@ def entry_create(*, actor, customer, category: str, reason: str, disqualificatio
     entry = BlacklistEntry.objects.create(
         customer=customer, customer_name=customer.name, kind=customer.kind,
         name_core=core_of(customer.name) if customer.kind == "organization" else "",
-        uscc=customer.uscc or "", id_number_hash=customer.id_number_hash or "", owner_id=customer.owner_id,
+        uscc=customer.uscc or "", id_number_hash=customer.id_number_hash or "",
+        id_number_enc=customer.id_number_enc or "", owner_id=customer.owner_id,
         department_id=customer.department_id, category=category, reason=reason,
         disqualification=disqualification)
     phones = _known_phones(customer)
-    BlacklistPhone.objects.bulk_create([BlacklistPhone(entry=entry, phone_hash=h) for h in phones])
+    BlacklistPhone.objects.bulk_create([BlacklistPhone(entry=entry, phone_hash=h, phone_enc=t) for h, t in phones.items()])
     audit_record(actor=actor, action="blacklist.add", obj=entry,
                  changes={"customer": customer.pk, "category": category, "uscc": entry.uscc,
                           "name_core": entry.name_core, "phones": len(phones)})

@@ -301,3 +301,52 @@ def test_customer_thread_shows_the_disqualification(org, listed):
     assert [(i.kind, i.id) for i in items if i.kind == "disqualification"] == [("disqualification", listed.pk)]
     items, _next = customer_thread(actor=org.agent, customer_id=listed.customer_id)
     assert not [i for i in items if i.kind == "disqualification"]
+
+
+def test_listed_phone_and_id_number_still_match_after_the_keys_are_rotated(org, listed, huaxing):
+    """`kehu keys_rotate` with a new field key and a new lookup key recomputes the blacklist's hashes from
+    the ciphertext kept beside them: the known phone is still flagged, and nothing is left hash-only."""
+    from cryptography.fernet import Fernet
+    from django.conf import settings
+    from django.test import override_settings
+
+    from kehu.access import protection
+    from kehu.customers.services import field_keys_rotate
+
+    person = person_customer(org.rep, "钱小多", mobile="13957100001", id_number="110101199003074477")
+    entry = services.entry_create(actor=org.manager, customer=person, category="fraud", reason="冒用身份")
+    old = set(BlacklistPhone.objects.values_list("phone_hash", flat=True))
+    with override_settings(FIELD_KEYS=[Fernet.generate_key().decode(), *settings.FIELD_KEYS],
+                           LOOKUP_KEY="a-new-lookup-key"):
+        counts = field_keys_rotate(actor=None)
+        assert counts["blacklistphone"] == 2 and counts["blacklistentry"] == 1
+        assert not [k for k in counts if k.endswith("_hash_only")]
+        assert old.isdisjoint(BlacklistPhone.objects.values_list("phone_hash", flat=True))
+        p = person_customer(org.rep2, "钱多多", mobile=MOBILE)
+        assert ScreeningHit.objects.get(customer=p).matched_on == "phone"
+        entry.refresh_from_db()
+        assert entry.id_number_hash == protection.lookup_hash("110101199003074477")
+
+
+def test_an_edit_cannot_give_a_customer_a_blacklisted_uscc(org, listed, huaxing):
+    """Registered without its USCC, then edited to carry the blacklisted one: refused as on create, nothing
+    changes; an edit of the name to a variant is flagged for review."""
+    Customer.objects.filter(pk=huaxing.pk).delete()  # gone from the archive, still on the blacklist
+    c = org_customer(org.rep2, "钱塘新材料有限公司", serial=43)
+    with pytest.raises(Conflict) as exc:
+        customer_services.customer_update(actor=org.rep2, customer_id=c.pk, data={"uscc": make_uscc(41)})
+    assert exc.value.code == "blacklisted"
+    c.refresh_from_db()
+    assert c.uscc == make_uscc(43)
+    c = customer_services.customer_update(actor=org.rep2, customer_id=c.pk, data={"name": "华星化工（钱塘）有限公司"})
+    assert [w["code"] for w in c.warnings] == ["blacklist_match"]
+    hit = ScreeningHit.objects.get(customer=c)
+    assert (hit.matched_on, hit.source) == ("name", "update")
+    # An unrelated edit screens nothing again.
+    customer_services.customer_update(actor=org.rep2, customer_id=c.pk, data={"address": "钱塘区1号"})
+    assert ScreeningHit.objects.filter(customer=c).count() == 1
+
+
+def test_the_disqualified_customer_itself_can_still_be_edited(org, listed, huaxing):
+    customer_services.customer_update(actor=org.manager, customer_id=huaxing.pk, data={"name": "杭州华星化工集团有限公司"})
+    assert not ScreeningHit.objects.filter(customer=huaxing).exists()
