@@ -123,14 +123,20 @@ def _population(start: dt.date, end: dt.date):
 
 
 def _types(start: dt.date, end: dt.date) -> dict[int, str]:
-    """Each customer's type in the period: the participant type of its latest monthly plan (独家代理 / 经销商 /
-    直销), else a direct customer."""
+    """Each customer's type in the period: the type declared on its qualification record (开户: 直供客户 /
+    独家代理 / 经销商), else the participant type of its latest monthly plan, else a direct customer."""
     from kehu.grading.allocation.models import SalesPlan
+    from kehu.qualification.models import CustomerQualification
 
     out: dict[int, str] = {}
     for cid, ptype in (SalesPlan.objects.filter(month__lte=end).order_by("customer_id", "month", "id")
                        .values_list("customer_id", "participant_type")):
         out[cid] = ptype  # the latest wins (ordered by month)
+    known = set(CustomerType.values)
+    for cid, code in (CustomerQualification.objects.filter(customer_type__isnull=False)
+                      .values_list("customer_id", "customer_type__code")):
+        if code in known:  # an administrator's own extra type has no weights of its own: the plan's or direct
+            out[cid] = code
     return out
 
 

@@ -217,3 +217,17 @@ def test_terms_proposal_unique_while_open(org, book, run):
     with pytest.raises(Conflict):
         services.terms_propose(actor=org.manager, assessment_id=row.pk, kind="prepay", reason="再次")
     assert TermsProposal.objects.count() == 1
+
+
+def test_the_type_declared_at_account_opening_wins_over_the_plans(org, book):
+    """A customer opened as 经销商 is assessed as a dealer even if a plan row names it otherwise; a customer
+    with neither a declared type nor a plan is a direct customer."""
+    from kehu.qualification.models import CustomerQualification, CustomerType
+
+    dealer = CustomerType.objects.get(code="dealer")
+    CustomerQualification.objects.update_or_create(customer=book["agent"], defaults={"customer_type": dealer})
+    CustomerQualification.objects.update_or_create(customer=book["north"], defaults={"customer_type": dealer})
+    run = services.run_create(actor=org.executive, period_kind=Q3[0], year=Q3[1], number=Q3[2])
+    assert _row(run, book["agent"]).customer_type == "dealer"
+    assert _row(run, book["north"]).customer_type == "dealer"
+    assert _row(run, book["direct"]).customer_type == "direct"
