@@ -69,8 +69,16 @@ def demo_load(*, users: dict, rng: random.Random, today: dt.date | None = None) 
                                       note="实为到访，误录为来电")
     swept = services.pool_sweep(idle=False)
     claimed = 0
-    if lapsed is not None and len(reps) > 1:
-        services.pool_claim(actor=reps[1], customer_id=lapsed.pk, note="公海领取，计划本周回访")
+    # The claimant: the rep with the smallest book, so the demo stays within the maximum a rep may hold
+    # (KEHU_POOL_MAX_HELD) whatever the size of the demo company (make run loads 2,000 customers).
+    # The reception desk's reps (王芳, 赵磊, loaded just before) start with small books.
+    from django.contrib.auth import get_user_model
+
+    candidates = [*reps[1:], *get_user_model().objects.filter(username__in=("rep_wang", "rep_zhao"), is_active=True)]
+    held = {r.pk: Customer.objects.filter(owner=r, deleted_at__isnull=True).count() for r in candidates}
+    claimant = min(candidates, key=lambda r: held[r.pk], default=None)
+    if lapsed is not None and claimant is not None and held[claimant.pk] < services.cfg()["max_held"]:
+        services.pool_claim(actor=claimant, customer_id=lapsed.pk, note="公海领取，计划本周回访")
         claimed = 1
     referred = 0
     if friend is not None and len(reps) > 1:
