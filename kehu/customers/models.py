@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.access.roles import Level
 
@@ -18,7 +19,7 @@ class CustomerKind(models.TextChoices):
 class Stage(models.TextChoices):
     PROSPECT = "prospect", _("Prospect")
     INTENT = "intent", _("Intent")
-    CUSTOMER = "customer", _("Customer")
+    CUSTOMER = "customer", pgettext_lazy("lifecycle stage", "Customer")  # 成交客户; a plain "Customer" is 客户
     LOST = "lost", _("Lost")
 
 
