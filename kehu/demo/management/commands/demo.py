@@ -202,3 +202,9 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo logins (http://127.0.0.1:8000/login/):")
         for username, password, role, dept, name in USERS:
             self.stdout.write(f"  {username:<14} {password:<18} {role:<16} {dept}  {name}")
+        from kehu.sales.reception.demo import EXTRA_REPS, PASSWORD
+
+        for user in User.objects.filter(username__in=[u for u, _ in EXTRA_REPS]).select_related("department"):
+            dept = user.department.full_name() if user.department_id else ""
+            self.stdout.write(f"  {user.username:<14} {PASSWORD:<18} {user.role:<16} {dept}  {user.display_name}"
+                              "  (reception rotation)")
