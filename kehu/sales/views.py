@@ -219,10 +219,16 @@ def deals(request):
             opp = selectors.opportunity_get(actor=request.user, opportunity_id=int(opp_id))
         except DomainError:
             opp = None
+    customers = _customers(request) if can_write else []
+    # ?customer=: the deal form opened from a customer (a walk-in just registered), that customer chosen
+    chosen = request.POST.get("customer") or request.GET.get("customer") or ""
+    chosen = int(chosen) if chosen.isdigit() and 0 < int(chosen) < 2**63 else None
+    if chosen and can_write and all(c.pk != chosen for c in customers):
+        customers = list(customer_base(actor=request.user).filter(pk=chosen).only("id", "name")) + customers
     return render(request, "sales/deals.html", {
         "deals": page_.items, "next": page_.next, "stage": stage or "", "stages": DealStage.choices,
-        "errors": errors, "can_write": can_write, "opp": opp,
-        "customers": _customers(request) if can_write else [],
+        "errors": errors, "can_write": can_write, "opp": opp, "chosen": chosen,
+        "customers": customers,
         "objects": selectors.object_list(actor=request.user, status=ObjectStatus.AVAILABLE) if can_write else [],
         **_nav(request, "deals")}, status=400 if errors else 200)
 
