@@ -266,10 +266,15 @@ def deal_detail(request, deal_id: int):
         deal = selectors.deal_get(actor=request.user, deal_id=deal_id)
     payments = selectors.deal_payments(deal=deal)
     today = timezone.localdate()
+    # A deal opens at the small-deposit stage before finance has taken the deposit: say so, and offer the
+    # subscription only once a deposit is recorded (deal_move refuses it before).
+    awaiting_deposit = deal.stage == DealStage.SMALL_DEPOSIT and not any(
+        p.kind in (PaymentKind.SMALL_DEPOSIT, PaymentKind.LARGE_DEPOSIT) for p in payments)
     return render(request, "sales/deal_detail.html", {
         "deal": deal, "payments": payments, "paid": sum((p.amount for p in payments), Decimal("0.00")),
         "instalments": selectors.deal_instalments(deal=deal), "events": selectors.deal_events(deal=deal),
         "next": sorted(rules.DEAL_TRANSITIONS.get(deal.stage, ())), "errors": errors, "today": today,
+        "awaiting_deposit": awaiting_deposit,
         "can_write": request.user.has_kehu_perm("sales.write"), "deposit_kinds": [
             (PaymentKind.SMALL_DEPOSIT, PaymentKind.SMALL_DEPOSIT.label),
             (PaymentKind.LARGE_DEPOSIT, PaymentKind.LARGE_DEPOSIT.label)],

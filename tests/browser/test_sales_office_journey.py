@@ -76,10 +76,17 @@ def test_walk_in_rotation_registration_deposit_by_finance_and_commission_stateme
     # a transactional test starts from an emptied database: the office's source channels
     for code, name, company in (("passing_by", "路过", False), ("company", "公司安排", True)):
         SourceChannel.objects.get_or_create(code=code, defaults={"name": name, "company": company})
-    desk = user_create(actor=None, username="desk", password=org.password, role="account_manager",
-                       department=org.depts["east"], display_name="陈晓")
-    unit = sales.object_create(actor=org.manager, data={"code": "2-1602", "name": "滨江府 2 幢 1602 室",
-                                                        "list_price": "3180000"})
+    desk = user_create(
+        actor=None,
+        username="desk",
+        password=org.password,
+        role="account_manager",
+        department=org.depts["east"],
+        display_name="陈晓",
+    )
+    unit = sales.object_create(
+        actor=org.manager, data={"code": "2-1602", "name": "滨江府 2 幢 1602 室", "list_price": "3180000"}
+    )
     today = timezone.localdate()
 
     # 1. the manager sets today's roster on the rotation page: 张伟 first, 刘洋 second
@@ -95,8 +102,9 @@ def test_walk_in_rotation_registration_deposit_by_finance_and_commission_stateme
     expect(manager.get_by_test_id("shift-row")).to_have_count(2)
     expect(manager.get_by_test_id("next-in-line")).to_contain_text("张伟")
     # 张伟 received the morning's first visitor
-    reception.entry_create(actor=desk, data={"source": SourceChannel.objects.get(code="passing_by").pk,
-                                             "visitor_name": "钱先生"})
+    reception.entry_create(
+        actor=desk, data={"source": SourceChannel.objects.get(code="passing_by").pk, "visitor_name": "钱先生"}
+    )
     manager.reload()
     expect(manager.get_by_test_id("next-in-line")).to_contain_text("刘洋 → 张伟")
     shot(manager, "1-roster")
@@ -156,14 +164,19 @@ def test_walk_in_rotation_registration_deposit_by_finance_and_commission_stateme
     deal = Deal.objects.get()
     assert (deal.customer_id, deal.rep_id, deal.sale_object_id) == (customer.pk, org.rep2.pk, unit.pk)
     expect(rep.get_by_test_id("deal-stage")).to_have_attribute("data-stage", "small_deposit")
+    expect(rep.get_by_test_id("deal-awaiting-deposit")).to_be_visible()  # not "deposit taken" before it is
+    expect(rep.get_by_test_id("deal-subscribe")).to_have_count(0)
+    expect(rep.get_by_test_id("deal-subscribe-waits")).to_be_visible()
 
     # 4. the rep may not take the deposit: no form, a forged post is 403, and so is the API
     expect(rep.get_by_test_id("deposit-form")).to_have_count(0)
     assert post_forged(rep, {"action": "deposit", "kind": "small_deposit", "amount": "50000"}) == 403
     _token, key = token_create(actor=org.rep2, name="journey")
-    api = rep.request.post(f"/api/v1/sales/deals/{deal.pk}/deposits", data={"kind": "small_deposit",
-                                                                            "amount": "50000"},
-                           headers={"Authorization": f"Bearer {key}"})
+    api = rep.request.post(
+        f"/api/v1/sales/deals/{deal.pk}/deposits",
+        data={"kind": "small_deposit", "amount": "50000"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert api.status == 403, api.text()
     assert "财务" in api.json()["error"]["message"]
     assert not DealPayment.objects.exists()
@@ -186,6 +199,7 @@ def test_walk_in_rotation_registration_deposit_by_finance_and_commission_stateme
 
     # 5. 刘洋 signs the subscription and the contract: the deal is won and split
     rep.reload()
+    expect(rep.get_by_test_id("deal-awaiting-deposit")).to_have_count(0)
     rep.get_by_test_id("deal-subscribe").click()
     expect(rep.get_by_test_id("deal-stage")).to_have_attribute("data-stage", "subscribed")
     rep.get_by_test_id("deal-sign").click()
@@ -195,6 +209,11 @@ def test_walk_in_rotation_registration_deposit_by_finance_and_commission_stateme
     lines = {(line.user_id, line.share_percent) for line in split.lines.all()}
     assert lines == {(org.rep2.pk, Decimal("70.00")), (None, Decimal("30.00"))}
     assert sum(line.amount for line in split.lines.all()) == split.base > 0
+    rep.get_by_test_id("deal-commission").click()  # the deal's page leads to its split, explained
+    rep.wait_for_url(re.compile(rf"/commissions/deals/{deal.pk}/$"))
+    expect(rep.locator("body")).to_contain_text("公司客户")
+    fits(rep)
+    shot(rep, "5-rep-deal-split")
 
     rep.goto(f"/commissions/?month={today:%Y-%m}")
     row = rep.get_by_test_id("statement-row")
