@@ -331,6 +331,12 @@ def entry_create(*, actor, data: dict, now: dt.datetime | None = None) -> Regist
     arranged = data.get("arranged_by_company", False)
     if not isinstance(arranged, bool):
         errors["arranged_by_company"] = [_("Enter true or false.")]
+    spouse = None
+    if data.get("spouse_of") not in (None, ""):
+        spouse_errors: dict = {}
+        spouse = _customer(actor, data.get("spouse_of"), spouse_errors)
+        if spouse_errors or (spouse is not None and customer is not None and spouse.pk == customer.pk):
+            errors["spouse_of"] = [_("Choose the spouse's customer record (another customer).")]
     designated = None
     if data.get("designated_rep") not in (None, ""):
         designated = _user_on(actor, data.get("designated_rep"), "designated_rep", errors)
@@ -340,7 +346,7 @@ def entry_create(*, actor, data: dict, now: dt.datetime | None = None) -> Regist
     entry = RegisterEntry(kind=kind, at=now, day=day, source=source, customer=customer,
                           visitor_name=name or (customer.name[:100] if customer else ""), visitor_phone=phone,
                           party_size=party, intention=intention, note=note, arranged_by_company=arranged,
-                          created_by=actor)
+                          spouse_of=spouse, created_by=actor)
     if kind == EntryKind.CALL:
         entry.rep = designated or actor
         entry.assignment = Assignment.CALL
@@ -348,7 +354,7 @@ def entry_create(*, actor, data: dict, now: dt.datetime | None = None) -> Regist
         entry.outcome = Outcome.INFO
     else:
         _assign_walk_in(actor, entry, dept_id=dept_id, day=day, customer=customer, designated=designated)
-    entry.full_clean(exclude=["customer", "source", "rep", "department", "duty_day"])
+    entry.full_clean(exclude=["customer", "source", "rep", "department", "duty_day", "spouse_of"])
     entry.save()
     audit_record(actor=actor, action="reception.entry_create", obj=entry,
                  changes={"kind": kind, "rep": entry.rep_id, "assignment": entry.assignment,

@@ -115,6 +115,7 @@ def entry_new(request):
                 "party_size": request.POST.get("party_size") or 1, "intention": request.POST.get("intention", ""),
                 "designated_rep": request.POST.get("designated_rep") or None,
                 "arranged_by_company": request.POST.get("arranged_by_company") == "on",
+                "spouse_of": request.POST.get("spouse_of") or None,
                 "note": request.POST.get("note", "")}
         try:
             entry = services.entry_create(actor=request.user, data=data)

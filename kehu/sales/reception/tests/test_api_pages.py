@@ -146,3 +146,28 @@ def test_workbench_shows_the_rep_the_walk_in_and_the_manager_the_refusal(today_o
     assert [t.kind for t in todos if t.kind == "reception_refusal"] == ["reception_refusal"]
     assert not [t for t in reception_todos(o.north_manager, today=o.today, now=now, limit=10)
                 if t.kind == "reception_refusal"]
+
+
+def test_api_the_receiving_rep_registers_the_walk_in_others_are_refused(api_client, today_office):
+    """POST /reception/entries/{id}/register: the receiving rep (201 → owner), another rep of the office 404 (not
+    in their scope), a manager 403 (the registrant becomes the owner), finance 403, another office 404; bad
+    input 422 with nothing written."""
+    from kehu.customers.models import Customer
+
+    o = today_office
+    body = api_client.as_user(o.rep3).post("/reception/entries", {
+        "source": o.sources["referral_friend"].pk, "visitor_name": "韩梅", "visitor_phone": "13900001111"}).json()
+    path = f"/reception/entries/{body['id']}/register"
+    assert body["rep"] == o.rep.pk
+    assert api_client.as_user(o.rep2).post(path, {}).status_code == 404
+    assert api_client.as_user(o.north_manager).post(path, {}).status_code == 404
+    assert api_client.as_user(o.manager).post(path, {}).status_code == 403
+    assert api_client.as_user(o.finance).post(path, {}).status_code == 403
+    r = api_client.as_user(o.rep).post(path, {"kind": "alien"})
+    assert r.status_code in (400, 422) and "kind" in r.json()["error"]["fields"]
+    assert not Customer.objects.filter(name="韩梅").exists()
+    r = api_client.as_user(o.rep).post(path, {"kind": "person", "phone_consent": True})
+    assert r.status_code == 200, r.content
+    customer = Customer.objects.get(pk=r.json()["customer"])
+    assert (customer.name, customer.owner_id, r.json()["outcome"]) == ("韩梅", o.rep.pk, "registered")
+    assert api_client.as_user(o.rep).post(path, {}).status_code == 409

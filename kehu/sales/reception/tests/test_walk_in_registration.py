@@ -148,3 +148,75 @@ def test_the_entry_page_registers_and_offers_the_deal_with_the_customer_chosen(o
     # another rep's forged post is refused
     client.force_login(office.rep3)
     assert client.post(f"/reception/register/{entry.pk}/", {"action": "register"}).status_code in (403, 404)
+
+
+# ---------------------------------------------------------------- spouses registered separately (夫妻分别登记)
+
+
+def _sign(org, customer, rep):
+    """A deal on the customer, its small deposit taken by finance, subscribed and signed: the split is made."""
+    from kehu.sales import services as sales
+    from kehu.sales.commissions.models import DealSplit
+
+    deal = sales.deal_create(
+        actor=rep, data={"customer": customer.pk, "title": "滨江府 3-1201", "amount": "2000000"}
+    )
+    sales.deposit_record(
+        actor=org.finance, deal_id=deal.pk, data={"kind": "small_deposit", "amount": "20000"}
+    )
+    sales.deal_move(actor=rep, deal_id=deal.pk, data={"to": "subscribed"})
+    sales.deal_move(actor=rep, deal_id=deal.pk, data={"to": "signed"})
+    return DealSplit.objects.get(deal=deal, current=True)
+
+
+def _spouses(office):
+    """王先生 came on Monday and registered with 张伟; his wife came alone on Wednesday, the desk noted her as his
+    spouse, and the rotation gave her to 刘洋, who registered her separately."""
+    husband = walk_in(office, actor=office.rep3, visitor_name="王建军")
+    assert husband.rep == office.rep
+    husband = services.entry_register(actor=office.rep, entry_id=husband.pk, now=at(10, 30)).customer
+    wife = walk_in(office, actor=office.rep3, visitor_name="李秀英", spouse_of=husband.pk, hour=11)
+    assert wife.rep == office.rep2 and wife.spouse_of_id == husband.pk
+    wife = services.entry_register(actor=office.rep2, entry_id=wife.pk, now=at(11, 30)).customer
+    return husband, wife
+
+
+def test_spouses_registered_separately_share_the_commission_half_each(office):
+    from kehu.sales.facts import facts_for
+    from kehu.sales.models import Deal
+
+    husband, wife = _spouses(office)
+    split = _sign(office, wife, office.rep2)
+    assert split.rule == "spouses"
+    lines = {(line.role, line.user_id, line.share_percent) for line in split.lines.all()}
+    assert lines == {("receiving", office.rep2.pk, 50), ("spouse", office.rep.pk, 50)}
+    assert "王建军" in split.explanation_zh
+    facts = facts_for(Deal.objects.get(pk=split.deal_id))
+    assert (facts.spouse_rep_id, facts.spouse_registered_first) == (office.rep.pk, True)
+
+
+def test_spouses_first_receiver_variant_gives_it_all_to_the_rep_who_received_the_household_first(office):
+    from kehu.sales.commissions.services import rule_update
+
+    rule_update(actor=office.manager, code="spouses", data={"variant": "first_receiver"})
+    husband, wife = _spouses(office)
+    split = _sign(office, wife, office.rep2)  # 刘洋 closes with the wife, but 张伟 received the husband first
+    assert [(line.user_id, line.share_percent) for line in split.lines.all()] == [(office.rep.pk, 100)]
+
+
+def test_a_spouse_of_the_same_rep_or_in_the_pool_changes_nothing(office):
+    husband = walk_in(office, actor=office.rep3, visitor_name="陈国栋")
+    husband = services.entry_register(actor=office.rep, entry_id=husband.pk, now=at(10, 30)).customer
+    wife = walk_in(
+        office, actor=office.rep3, visitor_name="周敏", spouse_of=husband.pk, designated_rep=office.rep.pk
+    )
+    wife = services.entry_register(actor=office.rep, entry_id=wife.pk, now=at(11)).customer
+    assert _sign(office, wife, office.rep).rule == "default"
+
+
+def test_the_spouse_must_be_another_known_customer(office):
+    customer = org_customer(office.rep, "杭州东站置业有限公司", serial=43)
+    with pytest.raises(Invalid):
+        walk_in(office, customer=customer.pk, spouse_of=customer.pk, visitor_name="")
+    with pytest.raises(Invalid):
+        walk_in(office, spouse_of="abc")
