@@ -186,14 +186,14 @@ def _register_walk_ins(users: dict, rng: random.Random, today: dt.date) -> int:
     husband = (RegisterEntry.objects.filter(kind="walk_in", outcome="registered", customer__kind="person",
                                             day__lt=today - dt.timedelta(days=3)).select_related("customer", "rep")
                .order_by("-day", "id").first())
-    other = next((e.rep for e in RegisterEntry.objects.filter(day=today - dt.timedelta(days=2), kind="walk_in")
+    other = next((e.rep for e in RegisterEntry.objects.filter(day=today, kind="walk_in")
                   .exclude(rep=husband.rep_id).select_related("rep")[:1]), None) if husband else None
     if husband is not None and other is not None:
-        when = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=2), dt.time(15, 20)))
+        when = timezone.now()  # she is here now: the register lists entries as the desk writes them
         surname = husband.customer.name[0]
         wife = reception.entry_create(actor=other, data={
             "source": husband.source_id, "visitor_name": f"{surname}太太", "designated_rep": other.pk,
-            "spouse_of": husband.customer_id, "intention": "丈夫上周来看过，今天自己再来看样板间"}, now=when)
+            "spouse_of": husband.customer_id, "intention": "丈夫前几天来看过，今天自己再来看样板间"}, now=when)
         reception.entry_register(actor=other, entry_id=wife.pk, kind="person", now=when + dt.timedelta(minutes=40))
         done += 1
     return done

@@ -342,6 +342,19 @@ def test_statement_pages_render_and_print(world, november, client):
     assert client.get(f"/commissions/deals/{deal.pk}/").status_code == 404
 
 
+def test_a_manager_without_commission_opens_on_the_first_reps_statement(world, november, client):
+    """The manager sells nothing himself: the statement page opens on the month's first rep of his scope, not
+    on an empty statement of his own; a rep opens on their own."""
+    org = world
+    client.force_login(org.manager)
+    r = client.get("/commissions/", {"month": MONTH})
+    first = r.context["summary"][0]
+    assert first.user_id and r.context["statement"].rep.pk == first.user_id
+    assert r.context["statement"].rows
+    client.force_login(org.rep2)
+    assert client.get("/commissions/", {"month": MONTH}).context["statement"].rep == org.rep2
+
+
 def test_an_adjustment_is_asked_from_the_deal_page(world, client):
     org = world
     deal = sign(make_deal(org, org.rep, org.customers["li"]))
