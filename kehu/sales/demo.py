@@ -156,7 +156,7 @@ def _deals(users: dict, opps: list, rng: random.Random, today: dt.date) -> list:
 
 # ---------------------------------------------------------------- the sales office: walk-ins → registrations → deals
 
-WALK_IN_REGISTRATIONS = 80
+WALK_IN_REGISTRATIONS = 150
 WALK_IN_DEALS = 9
 
 
@@ -170,7 +170,8 @@ def _register_walk_ins(users: dict, rng: random.Random, today: dt.date) -> int:
     from kehu.sales.reception.models import RegisterEntry
 
     entries = list(RegisterEntry.objects.filter(kind="walk_in", customer__isnull=True, outcome__in=(
-        "registered", "deposit")).exclude(day=today).select_related("rep").order_by("at", "id")[:WALK_IN_REGISTRATIONS])
+        "registered", "deposit")).exclude(day=today).select_related("rep").order_by("-at", "-id")[:WALK_IN_REGISTRATIONS])
+    entries.reverse()  # the month's latest visitors (whose deals fall in this month), registered in time order
     done = 0
     for entry in entries:
         outcome = entry.outcome
