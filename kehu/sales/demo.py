@@ -75,9 +75,13 @@ def demo_load(*, users: dict, rng: random.Random, today: dt.date | None = None) 
         services.opportunity_move(actor=opp.owner, opportunity_id=opp.pk, data={"stage": won.pk})
         n_won += 1
     deals = _deals(users, opps[9:17], rng, today)
+    registered = _register_walk_ins(users, rng, today)
+    office = _walk_in_deals(users, rng, today)
     result = services.arrears_sweep(today=today)
     return (f"sales: {len(plans)} development plans, {len(opps)} opportunities ({n_won} won, {n_lost} lost), "
-            f"{len(deals)} deals, {result['notices']} dunning notices, {result['breach_cases']} breach cases")
+            f"{len(deals)} deals, {result['notices']} dunning notices, {result['breach_cases']} breach cases; "
+            f"sales office: {registered} walk-ins registered by their reps, {office['deals']} deals on them "
+            f"({office['signed']} signed this month)")
 
 
 def _plans(users: dict, today: dt.date) -> list:
@@ -148,3 +152,106 @@ def _deals(users: dict, opps: list, rng: random.Random, today: dt.date) -> list:
         services.deal_move(actor=signable[3].rep, deal_id=signable[3].pk, data={"to": "cancelled",
                                                                                "note": "客户资金安排变化，退定"})
     return deals
+
+
+# ---------------------------------------------------------------- the sales office: walk-ins → registrations → deals
+
+WALK_IN_REGISTRATIONS = 150
+WALK_IN_DEALS = 9
+
+
+def _register_walk_ins(users: dict, rng: random.Random, today: dt.date) -> int:
+    """The walk-ins the desk marked as registered (or as a deposit taken) become the receiving reps' customers,
+    each registered by that rep from the entry a little after the visit (reception.services.entry_register: first
+    registration wins). Done here, after the ownership demo, because that demo loads only on an empty register.
+    One couple: a wife who came alone is noted as her husband's spouse and registered separately by another rep."""
+    from kehu.errors import DomainError
+    from kehu.sales.reception import services as reception
+    from kehu.sales.reception.models import RegisterEntry
+
+    entries = list(RegisterEntry.objects.filter(kind="walk_in", customer__isnull=True, outcome__in=(
+        "registered", "deposit")).exclude(day=today).select_related("rep").order_by("-at", "-id")[:WALK_IN_REGISTRATIONS])
+    entries.reverse()  # the month's latest visitors (whose deals fall in this month), registered in time order
+    done = 0
+    for entry in entries:
+        outcome = entry.outcome
+        try:
+            reception.entry_register(actor=entry.rep, entry_id=entry.pk, kind="person",
+                                     phone_consent=bool(entry.visitor_phone) and rng.random() < 0.7,
+                                     now=entry.at + dt.timedelta(minutes=rng.randint(20, 90)))
+        except DomainError:
+            continue
+        if outcome == "deposit":
+            reception.entry_outcome_set(actor=entry.rep, entry_id=entry.pk, outcome="deposit")
+        done += 1
+    husband = (RegisterEntry.objects.filter(kind="walk_in", outcome="registered", customer__kind="person",
+                                            day__lt=today - dt.timedelta(days=3)).select_related("customer", "rep")
+               .order_by("-day", "id").first())
+    other = next((e.rep for e in RegisterEntry.objects.filter(day=today, kind="walk_in")
+                  .exclude(rep=husband.rep_id).select_related("rep")[:1]), None) if husband else None
+    if husband is not None and other is not None:
+        when = timezone.now()  # she is here now: the register lists entries as the desk writes them
+        surname = husband.customer.name[0]
+        wife = reception.entry_create(actor=other, data={
+            "source": husband.source_id, "visitor_name": f"{surname}太太", "designated_rep": other.pk,
+            "spouse_of": husband.customer_id, "intention": "丈夫前几天来看过，今天自己再来看样板间"}, now=when)
+        reception.entry_register(actor=other, entry_id=wife.pk, kind="person", now=when + dt.timedelta(minutes=40))
+        done += 1
+    return done
+
+
+def _walk_in_deals(users: dict, rng: random.Random, today: dt.date) -> dict:
+    """Deals of the month on the office's registered walk-ins: the rep opens the deal on a unit, finance takes the
+    small deposit (and for some the large one), most are subscribed and signed this month — each signing splits
+    the commission on the facts reception and ownership recorded (a company channel's customer, a spouse
+    registered by another rep …): the spouses first, then the company's visitors, then those who left a deposit."""
+    from kehu.sales.reception.models import RegisterEntry
+
+    finance = users["finance"]
+    rows = list(RegisterEntry.objects.filter(kind="walk_in", outcome__in=("registered", "deposit"),
+                                             customer__status="active", customer__kind="person")
+                .select_related("customer", "customer__owner", "source").order_by("-day", "id")[:300])
+    seen, picked = set(), []
+
+    def rank(e):
+        return (e.spouse_of_id is None, not e.source.company, e.outcome != "deposit", -e.day.toordinal())
+
+    for e in sorted(rows, key=rank):
+        if e.customer_id in seen or not e.customer.owner.is_active:
+            continue
+        seen.add(e.customer_id)
+        picked.append(e)
+        if len(picked) == WALK_IN_DEALS:
+            break
+    units = _units()
+    first = today.replace(day=1)
+    made = signed = 0
+    for i, e in enumerate(picked):
+        if not units:
+            break
+        unit = units.pop(rng.randrange(len(units)))
+        rep = e.customer.owner
+        deal = services.deal_create(actor=rep, data={"customer": e.customer_id, "title": f"{unit.name} 认购",
+                                                     "amount": str(unit.list_price), "sale_object": unit.pk})
+        made += 1
+        if i == len(picked) - 1:
+            continue  # opened today: the deposit is still to be taken by finance
+        received = max(e.day, first) if e.day <= today else today
+        services.deposit_record(actor=finance, deal_id=deal.pk, data={
+            "kind": "small_deposit", "amount": rng.choice(["20000", "30000", "50000"]),
+            "received_on": received.isoformat(), "method": rng.choice(["微信转账", "POS刷卡", "银行转账"]),
+            "receipt_no": f"XD{today:%Y%m}{deal.pk:04d}"})
+        if i % 3 == 0:
+            services.deposit_record(actor=finance, deal_id=deal.pk, data={
+                "kind": "large_deposit", "amount": "200000", "received_on": received.isoformat(),
+                "method": "银行转账", "receipt_no": f"DD{today:%Y%m}{deal.pk:04d}"})
+        if i >= len(picked) - 3:
+            continue  # waiting for the subscription
+        services.deal_move(actor=rep, deal_id=deal.pk, data={"to": "subscribed"})
+        on = received + dt.timedelta(days=rng.randint(0, max(0, (today - received).days)))
+        down = (unit.list_price * 3 / 10).quantize(unit.list_price)
+        services.deal_move(actor=rep, deal_id=deal.pk, data={
+            "to": "signed", "signed_on": on.isoformat(), "instalments": [
+                {"due_on": (on + dt.timedelta(days=30)).isoformat(), "amount": str(down)}]})
+        signed += 1
+    return {"deals": made, "signed": signed}

@@ -219,10 +219,16 @@ def deals(request):
             opp = selectors.opportunity_get(actor=request.user, opportunity_id=int(opp_id))
         except DomainError:
             opp = None
+    customers = _customers(request) if can_write else []
+    # ?customer=: the deal form opened from a customer (a walk-in just registered), that customer chosen
+    chosen = request.POST.get("customer") or request.GET.get("customer") or ""
+    chosen = int(chosen) if chosen.isdigit() and 0 < int(chosen) < 2**63 else None
+    if chosen and can_write and all(c.pk != chosen for c in customers):
+        customers = list(customer_base(actor=request.user).filter(pk=chosen).only("id", "name")) + customers
     return render(request, "sales/deals.html", {
         "deals": page_.items, "next": page_.next, "stage": stage or "", "stages": DealStage.choices,
-        "errors": errors, "can_write": can_write, "opp": opp,
-        "customers": _customers(request) if can_write else [],
+        "errors": errors, "can_write": can_write, "opp": opp, "chosen": chosen,
+        "customers": customers,
         "objects": selectors.object_list(actor=request.user, status=ObjectStatus.AVAILABLE) if can_write else [],
         **_nav(request, "deals")}, status=400 if errors else 200)
 
@@ -260,10 +266,15 @@ def deal_detail(request, deal_id: int):
         deal = selectors.deal_get(actor=request.user, deal_id=deal_id)
     payments = selectors.deal_payments(deal=deal)
     today = timezone.localdate()
+    # A deal opens at the small-deposit stage before finance has taken the deposit: say so, and offer the
+    # subscription only once a deposit is recorded (deal_move refuses it before).
+    awaiting_deposit = deal.stage == DealStage.SMALL_DEPOSIT and not any(
+        p.kind in (PaymentKind.SMALL_DEPOSIT, PaymentKind.LARGE_DEPOSIT) for p in payments)
     return render(request, "sales/deal_detail.html", {
         "deal": deal, "payments": payments, "paid": sum((p.amount for p in payments), Decimal("0.00")),
         "instalments": selectors.deal_instalments(deal=deal), "events": selectors.deal_events(deal=deal),
         "next": sorted(rules.DEAL_TRANSITIONS.get(deal.stage, ())), "errors": errors, "today": today,
+        "awaiting_deposit": awaiting_deposit,
         "can_write": request.user.has_kehu_perm("sales.write"), "deposit_kinds": [
             (PaymentKind.SMALL_DEPOSIT, PaymentKind.SMALL_DEPOSIT.label),
             (PaymentKind.LARGE_DEPOSIT, PaymentKind.LARGE_DEPOSIT.label)],

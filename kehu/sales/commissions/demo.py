@@ -72,16 +72,21 @@ def demo_load(*, users: dict, rng: random.Random, today: dt.date | None = None) 
                                               note="公司直接安排成交，销售员负责售后跟进")
         for deal, on in created:
             services.demo_deal_sign(actor=deal.rep, deal=deal, signed_on=on)
-        rep, rep2 = users["rep"], users["rep2"]
         adjusted = 0
+        # the adjustments go to whichever of 华东区's two reps has closed two deals or more this time
+        rep, rep2 = users["rep"], users["rep2"]
         mine = list(DealSplit.objects.filter(current=True, rep=rep).order_by("signed_on", "pk")
                     .values_list("deal_id", flat=True))
+        if len(mine) < 2:
+            rep, rep2 = rep2, rep
+            mine = list(DealSplit.objects.filter(current=True, rep=rep).order_by("signed_on", "pk")
+                        .values_list("deal_id", flat=True))
         if len(mine) >= 2:
             from kehu.approvals.models import ApprovalRequest
             from kehu.approvals.services import approval_decide
 
             adj = services.adjustment_request(
-                actor=rep, deal_id=mine[0], reason="客户此前由刘洋接待并登记（建档有效期内），经项目经理协调五五分成",
+                actor=rep, deal_id=mine[0], reason=f"客户此前由{rep2}接待并登记（建档有效期内），经项目经理协调五五分成",
                 lines=[{"user": rep.pk, "share": "50"}, {"user": rep2.pk, "share": "50"}])
             req = ApprovalRequest.objects.get(object_id=str(adj.pk), chain__code=services.ADJUSTMENT_CHAIN)
             for who in (manager, users["ceo"]):

@@ -289,7 +289,8 @@ def split(facts: DealFacts, rules: Iterable[RuleSpec], base: Decimal) -> Split:
         zh += "同时存在的情形按优先顺序不适用：" + "、".join(name_zh(c) for c in superseded) + "。"
         en += " Also present but superseded by precedence: " + ", ".join(superseded) + "."
     if facts.notes:
-        zh += "依据：" + "；".join(facts.notes) + "。"
+        # the providers' notes are sentences of their own: their full stops would double the one closing the list
+        zh += "依据：" + "；".join(str(n).rstrip("。.") for n in facts.notes) + "。"
     return Split(rule=chosen.code, shares=shares, explanation_zh=zh, explanation_en=en,
                  superseded=tuple(superseded))
 

@@ -52,7 +52,11 @@ def statements(request):
     reps = selectors.scoped_reps(actor=request.user)
     rep_id = (request.GET.get("rep") or "").strip()
     if not rep_id:
-        rep_id = request.user.pk if any(r.pk == request.user.pk for r in reps) else next(
+        # mine when I have a commission this month (or am only a rep), else the first rep of my scope's month:
+        # a manager who sells nothing himself lands on his team's statements, not on an empty one of his own
+        mine = any(r.user_id == request.user.pk for r in summary)
+        rep_id = request.user.pk if mine or (any(r.pk == request.user.pk for r in reps)
+                                             and not selectors.can_manage(request.user)) else next(
             (r.user_id for r in summary if r.user_id), request.user.pk)
     statement = selectors.statement(actor=request.user, rep_id=rep_id, month=first)
     prev, nxt = _prev_next(first)

@@ -95,6 +95,7 @@ class EntryOut(Schema):
     refusal: str
     refusal_reason: str
     first_receiver: int | None
+    spouse_of: int | None = None
     note: str
 
 
@@ -113,7 +114,14 @@ class EntryIn(Schema):
     intention: str = ""
     designated_rep: int | None = None
     arranged_by_company: bool = False
+    spouse_of: int | None = None
     note: str = ""
+
+
+class EntryRegisterIn(Schema):
+    kind: str = "person"
+    name: str | None = None
+    phone_consent: bool = False
 
 
 class EntryFilters(Schema):
@@ -208,7 +216,7 @@ def entry_out(e: RegisterEntry) -> dict:
             "intention": e.intention, "returning": e.is_returning, "rep": e.rep_id, "rep_name": str(e.rep),
             "assignment": e.assignment, "counted": e.counted, "arranged_by_company": e.arranged_by_company,
             "outcome": e.outcome, "refusal": e.refusal, "refusal_reason": e.refusal_reason,
-            "first_receiver": e.first_receiver_id, "note": e.note}
+            "first_receiver": e.first_receiver_id, "spouse_of": e.spouse_of_id, "note": e.note}
 
 
 def _roster(request, day, department) -> DutyDay | dict:
@@ -301,6 +309,14 @@ def entry_get(request, entry_id: int):
 @router.post("/reception/entries/{entry_id}/outcome", response=EntryOut, summary="Record how the visit ended")
 def entry_outcome(request, entry_id: int, payload: OutcomeIn):
     services.entry_outcome_set(actor=request.user, entry_id=entry_id, outcome=payload.outcome, note=payload.note)
+    return entry_out(selectors.entry_get(actor=request.user, entry_id=entry_id))
+
+
+@router.post("/reception/entries/{entry_id}/register", response=EntryOut,
+             summary="The receiving rep registers the visitor as their customer (客户登记; first registration wins)")
+def entry_register(request, entry_id: int, payload: EntryRegisterIn):
+    services.entry_register(actor=request.user, entry_id=entry_id, kind=payload.kind, name=payload.name,
+                            phone_consent=payload.phone_consent)
     return entry_out(selectors.entry_get(actor=request.user, entry_id=entry_id))
 
 

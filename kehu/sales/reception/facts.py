@@ -7,11 +7,17 @@
 - ``customer_is_company``: the customer came through a company channel (公司客户, 第12篇 6(1) 1));
 - ``arranged_by_company``: the company arranged the deal itself (第12篇 6(1) 4)).
 
+- ``spouse_rep_id`` / ``spouse_registered_first``: the desk recorded the visitor as the spouse of a customer
+  registered separately (``RegisterEntry.spouse_of``, either way round) and that customer is another rep's
+  (第12篇 7 4): 50/50; 第14篇 3(11): the first receiver); who registered first is read from the ownership
+  register, else from the first walk-ins.
+
 Only walk-ins count (a call never decides who a customer belongs to, 第12篇 3 13)). Registered in
-apps.py ready(); two queries per deal."""
+apps.py ready(); two queries per deal, three more when a spouse is on record."""
 
 from __future__ import annotations
 
+from django.db.models import Min, Q
 from django.utils.translation import gettext as _
 
 
@@ -23,6 +29,7 @@ def reception_facts(deal, facts) -> None:
                    .only("id", "day", "rep_id", "first_receiver_id", "refusal", "arranged_by_company",
                          "source__company")[:500])
     if not entries:
+        _spouse_facts(deal, facts)
         return
     if any(e.source.company for e in entries):
         facts.customer_is_company = True
@@ -46,3 +53,43 @@ def reception_facts(deal, facts) -> None:
             facts.notes.append(_("Reception: another rep received the customer the same day (%(day)s).")
                                % {"day": e.day.isoformat()})
             break
+    _spouse_facts(deal, facts)
+
+
+def _first_seen(customer_ids) -> dict:
+    """customer id → when it was first registered (the ownership register), else first received at the desk."""
+    from kehu.sales.ownership.models import Registration
+    from kehu.sales.reception.models import EntryKind, RegisterEntry
+
+    seen = dict(Registration.objects.filter(customer_id__in=customer_ids).values("customer_id")
+                .annotate(first=Min("registered_at")).values_list("customer_id", "first"))
+    missing = [c for c in customer_ids if c not in seen]
+    if missing:
+        seen.update(RegisterEntry.objects.filter(customer_id__in=missing, kind=EntryKind.WALK_IN)
+                    .values("customer_id").annotate(first=Min("at")).values_list("customer_id", "first"))
+    return seen
+
+
+def _spouse_facts(deal, facts) -> None:
+    from kehu.access.roles import Perm
+    from kehu.customers.models import Customer
+    from kehu.sales.reception.models import EntryKind, RegisterEntry
+
+    me = deal.customer_id
+    pairs = (RegisterEntry.objects.filter(kind=EntryKind.WALK_IN, spouse_of__isnull=False, customer__isnull=False)
+             .filter(Q(customer_id=me) | Q(spouse_of_id=me)).values_list("customer_id", "spouse_of_id")[:50])
+    spouses = sorted({b if a == me else a for a, b in pairs} - {me})
+    if not spouses:
+        return
+    for spouse in Customer.objects.filter(pk__in=spouses, deleted_at__isnull=True).select_related("owner") \
+            .order_by("id"):
+        rep = spouse.owner
+        if rep.pk == deal.rep_id or not rep.is_active or not rep.has_kehu_perm(Perm.SALES_WRITE):
+            continue  # the same rep's household, or the spouse is in the pool: no second rep to share with
+        seen = _first_seen([me, spouse.pk])
+        facts.spouse_rep_id = rep.pk
+        facts.spouse_registered_first = bool(seen.get(spouse.pk) and (
+            seen.get(me) is None or seen[spouse.pk] < seen[me]))
+        facts.notes.append(_("Reception: the customer's spouse %(spouse)s was registered separately by %(rep)s.")
+                           % {"spouse": spouse.name, "rep": str(rep)})
+        return

@@ -161,6 +161,9 @@ class RegisterEntry(models.Model):
     # The rep who received the customer first when the customer refused them or asked for another rep.
     first_receiver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("first receiver"), null=True,
                                        blank=True, on_delete=models.SET_NULL, related_name="+")
+    # 夫妻分别登记 (seed 004 第12篇 7 4)): the visitor is the spouse of this customer, registered separately.
+    spouse_of = models.ForeignKey("customers.Customer", verbose_name=_("spouse of"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
     handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("handled by"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     note = models.CharField(_("note"), max_length=500, blank=True, default="")

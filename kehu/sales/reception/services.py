@@ -331,6 +331,12 @@ def entry_create(*, actor, data: dict, now: dt.datetime | None = None) -> Regist
     arranged = data.get("arranged_by_company", False)
     if not isinstance(arranged, bool):
         errors["arranged_by_company"] = [_("Enter true or false.")]
+    spouse = None
+    if data.get("spouse_of") not in (None, ""):
+        spouse_errors: dict = {}
+        spouse = _customer(actor, data.get("spouse_of"), spouse_errors)
+        if spouse_errors or (spouse is not None and customer is not None and spouse.pk == customer.pk):
+            errors["spouse_of"] = [_("Choose the spouse's customer record (another customer).")]
     designated = None
     if data.get("designated_rep") not in (None, ""):
         designated = _user_on(actor, data.get("designated_rep"), "designated_rep", errors)
@@ -340,7 +346,7 @@ def entry_create(*, actor, data: dict, now: dt.datetime | None = None) -> Regist
     entry = RegisterEntry(kind=kind, at=now, day=day, source=source, customer=customer,
                           visitor_name=name or (customer.name[:100] if customer else ""), visitor_phone=phone,
                           party_size=party, intention=intention, note=note, arranged_by_company=arranged,
-                          created_by=actor)
+                          spouse_of=spouse, created_by=actor)
     if kind == EntryKind.CALL:
         entry.rep = designated or actor
         entry.assignment = Assignment.CALL
@@ -348,7 +354,7 @@ def entry_create(*, actor, data: dict, now: dt.datetime | None = None) -> Regist
         entry.outcome = Outcome.INFO
     else:
         _assign_walk_in(actor, entry, dept_id=dept_id, day=day, customer=customer, designated=designated)
-    entry.full_clean(exclude=["customer", "source", "rep", "department", "duty_day"])
+    entry.full_clean(exclude=["customer", "source", "rep", "department", "duty_day", "spouse_of"])
     entry.save()
     audit_record(actor=actor, action="reception.entry_create", obj=entry,
                  changes={"kind": kind, "rep": entry.rep_id, "assignment": entry.assignment,
@@ -481,6 +487,66 @@ def refusal_resolve(*, actor, entry_id, decision, designated_rep=None, now=None)
     if entry.rep_id != refused.pk:
         notify(user=entry.rep, title=_("A walk-in customer for you: %(name)s") % {"name": entry.visitor_name},
                body=entry.intention, link=reverse("reception:entry", args=[entry.pk]))
+    return entry
+
+
+CUSTOMER_KINDS = ("person", "organization")
+
+
+@transaction.atomic
+def entry_register(*, actor, entry_id, kind: str = "person", name=None, phone_consent: bool = False,
+                   now: dt.datetime | None = None) -> RegisterEntry:
+    """The receiving rep registers the visitor of their walk-in or call (客户登记, seed 004 第12篇 3): through the
+    ownership app's registration, so first registration wins and the rep becomes the owner; a visitor not yet a
+    customer is filed as a new one (its source the entry's). The entry then points at the customer and its
+    outcome is "registered". Only the receiving rep registers (the registration makes the registrant the owner);
+    a visit whose refusal waits for the manager is not registered. The visitor's phone is stored on a person's
+    record only when the rep ticks that the visitor agreed (PIPL 13)."""
+    _require_write(actor)
+    entry = selectors.entry_get(actor=actor, entry_id=entry_id, for_update=True)
+    if entry.rep_id != actor.pk:
+        raise Forbidden(_("Only the receiving rep registers the visitor: the registration makes them the owner."))
+    if entry.refusal == Refusal.PENDING:
+        raise Conflict(_("The customer refused this rep: wait for the manager's decision."), code="refusal_pending")
+    if entry.outcome == Outcome.REGISTERED and entry.customer_id:
+        raise Conflict(_("This visitor is registered already."), code="entry_registered")
+    if not isinstance(phone_consent, bool):
+        raise Invalid(_("Enter true or false."), fields={"phone_consent": [_("Enter true or false.")]})
+    from kehu.sales.ownership.models import Channel
+    from kehu.sales.ownership.services import registration_create
+
+    channel = Channel.CALL if entry.kind == EntryKind.CALL else Channel.VISIT
+    note = _("From the visitor and call register, entry %(id)s (%(source)s).") % {"id": entry.pk,
+                                                                                  "source": entry.source.name}
+    if entry.customer_id:
+        try:
+            reg = registration_create(actor=actor, customer_id=entry.customer_id, channel=channel, note=note, now=now)
+        except Conflict as exc:
+            if exc.code != "already_registered_by_you":
+                raise
+            reg = None  # the rep's own valid registration stands: the visit is theirs already
+        customer = reg.customer if reg is not None else entry.customer
+    else:
+        errors: dict = {}
+        if kind not in CUSTOMER_KINDS:
+            errors["kind"] = [_("Choose a person or a company.")]
+        name = _text({"name": entry.visitor_name if name is None else name}, "name", errors, max_length=100,
+                     required=True)
+        _raise(errors)
+        data = {"name": name, "kind": kind, "source": entry.source.name[:50]}
+        if kind == "person" and entry.visitor_phone and phone_consent:
+            data["mobile"] = entry.visitor_phone
+            data["basis"] = {"basis": "consent", "channel": _("Sales office visit"),
+                             "purpose": _("Contact about the customer's visit to the sales office")}
+        reg = registration_create(actor=actor, new_customer=data, channel=channel, note=note, now=now)
+        customer = reg.customer
+    before = entry.outcome
+    entry.customer = customer
+    entry.outcome = Outcome.REGISTERED
+    entry.save(update_fields=["customer", "outcome"])
+    audit_record(actor=actor, action="reception.entry_register", obj=entry,
+                 changes={"customer": customer.pk, "registration": reg.pk if reg is not None else None,
+                          "outcome": [before, entry.outcome]})
     return entry
 
 

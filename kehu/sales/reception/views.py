@@ -115,6 +115,7 @@ def entry_new(request):
                 "party_size": request.POST.get("party_size") or 1, "intention": request.POST.get("intention", ""),
                 "designated_rep": request.POST.get("designated_rep") or None,
                 "arranged_by_company": request.POST.get("arranged_by_company") == "on",
+                "spouse_of": request.POST.get("spouse_of") or None,
                 "note": request.POST.get("note", "")}
         try:
             entry = services.entry_create(actor=request.user, data=data)
@@ -158,6 +159,14 @@ def entry_detail(request, entry_id: int):
             elif action == "resolve":
                 services.refusal_resolve(actor=request.user, entry_id=entry.pk, decision=request.POST.get("decision"),
                                          designated_rep=request.POST.get("designated_rep") or None)
+            elif action == "register":
+                done = services.entry_register(actor=request.user, entry_id=entry.pk,
+                                               kind=request.POST.get("customer_kind") or "person",
+                                               name=request.POST.get("customer_name", ""),
+                                               phone_consent=request.POST.get("phone_consent") == "on")
+                messages.success(request, _("Registered: %(customer)s is now your customer.")
+                                 % {"customer": done.customer.name})
+                return redirect("reception:entry", entry.pk)
             messages.success(request, _("Saved."))
             try:
                 selectors.entry_get(actor=request.user, entry_id=entry.pk)
@@ -171,7 +180,10 @@ def entry_detail(request, entry_id: int):
         "entry": entry, "phone": mask_mobile(entry.visitor_phone) if entry.visitor_phone else "",
         "outcomes": [c for c in Outcome.choices if c[0] != Outcome.OPEN], "errors": errors,
         "can_manage": selectors.can_manage(request.user), "is_rep": entry.rep_id == request.user.pk,
-        "pending": entry.refusal == Refusal.PENDING, "reps": _reps_of(request.user)
+        "pending": entry.refusal == Refusal.PENDING, "can_register": (
+            entry.rep_id == request.user.pk and entry.refusal != Refusal.PENDING
+            and not (entry.outcome == Outcome.REGISTERED and entry.customer_id)),
+        "reps": _reps_of(request.user)
         if selectors.can_manage(request.user) else [], "nav_active": "register"}, status=400 if errors else 200)
 
 

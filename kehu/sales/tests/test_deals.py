@@ -351,3 +351,23 @@ def test_deal_list_and_stats_query_counts_are_bounded(world, api_client, django_
     with django_assert_max_num_queries(12):
         assert api.get("/sales/stats").json()["count"] == 3
     assert selectors.deal_stats(actor=world.org.manager)["count"] == 3
+
+
+def test_a_deal_awaits_finances_deposit_before_it_shows_as_taken_and_can_be_subscribed(world, client):
+    """A deal opens at the small-deposit stage before finance has taken anything: the list and the deal's page
+    say it awaits the deposit (not "deposit taken") and offer no subscription; once finance records it they do;
+    a signed deal links to its commission split."""
+    deal = open_deal(world)
+    client.force_login(world.org.rep)
+    listing = client.get("/sales/deals/").content.decode()
+    assert 'data-testid="deal-awaiting-deposit"' in listing
+    page = client.get(f"/sales/deals/{deal.pk}/").content.decode()
+    assert 'data-testid="deal-awaiting-deposit"' in page and 'data-testid="deal-subscribe"' not in page
+    deposit(world, deal)
+    page = client.get(f"/sales/deals/{deal.pk}/").content.decode()
+    assert 'data-testid="deal-awaiting-deposit"' not in page and 'data-testid="deal-subscribe"' in page
+    assert 'data-testid="deal-awaiting-deposit"' not in client.get("/sales/deals/").content.decode()
+    services.deal_move(actor=world.org.rep, deal_id=deal.pk, data={"to": "subscribed"})
+    services.deal_move(actor=world.org.rep, deal_id=deal.pk, data={"to": "signed"})
+    page = client.get(f"/sales/deals/{deal.pk}/").content.decode()
+    assert f'href="/commissions/deals/{deal.pk}/"' in page

@@ -139,6 +139,20 @@ def test_a_manager_edits_a_rule_and_the_next_split_follows_it(world):
         CommissionRule.objects.get(code="within_validity").pk)).exists()
 
 
+def test_a_rule_changed_after_closing_leaves_the_closed_split_as_it_was(world):
+    """Splits are made when a deal is won; editing the rules afterwards changes later deals only — a closed
+    deal changes only through an approved adjustment."""
+    org = world
+    closed = sign(make_deal(org, org.rep, org.customers["li"]), registered_rep_id=org.rep2.pk)
+    before = lines(DealSplit.objects.get(deal=closed))
+    services.rule_update(actor=org.manager, code="within_validity", data={"share_percent": "60"})
+    services.split_deal(closed, actor=org.manager)  # the won hook again: idempotent
+    assert lines(DealSplit.objects.get(deal=closed, current=True)) == before
+    assert DealSplit.objects.filter(deal=closed).count() == 1
+    later = sign(make_deal(org, org.rep, org.customers["li"], object_code="A-1-1202"), registered_rep_id=org.rep2.pk)
+    assert lines(DealSplit.objects.get(deal=later))[0][2] == D("60.00")
+
+
 def test_the_spouses_rule_switches_to_first_receiver(world):
     org = world
     services.rule_update(actor=org.manager, code="spouses", data={"variant": "first_receiver"})
@@ -326,6 +340,19 @@ def test_statement_pages_render_and_print(world, november, client):
     assert r.status_code == 200 and 'data-rule="referral"' in r.content.decode()
     client.force_login(org.north_rep)
     assert client.get(f"/commissions/deals/{deal.pk}/").status_code == 404
+
+
+def test_a_manager_without_commission_opens_on_the_first_reps_statement(world, november, client):
+    """The manager sells nothing himself: the statement page opens on the month's first rep of his scope, not
+    on an empty statement of his own; a rep opens on their own."""
+    org = world
+    client.force_login(org.manager)
+    r = client.get("/commissions/", {"month": MONTH})
+    first = r.context["summary"][0]
+    assert first.user_id and r.context["statement"].rep.pk == first.user_id
+    assert r.context["statement"].rows
+    client.force_login(org.rep2)
+    assert client.get("/commissions/", {"month": MONTH}).context["statement"].rep == org.rep2
 
 
 def test_an_adjustment_is_asked_from_the_deal_page(world, client):

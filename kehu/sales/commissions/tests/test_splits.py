@@ -234,3 +234,12 @@ def test_amounts_sum_to_the_base_for_any_shares_summing_to_100(lines, base):
     out = splits.amounts(base, rows)
     assert sum(s.amount for s in out) == base
     assert all(s.amount >= 0 for s in out)
+
+
+def test_the_explanation_lists_the_providers_notes_with_one_full_stop():
+    """Each provider's note is a sentence; the explanation closes the list of them once (no "。。")."""
+    facts = DealFacts(deal_id=1, customer_id=1, receiving_rep_id=7,
+                      notes=["接待：该客户为公司客户（公司渠道介绍）。", "Referred by an employee."])
+    result = splits.split(facts, splits.default_rules(), D("100"))
+    assert "。。" not in result.explanation_zh and ".。" not in result.explanation_zh
+    assert result.explanation_zh.endswith("依据：接待：该客户为公司客户（公司渠道介绍）；Referred by an employee。")

@@ -146,3 +146,52 @@ def test_workbench_shows_the_rep_the_walk_in_and_the_manager_the_refusal(today_o
     assert [t.kind for t in todos if t.kind == "reception_refusal"] == ["reception_refusal"]
     assert not [t for t in reception_todos(o.north_manager, today=o.today, now=now, limit=10)
                 if t.kind == "reception_refusal"]
+
+
+def test_api_the_receiving_rep_registers_the_walk_in_others_are_refused(api_client, today_office):
+    """POST /reception/entries/{id}/register: the receiving rep (201 → owner), another rep of the office 404 (not
+    in their scope), a manager 403 (the registrant becomes the owner), finance 403, another office 404; bad
+    input 422 with nothing written."""
+    from kehu.customers.models import Customer
+
+    o = today_office
+    body = api_client.as_user(o.rep3).post("/reception/entries", {
+        "source": o.sources["referral_friend"].pk, "visitor_name": "韩梅", "visitor_phone": "13900001111"}).json()
+    path = f"/reception/entries/{body['id']}/register"
+    assert body["rep"] == o.rep.pk
+    assert api_client.as_user(o.rep2).post(path, {}).status_code == 404
+    assert api_client.as_user(o.north_manager).post(path, {}).status_code == 404
+    assert api_client.as_user(o.manager).post(path, {}).status_code == 403
+    assert api_client.as_user(o.finance).post(path, {}).status_code == 403
+    r = api_client.as_user(o.rep).post(path, {"kind": "alien"})
+    assert r.status_code in (400, 422) and "kind" in r.json()["error"]["fields"]
+    assert not Customer.objects.filter(name="韩梅").exists()
+    r = api_client.as_user(o.rep).post(path, {"kind": "person", "phone_consent": True})
+    assert r.status_code == 200, r.content
+    customer = Customer.objects.get(pk=r.json()["customer"])
+    assert (customer.name, customer.owner_id, r.json()["outcome"]) == ("韩梅", o.rep.pk, "registered")
+    assert api_client.as_user(o.rep).post(path, {}).status_code == 409
+
+
+@pytest.mark.parametrize("period, days", [("day", 1), ("week", 7), ("month", None)])
+def test_daily_weekly_and_monthly_statistics_export_to_xlsx(client, office, period, days):
+    """来人来电统计表 by day, week and month, each exportable: the workbook's rows are the period's days and its
+    total counts only the period's walk-ins and calls (one the day before the week is left out)."""
+    import calendar
+
+    from openpyxl import load_workbook
+
+    on = dt.date(2026, 3, 4)  # a Wednesday; DAY (Monday 2 March) is in its week and month
+    services.roster_set(actor=office.manager, day=on, reps=[office.rep.pk, office.rep2.pk])
+    walk_in(office, day=on)
+    walk_in(office, day=on, kind="call", minute=5)
+    walk_in(office, day=dt.date(2026, 3, 2))  # same week and month, another day
+    services.roster_set(actor=office.manager, day=dt.date(2026, 3, 1), reps=[office.rep.pk])
+    walk_in(office, day=dt.date(2026, 3, 1))  # Sunday: the month only
+    client.force_login(office.manager)
+    r = client.get("/reception/statistics/export/", {"period": period, "on": on.isoformat()})
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
+    rows = list(load_workbook(BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
+    assert len(rows) - 2 == (days or calendar.monthrange(2026, 3)[1])  # header + one row a day + total
+    walk_ins, calls = {"day": (1, 1), "week": (2, 1), "month": (3, 1)}[period]
+    assert rows[-1][1:3] == (walk_ins, calls)
