@@ -13,22 +13,28 @@ from kehu.errors import NotFound
 from kehu.notifications.models import Notification
 
 
-def notify(*, user, title: str, body: str = "", link: str = "") -> None:
+def notify(*, user, title: str, body: str = "", link: str = "", in_transaction: bool = False) -> None:
     """Queue one notification to ``user`` on every configured channel, delivered when the current
-    transaction commits (at once outside a transaction). Inactive users are skipped."""
+    transaction commits (at once outside a transaction). Inactive users are skipped.
+
+    ``in_transaction``: write the in-app row now, in the caller's transaction — it becomes visible at the same
+    commit and rolls back with it, without a second transaction after the commit (hot write paths)."""
     if user is None or not user.is_active:
         return
     title, body, link = str(title)[:200], str(body), str(link)[:500]
     for name in settings.KEHU_NOTIFY_CHANNELS:
-        CHANNELS[name](user=user, title=title, body=body, link=link)
+        CHANNELS[name](user=user, title=title, body=body, link=link, in_transaction=in_transaction)
 
 
-def _inapp(*, user, title: str, body: str, link: str) -> None:
+def _inapp(*, user, title: str, body: str, link: str, in_transaction: bool = False) -> None:
     user_id = user.pk
+    if in_transaction and transaction.get_connection().in_atomic_block:
+        Notification(user_id=user_id, title=title, body=body, link=link).save(force_insert=True)
+        return
     transaction.on_commit(lambda: Notification.objects.create(user_id=user_id, title=title, body=body, link=link))
 
 
-def _email(*, user, title: str, body: str, link: str) -> None:
+def _email(*, user, title: str, body: str, link: str, in_transaction: bool = False) -> None:
     """Enqueue a mail to the worker after commit: a slow mail server never holds up the request, and
     a queue that cannot be reached is logged, not raised (the write has committed by then)."""
     to = (user.email or "").strip()

@@ -22,6 +22,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kehu.access.models import User
@@ -94,9 +95,10 @@ def pool_owner() -> User:
 
 
 def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now, reason: str,
-                audit: bool = True) -> dict:
+                audit: bool = True, open_items: bool = True) -> dict:
     """Make ``to_user`` the owner, as the customer reassignment does (one history row, one audit entry —
-    ``audit=False`` when the caller's own entry records the owner change)."""
+    ``audit=False`` when the caller's own entry records the owner change; ``open_items=False`` when the
+    caller's look-up found no open review item to hand over, in the same transaction)."""
     from kehu.customers.review.services import review_open_items_reassign
 
     change = {"owner": [customer.owner_id, to_user.pk]}
@@ -104,7 +106,8 @@ def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now,
         change["department"] = [customer.department_id, department_id]
     Customer.objects.filter(pk=customer.pk).update(owner_id=to_user.pk, department_id=department_id, updated_at=now,
                                                    version=F("version") + 1)
-    review_open_items_reassign(customer_ids=[customer.pk], owner_id=to_user.pk, department_id=department_id)
+    if open_items:
+        review_open_items_reassign(customer_ids=[customer.pk], owner_id=to_user.pk, department_id=department_id)
     ChangeRecord.objects.create(customer_id=customer.pk, at=now, actor=actor if actor and actor.pk else None,
                                 actor_name=actor.get_username() if actor and actor.pk else "system",
                                 object_type="customer", object_id=customer.pk, action="update", changes=change)
@@ -121,21 +124,36 @@ def _end_claims(customer_id: int, *, now, reason: str, rep_id: int | None = None
     return qs.update(ended_at=now, end_reason=reason)
 
 
-def _take_claim(*, customer_id: int, rep_id: int, registration_id: int | None, now, until) -> bool:
-    """End the customer's live claim if it lapsed (or its holder no longer owns the customer), then insert
-    this rep's claim unless a valid one exists — decided by the partial unique index, in one statement."""
+def _take_claim(*, customer_id: int, rep_id: int, registration_id: int | None, now, until,
+                stale: bool | None = None) -> bool:
+    """Insert this rep's claim unless a valid one exists — decided by the partial unique index, in one
+    statement — after ending the customer's live claim if it lapsed (or its holder no longer owns the customer).
+
+    ``stale``: what the caller's look-up saw of the live claim — True (one is in the way: lapsed or held by a rep
+    who no longer owns the customer): end it first; False (none, or a valid one): insert at once and end a stale
+    one only if the insert was refused (a claim may have changed since the look-up); None: unknown, as True."""
     table, cust = Claim._meta.db_table, Customer._meta.db_table
+    end_sql = (f"UPDATE {table} SET ended_at = %s, end_reason = CASE WHEN valid_until <= %s THEN %s ELSE %s END"
+               f" WHERE customer_id = %s AND ended_at IS NULL AND (valid_until <= %s OR rep_id <> "
+               f"(SELECT owner_id FROM {cust} WHERE id = %s))")
+    end_params = [_db(now), _db(now), EndReason.LAPSED, EndReason.OWNER_CHANGED, customer_id, _db(now), customer_id]
+    insert_sql = (f"INSERT INTO {table} (customer_id, rep_id, registration_id, started_at, valid_until, renewed_at,"
+                  f" ended_at, end_reason) VALUES (%s, %s, %s, %s, %s, NULL, NULL, '')"
+                  f" ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id")
+    insert_params = [customer_id, rep_id, registration_id, _db(now), _db(until)]
     with connection.cursor() as cur:
-        cur.execute(
-            f"UPDATE {table} SET ended_at = %s, end_reason = CASE WHEN valid_until <= %s THEN %s ELSE %s END"
-            f" WHERE customer_id = %s AND ended_at IS NULL AND (valid_until <= %s OR rep_id <> "
-            f"(SELECT owner_id FROM {cust} WHERE id = %s))",
-            [_db(now), _db(now), EndReason.LAPSED, EndReason.OWNER_CHANGED, customer_id, _db(now), customer_id])
-        cur.execute(
-            f"INSERT INTO {table} (customer_id, rep_id, registration_id, started_at, valid_until, renewed_at,"
-            f" ended_at, end_reason) VALUES (%s, %s, %s, %s, %s, NULL, NULL, '')"
-            f" ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id",
-            [customer_id, rep_id, registration_id, _db(now), _db(until)])
+        if stale is not False:
+            cur.execute(end_sql, end_params)
+        cur.execute(insert_sql, insert_params)
+        if cur.fetchone() is not None:
+            return True
+        if stale is not False:
+            return False
+        # Refused: a claim appeared or changed since the look-up. End it if it is stale and try once more.
+        cur.execute(end_sql, end_params)
+        if not cur.rowcount:
+            return False
+        cur.execute(insert_sql, insert_params)
         return cur.fetchone() is not None
 
 
@@ -187,11 +205,65 @@ def _in_pool(customer: Customer) -> bool:
     return customer.owner.username == cfg()["pool_username"]
 
 
-def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Registration:
+class _Lookup:
+    """What a registration needs to know before it writes, read in one statement: the customer and its owner,
+    the live claim (whether one is in the way), an open review item to hand over, a referral expected today."""
+
+    __slots__ = ("customer", "stale_claim", "open_items", "referral_id")
+
+
+def _registration_lookup(customer_id, *, today: dt.date, now) -> _Lookup:
+    from kehu.customers.review.models import ItemState, ReviewItem
+
+    _pk(customer_id)
+    cust, users, claims = Customer._meta.db_table, User._meta.db_table, Claim._meta.db_table
+    items, refs = ReviewItem._meta.db_table, Referral._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT c.id, c.name, c.status, c.owner_id, c.department_id, u.username, u.is_active, u.email,"
+            f" u.display_name, k.id, k.rep_id, k.valid_until,"
+            f" EXISTS (SELECT 1 FROM {items} i WHERE i.customer_id = c.id AND i.state = %s),"
+            f" (SELECT r.id FROM {refs} r WHERE r.customer_id = c.id AND r.state = %s AND r.expected_visit_on = %s)"
+            f" FROM {cust} c JOIN {users} u ON u.id = c.owner_id"
+            f" LEFT JOIN {claims} k ON k.customer_id = c.id AND k.ended_at IS NULL"
+            f" WHERE c.id = %s AND c.deleted_at IS NULL",
+            [ItemState.OPEN, ReferralState.PENDING, connection.ops.adapt_datefield_value(today), customer_id])
+        row = cur.fetchone()
+    if row is None:
+        raise NotFound(_("Customer not found."))
+    (cid, name, status, owner_id, department_id, username, is_active, email, display_name, claim_id, holder_id,
+     until, open_items, referral_id) = row
+    owner = User(pk=owner_id, username=username, is_active=bool(is_active), email=email or "",
+                 display_name=display_name or "")
+    customer = Customer(pk=cid, name=name, status=status, owner_id=owner_id, department_id=department_id)
+    customer.owner = owner
+    found = _Lookup()
+    found.customer, found.open_items, found.referral_id = customer, bool(open_items), referral_id
+    if claim_id is None:
+        found.stale_claim = False
+    else:
+        if isinstance(until, str):
+            until = parse_datetime(until)
+        if timezone.is_naive(until):  # SQLite: stored in UTC
+            until = until.replace(tzinfo=dt.UTC)
+        found.stale_claim = until <= now or holder_id != owner_id
+    return found
+
+
+def _register(*, actor, customer_id, channel: str, note: str, now) -> Registration:
+    """The registration proper (one look-up, then the writes). Round trips on the common path — a customer
+    owned by another rep, no claim in the way, no open review item, no referral: the look-up, the register
+    row, the claim insert, the owner move, its history row, the audit entry, the previous owner's in-app
+    notification (in this transaction: no second commit)."""
+    found = _registration_lookup(customer_id, today=timezone.localtime(now).date(), now=now)
+    customer = found.customer
     in_pool = _in_pool(customer)
     if channel == Channel.POOL and not in_pool:
         raise Conflict(_("This customer is not in the public pool."), code="not_in_pool")
     if in_pool:
+        # A claim reads the whole customer: the business gate and the blacklist screening look at more fields.
+        owner, customer = customer.owner, Customer.objects.get(pk=customer.pk)
+        customer.owner = owner
         ensure_business_allowed(customer, Action.CLAIM)
         # A pool customer matching the blacklist (a disqualified company's USCC under another, perhaps deleted,
         # record) is refused; a name or phone look-alike is flagged for a manager (kehu.qualification.blacklist).
@@ -201,13 +273,14 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
         _check_pool_limits(actor, now)
     until = rules.valid_until(now, cfg()["valid_months"], _tz())
     referral = None
-    if channel == Channel.VISIT:
+    stale = found.stale_claim
+    if channel == Channel.VISIT and found.referral_id is not None:
         referral = (Referral.objects.select_for_update().filter(
-            customer_id=customer.pk, state=ReferralState.PENDING,
-            expected_visit_on=timezone.localtime(now).date()).first())
+            pk=found.referral_id, state=ReferralState.PENDING).first())
         if referral is not None:
             # The referred customer came on the day: the referrer hands the customer to the receiving rep.
-            _end_claims(customer.pk, now=now, reason=EndReason.RELEASED, rep_id=referral.referrer_id)
+            if _end_claims(customer.pk, now=now, reason=EndReason.RELEASED, rep_id=referral.referrer_id):
+                stale = None  # the live claim changed: let the claim step look again
             channel = Channel.REFERRAL
     registration = Registration(customer=customer, rep=actor, department_id=actor.department_id, channel=channel,
                                 registered_at=now, valid_until=until, referral=referral, note=note,
@@ -218,7 +291,7 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
                             validate_unique=False, validate_constraints=False)
     registration.save()
     if not _take_claim(customer_id=customer.pk, rep_id=actor.pk, registration_id=registration.pk, now=now,
-                       until=until):
+                       until=until, stale=stale):
         raise _holder_conflict(customer.pk, actor)
     if referral is not None:
         Referral.objects.filter(pk=referral.pk).update(state=ReferralState.ARRIVED, rep=actor, arrived_at=now)
@@ -228,12 +301,13 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
     moved = {}
     if customer.owner_id != actor.pk:
         moved = _move_owner(actor=actor, customer=customer, to_user=actor, department_id=actor.department_id,
-                            now=now, reason="registration", audit=False)
+                            now=now, reason="registration", audit=False, open_items=found.open_items)
         if not in_pool and previous.is_active:
             from kehu.notifications.services import notify
 
             notify(user=previous, title=_("%(customer)s was registered by %(rep)s") % {
-                "customer": customer.name, "rep": str(actor)}, link=f"/ownership/registrations/{registration.pk}/")
+                "customer": customer.name, "rep": str(actor)}, link=f"/ownership/registrations/{registration.pk}/",
+                in_transaction=True)
     audit_record(actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
                  changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(),
                           "from_pool": in_pool, **moved})
@@ -259,7 +333,7 @@ def registration_create(*, actor, customer_id=None, new_customer: dict | None = 
         customer_id = customer_create(actor=actor, data=new_customer).pk
     elif customer_id is None:
         raise Invalid(_("Choose the customer."), fields={"customer": [_("This field is required.")]})
-    return _register(actor=actor, customer=_live_customer(customer_id), channel=channel, note=note, now=now)
+    return _register(actor=actor, customer_id=customer_id, channel=channel, note=note, now=now)
 
 
 @transaction.atomic
@@ -268,7 +342,7 @@ def pool_claim(*, actor, customer_id: int, note: str = "", now: dt.datetime | No
     and the business gate (a suspended or disqualified customer cannot be claimed)."""
     _require(actor, Perm.SALES_WRITE, _("You are not allowed to claim customers."))
     note = _text(note, "note", max_length=NOTE_MAX)
-    return _register(actor=actor, customer=_live_customer(customer_id), channel=Channel.POOL, note=note,
+    return _register(actor=actor, customer_id=customer_id, channel=Channel.POOL, note=note,
                      now=now or timezone.now())
 
 
