@@ -603,11 +603,14 @@ def dispute_escalate(*, actor, dispute_id: int, note: str = "", now: dt.datetime
 
 
 def _idle_where(cust: str, ints: str, claims: str, n_stages: int) -> str:
+    """Customers in the idle stages, older than the cutoff, not in the pool, with no follow-up since the cutoff
+    and no live claim that keeps them (a valid one, or a lapsed one held by the owner: the lapse moves those).
+    Supported by ownership_cust_idle (stage, created_at) where not deleted — see migration 0002."""
     marks = ", ".join(["%s"] * n_stages)
-    return (f"{cust}.deleted_at IS NULL AND {cust}.owner_id <> %s AND {cust}.stage IN ({marks})"
-            f" AND {cust}.created_at < %s"
+    return (f"{cust}.deleted_at IS NULL AND {cust}.stage IN ({marks}) AND {cust}.created_at < %s"
+            f" AND {cust}.owner_id <> %s"
             f" AND NOT EXISTS (SELECT 1 FROM {claims} WHERE {claims}.customer_id = {cust}.id"
-            f" AND {claims}.ended_at IS NULL)"
+            f" AND {claims}.ended_at IS NULL AND ({claims}.valid_until > %s OR {claims}.rep_id = {cust}.owner_id))"
             f" AND NOT EXISTS (SELECT 1 FROM {ints} WHERE {ints}.customer_id = {cust}.id"
             f" AND {ints}.occurred_at >= %s)")
 
@@ -616,7 +619,8 @@ def pool_sweep(*, now: dt.datetime | None = None, idle: bool = True) -> dict:
     """Return to the pool (set-based SQL, one transaction): customers whose registration lapsed (at the
     Asia/Shanghai midnight of the lapse day) and, in the configured stages, those without a valid
     registration and without a follow-up for KEHU_POOL_IDLE_DAYS; lapse the referrals whose customer did
-    not come on the day; escalate disputes undecided past their deadline. Every move is a PoolMove row."""
+    not come on the day; escalate disputes undecided past their deadline. Every move is one PoolMove row
+    (a customer whose registration lapsed is moved by the lapse, not counted again as idle)."""
     from kehu.engagement.models import Interaction
 
     now = now or timezone.now()
@@ -630,6 +634,9 @@ def pool_sweep(*, now: dt.datetime | None = None, idle: bool = True) -> dict:
     with transaction.atomic():
         list(User.objects.select_for_update().filter(pk=pool.pk).values_list("pk"))  # one sweep at a time
         with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute("SET LOCAL jit = off")  # compiling these plans costs more than it saves
+            # 1. Lapsed registrations still held by the owner (claim_live_until: live claims by validity).
             cur.execute(
                 f"INSERT INTO {moves} (customer_id, kind, rep_id, actor_id, at, reason)"
                 f" SELECT c.customer_id, %s, c.rep_id, NULL, %s, '' FROM {claims} c JOIN {cust} ON {cust}.id = c.customer_id"
@@ -637,21 +644,24 @@ def pool_sweep(*, now: dt.datetime | None = None, idle: bool = True) -> dict:
                 f" AND {cust}.deleted_at IS NULL",
                 [MoveKind.LAPSE, n_now, n_now])
             lapsed = cur.rowcount
+            # 2. Valid claims whose holder no longer owns the customer (reassigned meanwhile) end.
             cur.execute(
-                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND valid_until <= %s",
-                [n_now, EndReason.LAPSED, n_now])
-            cur.execute(
-                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND rep_id <>"
-                f" (SELECT owner_id FROM {cust} WHERE {cust}.id = {claims}.customer_id)",
-                [n_now, EndReason.OWNER_CHANGED])
+                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND valid_until > %s"
+                f" AND rep_id <> (SELECT owner_id FROM {cust} WHERE {cust}.id = {claims}.customer_id)",
+                [n_now, EndReason.OWNER_CHANGED, n_now])
+            # 3. Idle customers (before the lapsed claims end, so that those are not counted twice).
             idled = 0
             if idle:
                 cur.execute(
                     f"INSERT INTO {moves} (customer_id, kind, rep_id, actor_id, at, reason)"
                     f" SELECT {cust}.id, %s, {cust}.owner_id, NULL, %s, '' FROM {cust}"
                     f" WHERE {_idle_where(cust, ints, claims, len(stages))}",
-                    [MoveKind.IDLE, n_now, pool.pk, *stages, n_cut, n_cut])
+                    [MoveKind.IDLE, n_now, *stages, n_cut, pool.pk, n_now, n_cut])
                 idled = cur.rowcount
+            # 4. Every lapsed claim ends; 5. the moved customers go to the pool.
+            cur.execute(
+                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND valid_until <= %s",
+                [n_now, EndReason.LAPSED, n_now])
             cur.execute(
                 f"UPDATE {cust} SET owner_id = %s, updated_at = %s, version = version + 1 WHERE id IN"
                 f" (SELECT customer_id FROM {moves} WHERE at = %s AND actor_id IS NULL AND kind IN (%s, %s))",
