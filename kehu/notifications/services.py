@@ -13,28 +13,41 @@ from kehu.errors import NotFound
 from kehu.notifications.models import Notification
 
 
-def notify(*, user, title: str, body: str = "", link: str = "", in_transaction: bool = False) -> None:
+def notify(*, user, title: str, body: str = "", link: str = "") -> None:
     """Queue one notification to ``user`` on every configured channel, delivered when the current
-    transaction commits (at once outside a transaction). Inactive users are skipped.
-
-    ``in_transaction``: write the in-app row now, in the caller's transaction — it becomes visible at the same
-    commit and rolls back with it, without a second transaction after the commit (hot write paths)."""
+    transaction commits (at once outside a transaction). Inactive users are skipped."""
     if user is None or not user.is_active:
         return
     title, body, link = str(title)[:200], str(body), str(link)[:500]
     for name in settings.KEHU_NOTIFY_CHANNELS:
-        CHANNELS[name](user=user, title=title, body=body, link=link, in_transaction=in_transaction)
+        CHANNELS[name](user=user, title=title, body=body, link=link)
 
 
-def _inapp(*, user, title: str, body: str, link: str, in_transaction: bool = False) -> None:
+def notification_row(*, user, title: str, body: str = "", link: str = "") -> dict | None:
+    """notify() for a hot write path that inserts the in-app row itself, in a combined statement inside its
+    transaction: returns that row ({column: value}, adapted for the connection; None when the user is inactive or
+    the "inapp" channel is off) and queues the other channels after the commit as notify() does."""
+    if user is None or not user.is_active:
+        return None
+    title, body, link = str(title)[:200], str(body), str(link)[:500]
+    row = None
+    for name in settings.KEHU_NOTIFY_CHANNELS:
+        if name == "inapp":
+            opts = Notification._meta
+            row = {opts.get_field(f).column: opts.get_field(f).get_db_prep_save(v, transaction.get_connection())
+                   for f, v in (("user_id", user.pk), ("title", title), ("body", body), ("link", link),
+                                ("created_at", timezone.now()), ("read_at", None))}
+        else:
+            CHANNELS[name](user=user, title=title, body=body, link=link)
+    return row
+
+
+def _inapp(*, user, title: str, body: str, link: str) -> None:
     user_id = user.pk
-    if in_transaction and transaction.get_connection().in_atomic_block:
-        Notification(user_id=user_id, title=title, body=body, link=link).save(force_insert=True)
-        return
     transaction.on_commit(lambda: Notification.objects.create(user_id=user_id, title=title, body=body, link=link))
 
 
-def _email(*, user, title: str, body: str, link: str, in_transaction: bool = False) -> None:
+def _email(*, user, title: str, body: str, link: str) -> None:
     """Enqueue a mail to the worker after commit: a slow mail server never holds up the request, and
     a queue that cannot be reached is logged, not raised (the write has committed by then)."""
     to = (user.email or "").strip()

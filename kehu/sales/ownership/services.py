@@ -27,10 +27,12 @@ from django.utils.translation import gettext as _
 
 from kehu.access.models import User
 from kehu.access.roles import Perm, Scope
-from kehu.audit.services import audit_record
+from kehu.audit.models import AuditEntry
+from kehu.audit.services import audit_record, audit_row
 from kehu.customers.gates import Action, ensure_business_allowed
 from kehu.customers.models import ChangeRecord, Customer
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
+from kehu.notifications.models import Notification
 from kehu.sales.ownership import rules, selectors
 from kehu.sales.ownership.models import (
     Channel,
@@ -124,10 +126,34 @@ def _end_claims(customer_id: int, *, now, reason: str, rep_id: int | None = None
     return qs.update(ended_at=now, end_reason=reason)
 
 
-def _take_claim(*, customer_id: int, rep_id: int, registration_id: int | None, now, until,
+def _insert(table: str, row: dict) -> tuple[str, list]:
+    return (f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
+
+
+def _db_row(obj) -> dict:
+    """An unsaved model instance's columns (not the key), adapted for the connection."""
+    return {f.column: f.get_db_prep_save(getattr(obj, f.attname), connection)
+            for f in obj._meta.concrete_fields if not f.primary_key}
+
+
+def _together(cur, statements: list[tuple[str, list]]) -> None:
+    """INSERTs and UPDATEs that return nothing and do not read one another's rows: on PostgreSQL one statement
+    (data-modifying WITH clauses: one round trip, all run to completion); elsewhere one after another (SQLite
+    runs in-process: no round trip to save)."""
+    if connection.vendor == "postgresql" and len(statements) > 1:
+        *head, last = statements
+        cur.execute("WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _p) in enumerate(head)) + " " + last[0],
+                    [v for _sql, params in statements for v in params])
+        return
+    for sql, params in statements:
+        cur.execute(sql, params)
+
+
+def _take_claim(*, customer_id: int, rep_id: int, registration: Registration, now, until,
                 stale: bool | None = None) -> bool:
-    """Insert this rep's claim unless a valid one exists — decided by the partial unique index, in one
-    statement — after ending the customer's live claim if it lapsed (or its holder no longer owns the customer).
+    """Insert ``registration`` (unsaved) and this rep's claim unless a valid one exists — decided by the partial
+    unique index — after ending the customer's live claim if it lapsed (or its holder no longer owns the
+    customer). On PostgreSQL the register row and the claim are one statement.
 
     ``stale``: what the caller's look-up saw of the live claim — True (one is in the way: lapsed or held by a rep
     who no longer owns the customer): end it first; False (none, or a valid one): insert at once and end a stale
@@ -137,15 +163,27 @@ def _take_claim(*, customer_id: int, rep_id: int, registration_id: int | None, n
                f" WHERE customer_id = %s AND ended_at IS NULL AND (valid_until <= %s OR rep_id <> "
                f"(SELECT owner_id FROM {cust} WHERE id = %s))")
     end_params = [_db(now), _db(now), EndReason.LAPSED, EndReason.OWNER_CHANGED, customer_id, _db(now), customer_id]
-    insert_sql = (f"INSERT INTO {table} (customer_id, rep_id, registration_id, started_at, valid_until, renewed_at,"
-                  f" ended_at, end_reason) VALUES (%s, %s, %s, %s, %s, NULL, NULL, '')"
-                  f" ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id")
-    insert_params = [customer_id, rep_id, registration_id, _db(now), _db(until)]
+    columns = "customer_id, rep_id, registration_id, started_at, valid_until, renewed_at, ended_at, end_reason"
+    on_conflict = " ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
+    insert_sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, NULL, NULL, ''){on_conflict}"
+    registration.created_at = timezone.now()
+    reg_sql, reg_params = _insert(Registration._meta.db_table, _db_row(registration))
     with connection.cursor() as cur:
         if stale is not False:
             cur.execute(end_sql, end_params)
-        cur.execute(insert_sql, insert_params)
-        if cur.fetchone() is not None:
+        if connection.vendor == "postgresql":
+            cur.execute(f"WITH r AS ({reg_sql} RETURNING id), c AS (INSERT INTO {table} ({columns})"
+                        f" SELECT %s, %s, r.id, %s, %s, NULL, NULL, '' FROM r{on_conflict})"
+                        f" SELECT r.id, (SELECT c.id FROM c) FROM r",
+                        reg_params + [customer_id, rep_id, _db(now), _db(until)])
+            registration.pk, claim_id = cur.fetchone()
+        else:
+            cur.execute(reg_sql + " RETURNING id", reg_params)
+            registration.pk = cur.fetchone()[0]
+            cur.execute(insert_sql, [customer_id, rep_id, registration.pk, _db(now), _db(until)])
+            claim_id = (cur.fetchone() or [None])[0]
+        registration._state.adding, registration._state.db = False, connection.alias
+        if claim_id is not None:
             return True
         if stale is not False:
             return False
@@ -153,7 +191,7 @@ def _take_claim(*, customer_id: int, rep_id: int, registration_id: int | None, n
         cur.execute(end_sql, end_params)
         if not cur.rowcount:
             return False
-        cur.execute(insert_sql, insert_params)
+        cur.execute(insert_sql, [customer_id, rep_id, registration.pk, _db(now), _db(until)])
         return cur.fetchone() is not None
 
 
@@ -289,28 +327,45 @@ def _register(*, actor, customer_id, channel: str, note: str, now) -> Registrati
     # round trips each on the hottest write path).
     registration.full_clean(exclude=["customer", "rep", "department", "referral", "created_by", "corrects"],
                             validate_unique=False, validate_constraints=False)
-    registration.save()
-    if not _take_claim(customer_id=customer.pk, rep_id=actor.pk, registration_id=registration.pk, now=now,
-                       until=until, stale=stale):
+    if not _take_claim(customer_id=customer.pk, rep_id=actor.pk, registration=registration, now=now, until=until,
+                       stale=stale):
         raise _holder_conflict(customer.pk, actor)
     if referral is not None:
         Referral.objects.filter(pk=referral.pk).update(state=ReferralState.ARRIVED, rep=actor, arrived_at=now)
-    previous = customer.owner
     if in_pool:
         PoolMove.objects.create(customer_id=customer.pk, kind=MoveKind.CLAIM, rep=actor, actor=actor, at=now)
-    moved = {}
+    # The owner move (as the customer reassignment writes it: owner and department with the version raised, the
+    # open review items following, one history row), the previous owner's in-app notification and the audit
+    # entry that also records the owner change: one statement on PostgreSQL, in this transaction.
+    writes, moved = [], {}
     if customer.owner_id != actor.pk:
-        moved = _move_owner(actor=actor, customer=customer, to_user=actor, department_id=actor.department_id,
-                            now=now, reason="registration", audit=False, open_items=found.open_items)
-        if not in_pool and previous.is_active:
-            from kehu.notifications.services import notify
+        moved = {"owner": [customer.owner_id, actor.pk]}
+        if actor.department_id != customer.department_id:
+            moved["department"] = [customer.department_id, actor.department_id]
+        if found.open_items:
+            from kehu.customers.review.services import review_open_items_reassign
 
-            notify(user=previous, title=_("%(customer)s was registered by %(rep)s") % {
-                "customer": customer.name, "rep": str(actor)}, link=f"/ownership/registrations/{registration.pk}/",
-                in_transaction=True)
-    audit_record(actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
-                 changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(),
-                          "from_pool": in_pool, **moved})
+            review_open_items_reassign(customer_ids=[customer.pk], owner_id=actor.pk, department_id=actor.department_id)
+        writes.append((f"UPDATE {Customer._meta.db_table} SET owner_id = %s, department_id = %s, updated_at = %s,"
+                       f" version = version + 1 WHERE id = %s", [actor.pk, actor.department_id, _db(now), customer.pk]))
+        writes.append(_insert(ChangeRecord._meta.db_table, _db_row(ChangeRecord(
+            customer_id=customer.pk, at=now, actor=actor, actor_name=actor.get_username(), object_type="customer",
+            object_id=customer.pk, action="update", changes=moved))))
+        previous = customer.owner
+        if not in_pool and previous.is_active:
+            from kehu.notifications.services import notification_row
+
+            row = notification_row(user=previous, title=_("%(customer)s was registered by %(rep)s") % {
+                "customer": customer.name, "rep": str(actor)}, link=f"/ownership/registrations/{registration.pk}/")
+            if row is not None:
+                writes.append(_insert(Notification._meta.db_table, row))
+        customer.owner_id, customer.department_id = actor.pk, actor.department_id
+    writes.append(_insert(AuditEntry._meta.db_table, audit_row(
+        actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
+        changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(), "from_pool": in_pool,
+                 **moved})))
+    with connection.cursor() as cur:
+        _together(cur, writes)
     return registration
 
 
@@ -639,9 +694,9 @@ def pool_sweep(*, now: dt.datetime | None = None, idle: bool = True) -> dict:
             # 1. Lapsed registrations still held by the owner (claim_live_until: live claims by validity).
             cur.execute(
                 f"INSERT INTO {moves} (customer_id, kind, rep_id, actor_id, at, reason)"
-                f" SELECT c.customer_id, %s, c.rep_id, NULL, %s, '' FROM {claims} c JOIN {cust} ON {cust}.id = c.customer_id"
-                f" WHERE c.ended_at IS NULL AND c.valid_until <= %s AND {cust}.owner_id = c.rep_id"
-                f" AND {cust}.deleted_at IS NULL",
+                f" SELECT c.customer_id, %s, c.rep_id, NULL, %s, '' FROM {claims} c"
+                f" WHERE c.ended_at IS NULL AND c.valid_until <= %s AND c.rep_id ="
+                f" (SELECT {cust}.owner_id FROM {cust} WHERE {cust}.id = c.customer_id AND {cust}.deleted_at IS NULL)",
                 [MoveKind.LAPSE, n_now, n_now])
             lapsed = cur.rowcount
             # 2. Valid claims whose holder no longer owns the customer (reassigned meanwhile) end.
