@@ -1,28 +1,37 @@
-"""`python -m bench.sales [--customers 1000000] [--db sqlite|postgres] [--clients 8] [--seconds 20]`: registration
-(客户登记/报备) throughput and the public-pool (公海) sweep, each beside the raw SQL of the same operation.
+"""`python -m bench.sales [--customers 1000000] [--db sqlite|postgres] [--clients 8] [--seconds 20] [--reuse]`:
+registration (客户登记/报备) throughput and the public-pool (公海) sweep, each beside the raw SQL of the same
+operation. Tools: ``--statements`` (the SQL of one registration), ``--profile N`` (cProfile N registrations,
+with client and server CPU each), ``--explain`` (the plans of the sweep's statements), ``--only``.
 
-Dataset (var/bench/sales-<customers>.sqlite3, or the PostgreSQL database kehu_bench_ownership; never in git;
-rebuilt on each run): migrated; 100 account managers in 10 departments (bulk rows, unusable passwords); one
-template customer cloned set-based in SQL to <customers> customers spread over the reps, created 90 days ago
-except the newest 10 % (created today: the registration benchmark registers those). Of the older ones: 1 % are
-prospects whose registration lapsed yesterday (→ lapse), 2 % prospects with no registration and no follow-up
-(→ idle, the 30-day rule), 10 % prospects with a valid registration, 10 % prospects followed up this week, and
-the rest signed customers (stage "customer": the idle rule leaves them with their owner). The sweep reads
-every prospect and moves 3 % of the customers, a heavy day (a daily sweep moves what lapsed since yesterday).
+Dataset (var/bench/sales-<customers>.sqlite3, or the PostgreSQL database $KEHU_BENCH_PG_DB, default
+kehu_bench_ownership; never in git): migrated; 100 account managers in 10 departments (bulk rows, unusable
+passwords); one template customer cloned set-based in SQL to <customers> customers spread over the reps, created
+90 days ago except the newest 10 % (created today: the registration benchmark registers those). Of the older
+ones: 1 % are prospects whose registration lapsed yesterday (→ lapse), 2 % prospects with no registration and no
+follow-up (→ idle, the 30-day rule), 10 % prospects with a valid registration, 10 % prospects followed up this
+week, and the rest signed customers (stage "customer": the idle rule leaves them with their owner). The sweep
+reads every prospect and moves 2.7 % of the customers, a heavy day (a daily sweep moves what lapsed since
+yesterday). ``--reuse`` keeps the dataset (and its meta file beside it), migrates it again, registers only
+customers nobody registered yet, and measures the sweep rolled back (after running the deferred foreign-key
+checks a commit would run) so that the next run finds the same lapses.
 
 Measures (one JSON line each, merged into bench/results/latest.json by name and db):
 
 * registration_rate: <clients> forked processes (as gunicorn workers: one interpreter and one connection
-  each; threads of one process would measure the GIL), call the service ``registration_create`` (not HTTP: permission, customer look-up, the conditional claim
-  INSERT … ON CONFLICT, the register row, the owner move with its history row and audit entries, the
-  notification of the previous owner) on distinct customers owned by another rep for <seconds>; target
-  ≥ 500/s on PostgreSQL. Raw: the same threads run the statements that decide and record a registration —
-  claim INSERT … ON CONFLICT DO NOTHING RETURNING, register INSERT, customer UPDATE, history INSERT, audit
-  INSERT — through the bare driver, one transaction each.
+  each; threads of one process would measure the GIL) call the service ``registration_create`` (not HTTP:
+  permission, the look-up, the register row and the conditional claim INSERT … ON CONFLICT, the owner move with
+  its history row, the previous owner's notification, the audit entry) on distinct customers owned by another
+  rep for <seconds>; target ≥ 500/s on PostgreSQL. Also the CPU per registration: the clients' process time
+  and (PostgreSQL) the CPU of their server backends, read from /proc (the server runs on this machine) — a
+  figure the machine's load does not change much. Raw: threads of one process run the statements that decide
+  and record a registration — claim INSERT … ON CONFLICT DO NOTHING RETURNING, register INSERT, customer
+  UPDATE, history INSERT, audit INSERT, notification INSERT — through the bare driver, one transaction each,
+  with the same CPU accounting.
 * pool_sweep: ``pool_sweep`` (lapse + idle + referrals + disputes, set-based, one transaction) over all the
-  customers; target ≤ 10 s. Raw: two UPDATEs of customers_customer moving the same customers (lapsed claim,
-  then idle) to the pool — without the PoolMove records and claim ends the service also writes — in a
-  rolled-back transaction, run first on the same data.
+  customers; target ≤ 10 s. Raw: two UPDATEs of customers_customer moving the same customers (the lapsed
+  registrations, then the idle prospects) to the pool — without the PoolMove records and claim ends the service
+  also writes — in a rolled-back transaction, run before and after the service (the faster run is reported),
+  with the rows of each part beside the service's lapsed / idle counts.
 """
 
 from __future__ import annotations
