@@ -126,6 +126,41 @@ def _end_claims(customer_id: int, *, now, reason: str, rep_id: int | None = None
     return qs.update(ended_at=now, end_reason=reason)
 
 
+class _Cursor:
+    """The registration's statements on the current connection and transaction. On PostgreSQL through a
+    server-binding psycopg cursor with the statement prepared once per connection (``prepare=True``; Django's own
+    cursors bind on the client and plan every statement anew): their text is fixed, only the values change."""
+
+    def __init__(self):
+        connection.ensure_connection()
+        self.pg = connection.vendor == "postgresql"
+        if self.pg:
+            import psycopg
+
+            self.cur = psycopg.Cursor(connection.connection)
+        else:
+            self.cur = connection.cursor()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cur.close()
+
+    def execute(self, sql: str, params: list) -> None:
+        if self.pg:
+            self.cur.execute(sql, params, prepare=True)
+        else:
+            self.cur.execute(sql, params)
+
+    def fetchone(self):
+        return self.cur.fetchone()
+
+    @property
+    def rowcount(self) -> int:
+        return self.cur.rowcount
+
+
 def _insert(table: str, row: dict) -> tuple[str, list]:
     return (f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
 
@@ -140,7 +175,7 @@ def _together(cur, statements: list[tuple[str, list]]) -> None:
     """INSERTs and UPDATEs that return nothing and do not read one another's rows: on PostgreSQL one statement
     (data-modifying WITH clauses: one round trip, all run to completion); elsewhere one after another (SQLite
     runs in-process: no round trip to save)."""
-    if connection.vendor == "postgresql" and len(statements) > 1:
+    if cur.pg and len(statements) > 1:
         *head, last = statements
         cur.execute("WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _p) in enumerate(head)) + " " + last[0],
                     [v for _sql, params in statements for v in params])
@@ -168,10 +203,10 @@ def _take_claim(*, customer_id: int, rep_id: int, registration: Registration, no
     insert_sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, NULL, NULL, ''){on_conflict}"
     registration.created_at = timezone.now()
     reg_sql, reg_params = _insert(Registration._meta.db_table, _db_row(registration))
-    with connection.cursor() as cur:
+    with _Cursor() as cur:
         if stale is not False:
             cur.execute(end_sql, end_params)
-        if connection.vendor == "postgresql":
+        if cur.pg:
             cur.execute(f"WITH r AS ({reg_sql} RETURNING id), c AS (INSERT INTO {table} ({columns})"
                         f" SELECT %s, %s, r.id, %s, %s, NULL, NULL, '' FROM r{on_conflict})"
                         f" SELECT r.id, (SELECT c.id FROM c) FROM r",
@@ -256,7 +291,7 @@ def _registration_lookup(customer_id, *, today: dt.date, now) -> _Lookup:
     _pk(customer_id)
     cust, users, claims = Customer._meta.db_table, User._meta.db_table, Claim._meta.db_table
     items, refs = ReviewItem._meta.db_table, Referral._meta.db_table
-    with connection.cursor() as cur:
+    with _Cursor() as cur:
         cur.execute(
             f"SELECT c.id, c.name, c.status, c.owner_id, c.department_id, u.username, u.is_active, u.email,"
             f" u.display_name, k.id, k.rep_id, k.valid_until,"
@@ -364,7 +399,7 @@ def _register(*, actor, customer_id, channel: str, note: str, now) -> Registrati
         actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
         changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(), "from_pool": in_pool,
                  **moved})))
-    with connection.cursor() as cur:
+    with _Cursor() as cur:
         _together(cur, writes)
     return registration
 
