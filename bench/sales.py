@@ -56,9 +56,15 @@ REPS = 100
 def configure(url: str) -> None:
     for k in ("KEHU_DEBUG", "KEHU_TESTING", "KEHU_TEST_DATABASE_URL", "KEHU_LOOKUP_KEY"):
         os.environ.pop(k, None)
-    os.environ.update(KEHU_SECRET_KEY=SECRET, KEHU_FIELD_KEYS=FIELD_KEY, KEHU_DATABASE_URL=url,
-                      DJANGO_SETTINGS_MODULE="kehu.settings", KEHU_VAR_DIR=str(ROOT / "var"),
-                      KEHU_NOTIFY_CHANNELS="inapp", KEHU_POOL_MAX_HELD="100000000")
+    os.environ.update(
+        KEHU_SECRET_KEY=SECRET,
+        KEHU_FIELD_KEYS=FIELD_KEY,
+        KEHU_DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="kehu.settings",
+        KEHU_VAR_DIR=str(ROOT / "var"),
+        KEHU_NOTIFY_CHANNELS="inapp",
+        KEHU_POOL_MAX_HELD="100000000",
+    )
 
 
 def wipe(db: str, url: str) -> None:
@@ -101,49 +107,85 @@ def build(db: str, customers: int) -> dict:
     hq = department_ensure_path(actor=None, path="总部")
     User.objects.create(username="bench_admin", role="admin", department=hq, password=make_password(None))
     depts = [department_ensure_path(actor=None, path=f"总部/销售部/区域{d:02d}") for d in range(10)]
-    User.objects.bulk_create([User(username=f"bench_rep{i:04d}", display_name=f"客户经理{i:04d}", role="account_manager",
-                                   department=depts[i % 10], password="!") for i in range(REPS)], batch_size=1000)
+    User.objects.bulk_create(
+        [
+            User(
+                username=f"bench_rep{i:04d}",
+                display_name=f"客户经理{i:04d}",
+                role="account_manager",
+                department=depts[i % 10],
+                password="!",
+            )
+            for i in range(REPS)
+        ],
+        batch_size=1000,
+    )
     pool_owner()
-    rep_ids = list(User.objects.filter(role="account_manager", is_active=True).order_by("pk").values_list("pk", flat=True))
+    rep_ids = list(
+        User.objects.filter(role="account_manager", is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     now = timezone.now()
     old = now - dt.timedelta(days=90)
-    template = Customer.objects.create(name="浙江华星石化有限公司", kind="organization", industry="石化",
-                                       province="浙江省", city="杭州市", stage="prospect", owner_id=rep_ids[0],
-                                       department=depts[0])
+    template = Customer.objects.create(
+        name="浙江华星石化有限公司",
+        kind="organization",
+        industry="石化",
+        province="浙江省",
+        city="杭州市",
+        stage="prospect",
+        owner_id=rep_ids[0],
+        department=depts[0],
+    )
     cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     first = rep_ids[0]
     fresh_from = int(customers * 0.9)
-    overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)",
-                 "owner_id": f"{first} + (s.n %% {REPS})",
-                 "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n %% {REPS}))",
-                 "created_at": f"CASE WHEN s.n >= {fresh_from} THEN %s ELSE %s END",
-                 "stage": f"CASE WHEN s.n >= {fresh_from} OR s.n %% 10 IN (2, 3) OR s.n %% 100 IN (1, 4, 5)"
-                          " THEN 'prospect' ELSE 'customer' END",
-                 "updated_at": "%s"}
+    overrides = {
+        "name": "t.name || '·' || CAST(s.n AS TEXT)",
+        "owner_id": f"{first} + (s.n %% {REPS})",
+        "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n %% {REPS}))",
+        "created_at": f"CASE WHEN s.n >= {fresh_from} THEN %s ELSE %s END",
+        "stage": f"CASE WHEN s.n >= {fresh_from} OR s.n %% 10 IN (2, 3) OR s.n %% 100 IN (1, 4, 5)"
+        " THEN 'prospect' ELSE 'customer' END",
+        "updated_at": "%s",
+    }
     select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     created_params = [_db(now), _db(old)]
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, customers - 1)} "
-                    f"JOIN customers_customer t ON t.id = {template.pk}", created_params + [_db(old)])
+        cur.execute(
+            f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, customers - 1)} "
+            f"JOIN customers_customer t ON t.id = {template.pk}",
+            created_params + [_db(old)],
+        )
         cur.execute("UPDATE customers_customer SET created_at = %s WHERE id = %s", [_db(old), template.pk])
         lo = template.pk
         # 10 % lapsed yesterday, 10 % valid for another two weeks (claims held by the owner)
-        cur.execute("INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
-                    " renewed_at, ended_at, end_reason) SELECT id, owner_id, NULL, %s, %s, NULL, NULL, ''"
-                    f" FROM customers_customer WHERE (id - {lo}) %% 100 = 1 AND id < {lo + fresh_from}",
-                    [_db(now - dt.timedelta(days=31)), _db(now - dt.timedelta(days=1))])
-        cur.execute("INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
-                    " renewed_at, ended_at, end_reason) SELECT id, owner_id, NULL, %s, %s, NULL, NULL, ''"
-                    f" FROM customers_customer WHERE (id - {lo}) %% 10 = 2 AND id < {lo + fresh_from}",
-                    [_db(now - dt.timedelta(days=14)), _db(now + dt.timedelta(days=14))])
+        cur.execute(
+            "INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
+            " renewed_at, ended_at, end_reason) SELECT id, owner_id, NULL, %s, %s, NULL, NULL, ''"
+            f" FROM customers_customer WHERE (id - {lo}) %% 100 = 1 AND id < {lo + fresh_from}",
+            [_db(now - dt.timedelta(days=31)), _db(now - dt.timedelta(days=1))],
+        )
+        cur.execute(
+            "INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
+            " renewed_at, ended_at, end_reason) SELECT id, owner_id, NULL, %s, %s, NULL, NULL, ''"
+            f" FROM customers_customer WHERE (id - {lo}) %% 10 = 2 AND id < {lo + fresh_from}",
+            [_db(now - dt.timedelta(days=14)), _db(now + dt.timedelta(days=14))],
+        )
         # 20 % followed up this week
-        cur.execute("INSERT INTO engagement_interaction (customer_id, channel, direction, occurred_at, summary, outcome,"
-                    " next_step, owner_id, recorded_by_id, created_at, updated_at) SELECT id, 'phone', 'outbound', %s,"
-                    f" '电话回访', '', '', owner_id, owner_id, %s, %s FROM customers_customer WHERE (id - {lo}) %% 10 = 3 AND id < {lo + fresh_from}",
-                    [_db(now - dt.timedelta(days=3))] * 3)
+        cur.execute(
+            "INSERT INTO engagement_interaction (customer_id, channel, direction, occurred_at, summary, outcome,"
+            " next_step, owner_id, recorded_by_id, created_at, updated_at) SELECT id, 'phone', 'outbound', %s,"
+            f" '电话回访', '', '', owner_id, owner_id, %s, %s FROM customers_customer WHERE (id - {lo}) %% 10 = 3 AND id < {lo + fresh_from}",
+            [_db(now - dt.timedelta(days=3))] * 3,
+        )
         cur.execute("ANALYZE")
-    return {"customers": Customer.objects.count(), "fresh_from_id": template.pk + fresh_from,
-            "build_seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "customers": Customer.objects.count(),
+        "fresh_from_id": template.pk + fresh_from,
+        "build_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _targets(fresh_from_id: int, clients: int) -> list[list[tuple[int, int]]]:
@@ -153,12 +195,22 @@ def _targets(fresh_from_id: int, clients: int) -> list[list[tuple[int, int]]]:
     from kehu.customers.models import Customer
     from kehu.sales.ownership.models import Claim
 
-    reps = list(User.objects.filter(role="account_manager", is_active=True).order_by("pk").values_list("pk", flat=True))
-    live = Claim.objects.filter(customer_id__gte=fresh_from_id, ended_at__isnull=True).values_list("customer_id",
-                                                                                                  flat=True)
+    reps = list(
+        User.objects.filter(role="account_manager", is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    live = Claim.objects.filter(customer_id__gte=fresh_from_id, ended_at__isnull=True).values_list(
+        "customer_id", flat=True
+    )
     taken = set(live)
-    rows = [(cid, owner) for cid, owner in Customer.objects.filter(pk__gte=fresh_from_id, owner_id__in=reps)
-            .order_by("pk").values_list("pk", "owner_id") if cid not in taken]
+    rows = [
+        (cid, owner)
+        for cid, owner in Customer.objects.filter(pk__gte=fresh_from_id, owner_id__in=reps)
+        .order_by("pk")
+        .values_list("pk", "owner_id")
+        if cid not in taken
+    ]
     index = {rep: i for i, rep in enumerate(reps)}
     lanes: list[list[tuple[int, int]]] = [[] for _ in range(clients)]
     for i, (cid, owner) in enumerate(rows):
@@ -250,8 +302,13 @@ def _run_processes(clients: int, seconds: float, work) -> dict:
     stop.set()
     for p in procs:
         p.join()
-    return {"done": sum(done), "errors": sum(errors), "seconds": time.perf_counter() - t0,
-            "client_cpu": sum(cpu), "server_cpu": sum(server)}
+    return {
+        "done": sum(done),
+        "errors": sum(errors),
+        "seconds": time.perf_counter() - t0,
+        "client_cpu": sum(cpu),
+        "server_cpu": sum(server),
+    }
 
 
 def measure_registration(lanes, clients: int, seconds: float) -> dict:
@@ -316,29 +373,55 @@ def measure_registration_raw(db: str, url: str, lanes, clients: int, seconds: fl
                 cursor[i] += 1
                 until = stamp + dt.timedelta(days=30)
                 conn.execute("BEGIN IMMEDIATE" if db == "sqlite" else "BEGIN")
-                row = conn.execute(q(
-                    "INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
-                    " renewed_at, ended_at, end_reason) VALUES (%s, %s, NULL, %s, %s, NULL, NULL, '')"
-                    " ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"),
-                    (cid, rep, stamp, until)).fetchone()
+                row = conn.execute(
+                    q(
+                        "INSERT INTO ownership_claim (customer_id, rep_id, registration_id, started_at, valid_until,"
+                        " renewed_at, ended_at, end_reason) VALUES (%s, %s, NULL, %s, %s, NULL, NULL, '')"
+                        " ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
+                    ),
+                    (cid, rep, stamp, until),
+                ).fetchone()
                 if row is None:
                     conn.execute("ROLLBACK")
                     errors[i] += 1
                     continue
-                conn.execute(q(
-                    "INSERT INTO ownership_registration (customer_id, rep_id, department_id, channel, registered_at,"
-                    " valid_until, referral_id, corrects_id, note, created_by_id, created_at)"
-                    " VALUES (%s, %s, NULL, 'call', %s, %s, NULL, NULL, '', %s, %s)"), (cid, rep, stamp, until, rep, stamp))
-                conn.execute(q("UPDATE customers_customer SET owner_id = %s, updated_at = %s, version = version + 1"
-                               " WHERE id = %s"), (rep, stamp, cid))
-                conn.execute(q("INSERT INTO customers_changerecord (customer_id, at, actor_id, actor_name, object_type,"
-                               " object_id, action, changes) VALUES (%s, %s, %s, 'r', 'customer', %s, 'update', '{}')"),
-                             (cid, stamp, rep, cid))
-                conn.execute(q("INSERT INTO audit_auditentry (at, actor_id, actor_name, ip, action, object_type,"
-                               " object_id, object_repr, changes) VALUES (%s, %s, 'r', NULL, 'registration.create',"
-                               " 'ownership.registration', %s, '', '{}')"), (stamp, rep, str(cid)))
-                conn.execute(q("INSERT INTO notifications_notification (user_id, title, body, link, created_at, read_at)"
-                               " VALUES (%s, 'r', '', '', %s, NULL)"), (rep, stamp))
+                conn.execute(
+                    q(
+                        "INSERT INTO ownership_registration (customer_id, rep_id, department_id, channel, registered_at,"
+                        " valid_until, referral_id, corrects_id, note, created_by_id, created_at)"
+                        " VALUES (%s, %s, NULL, 'call', %s, %s, NULL, NULL, '', %s, %s)"
+                    ),
+                    (cid, rep, stamp, until, rep, stamp),
+                )
+                conn.execute(
+                    q(
+                        "UPDATE customers_customer SET owner_id = %s, updated_at = %s, version = version + 1"
+                        " WHERE id = %s"
+                    ),
+                    (rep, stamp, cid),
+                )
+                conn.execute(
+                    q(
+                        "INSERT INTO customers_changerecord (customer_id, at, actor_id, actor_name, object_type,"
+                        " object_id, action, changes) VALUES (%s, %s, %s, 'r', 'customer', %s, 'update', '{}')"
+                    ),
+                    (cid, stamp, rep, cid),
+                )
+                conn.execute(
+                    q(
+                        "INSERT INTO audit_auditentry (at, actor_id, actor_name, ip, action, object_type,"
+                        " object_id, object_repr, changes) VALUES (%s, %s, 'r', NULL, 'registration.create',"
+                        " 'ownership.registration', %s, '', '{}')"
+                    ),
+                    (stamp, rep, str(cid)),
+                )
+                conn.execute(
+                    q(
+                        "INSERT INTO notifications_notification (user_id, title, body, link, created_at, read_at)"
+                        " VALUES (%s, 'r', '', '', %s, NULL)"
+                    ),
+                    (rep, stamp),
+                )
                 conn.execute("COMMIT")
                 done[i] += 1
         finally:
@@ -347,8 +430,13 @@ def measure_registration_raw(db: str, url: str, lanes, clients: int, seconds: fl
 
     c0 = time.process_time()
     n, errs, elapsed = _run_threads(clients, seconds, work)
-    return {"done": n, "errors": errs, "seconds": elapsed, "client_cpu": time.process_time() - c0,
-            "server_cpu": sum(backend)}
+    return {
+        "done": n,
+        "errors": errs,
+        "seconds": elapsed,
+        "client_cpu": time.process_time() - c0,
+        "server_cpu": sum(backend),
+    }
 
 
 class _Rollback(Exception):
@@ -390,7 +478,8 @@ def measure_sweep_raw() -> dict:
                 " WHERE deleted_at IS NULL AND id IN (SELECT c.customer_id FROM ownership_claim c"
                 " JOIN customers_customer x ON x.id = c.customer_id"
                 " WHERE c.ended_at IS NULL AND c.valid_until <= %s AND c.rep_id = x.owner_id)",
-                [pool, _db(now), _db(now)])
+                [pool, _db(now), _db(now)],
+            )
             out["lapsed"] = cur.rowcount
             out["lapse_seconds"] = time.perf_counter() - t
             t2 = time.perf_counter()
@@ -401,7 +490,8 @@ def measure_sweep_raw() -> dict:
                 " AND k.ended_at IS NULL)"
                 " AND NOT EXISTS (SELECT 1 FROM engagement_interaction i WHERE i.customer_id = customers_customer.id"
                 " AND i.occurred_at >= %s)",
-                [pool, _db(now), *stages, _db(cutoff), pool, _db(cutoff)])
+                [pool, _db(now), *stages, _db(cutoff), pool, _db(cutoff)],
+            )
             out["idle"] = cur.rowcount
             out["idle_seconds"] = time.perf_counter() - t2
             _check_deferred()
@@ -500,9 +590,13 @@ def profile_registrations(lanes, n: int, out: str | None) -> dict:
     if out:
         stats.dump_stats(out)
     stats.sort_stats("tottime").print_stats(18)
-    return {"registrations": len(pairs), "wall_ms_each": round(wall / len(pairs) * 1000, 2),
-            "client_cpu_ms_each": round(cpu / len(pairs) * 1000, 2),
-            "server_cpu_ms_each": round(server / len(pairs) * 1000, 2), "note": "under cProfile (slower)"}
+    return {
+        "registrations": len(pairs),
+        "wall_ms_each": round(wall / len(pairs) * 1000, 2),
+        "client_cpu_ms_each": round(cpu / len(pairs) * 1000, 2),
+        "server_cpu_ms_each": round(server / len(pairs) * 1000, 2),
+        "note": "under cProfile (slower)",
+    }
 
 
 def merge(results: list) -> None:
@@ -517,7 +611,9 @@ def merge(results: list) -> None:
 
 
 def _meta_path(db: str, customers: int) -> Path:
-    return VAR / (f"sales-{customers}.meta.json" if db == "sqlite" else f"sales-{PG_NAME}-{customers}.meta.json")
+    return VAR / (
+        f"sales-{customers}.meta.json" if db == "sqlite" else f"sales-{PG_NAME}-{customers}.meta.json"
+    )
 
 
 def _dataset_exists(db: str, url: str) -> bool:
@@ -531,7 +627,10 @@ def _dataset_exists(db: str, url: str) -> bool:
 
 def _per_registration(m: dict) -> dict:
     n = max(m["done"], 1)
-    return {"client_cpu_ms": round(m["client_cpu"] / n * 1000, 2), "server_cpu_ms": round(m["server_cpu"] / n * 1000, 2)}
+    return {
+        "client_cpu_ms": round(m["client_cpu"] / n * 1000, 2),
+        "server_cpu_ms": round(m["server_cpu"] / n * 1000, 2),
+    }
 
 
 def main(argv=None) -> int:
@@ -540,13 +639,29 @@ def main(argv=None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--reuse", action="store_true", help="keep an existing dataset (migrated again; the sweep is"
-                        " then measured rolled back, so the next run finds the same lapses)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep an existing dataset (migrated again; the sweep is"
+        " then measured rolled back, so the next run finds the same lapses)",
+    )
     parser.add_argument("--only", choices=("registration", "sweep"), help="run one benchmark")
-    parser.add_argument("--statements", action="store_true", help="print the SQL of one registration and stop")
-    parser.add_argument("--profile", type=int, metavar="N", help="cProfile N registrations in-process and stop")
+    parser.add_argument(
+        "--commit-sweep",
+        action="store_true",
+        help="with --reuse: commit the sweep all the same"
+        " (the dataset's lapses are then used up: it is rebuilt on the next run)",
+    )
+    parser.add_argument(
+        "--statements", action="store_true", help="print the SQL of one registration and stop"
+    )
+    parser.add_argument(
+        "--profile", type=int, metavar="N", help="cProfile N registrations in-process and stop"
+    )
     parser.add_argument("--profile-out", help="write the cProfile stats there")
-    parser.add_argument("--explain", action="store_true", help="print the plans of the sweep's statements and stop")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the plans of the sweep's statements and stop"
+    )
     args = parser.parse_args(argv)
     VAR.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{VAR / f'sales-{args.customers}.sqlite3'}" if args.db == "sqlite" else PG_URL
@@ -567,7 +682,10 @@ def main(argv=None) -> int:
     else:
         meta = build(args.db, args.customers)
         meta_file.write_text(json.dumps(meta))
-    print(json.dumps({"dataset": meta, "reused": reuse, "load": os.getloadavg()}, ensure_ascii=False), flush=True)
+    print(
+        json.dumps({"dataset": meta, "reused": reuse, "load": os.getloadavg()}, ensure_ascii=False),
+        flush=True,
+    )
     if args.explain:
         explain_sweep(args.db)
         return 0
@@ -583,34 +701,61 @@ def main(argv=None) -> int:
         return 0
     rows = []
     if args.only in (None, "registration"):
-        raw = measure_registration_raw(args.db, url, [lane[len(lane) // 2:] for lane in lanes], args.clients,
-                                       min(args.seconds, 10))
+        raw = measure_registration_raw(
+            args.db, url, [lane[len(lane) // 2 :] for lane in lanes], args.clients, min(args.seconds, 10)
+        )
         raw_rate = raw["done"] / raw["seconds"]
         load_before = round(os.getloadavg()[0], 1)
         m = measure_registration([lane[: len(lane) // 2] for lane in lanes], args.clients, args.seconds)
         rate = m["done"] / m["seconds"]
-        rows.append({"name": "registration_rate", "db": args.db, "customers": meta["customers"],
-                     "clients": args.clients,
-                     "via": f"service ({args.clients} forked processes, one connection each; no HTTP)",
-                     "rate_per_s": round(rate), "errors": m["errors"], "raw_sql_rate_per_s": round(raw_rate),
-                     "ratio": round(raw_rate / rate, 1) if rate else None, "target": ">= 500/s (PostgreSQL)",
-                     "met": rate >= 500, "cpu_per_registration": _per_registration(m),
-                     "raw_sql_cpu_per_registration": _per_registration(raw),
-                     "load_avg": [load_before, round(os.getloadavg()[0], 1)]})
+        rows.append(
+            {
+                "name": "registration_rate",
+                "db": args.db,
+                "customers": meta["customers"],
+                "clients": args.clients,
+                "via": f"service ({args.clients} forked processes, one connection each; no HTTP)",
+                "rate_per_s": round(rate),
+                "errors": m["errors"],
+                "raw_sql_rate_per_s": round(raw_rate),
+                "ratio": round(raw_rate / rate, 1) if rate else None,
+                "target": ">= 500/s (PostgreSQL)",
+                "met": rate >= 500,
+                "cpu_per_registration": _per_registration(m),
+                "raw_sql_cpu_per_registration": _per_registration(raw),
+                "load_avg": [load_before, round(os.getloadavg()[0], 1)],
+            }
+        )
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     if args.only in (None, "sweep"):
         raw = measure_sweep_raw()
-        seconds, result = measure_sweep(commit=not args.reuse)
+        committed = not args.reuse or args.commit_sweep
+        seconds, result = measure_sweep(commit=committed)
+        if committed:
+            meta_file.unlink(missing_ok=True)
         raw2 = measure_sweep_raw()  # again, with the caches the service warmed: the better of the two counts
         best = min((raw, raw2), key=lambda r: r["seconds"])
-        rows.append({"name": "pool_sweep", "db": args.db, "customers": meta["customers"],
-                     "moved": result["lapsed"] + result["idle"], "lapsed": result["lapsed"], "idle": result["idle"],
-                     "seconds": round(seconds, 2), "committed": not args.reuse,
-                     "raw_sql_seconds": round(best["seconds"], 2), "raw_sql_rows": best["lapsed"] + best["idle"],
-                     "raw_sql_lapsed": best["lapsed"], "raw_sql_idle": best["idle"],
-                     "raw_sql_part_seconds": [round(best["lapse_seconds"], 2), round(best["idle_seconds"], 2)],
-                     "ratio": round(seconds / best["seconds"], 1) if best["seconds"] else None,
-                     "target": "<= 10 s", "met": seconds <= 10, "load_avg": round(os.getloadavg()[0], 1)})
+        rows.append(
+            {
+                "name": "pool_sweep",
+                "db": args.db,
+                "customers": meta["customers"],
+                "moved": result["lapsed"] + result["idle"],
+                "lapsed": result["lapsed"],
+                "idle": result["idle"],
+                "seconds": round(seconds, 2),
+                "committed": committed,
+                "raw_sql_seconds": round(best["seconds"], 2),
+                "raw_sql_rows": best["lapsed"] + best["idle"],
+                "raw_sql_lapsed": best["lapsed"],
+                "raw_sql_idle": best["idle"],
+                "raw_sql_part_seconds": [round(best["lapse_seconds"], 2), round(best["idle_seconds"], 2)],
+                "ratio": round(seconds / best["seconds"], 1) if best["seconds"] else None,
+                "target": "<= 10 s",
+                "met": seconds <= 10,
+                "load_avg": round(os.getloadavg()[0], 1),
+            }
+        )
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     merge(rows)
     return 0
