@@ -600,14 +600,19 @@ def profile_registrations(lanes, n: int, out: str | None) -> dict:
 
 
 def merge(results: list) -> None:
+    """Replace our figures in bench/results/latest.json where they stand (by name and db), append new ones."""
     try:
         existing = json.loads(RESULTS.read_text())
     except (FileNotFoundError, ValueError):
         existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
+    ours = {(r["name"], r["db"]): r for r in results}
+    merged = []
+    for r in existing:
+        key = (r.get("name"), r.get("db")) if isinstance(r, dict) else None
+        merged.append(ours.pop(key) if key in ours else r)
+    merged += [r for r in results if (r["name"], r["db"]) in ours]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
+    RESULTS.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n")
 
 
 def _meta_path(db: str, customers: int) -> Path:
