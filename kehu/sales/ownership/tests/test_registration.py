@@ -213,6 +213,22 @@ def test_a_claim_whose_holder_no_longer_owns_the_customer_does_not_block_a_regis
     assert Claim.objects.get(customer=book["huaxing"], ended_at__isnull=True).rep_id == org.north_rep.pk
 
 
+def test_a_registration_hands_the_customers_open_review_item_to_the_new_owner(org, book, policy):
+    from kehu.customers.review.models import ReviewItem, ReviewRun
+
+    run = ReviewRun.objects.create(started_by=org.manager, stale_months=12, due_days=5, due_date=dt.date(2026, 3, 31))
+    item = ReviewItem.objects.create(run=run, customer=book["huaxing"], assignee=org.rep,
+                                     department=org.depts["east"], stale=True, due_date=dt.date(2026, 3, 31))
+    done = ReviewItem.objects.create(run=run, customer=book["dongfang"], assignee=org.rep, stale=True,
+                                     due_date=dt.date(2026, 3, 31), state="fixed", resolved_by=org.rep,
+                                     resolved_at=at(2026, 3, 10))
+    services.registration_create(actor=org.north_rep, customer_id=book["huaxing"].pk, now=at(2026, 3, 15))
+    services.registration_create(actor=org.north_rep, customer_id=book["dongfang"].pk, now=at(2026, 3, 15))
+    item.refresh_from_db()
+    assert (item.assignee_id, item.department_id) == (org.north_rep.pk, org.north_rep.department_id)
+    assert ReviewItem.objects.get(pk=done.pk).assignee_id == org.rep.pk  # a resolved item stays where it was
+
+
 def test_the_previous_owner_is_notified_with_the_registration_and_not_when_it_is_refused(org, book, policy):
     from kehu.notifications.models import Notification
 
