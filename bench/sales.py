@@ -554,19 +554,42 @@ def explain_sweep(db: str) -> None:
 
 
 def registration_statements(lanes) -> list[str]:
-    """The SQL of one registration (a fresh customer owned by another rep, channel call), committed, with what
-    runs after the commit (the notification)."""
+    """The SQL of one registration (a fresh customer owned by another rep, channel call), committed, in order:
+    Django's cursors (caught by an execute wrapper), the service's own prepared statements on PostgreSQL (its
+    ``_Cursor``, which Django's query log does not see) and what runs after the commit."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from kehu.access.models import User
     from kehu.sales.ownership import services
 
     rep, cid = lanes[0].pop()
     actor = User.objects.get(pk=rep)
-    with CaptureQueriesContext(connection) as ctx:
-        services.registration_create(actor=actor, customer_id=cid, channel="call")
-    return [q["sql"] for q in ctx.captured_queries]
+    log: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):
+        log.append(sql)
+        return execute(sql, params, many, context)
+
+    own = services._Cursor.execute
+
+    def traced(self, sql, params):
+        if self.pg:  # on SQLite it is a Django cursor: the wrapper sees it
+            log.append("[prepared] " + sql)
+        return own(self, sql, params)
+
+    services._Cursor.execute = traced
+    try:
+        with connection.execute_wrapper(wrapper):
+            connection.ensure_connection()
+            # registration_create is one transaction (@transaction.atomic): its BEGIN and COMMIT are round trips too
+            # (SQLite's BEGIN IMMEDIATE goes through the cursor: the wrapper sees it)
+            if connection.vendor == "postgresql":
+                log.append("BEGIN")
+            services.registration_create(actor=actor, customer_id=cid, channel="call")
+            log.append("COMMIT")
+    finally:
+        services._Cursor.execute = own
+    return log
 
 
 def profile_registrations(lanes, n: int, out: str | None) -> dict:
