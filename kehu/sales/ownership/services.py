@@ -128,8 +128,10 @@ def _end_claims(customer_id: int, *, now, reason: str, rep_id: int | None = None
 
 class _Cursor:
     """The registration's statements on the current connection and transaction. On PostgreSQL through a
-    server-binding psycopg cursor with the statement prepared once per connection (``prepare=True``; Django's own
-    cursors bind on the client and plan every statement anew): their text is fixed, only the values change."""
+    server-binding psycopg cursor that prepares a statement the second time this connection runs it (Django's
+    own cursors bind on the client and plan every statement anew): their text is fixed, only the values change.
+    Preparing costs one round trip, so a connection used once (CONN_MAX_AGE 0: one per request) never prepares;
+    a persistent one prepares each statement once."""
 
     def __init__(self):
         connection.ensure_connection()
@@ -137,7 +139,9 @@ class _Cursor:
         if self.pg:
             import psycopg
 
-            self.cur = psycopg.Cursor(connection.connection)
+            raw = connection.connection
+            self.cur = psycopg.Cursor(raw)
+            self.seen = raw.__dict__.setdefault("_kehu_ownership_statements", set())
         else:
             self.cur = connection.cursor()
 
@@ -149,7 +153,8 @@ class _Cursor:
 
     def execute(self, sql: str, params: list) -> None:
         if self.pg:
-            self.cur.execute(sql, params, prepare=True)
+            self.cur.execute(sql, params, prepare=sql in self.seen)
+            self.seen.add(sql)
         else:
             self.cur.execute(sql, params)
 
