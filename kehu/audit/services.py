@@ -68,6 +68,26 @@ def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_
     return entry
 
 
+def audit_row(*, actor, action: str, obj=None, object_type: str = "", object_id="", object_repr: str = "",
+              changes: dict | None = None) -> dict:
+    """The columns of one entry exactly as ``audit_record`` writes it, adapted for the connection ({column:
+    value}), for a hot write path that inserts the entry in a combined statement of its own, inside its
+    transaction. Asks for the seal after the commit, as audit_record does."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+    actor_id = actor.pk if actor and actor.pk else None
+    values = {"at": timezone.now(), "actor_id": actor_id, "actor_name": actor.get_username() if actor_id else "system",
+              "ip": current_ip.get(), "action": action, "object_type": object_type, "object_id": str(object_id),
+              "object_repr": object_repr[:200], "changes": changes or {}}
+    opts = AuditEntry._meta
+    row = {opts.get_field(name).column: opts.get_field(name).get_db_prep_save(value, connection)
+           for name, value in values.items()}
+    transaction.on_commit(_seal_after_commit, robust=True)
+    return row
+
+
 def audit_record_many(*, actor, action: str, objects: list, changes: list[dict] | None = None) -> int:
     """Append one entry per object (bulk registration, sweeps). Same guarantees as audit_record."""
     if not objects:

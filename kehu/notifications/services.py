@@ -23,6 +23,25 @@ def notify(*, user, title: str, body: str = "", link: str = "") -> None:
         CHANNELS[name](user=user, title=title, body=body, link=link)
 
 
+def notification_row(*, user, title: str, body: str = "", link: str = "") -> dict | None:
+    """notify() for a hot write path that inserts the in-app row itself, in a combined statement inside its
+    transaction: returns that row ({column: value}, adapted for the connection; None when the user is inactive or
+    the "inapp" channel is off) and queues the other channels after the commit as notify() does."""
+    if user is None or not user.is_active:
+        return None
+    title, body, link = str(title)[:200], str(body), str(link)[:500]
+    row = None
+    for name in settings.KEHU_NOTIFY_CHANNELS:
+        if name == "inapp":
+            opts = Notification._meta
+            row = {opts.get_field(f).column: opts.get_field(f).get_db_prep_save(v, transaction.get_connection())
+                   for f, v in (("user_id", user.pk), ("title", title), ("body", body), ("link", link),
+                                ("created_at", timezone.now()), ("read_at", None))}
+        else:
+            CHANNELS[name](user=user, title=title, body=body, link=link)
+    return row
+
+
 def _inapp(*, user, title: str, body: str, link: str) -> None:
     user_id = user.pk
     transaction.on_commit(lambda: Notification.objects.create(user_id=user_id, title=title, body=body, link=link))

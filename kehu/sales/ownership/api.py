@@ -44,11 +44,14 @@ class RegistrationPage(Schema):
     next: str | None
 
 
-def registration_out(r: Registration) -> dict:
-    try:
-        check = r.verification
-    except Registration.verification.RelatedObjectDoesNotExist:
-        check = None
+def registration_out(r: Registration, *, new: bool = False) -> dict:
+    """``new``: a registration just written by the service (no check yet; its customer and rep at hand)."""
+    check = None
+    if not new:
+        try:
+            check = r.verification
+        except Registration.verification.RelatedObjectDoesNotExist:
+            check = None
     return {"id": r.pk, "customer": r.customer_id, "customer_name": r.customer.name, "rep": r.rep_id,
             "rep_name": _name(r.rep), "channel": r.channel, "registered_at": r.registered_at,
             "valid_until": r.valid_until, "referral": r.referral_id, "corrects": r.corrects_id, "note": r.note,
@@ -100,7 +103,7 @@ def registration_create(request, payload: RegistrationIn):
         new.pop("mobile", None)
     reg = services.registration_create(actor=request.user, customer_id=payload.customer, new_customer=new,
                                        channel=payload.channel, note=payload.note)
-    return Status(201, registration_out(selectors.registration_get(actor=request.user, registration_id=reg.pk)))
+    return Status(201, registration_out(reg, new=True))  # the service's own rows: no second read
 
 
 @router.get("/ownership/registrations/{registration_id}", response=RegistrationOut)

@@ -22,14 +22,17 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kehu.access.models import User
 from kehu.access.roles import Perm, Scope
-from kehu.audit.services import audit_record
+from kehu.audit.models import AuditEntry
+from kehu.audit.services import audit_record, audit_row
 from kehu.customers.gates import Action, ensure_business_allowed
 from kehu.customers.models import ChangeRecord, Customer
 from kehu.errors import Conflict, Forbidden, Invalid, NotFound
+from kehu.notifications.models import Notification
 from kehu.sales.ownership import rules, selectors
 from kehu.sales.ownership.models import (
     Channel,
@@ -94,9 +97,10 @@ def pool_owner() -> User:
 
 
 def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now, reason: str,
-                audit: bool = True) -> dict:
+                audit: bool = True, open_items: bool = True) -> dict:
     """Make ``to_user`` the owner, as the customer reassignment does (one history row, one audit entry —
-    ``audit=False`` when the caller's own entry records the owner change)."""
+    ``audit=False`` when the caller's own entry records the owner change; ``open_items=False`` when the
+    caller's look-up found no open review item to hand over, in the same transaction)."""
     from kehu.customers.review.services import review_open_items_reassign
 
     change = {"owner": [customer.owner_id, to_user.pk]}
@@ -104,7 +108,8 @@ def _move_owner(*, actor, customer: Customer, to_user: User, department_id, now,
         change["department"] = [customer.department_id, department_id]
     Customer.objects.filter(pk=customer.pk).update(owner_id=to_user.pk, department_id=department_id, updated_at=now,
                                                    version=F("version") + 1)
-    review_open_items_reassign(customer_ids=[customer.pk], owner_id=to_user.pk, department_id=department_id)
+    if open_items:
+        review_open_items_reassign(customer_ids=[customer.pk], owner_id=to_user.pk, department_id=department_id)
     ChangeRecord.objects.create(customer_id=customer.pk, at=now, actor=actor if actor and actor.pk else None,
                                 actor_name=actor.get_username() if actor and actor.pk else "system",
                                 object_type="customer", object_id=customer.pk, action="update", changes=change)
@@ -121,21 +126,112 @@ def _end_claims(customer_id: int, *, now, reason: str, rep_id: int | None = None
     return qs.update(ended_at=now, end_reason=reason)
 
 
-def _take_claim(*, customer_id: int, rep_id: int, registration_id: int | None, now, until) -> bool:
-    """End the customer's live claim if it lapsed (or its holder no longer owns the customer), then insert
-    this rep's claim unless a valid one exists — decided by the partial unique index, in one statement."""
+class _Cursor:
+    """The registration's statements on the current connection and transaction. On PostgreSQL through a
+    server-binding psycopg cursor that prepares a statement the second time this connection runs it (Django's
+    own cursors bind on the client and plan every statement anew): their text is fixed, only the values change.
+    Preparing costs one round trip, so a connection used once (CONN_MAX_AGE 0: one per request) never prepares;
+    a persistent one prepares each statement once."""
+
+    def __init__(self):
+        connection.ensure_connection()
+        self.pg = connection.vendor == "postgresql"
+        if self.pg:
+            import psycopg
+
+            raw = connection.connection
+            self.cur = psycopg.Cursor(raw)
+            self.seen = raw.__dict__.setdefault("_kehu_ownership_statements", set())
+        else:
+            self.cur = connection.cursor()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cur.close()
+
+    def execute(self, sql: str, params: list) -> None:
+        if self.pg:
+            self.cur.execute(sql, params, prepare=sql in self.seen)
+            self.seen.add(sql)
+        else:
+            self.cur.execute(sql, params)
+
+    def fetchone(self):
+        return self.cur.fetchone()
+
+    @property
+    def rowcount(self) -> int:
+        return self.cur.rowcount
+
+
+def _insert(table: str, row: dict) -> tuple[str, list]:
+    return (f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
+
+
+def _db_row(obj) -> dict:
+    """An unsaved model instance's columns (not the key), adapted for the connection."""
+    return {f.column: f.get_db_prep_save(getattr(obj, f.attname), connection)
+            for f in obj._meta.concrete_fields if not f.primary_key}
+
+
+def _together(cur, statements: list[tuple[str, list]]) -> None:
+    """INSERTs and UPDATEs that return nothing and do not read one another's rows: on PostgreSQL one statement
+    (data-modifying WITH clauses: one round trip, all run to completion); elsewhere one after another (SQLite
+    runs in-process: no round trip to save)."""
+    if cur.pg and len(statements) > 1:
+        *head, last = statements
+        cur.execute("WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _p) in enumerate(head)) + " " + last[0],
+                    [v for _sql, params in statements for v in params])
+        return
+    for sql, params in statements:
+        cur.execute(sql, params)
+
+
+def _take_claim(*, customer_id: int, rep_id: int, registration: Registration, now, until,
+                stale: bool | None = None) -> bool:
+    """Insert ``registration`` (unsaved) and this rep's claim unless a valid one exists — decided by the partial
+    unique index — after ending the customer's live claim if it lapsed (or its holder no longer owns the
+    customer). On PostgreSQL the register row and the claim are one statement.
+
+    ``stale``: what the caller's look-up saw of the live claim — True (one is in the way: lapsed or held by a rep
+    who no longer owns the customer): end it first; False (none, or a valid one): insert at once and end a stale
+    one only if the insert was refused (a claim may have changed since the look-up); None: unknown, as True."""
     table, cust = Claim._meta.db_table, Customer._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            f"UPDATE {table} SET ended_at = %s, end_reason = CASE WHEN valid_until <= %s THEN %s ELSE %s END"
-            f" WHERE customer_id = %s AND ended_at IS NULL AND (valid_until <= %s OR rep_id <> "
-            f"(SELECT owner_id FROM {cust} WHERE id = %s))",
-            [_db(now), _db(now), EndReason.LAPSED, EndReason.OWNER_CHANGED, customer_id, _db(now), customer_id])
-        cur.execute(
-            f"INSERT INTO {table} (customer_id, rep_id, registration_id, started_at, valid_until, renewed_at,"
-            f" ended_at, end_reason) VALUES (%s, %s, %s, %s, %s, NULL, NULL, '')"
-            f" ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id",
-            [customer_id, rep_id, registration_id, _db(now), _db(until)])
+    end_sql = (f"UPDATE {table} SET ended_at = %s, end_reason = CASE WHEN valid_until <= %s THEN %s ELSE %s END"
+               f" WHERE customer_id = %s AND ended_at IS NULL AND (valid_until <= %s OR rep_id <> "
+               f"(SELECT owner_id FROM {cust} WHERE id = %s))")
+    end_params = [_db(now), _db(now), EndReason.LAPSED, EndReason.OWNER_CHANGED, customer_id, _db(now), customer_id]
+    columns = "customer_id, rep_id, registration_id, started_at, valid_until, renewed_at, ended_at, end_reason"
+    on_conflict = " ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING RETURNING id"
+    insert_sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, NULL, NULL, ''){on_conflict}"
+    registration.created_at = timezone.now()
+    reg_sql, reg_params = _insert(Registration._meta.db_table, _db_row(registration))
+    with _Cursor() as cur:
+        if stale is not False:
+            cur.execute(end_sql, end_params)
+        if cur.pg:
+            cur.execute(f"WITH r AS ({reg_sql} RETURNING id), c AS (INSERT INTO {table} ({columns})"
+                        f" SELECT %s, %s, r.id, %s, %s, NULL, NULL, '' FROM r{on_conflict})"
+                        f" SELECT r.id, (SELECT c.id FROM c) FROM r",
+                        reg_params + [customer_id, rep_id, _db(now), _db(until)])
+            registration.pk, claim_id = cur.fetchone()
+        else:
+            cur.execute(reg_sql + " RETURNING id", reg_params)
+            registration.pk = cur.fetchone()[0]
+            cur.execute(insert_sql, [customer_id, rep_id, registration.pk, _db(now), _db(until)])
+            claim_id = (cur.fetchone() or [None])[0]
+        registration._state.adding, registration._state.db = False, connection.alias
+        if claim_id is not None:
+            return True
+        if stale is not False:
+            return False
+        # Refused: a claim appeared or changed since the look-up. End it if it is stale and try once more.
+        cur.execute(end_sql, end_params)
+        if not cur.rowcount:
+            return False
+        cur.execute(insert_sql, [customer_id, rep_id, registration.pk, _db(now), _db(until)])
         return cur.fetchone() is not None
 
 
@@ -187,11 +283,65 @@ def _in_pool(customer: Customer) -> bool:
     return customer.owner.username == cfg()["pool_username"]
 
 
-def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Registration:
+class _Lookup:
+    """What a registration needs to know before it writes, read in one statement: the customer and its owner,
+    the live claim (whether one is in the way), an open review item to hand over, a referral expected today."""
+
+    __slots__ = ("customer", "stale_claim", "open_items", "referral_id")
+
+
+def _registration_lookup(customer_id, *, today: dt.date, now) -> _Lookup:
+    from kehu.customers.review.models import ItemState, ReviewItem
+
+    _pk(customer_id)
+    cust, users, claims = Customer._meta.db_table, User._meta.db_table, Claim._meta.db_table
+    items, refs = ReviewItem._meta.db_table, Referral._meta.db_table
+    with _Cursor() as cur:
+        cur.execute(
+            f"SELECT c.id, c.name, c.status, c.owner_id, c.department_id, u.username, u.is_active, u.email,"
+            f" u.display_name, k.id, k.rep_id, k.valid_until,"
+            f" EXISTS (SELECT 1 FROM {items} i WHERE i.customer_id = c.id AND i.state = %s),"
+            f" (SELECT r.id FROM {refs} r WHERE r.customer_id = c.id AND r.state = %s AND r.expected_visit_on = %s)"
+            f" FROM {cust} c JOIN {users} u ON u.id = c.owner_id"
+            f" LEFT JOIN {claims} k ON k.customer_id = c.id AND k.ended_at IS NULL"
+            f" WHERE c.id = %s AND c.deleted_at IS NULL",
+            [ItemState.OPEN, ReferralState.PENDING, connection.ops.adapt_datefield_value(today), customer_id])
+        row = cur.fetchone()
+    if row is None:
+        raise NotFound(_("Customer not found."))
+    (cid, name, status, owner_id, department_id, username, is_active, email, display_name, claim_id, holder_id,
+     until, open_items, referral_id) = row
+    owner = User(pk=owner_id, username=username, is_active=bool(is_active), email=email or "",
+                 display_name=display_name or "")
+    customer = Customer(pk=cid, name=name, status=status, owner_id=owner_id, department_id=department_id)
+    customer.owner = owner
+    found = _Lookup()
+    found.customer, found.open_items, found.referral_id = customer, bool(open_items), referral_id
+    if claim_id is None:
+        found.stale_claim = False
+    else:
+        if isinstance(until, str):
+            until = parse_datetime(until)
+        if timezone.is_naive(until):  # SQLite: stored in UTC
+            until = until.replace(tzinfo=dt.UTC)
+        found.stale_claim = until <= now or holder_id != owner_id
+    return found
+
+
+def _register(*, actor, customer_id, channel: str, note: str, now) -> Registration:
+    """The registration proper (one look-up, then the writes). Round trips on the common path — a customer
+    owned by another rep, no claim in the way, no open review item, no referral: the look-up, the register
+    row, the claim insert, the owner move, its history row, the audit entry, the previous owner's in-app
+    notification (in this transaction: no second commit)."""
+    found = _registration_lookup(customer_id, today=timezone.localtime(now).date(), now=now)
+    customer = found.customer
     in_pool = _in_pool(customer)
     if channel == Channel.POOL and not in_pool:
         raise Conflict(_("This customer is not in the public pool."), code="not_in_pool")
     if in_pool:
+        # A claim reads the whole customer: the business gate and the blacklist screening look at more fields.
+        owner, customer = customer.owner, Customer.objects.get(pk=customer.pk)
+        customer.owner = owner
         ensure_business_allowed(customer, Action.CLAIM)
         # A pool customer matching the blacklist (a disqualified company's USCC under another, perhaps deleted,
         # record) is refused; a name or phone look-alike is flagged for a manager (kehu.qualification.blacklist).
@@ -201,13 +351,14 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
         _check_pool_limits(actor, now)
     until = rules.valid_until(now, cfg()["valid_months"], _tz())
     referral = None
-    if channel == Channel.VISIT:
+    stale = found.stale_claim
+    if channel == Channel.VISIT and found.referral_id is not None:
         referral = (Referral.objects.select_for_update().filter(
-            customer_id=customer.pk, state=ReferralState.PENDING,
-            expected_visit_on=timezone.localtime(now).date()).first())
+            pk=found.referral_id, state=ReferralState.PENDING).first())
         if referral is not None:
             # The referred customer came on the day: the referrer hands the customer to the receiving rep.
-            _end_claims(customer.pk, now=now, reason=EndReason.RELEASED, rep_id=referral.referrer_id)
+            if _end_claims(customer.pk, now=now, reason=EndReason.RELEASED, rep_id=referral.referrer_id):
+                stale = None  # the live claim changed: let the claim step look again
             channel = Channel.REFERRAL
     registration = Registration(customer=customer, rep=actor, department_id=actor.department_id, channel=channel,
                                 registered_at=now, valid_until=until, referral=referral, note=note,
@@ -216,27 +367,45 @@ def _register(*, actor, customer: Customer, channel: str, note: str, now) -> Reg
     # round trips each on the hottest write path).
     registration.full_clean(exclude=["customer", "rep", "department", "referral", "created_by", "corrects"],
                             validate_unique=False, validate_constraints=False)
-    registration.save()
-    if not _take_claim(customer_id=customer.pk, rep_id=actor.pk, registration_id=registration.pk, now=now,
-                       until=until):
+    if not _take_claim(customer_id=customer.pk, rep_id=actor.pk, registration=registration, now=now, until=until,
+                       stale=stale):
         raise _holder_conflict(customer.pk, actor)
     if referral is not None:
         Referral.objects.filter(pk=referral.pk).update(state=ReferralState.ARRIVED, rep=actor, arrived_at=now)
-    previous = customer.owner
     if in_pool:
         PoolMove.objects.create(customer_id=customer.pk, kind=MoveKind.CLAIM, rep=actor, actor=actor, at=now)
-    moved = {}
+    # The owner move (as the customer reassignment writes it: owner and department with the version raised, the
+    # open review items following, one history row), the previous owner's in-app notification and the audit
+    # entry that also records the owner change: one statement on PostgreSQL, in this transaction.
+    writes, moved = [], {}
     if customer.owner_id != actor.pk:
-        moved = _move_owner(actor=actor, customer=customer, to_user=actor, department_id=actor.department_id,
-                            now=now, reason="registration", audit=False)
-        if not in_pool and previous.is_active:
-            from kehu.notifications.services import notify
+        moved = {"owner": [customer.owner_id, actor.pk]}
+        if actor.department_id != customer.department_id:
+            moved["department"] = [customer.department_id, actor.department_id]
+        if found.open_items:
+            from kehu.customers.review.services import review_open_items_reassign
 
-            notify(user=previous, title=_("%(customer)s was registered by %(rep)s") % {
+            review_open_items_reassign(customer_ids=[customer.pk], owner_id=actor.pk, department_id=actor.department_id)
+        writes.append((f"UPDATE {Customer._meta.db_table} SET owner_id = %s, department_id = %s, updated_at = %s,"
+                       f" version = version + 1 WHERE id = %s", [actor.pk, actor.department_id, _db(now), customer.pk]))
+        writes.append(_insert(ChangeRecord._meta.db_table, _db_row(ChangeRecord(
+            customer_id=customer.pk, at=now, actor=actor, actor_name=actor.get_username(), object_type="customer",
+            object_id=customer.pk, action="update", changes=moved))))
+        previous = customer.owner
+        if not in_pool and previous.is_active:
+            from kehu.notifications.services import notification_row
+
+            row = notification_row(user=previous, title=_("%(customer)s was registered by %(rep)s") % {
                 "customer": customer.name, "rep": str(actor)}, link=f"/ownership/registrations/{registration.pk}/")
-    audit_record(actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
-                 changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(),
-                          "from_pool": in_pool, **moved})
+            if row is not None:
+                writes.append(_insert(Notification._meta.db_table, row))
+        customer.owner_id, customer.department_id = actor.pk, actor.department_id
+    writes.append(_insert(AuditEntry._meta.db_table, audit_row(
+        actor=actor, action="registration.create", obj=registration, object_repr=customer.name,
+        changes={"customer": customer.pk, "channel": channel, "valid_until": until.isoformat(), "from_pool": in_pool,
+                 **moved})))
+    with _Cursor() as cur:
+        _together(cur, writes)
     return registration
 
 
@@ -259,7 +428,7 @@ def registration_create(*, actor, customer_id=None, new_customer: dict | None = 
         customer_id = customer_create(actor=actor, data=new_customer).pk
     elif customer_id is None:
         raise Invalid(_("Choose the customer."), fields={"customer": [_("This field is required.")]})
-    return _register(actor=actor, customer=_live_customer(customer_id), channel=channel, note=note, now=now)
+    return _register(actor=actor, customer_id=customer_id, channel=channel, note=note, now=now)
 
 
 @transaction.atomic
@@ -268,7 +437,7 @@ def pool_claim(*, actor, customer_id: int, note: str = "", now: dt.datetime | No
     and the business gate (a suspended or disqualified customer cannot be claimed)."""
     _require(actor, Perm.SALES_WRITE, _("You are not allowed to claim customers."))
     note = _text(note, "note", max_length=NOTE_MAX)
-    return _register(actor=actor, customer=_live_customer(customer_id), channel=Channel.POOL, note=note,
+    return _register(actor=actor, customer_id=customer_id, channel=Channel.POOL, note=note,
                      now=now or timezone.now())
 
 
@@ -529,11 +698,14 @@ def dispute_escalate(*, actor, dispute_id: int, note: str = "", now: dt.datetime
 
 
 def _idle_where(cust: str, ints: str, claims: str, n_stages: int) -> str:
+    """Customers in the idle stages, older than the cutoff, not in the pool, with no follow-up since the cutoff
+    and no live claim that keeps them (a valid one, or a lapsed one held by the owner: the lapse moves those).
+    Supported by ownership_cust_idle (stage, created_at) where not deleted — see migration 0002."""
     marks = ", ".join(["%s"] * n_stages)
-    return (f"{cust}.deleted_at IS NULL AND {cust}.owner_id <> %s AND {cust}.stage IN ({marks})"
-            f" AND {cust}.created_at < %s"
+    return (f"{cust}.deleted_at IS NULL AND {cust}.stage IN ({marks}) AND {cust}.created_at < %s"
+            f" AND {cust}.owner_id <> %s"
             f" AND NOT EXISTS (SELECT 1 FROM {claims} WHERE {claims}.customer_id = {cust}.id"
-            f" AND {claims}.ended_at IS NULL)"
+            f" AND {claims}.ended_at IS NULL AND ({claims}.valid_until > %s OR {claims}.rep_id = {cust}.owner_id))"
             f" AND NOT EXISTS (SELECT 1 FROM {ints} WHERE {ints}.customer_id = {cust}.id"
             f" AND {ints}.occurred_at >= %s)")
 
@@ -542,7 +714,8 @@ def pool_sweep(*, now: dt.datetime | None = None, idle: bool = True) -> dict:
     """Return to the pool (set-based SQL, one transaction): customers whose registration lapsed (at the
     Asia/Shanghai midnight of the lapse day) and, in the configured stages, those without a valid
     registration and without a follow-up for KEHU_POOL_IDLE_DAYS; lapse the referrals whose customer did
-    not come on the day; escalate disputes undecided past their deadline. Every move is a PoolMove row."""
+    not come on the day; escalate disputes undecided past their deadline. Every move is one PoolMove row
+    (a customer whose registration lapsed is moved by the lapse, not counted again as idle)."""
     from kehu.engagement.models import Interaction
 
     now = now or timezone.now()
@@ -556,28 +729,34 @@ def pool_sweep(*, now: dt.datetime | None = None, idle: bool = True) -> dict:
     with transaction.atomic():
         list(User.objects.select_for_update().filter(pk=pool.pk).values_list("pk"))  # one sweep at a time
         with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute("SET LOCAL jit = off")  # compiling these plans costs more than it saves
+            # 1. Lapsed registrations still held by the owner (claim_live_until: live claims by validity).
             cur.execute(
                 f"INSERT INTO {moves} (customer_id, kind, rep_id, actor_id, at, reason)"
-                f" SELECT c.customer_id, %s, c.rep_id, NULL, %s, '' FROM {claims} c JOIN {cust} ON {cust}.id = c.customer_id"
-                f" WHERE c.ended_at IS NULL AND c.valid_until <= %s AND {cust}.owner_id = c.rep_id"
-                f" AND {cust}.deleted_at IS NULL",
+                f" SELECT c.customer_id, %s, c.rep_id, NULL, %s, '' FROM {claims} c"
+                f" WHERE c.ended_at IS NULL AND c.valid_until <= %s AND c.rep_id ="
+                f" (SELECT {cust}.owner_id FROM {cust} WHERE {cust}.id = c.customer_id AND {cust}.deleted_at IS NULL)",
                 [MoveKind.LAPSE, n_now, n_now])
             lapsed = cur.rowcount
+            # 2. Valid claims whose holder no longer owns the customer (reassigned meanwhile) end.
             cur.execute(
-                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND valid_until <= %s",
-                [n_now, EndReason.LAPSED, n_now])
-            cur.execute(
-                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND rep_id <>"
-                f" (SELECT owner_id FROM {cust} WHERE {cust}.id = {claims}.customer_id)",
-                [n_now, EndReason.OWNER_CHANGED])
+                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND valid_until > %s"
+                f" AND rep_id <> (SELECT owner_id FROM {cust} WHERE {cust}.id = {claims}.customer_id)",
+                [n_now, EndReason.OWNER_CHANGED, n_now])
+            # 3. Idle customers (before the lapsed claims end, so that those are not counted twice).
             idled = 0
             if idle:
                 cur.execute(
                     f"INSERT INTO {moves} (customer_id, kind, rep_id, actor_id, at, reason)"
                     f" SELECT {cust}.id, %s, {cust}.owner_id, NULL, %s, '' FROM {cust}"
                     f" WHERE {_idle_where(cust, ints, claims, len(stages))}",
-                    [MoveKind.IDLE, n_now, pool.pk, *stages, n_cut, n_cut])
+                    [MoveKind.IDLE, n_now, *stages, n_cut, pool.pk, n_now, n_cut])
                 idled = cur.rowcount
+            # 4. Every lapsed claim ends; 5. the moved customers go to the pool.
+            cur.execute(
+                f"UPDATE {claims} SET ended_at = %s, end_reason = %s WHERE ended_at IS NULL AND valid_until <= %s",
+                [n_now, EndReason.LAPSED, n_now])
             cur.execute(
                 f"UPDATE {cust} SET owner_id = %s, updated_at = %s, version = version + 1 WHERE id IN"
                 f" (SELECT customer_id FROM {moves} WHERE at = %s AND actor_id IS NULL AND kind IN (%s, %s))",

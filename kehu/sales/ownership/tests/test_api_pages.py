@@ -21,6 +21,10 @@ def test_register_by_api_then_second_rep_gets_409_already_registered(org, book, 
     body = r.json()
     assert (body["customer"], body["rep"], body["channel"], body["verdict"]) == (book["huaxing"].pk, org.rep2.pk,
                                                                                  "visit", None)
+    again = api_client.as_user(org.rep2).get(f"/ownership/registrations/{body['id']}").json()
+    moments = ("registered_at", "valid_until")
+    assert {k: v for k, v in again.items() if k not in moments} == {k: v for k, v in body.items() if k not in moments}
+    assert all(dt.datetime.fromisoformat(again[k]) == dt.datetime.fromisoformat(body[k]) for k in moments)
     r = api_client.as_user(org.rep).post("/ownership/registrations", {"customer": book["huaxing"].pk})
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_registered"
     r = api_client.as_user(org.rep).post("/ownership/registrations", {"customer": book["huaxing"].pk,

@@ -189,6 +189,57 @@ def test_customer_without_follow_up_for_n_days_returns_to_the_pool(org, book, po
     assert services.pool_sweep(now=dt.datetime.now(dt.UTC))["idle"] == 0
 
 
+def test_a_lapsed_registration_moves_its_customer_once_not_again_as_idle(org, book, policy):
+    """The sweep's two rules overlap (a lapsed prospect without follow-up is also idle): one move, the lapse."""
+    Customer.objects.filter(pk__in=[c.pk for c in book.values()]).update(created_at=at(2026, 1, 5))
+    Customer.objects.filter(pk__in=[book["yongxing"].pk, book["yanshan"].pk]).update(stage="customer")
+    services.registration_create(actor=org.rep, customer_id=book["huaxing"].pk, now=at(2026, 3, 15))
+    result = services.pool_sweep(now=at(2026, 4, 15, 0, 0))
+    assert (result["lapsed"], result["idle"]) == (1, 1)  # 华星 lapsed; 东方 idle (never registered)
+    assert list(PoolMove.objects.filter(customer=book["huaxing"]).values_list("kind", flat=True)) == ["lapse"]
+    assert list(PoolMove.objects.filter(customer=book["dongfang"]).values_list("kind", flat=True)) == ["idle"]
+    pool = services.pool_owner().pk
+    assert owner(book["huaxing"]) == owner(book["dongfang"]) == pool
+    assert services.pool_sweep(now=at(2026, 4, 15, 1, 0)) == {"lapsed": 0, "idle": 0, "referrals_lapsed": 0,
+                                                              "disputes_escalated": 0}
+
+
+def test_a_claim_whose_holder_no_longer_owns_the_customer_does_not_block_a_registration(org, book, policy):
+    services.registration_create(actor=org.rep, customer_id=book["huaxing"].pk, now=at(2026, 3, 15))
+    Customer.objects.filter(pk=book["huaxing"].pk).update(owner=org.rep2)  # reassigned by other means
+    services.registration_create(actor=org.north_rep, customer_id=book["huaxing"].pk, now=at(2026, 3, 20))
+    assert owner(book["huaxing"]) == org.north_rep.pk
+    assert Claim.objects.get(customer=book["huaxing"], rep=org.rep).end_reason == "owner_changed"
+    assert Claim.objects.get(customer=book["huaxing"], ended_at__isnull=True).rep_id == org.north_rep.pk
+
+
+def test_a_registration_hands_the_customers_open_review_item_to_the_new_owner(org, book, policy):
+    from kehu.customers.review.models import ReviewItem, ReviewRun
+
+    run = ReviewRun.objects.create(started_by=org.manager, stale_months=12, due_days=5, due_date=dt.date(2026, 3, 31))
+    item = ReviewItem.objects.create(run=run, customer=book["huaxing"], assignee=org.rep,
+                                     department=org.depts["east"], stale=True, due_date=dt.date(2026, 3, 31))
+    done = ReviewItem.objects.create(run=run, customer=book["dongfang"], assignee=org.rep, stale=True,
+                                     due_date=dt.date(2026, 3, 31), state="fixed", resolved_by=org.rep,
+                                     resolved_at=at(2026, 3, 10))
+    services.registration_create(actor=org.north_rep, customer_id=book["huaxing"].pk, now=at(2026, 3, 15))
+    services.registration_create(actor=org.north_rep, customer_id=book["dongfang"].pk, now=at(2026, 3, 15))
+    item.refresh_from_db()
+    assert (item.assignee_id, item.department_id) == (org.north_rep.pk, org.north_rep.department_id)
+    assert ReviewItem.objects.get(pk=done.pk).assignee_id == org.rep.pk  # a resolved item stays where it was
+
+
+def test_the_previous_owner_is_notified_with_the_registration_and_not_when_it_is_refused(org, book, policy):
+    from kehu.notifications.models import Notification
+
+    reg = services.registration_create(actor=org.rep2, customer_id=book["huaxing"].pk, now=at(2026, 3, 15))
+    note = Notification.objects.get(user=org.rep)  # written in the registration's own transaction
+    assert note.link == f"/ownership/registrations/{reg.pk}/" and str(org.rep2) in note.title
+    with pytest.raises(Conflict):
+        services.registration_create(actor=org.north_rep, customer_id=book["huaxing"].pk, now=at(2026, 3, 16))
+    assert not Notification.objects.filter(user=org.rep2).exists()
+
+
 def _to_pool(org, *customers):
     for c in customers:
         services.pool_release(actor=org.manager, customer_id=c.pk, reason="长期未跟进")
@@ -282,6 +333,27 @@ def test_referral_lapses_when_the_customer_does_not_come_that_day(org, book, pol
     assert Referral.objects.get(pk=ref.pk).state == "lapsed"
     with pytest.raises(Conflict):
         services.referral_decide(actor=org.manager, referral_id=ref.pk, confirm=True)
+
+
+def test_a_referred_customer_coming_on_another_day_is_not_a_referral_visit(org, book, policy):
+    today = dt.date.today()
+    ref = services.referral_create(actor=org.rep, customer_id=book["dongfang"].pk, relation="neighbour",
+                                   expected_visit_on=today)
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    services.pool_sweep(now=tomorrow)
+    assert Referral.objects.get(pk=ref.pk).state == "lapsed"
+    reg = services.registration_create(actor=org.rep2, customer_id=book["dongfang"].pk, channel=Channel.VISIT,
+                                       now=tomorrow)
+    assert (reg.channel, reg.referral_id) == (Channel.VISIT, None)
+    assert Referral.objects.get(pk=ref.pk).rep_id is None
+
+
+def test_a_referral_from_anything_but_a_private_contact_is_refused_by_the_database(org, book, policy):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Referral.objects.create(customer=book["dongfang"], referrer=org.rep, relation="advertisement",
+                                expected_visit_on=dt.date.today())
 
 
 # ---------------------------------------------------------------- disputes
