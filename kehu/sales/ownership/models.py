@@ -12,6 +12,8 @@ disputes (归属争议).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -66,6 +68,13 @@ class Registration(models.Model):
             models.Index(fields=["department", "-registered_at", "-id"], name="reg_dept_at"),
             models.Index(fields=["customer", "-registered_at"], name="reg_customer_at"),
         ]
+
+    @property
+    def last_valid_day(self):
+        """The last day the registration protects (valid_until is the Asia/Shanghai midnight that ends it)."""
+        from django.utils import timezone
+
+        return (timezone.localtime(self.valid_until) - dt.timedelta(microseconds=1)).date()
 
     def __str__(self) -> str:
         return f"{self.customer_id}@{self.registered_at:%Y-%m-%d}"
@@ -137,6 +146,13 @@ class Claim(models.Model):
             models.Index(fields=["customer", "started_at"], name="claim_customer_start"),
             models.Index(fields=["valid_until"], condition=Q(ended_at__isnull=True), name="claim_live_until"),
         ]
+
+    @property
+    def last_valid_day(self):
+        """The last day the registration protects (valid_until is the Asia/Shanghai midnight that ends it)."""
+        from django.utils import timezone
+
+        return (timezone.localtime(self.valid_until) - dt.timedelta(microseconds=1)).date()
 
     def __str__(self) -> str:
         return f"{self.customer_id}→{self.rep_id}"

@@ -249,3 +249,14 @@ def test_demo_loads_a_month_of_registrations_a_lapse_a_claim_a_referral_and_a_di
     assert Registration.objects.count() >= 5 and Claim.objects.filter(end_reason="lapsed").exists()
     assert Dispute.objects.filter(state="open").count() == 1
     assert demo_load(users=users, rng=random.Random(31)).endswith("already there")
+
+
+def test_the_register_shows_the_last_day_a_registration_protects(org, book, policy, client):
+    """A registration made 2026-05-02 under a one-month policy ends at 2026-06-02 00:00 Asia/Shanghai: the
+    register and the lapsing list say it is valid through 2026-06-01, as the success message does."""
+    reg = services.registration_create(actor=org.rep2, customer_id=book["yongxing"].pk, now=at(2026, 5, 2))
+    assert timezone.localtime(reg.valid_until) == timezone.make_aware(dt.datetime(2026, 6, 2))
+    assert reg.last_valid_day == dt.date(2026, 6, 1)
+    client.force_login(org.rep2)
+    page = client.get("/ownership/registrations/").content.decode()
+    assert "2026-06-01" in page and "2026-06-02 00:00" not in page
