@@ -585,17 +585,17 @@ def _store(inv: Invitation, *, channel: str, answers, entered_by=None, now: dt.d
                                                channel=channel, entered_by=entered_by, submitted_at=now)
     except IntegrityError as exc:
         raise LinkUsed(_("This customer has already answered."), code="already_answered") from exc
-    stored = Answer.objects.bulk_create([Answer(response=response, question_id=a.question_id, row=a.row,
-                                                number=a.number, choices=a.choices, text=a.text) for a in answers])
+    stored = Answer.objects.bulk_create([Answer(response=response, campaign_id=inv.campaign_id, question_id=a.question_id,
+                                                row=a.row, number=a.number, choices=a.choices, text=a.text)
+                                         for a in answers])
     inv.responded_at = now
     inv.save(update_fields=["responded_at"])
     # In the same transaction: a detractor or a low score makes a follow-up for the account manager, and the
     # free-text answers' keywords are stored once (the report only counts them).
-    from kehu.surveys.actions.services import follow_up_for_response, terms_for_answers
+    from kehu.surveys.actions.services import response_recorded
 
-    questions = {q.pk: (q.kind, q.text) for q in inv.campaign.questionnaire.questions.all()}
-    follow_up_for_response(response, stored, questions=questions)
-    terms_for_answers([a for a in stored if a.text and questions.get(a.question_id, ("",))[0] == "text"])
+    response_recorded(response, stored, questions={q.pk: (q.kind, q.text)
+                                                   for q in inv.campaign.questionnaire.questions.all()})
     return response
 
 

@@ -135,13 +135,39 @@ class FollowUp(models.Model):
 
 class AnswerTerm(models.Model):
     """A keyword of a free-text answer (jieba, stop words and single characters dropped), each once per
-    answer: the report's keyword counts are a GROUP BY over these rows."""
+    answer: the report's keyword counts are a GROUP BY over these rows (by survey: one index)."""
 
     answer = models.ForeignKey("surveys.Answer", on_delete=models.CASCADE, related_name="terms")
+    campaign = models.ForeignKey("surveys.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False)
     term = models.CharField(max_length=40)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["answer", "term"], name="answerterm_unique")]
+        indexes = [models.Index(fields=["campaign", "term"], name="answerterm_campaign_term")]
 
     def __str__(self) -> str:
         return self.term
+
+
+class ResponseScore(models.Model):
+    """One response's rating counters and NPS (computed when the response is recorded), so a report's
+    comparison of segments (grade, industry, region, department) reads one row per response, not every
+    answer: how many ratings, how many in the top and the bottom box, the sum of the ratings normalised to
+    100, and the NPS score."""
+
+    response = models.OneToOneField("surveys.Response", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="score")
+    campaign = models.ForeignKey("surveys.Campaign", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False)
+    ratings = models.PositiveIntegerField(default=0)
+    top = models.PositiveIntegerField(default=0)
+    low = models.PositiveIntegerField(default=0)
+    norm_sum = models.FloatField(default=0.0)
+    nps = models.SmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(top__lte=models.F("ratings"), low__lte=models.F("ratings")),
+                                              name="responsescore_counts_consistent")]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}"

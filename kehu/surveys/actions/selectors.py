@@ -43,6 +43,7 @@ from kehu.surveys.actions.models import (
     FollowUp,
     FollowUpStatus,
     ItemStatus,
+    ResponseScore,
     SurveyReport,
 )
 from kehu.surveys.models import Answer, Campaign, Invitation, Question, Response, Stage
@@ -130,8 +131,8 @@ def _box_q(questions, boxes: dict) -> Q:
 
 def _histogram(campaign_id: int, scope: Q) -> dict[tuple[int, str], dict[int, int]]:
     """{(question, matrix row): {value: answers}} of every numeric answer (one GROUP BY)."""
-    rows = (Answer.objects.filter(scope, response__campaign_id=campaign_id, number__isnull=False)
-            .values_list("question_id", "row", "number").annotate(n=Count("id")).order_by())
+    rows = (Answer.objects.filter(scope, campaign_id=campaign_id, number__isnull=False)
+            .values_list("question_id", "row", "number").annotate(n=Count("*")).order_by())
     out: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
     for qid, row, number, n in rows:
         out[(qid, row)][number] = n
@@ -215,50 +216,41 @@ def _grade_policy() -> str | None:
     return GradingPolicy.objects.filter(state="active").order_by("id").values_list("name", flat=True).first()
 
 
-def _segments(campaign_id: int, questions, scope: Q, policy: str | None) -> dict[str, list[dict]]:
+def _segments(campaign_id: int, scope: Q, policy: str | None) -> dict[str, list[dict]]:
     """NPS and CSAT by grade, industry, region and the customer's department: one grouped pass over the
-    numeric answers (additive counters), rolled up per segment kind here."""
+    responses' score rows (additive counters), rolled up per segment kind here."""
     from kehu.access.models import Department
 
-    rating_ids, nps_ids = _ids(questions, fx.RATING_KINDS), _ids(questions, ("nps",))
-    if not rating_ids and not nps_ids:
-        return {k: [] for k in SEGMENTS}
-    qs = Answer.objects.filter(scope, response__campaign_id=campaign_id, number__isnull=False,
-                               question_id__in=rating_ids + nps_ids)
+    qs = ResponseScore.objects.filter(scope, campaign_id=campaign_id)
     if policy:
-        qs = qs.annotate(g=FilteredRelation("response__customer__grades",
-                                            condition=Q(response__customer__grades__policy_name=policy)))
+        qs = qs.annotate(g=FilteredRelation("customer__grades", condition=Q(customer__grades__policy_name=policy)))
         grade = F("g__grade")
     else:
         grade = Value("")
-    rows = (qs.values_list(grade, "response__customer__industry", "response__customer__province",
-                           "response__customer__department_id")
-            .annotate(rating_n=Count("id", filter=Q(question_id__in=rating_ids)),
-                      top=Count("id", filter=_box_q(questions, fx.TOP_BOX)),
-                      low=Count("id", filter=_box_q(questions, fx.BOTTOM_BOX)),
-                      norm=Sum(_norm_case(questions)),
-                      nps_n=Count("id", filter=Q(question_id__in=nps_ids)),
-                      prom=Count("id", filter=Q(question_id__in=nps_ids, number__gte=fx.PROMOTER_MIN)),
-                      detr=Count("id", filter=Q(question_id__in=nps_ids, number__lte=fx.DETRACTOR_MAX)))
+    rows = (qs.values_list(grade, "customer__industry", "customer__province", "customer__department_id")
+            .annotate(responses=Count("pk"), rating_n=Sum("ratings"), top=Sum("top"), low=Sum("low"), norm=Sum("norm_sum"),
+                      nps_n=Count("nps"), prom=Count("pk", filter=Q(nps__gte=fx.PROMOTER_MIN)),
+                      detr=Count("pk", filter=Q(nps__lte=fx.DETRACTOR_MAX)))
             .order_by())
     acc: dict[str, dict] = {k: {} for k in SEGMENTS}
-    for g, ind, prov, dept, rating_n, top, low, norm, nps_n, prom, detr in rows:
+    for g, ind, prov, dept, responses, rating_n, top, low, norm, nps_n, prom, detr in rows:
         for kind, key in (("grade", g or ""), ("industry", ind or ""), ("province", prov or ""),
                           ("department", dept)):
-            a = acc[kind].setdefault(key, [fx.Csat(), 0, 0, 0])
-            a[0].merge(fx.Csat(rating_n, top, low, float(norm or 0)))
+            a = acc[kind].setdefault(key, [fx.Csat(), 0, 0, 0, 0])
+            a[0].merge(fx.Csat(rating_n or 0, top or 0, low or 0, float(norm or 0)))
             a[1] += nps_n
             a[2] += prom
             a[3] += detr
+            a[4] += responses
     names = dict(Department.objects.filter(pk__in=[k for k in acc["department"] if k]).values_list("pk", "name"))
     out = {}
     for kind in SEGMENTS:
         items = []
-        for key, (c, nps_n, prom, detr) in acc[kind].items():
+        for key, (c, nps_n, prom, detr, responses) in acc[kind].items():
             label = names.get(key, "") if kind == "department" else key
-            items.append({"key": "" if key is None else str(key), "label": label, "answers": c.n + nps_n,
+            items.append({"key": "" if key is None else str(key), "label": label, "responses": responses,
                           **c.out(), "nps_n": nps_n, "nps": round(100.0 * (prom - detr) / nps_n, 1) if nps_n else None})
-        items.sort(key=lambda r: (-(r["n"] + r["nps_n"]), r["label"]))
+        items.sort(key=lambda r: (-r["responses"], r["label"]))
         out[kind] = items[:30]
     return out
 
@@ -273,8 +265,8 @@ def _responses(campaign_id: int, scope_inv: Q) -> dict:
 
 
 def _keywords(campaign_id: int, scope: Q) -> list[dict]:
-    rows = (AnswerTerm.objects.filter(scope, answer__response__campaign_id=campaign_id)
-            .values_list("term").annotate(n=Count("id")).order_by("-n", "term")[:KEYWORDS])
+    rows = (AnswerTerm.objects.filter(scope, campaign_id=campaign_id)
+            .values_list("term").annotate(n=Count("*")).order_by("-n", "term")[:KEYWORDS])
     return [{"term": t, "n": n} for t, n in rows]
 
 
@@ -282,7 +274,7 @@ def _verbatims(campaign_id: int, questions, scope: Q) -> list[dict]:
     text_ids, nps_ids = _ids(questions, ("text",)), _ids(questions, ("nps",))
     if not text_ids:
         return []
-    qs = Answer.objects.filter(scope, response__campaign_id=campaign_id, question_id__in=text_ids).exclude(text="")
+    qs = Answer.objects.filter(scope, campaign_id=campaign_id, question_id__in=text_ids).exclude(text="")
     nps_sub = Subquery(Answer.objects.filter(response_id=OuterRef("response_id"), question_id__in=nps_ids)
                        .values("number")[:1]) if nps_ids else Value(None)
     rows = (qs.annotate(nps=nps_sub).order_by("-response__submitted_at", "-id")
@@ -290,19 +282,6 @@ def _verbatims(campaign_id: int, questions, scope: Q) -> list[dict]:
                          "response__customer__province", "nps")[:VERBATIMS])
     return [{"text": t, "at": timezone.localtime(at).strftime("%Y-%m-%d"), "industry": ind, "province": prov,
              "nps": nps} for t, at, ind, prov, nps in rows]
-
-
-def segment_terms(*, campaign_id: int, answer_ids=None) -> int:
-    """Keyword rows for the free-text answers of a survey that have none yet (recorded before the rows
-    existed); returns how many answers were segmented."""
-    qs = Answer.objects.filter(response__campaign_id=campaign_id, question__kind="text").exclude(text="").filter(
-        ~Q(pk__in=AnswerTerm.objects.values("answer_id")))
-    rows, done = [], 0
-    for pk, text in qs.values_list("pk", "text").iterator(chunk_size=2000):
-        done += 1
-        rows.extend(AnswerTerm(answer_id=pk, term=t) for t in fx.terms(text))
-    AnswerTerm.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    return done
 
 
 def analyse(*, actor, campaign: Campaign, previous_figures: dict | None = None, with_previous: bool = True) -> dict:
@@ -313,13 +292,12 @@ def analyse(*, actor, campaign: Campaign, previous_figures: dict | None = None, 
     answers_scope = customer_q(actor, "response__customer")
     hist = _histogram(campaign.pk, answers_scope)
     choice_ids = _ids(questions, ("single", "multiple"))
-    choice_rows = list(Answer.objects.filter(answers_scope, response__campaign_id=campaign.pk,
-                                             question_id__in=choice_ids)
+    choice_rows = list(Answer.objects.filter(answers_scope, campaign_id=campaign.pk, question_id__in=choice_ids)
                        .values_list("question_id", "choices").annotate(n=Count("id")).order_by()) if choice_ids else []
     out = {"campaign": campaign.pk, "name": campaign.name, "scope": scope_key(actor),
            "computed_at": timezone.now().isoformat(), **_responses(campaign.pk, customer_q(actor)),
            **_headline(questions, hist), "questions": _distributions(questions, hist, choice_rows)}
-    out["segments"] = _segments(campaign.pk, questions, answers_scope, _grade_policy())
+    out["segments"] = _segments(campaign.pk, customer_q(actor), _grade_policy())
     out["keywords"] = _keywords(campaign.pk, customer_q(actor, "answer__response__customer"))
     out["verbatims"] = _verbatims(campaign.pk, questions, answers_scope)
     out["previous"] = None

@@ -12,6 +12,7 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,9 +29,10 @@ from kehu.surveys.actions.models import (
     FollowUpReason,
     FollowUpStatus,
     ItemStatus,
+    ResponseScore,
     SurveyReport,
 )
-from kehu.surveys.models import Stage
+from kehu.surveys.models import Question, Stage
 
 ITEM_EDITABLE_STAGES = (Stage.ANALYSIS, Stage.REPORT, Stage.REEVALUATION)
 
@@ -56,7 +58,7 @@ def report_generate(*, actor, campaign_id: int, summary: str | None = None) -> S
                            code="survey_report_frozen")
         raise Conflict(_("The report is generated at the analysis step, after the fieldwork."),
                        code="survey_not_in_analysis")
-    selectors.segment_terms(campaign_id=c.pk)
+    backfill(campaign=c)
     figures = selectors.analyse(actor=actor, campaign=c)
     now = timezone.now()
     report = SurveyReport.objects.select_for_update().filter(campaign=c).first()
@@ -141,8 +143,9 @@ def action_item_update(*, actor, item_id: int, data: dict) -> ActionItem:
     fields = set(k for k, v in data.items() if v is not None)
     if not manager and fields - {"status", "closing_note"}:
         raise Forbidden(_("Only a survey manager may change this action; you may update its status."))
-    if item.campaign.stage == Stage.CLOSED:
-        raise Conflict(_("The survey is closed."), code="survey_closed")
+    if item.campaign.stage == Stage.CLOSED and fields - {"status", "closing_note"}:
+        # a closed survey's plan is still tracked to closure, but no longer rewritten
+        raise Conflict(_("The survey is closed: only the status of its actions can change."), code="survey_closed")
     before = {"status": item.status, "owner": item.owner_id, "due_date": str(item.due_date), "title": item.title}
     if "title" in fields:
         item.title = str(data["title"]).strip()
@@ -197,10 +200,39 @@ def action_item_delete(*, actor, item_id: int) -> None:
 
 # ---------------------------------------------------------------- follow-ups
 
+def response_recorded(response, answers, *, questions: dict) -> FollowUp | None:
+    """Called with a response's stored answers, in the transaction that records them (``questions`` maps a
+    question id to (kind, text)): its score row, its comments' keywords, and — for a detractor or a low
+    score — the follow-up for the customer's account manager."""
+    score_for_response(response, answers, questions=questions)
+    terms_for_answers([a for a in answers if a.text and questions.get(a.question_id, ("",))[0] == "text"],
+                      campaign_id=response.campaign_id)
+    return follow_up_for_response(response, answers, questions=questions)
+
+
+def _score(response_id: int, campaign_id: int, customer_id: int, numbers) -> ResponseScore:
+    """numbers: (kind, number) of the response's answers."""
+    c, nps = fx.Csat(), None
+    for kind, number in numbers:
+        if number is None:
+            continue
+        if kind == "nps":
+            nps = number
+        elif kind in fx.RATING_KINDS:
+            c.add(kind, number)
+    return ResponseScore(response_id=response_id, campaign_id=campaign_id, customer_id=customer_id, ratings=c.n,
+                         top=c.top, low=c.low, norm_sum=c.norm_sum, nps=nps)
+
+
+def score_for_response(response, answers, *, questions: dict) -> None:
+    score = _score(response.pk, response.campaign_id, response.customer_id,
+                   [(questions.get(a.question_id, ("",))[0], a.number) for a in answers])
+    ResponseScore.objects.bulk_create([score], ignore_conflicts=True)
+
+
 def follow_up_for_response(response, answers, *, questions: dict) -> FollowUp | None:
-    """Called with the response's answers, in the transaction that records them: a detractor (NPS 0–6) or
-    a rating in the bottom box of its scale makes one follow-up for the customer's account manager (once
-    per response: a second call leaves the first). ``questions`` maps a question id to (kind, text)."""
+    """A detractor (NPS 0–6) or a rating in the bottom box of its scale makes one follow-up for the
+    customer's account manager (once per response: a second call leaves the first)."""
     nps, low = None, []
     for a in answers:
         kind, text = questions.get(a.question_id, ("", ""))
@@ -224,11 +256,40 @@ def follow_up_for_response(response, answers, *, questions: dict) -> FollowUp | 
     return follow_up
 
 
-def terms_for_answers(answers) -> int:
+def terms_for_answers(answers, *, campaign_id: int) -> int:
     """Keyword rows for stored free-text answers (with the response, so reports only count them)."""
-    rows = [AnswerTerm(answer_id=a.pk, term=t) for a in answers if a.text for t in fx.terms(a.text)]
+    rows = [AnswerTerm(answer_id=a.pk, campaign_id=campaign_id, term=t) for a in answers if a.text
+            for t in fx.terms(a.text)]
     AnswerTerm.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def backfill(*, campaign) -> dict:
+    """Responses recorded before this app stored their derived rows (or loaded in bulk) get them now: a
+    response without its score, a comment without keywords. Two existence checks when everything is there."""
+    from kehu.surveys.models import Answer, Response
+
+    done = {"scores": 0, "comments": 0}
+    missing = Response.objects.filter(campaign=campaign, score__isnull=True)
+    if missing.exists():
+        kinds = dict(Question.objects.filter(questionnaire_id=campaign.questionnaire_id).values_list("pk", "kind"))
+        rows: dict[int, list] = {}
+        customers = dict(missing.values_list("pk", "customer_id"))
+        for rid, qid, number in Answer.objects.filter(response_id__in=list(customers), number__isnull=False).values_list(
+                "response_id", "question_id", "number").iterator(chunk_size=5000):
+            rows.setdefault(rid, []).append((kinds.get(qid, ""), number))
+        ResponseScore.objects.bulk_create([_score(rid, campaign.pk, customers[rid], rows.get(rid, []))
+                                           for rid in customers], batch_size=2000, ignore_conflicts=True)
+        done["scores"] = len(customers)
+    texts = Answer.objects.filter(campaign=campaign, question__kind="text").exclude(text="").filter(
+        ~Q(pk__in=AnswerTerm.objects.filter(campaign=campaign).values("answer_id")))
+    if texts.exists():
+        batch = []
+        for pk, text in texts.values_list("pk", "text").iterator(chunk_size=2000):
+            done["comments"] += 1
+            batch.extend(AnswerTerm(answer_id=pk, campaign_id=campaign.pk, term=t) for t in fx.terms(text))
+        AnswerTerm.objects.bulk_create(batch, batch_size=2000, ignore_conflicts=True)
+    return done
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from kehu.surveys import services as survey_services
 from kehu.surveys.actions import selectors, services
 from kehu.surveys.actions.models import ActionItem, AnswerTerm, FollowUp, SurveyReport
 from kehu.surveys.models import Campaign, Invitation, Questionnaire
-from kehu.surveys.tests.conftest import walk_to, world  # noqa: F401
+from kehu.surveys.tests.conftest import walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -50,12 +50,12 @@ def answers(q: Questionnaire, *, score: str, nps: str, text: str = "") -> dict[s
 
 def respond(org, c, customer, form):
     inv = Invitation.objects.get(campaign=c, customer=customer)
-    _inv, token = survey_services.invitation_link_issue(actor=org.manager, invitation_id=inv.pk)
+    _inv, token = survey_services.invitation_link_issue(actor=c.owner, invitation_id=inv.pk)
     return survey_services.response_submit(token=token, form=form)
 
 
 @pytest.fixture
-def answered(world):  # noqa: F811
+def answered(world):
     """The 华东区 manager's survey in fieldwork; 华星 (张伟's) answered 5 everywhere and NPS 10, 东方 (刘洋's)
     answered 1 everywhere and NPS 6."""
     org, book = world
@@ -312,9 +312,10 @@ def test_api_report_generate_get_export_and_scope(world, answered, api_client):
     xlsx = api.get(base + "/report/export")
     assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxml")
     wb = load_workbook(io.BytesIO(xlsx.content))
-    summary = {r[0]: r[1] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True) if r and r[0]}
-    assert summary["NPS"] == 0.0 and summary["Responses"] == 2
-    assert {"Dimensions", "Questions", "Segments", "Keywords", "Verbatims", "Action plan"} <= set(wb.sheetnames)
+    values = [r[1] for r in wb.worksheets[0].iter_rows(min_row=2, max_row=12, values_only=True)]
+    assert values[2:6] == [2, 2, 100.0, 0.0]  # invited, responses, rate, NPS (labels in the reader's language)
+    # summary, dimensions, questions, segments, keywords, verbatims, action plan (no previous survey to compare)
+    assert len(wb.sheetnames) == 7
     charts = api.get(base + "/charts").json()
     assert charts["nps"]["values"] == [1, 0, 1]
     for user, status in ((org.north_manager, 404), (org.rep, 403), (None, 401)):
@@ -327,30 +328,32 @@ def test_api_report_generate_get_export_and_scope(world, answered, api_client):
 def test_api_action_items_crud_and_follow_ups(world, answered, api_client):
     org, book = world
     walk_to(org.manager, answered, "analysis")
-    api = api_client.as_user(org.manager)
+
+    def api(user):  # the client is one object: set its user on every call
+        return api_client.as_user(user)
+
     base = f"/survey-reports/campaigns/{answered.pk}/actions"
-    bad = api.post(base, {"title": "季度返利", "owner": org.rep.pk, "due_date": "2027-13-01"})
+    bad = api(org.manager).post(base, {"title": "季度返利", "owner": org.rep.pk, "due_date": "2027-13-01"})
     assert bad.status_code == 422 and not ActionItem.objects.exists()
-    resp = api.post(base, {"title": "季度返利", "owner": org.rep.pk, "due_date": "2027-01-31"})
+    resp = api(org.manager).post(base, {"title": "季度返利", "owner": org.rep.pk, "due_date": "2027-01-31"})
     assert resp.status_code == 201
     item = resp.json()["id"]
-    assert api_client.as_user(org.north_manager).post(base, {"title": "x", "owner": org.rep.pk,
-                                                             "due_date": "2027-01-31"}).status_code == 404
-    assert [i["id"] for i in api.get(base).json()["items"]] == [item]
-    rep = api_client.as_user(org.rep)
-    assert [i["id"] for i in rep.get("/survey-reports/actions?mine=true").json()["items"]] == [item]
-    assert rep.patch(f"/survey-reports/actions/{item}", {"due_date": "2027-06-30"}).status_code == 403
-    resp = rep.patch(f"/survey-reports/actions/{item}", {"status": "done", "closing_note": "已落实"})
+    assert api(org.north_manager).post(base, {"title": "x", "owner": org.rep.pk,
+                                              "due_date": "2027-01-31"}).status_code == 404
+    assert [i["id"] for i in api(org.manager).get(base).json()["items"]] == [item]
+    assert [i["id"] for i in api(org.rep).get("/survey-reports/actions?mine=true").json()["items"]] == [item]
+    assert api(org.rep).patch(f"/survey-reports/actions/{item}", {"due_date": "2027-06-30"}).status_code == 403
+    resp = api(org.rep).patch(f"/survey-reports/actions/{item}", {"status": "done", "closing_note": "已落实"})
     assert resp.status_code == 200 and resp.json()["status"] == "done"
-    assert api_client.as_user(org.rep2).get(f"/survey-reports/actions/{item}").status_code == 404
-    assert api.delete(f"/survey-reports/actions/{item}").status_code == 409
-    # follow-ups: 刘洋 sees his customer's, 张伟 none, the manager both in scope
-    fu = api_client.as_user(org.rep2).get("/survey-reports/follow-ups?mine=true").json()["items"]
+    assert api(org.rep2).get(f"/survey-reports/actions/{item}").status_code == 404
+    assert api(org.manager).delete(f"/survey-reports/actions/{item}").status_code == 409
+    # follow-ups: 刘洋 sees his customer's, 张伟 none, finance is refused
+    fu = api(org.rep2).get("/survey-reports/follow-ups?mine=true").json()["items"]
     assert [f["customer"] for f in fu] == [book["dongfang"].pk]
-    assert rep.get("/survey-reports/follow-ups?mine=true").json()["items"] == []
-    assert rep.get(f"/survey-reports/follow-ups/{fu[0]['id']}").status_code == 404
-    assert api_client.as_user(org.finance).get("/survey-reports/follow-ups").status_code == 403
-    resp = api_client.as_user(org.rep2).post(f"/survey-reports/follow-ups/{fu[0]['id']}/close", {"note": "已回访"})
+    assert api(org.rep).get("/survey-reports/follow-ups?mine=true").json()["items"] == []
+    assert api(org.rep).get(f"/survey-reports/follow-ups/{fu[0]['id']}").status_code == 404
+    assert api(org.finance).get("/survey-reports/follow-ups").status_code == 403
+    resp = api(org.rep2).post(f"/survey-reports/follow-ups/{fu[0]['id']}/close", {"note": "已回访"})
     assert resp.status_code == 200 and resp.json()["status"] == "closed"
 
 

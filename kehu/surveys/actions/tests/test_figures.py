@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kehu.surveys.actions import figures as fx
@@ -60,6 +60,7 @@ def test_counters_roll_up_like_the_whole():
     assert a.out() == {"n": 4, "top_box_pct": 50.0, "low_box_pct": 50.0, "mean_100": 50.0}
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.dictionaries(st.integers(0, 10), st.integers(0, 50)))
 def test_nps_is_between_minus_100_and_100_and_the_groups_add_up(counts):
     out = fx.nps(counts)
