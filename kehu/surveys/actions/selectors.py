@@ -271,15 +271,18 @@ def _keywords(campaign_id: int, scope: Q) -> list[dict]:
 
 
 def _verbatims(campaign_id: int, questions, scope: Q) -> list[dict]:
+    """The latest comments (answers are numbered in the order they were recorded): their 30 ids first, then
+    what is shown of those 30 (so the customers are read for 30 rows, not for every comment)."""
     text_ids, nps_ids = _ids(questions, ("text",)), _ids(questions, ("nps",))
     if not text_ids:
         return []
-    qs = Answer.objects.filter(scope, campaign_id=campaign_id, question_id__in=text_ids).exclude(text="")
+    ids = list(Answer.objects.filter(scope, campaign_id=campaign_id, question_id__in=text_ids).exclude(text="")
+               .order_by("-id").values_list("id", flat=True)[:VERBATIMS])
     nps_sub = Subquery(Answer.objects.filter(response_id=OuterRef("response_id"), question_id__in=nps_ids)
                        .values("number")[:1]) if nps_ids else Value(None)
-    rows = (qs.annotate(nps=nps_sub).order_by("-response__submitted_at", "-id")
+    rows = (Answer.objects.filter(pk__in=ids).annotate(nps=nps_sub).order_by("-id")
             .values_list("text", "response__submitted_at", "response__customer__industry",
-                         "response__customer__province", "nps")[:VERBATIMS])
+                         "response__customer__province", "nps"))
     return [{"text": t, "at": timezone.localtime(at).strftime("%Y-%m-%d"), "industry": ind, "province": prov,
              "nps": nps} for t, at, ind, prov, nps in rows]
 

@@ -12,7 +12,6 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -265,31 +264,27 @@ def terms_for_answers(answers, *, campaign_id: int) -> int:
 
 
 def backfill(*, campaign) -> dict:
-    """Responses recorded before this app stored their derived rows (or loaded in bulk) get them now: a
-    response without its score, a comment without keywords. Two existence checks when everything is there."""
+    """Responses recorded before this app stored their derived rows (or loaded in bulk) get them now: the
+    score row and the comments' keywords (both are written with the response, so a response with a score
+    row has its keywords too). Two index-only counts when nothing is missing."""
     from kehu.surveys.models import Answer, Response
 
-    done = {"scores": 0, "comments": 0}
-    missing = Response.objects.filter(campaign=campaign, score__isnull=True)
-    if missing.exists():
-        kinds = dict(Question.objects.filter(questionnaire_id=campaign.questionnaire_id).values_list("pk", "kind"))
-        rows: dict[int, list] = {}
-        customers = dict(missing.values_list("pk", "customer_id"))
-        for rid, qid, number in Answer.objects.filter(response_id__in=list(customers), number__isnull=False).values_list(
-                "response_id", "question_id", "number").iterator(chunk_size=5000):
-            rows.setdefault(rid, []).append((kinds.get(qid, ""), number))
-        ResponseScore.objects.bulk_create([_score(rid, campaign.pk, customers[rid], rows.get(rid, []))
-                                           for rid in customers], batch_size=2000, ignore_conflicts=True)
-        done["scores"] = len(customers)
-    texts = Answer.objects.filter(campaign=campaign, question__kind="text").exclude(text="").filter(
-        ~Q(pk__in=AnswerTerm.objects.filter(campaign=campaign).values("answer_id")))
-    if texts.exists():
-        batch = []
-        for pk, text in texts.values_list("pk", "text").iterator(chunk_size=2000):
-            done["comments"] += 1
-            batch.extend(AnswerTerm(answer_id=pk, campaign_id=campaign.pk, term=t) for t in fx.terms(text))
-        AnswerTerm.objects.bulk_create(batch, batch_size=2000, ignore_conflicts=True)
-    return done
+    if Response.objects.filter(campaign=campaign).count() == ResponseScore.objects.filter(campaign=campaign).count():
+        return {"scores": 0, "comments": 0}
+    missing = dict(Response.objects.filter(campaign=campaign, score__isnull=True).values_list("pk", "customer_id"))
+    kinds = dict(Question.objects.filter(questionnaire_id=campaign.questionnaire_id).values_list("pk", "kind"))
+    numbers: dict[int, list] = {}
+    terms, comments = [], 0
+    for pk, rid, qid, number, text in Answer.objects.filter(response_id__in=list(missing)).values_list(
+            "pk", "response_id", "question_id", "number", "text").iterator(chunk_size=5000):
+        numbers.setdefault(rid, []).append((kinds.get(qid, ""), number))
+        if text and kinds.get(qid) == "text":
+            comments += 1
+            terms.extend(AnswerTerm(answer_id=pk, campaign_id=campaign.pk, term=t) for t in fx.terms(text))
+    AnswerTerm.objects.bulk_create(terms, batch_size=2000, ignore_conflicts=True)
+    ResponseScore.objects.bulk_create([_score(rid, campaign.pk, missing[rid], numbers.get(rid, []))
+                                       for rid in missing], batch_size=2000, ignore_conflicts=True)
+    return {"scores": len(missing), "comments": comments}
 
 
 @transaction.atomic
