@@ -340,8 +340,9 @@ def test_workbench_api_query_count_does_not_grow_with_the_todos(api_client, org,
     # (my surveys' next steps, my interviews), the sales pipeline one (overdue instalments and breach cases),
     # reception two (walk-ins and refusals in one query, the duty of the day in one more), ownership four
     # (registrations to verify, lapsing, disputes, referrals), admission two (documents expiring, my pending
-    # customers), the blacklist's flagged registrations and the assessment due one each.
-    with django_assert_max_num_queries(45):
+    # customers), the blacklist's flagged registrations and the assessment due one each; the survey report three
+    # (my action items due, my follow-ups of detractors, the yearly-survey check), one each.
+    with django_assert_max_num_queries(48):
         resp = api_client.get("/workbench")
     assert resp.status_code == 200 and len(resp.json()["todos"]) >= 10
     assert _queries(lambda: api_client.get("/workbench")) == few
@@ -352,8 +353,9 @@ def test_workbench_page_query_count_does_not_grow_with_the_todos(client, org, dj
     _busy(org, 1)
     few = _queries(lambda: client.get("/workbench/"))
     _busy(org, 4, start=1)
-    # 30 before the engagement apps; see the API test above for what the new providers add (13 for sales, surveys and qualification).
-    with django_assert_max_num_queries(51):
+    # 30 before the engagement apps; see the API test above for what the new providers add (13 for sales, surveys and
+    # qualification, then the survey report's three).
+    with django_assert_max_num_queries(52):
         resp = client.get("/workbench/")
     assert resp.status_code == 200
     assert _queries(lambda: client.get("/workbench/")) == few
