@@ -25,6 +25,10 @@ def log_in(page, org, username):
     page.wait_for_load_state("networkidle")
 
 
+WIDER = """() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376)
+    .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+
 def shot(page, name):
     if SHOTS:
         os.makedirs(SHOTS, exist_ok=True)
@@ -110,13 +114,17 @@ def test_a_phone_answer_is_counted_in_the_generated_report(org, new_page):
     expect(desk.get_by_test_id("action-row")).to_have_count(1)
     expect(desk.get_by_test_id("action-row")).to_contain_text("售后响应时限压缩到24小时")
     shot(desk, "report-desktop")
+    desk.get_by_test_id("report-status").screenshot(path=os.path.join(SHOTS, "report-desktop-status.png"))
+    desk.get_by_test_id("report-dimensions").screenshot(path=os.path.join(SHOTS, "report-desktop-dimensions.png"))
+    desk.get_by_test_id("action-plan").screenshot(path=os.path.join(SHOTS, "report-desktop-plan.png"))
 
     narrow = new_page(width=375, height=812)
     log_in(narrow, org, "manager")
     narrow.goto(f"/surveys/campaigns/{campaign.pk}/report/")
     expect(narrow.locator("#dim-chart")).to_have_attribute("data-ready", "1")
-    assert narrow.evaluate("document.documentElement.scrollWidth") <= 375
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 375, narrow.evaluate(WIDER)
     shot(narrow, "report-phone")
+    narrow.get_by_test_id("report-headline").screenshot(path=os.path.join(SHOTS, "report-phone-headline.png"))
     narrow.goto(f"/surveys/campaigns/{campaign.pk}/report/print/")
     expect(narrow.get_by_test_id("print-title")).to_have_text("2026年度客户满意度调查")
     expect(narrow.locator("#nps-chart")).to_have_attribute("data-ready", "1")

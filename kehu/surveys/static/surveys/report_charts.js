@@ -14,9 +14,9 @@
   function bars(labels, series, ds, max) {
     return {
       tooltip: {trigger: "axis"}, legend: series.length > 1 ? {top: 0} : undefined,
-      grid: {left: 8, right: 16, top: series.length > 1 ? 32 : 12, bottom: 8, containLabel: true},
+      grid: {left: 8, right: 40, top: series.length > 1 ? 32 : 12, bottom: 8, containLabel: true},
       xAxis: {type: "value", max: max, axisLabel: {formatter: max === 100 ? "{value}%" : "{value}"}},
-      yAxis: {type: "category", data: labels, inverse: true, axisLabel: {width: 110, overflow: "truncate"}},
+      yAxis: {type: "category", data: labels, inverse: true, axisLabel: {width: 90, overflow: "truncate"}},
       series: series
     };
   }
