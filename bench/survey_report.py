@@ -39,18 +39,51 @@ PG_NAME = os.environ.get("KEHU_BENCH_PG_DB", "kehu_bench_survey_report")
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
 TARGET_SECONDS = 2.0
 INDUSTRIES = ["石化", "贸易", "机械", "电子", "纺织", "建材", "医药", "食品", "汽车配件", "物流"]
-PROVINCES = ["浙江省", "江苏省", "上海市", "安徽省", "山东省", "北京市", "天津市", "河北省", "广东省", "福建省", "四川省", "湖北省"]
-COMMENTS = ["交货及时，物流配送很可靠", "产品质量稳定，批次之间差异小", "业务员响应快，沟通顺畅", "价格偏高，希望有更多优惠",
-            "售后响应慢，投诉后三天才有人联系", "旺季时交货经常延迟", "发票开具不够及时", "技术资料更新不及时",
-            "希望账期能更灵活一些", "客服电话经常占线", "产品质量稳定，但价格偏高", "交货及时，售后响应慢一些",
-            "整体满意，希望加强售后回访", "技术支持专业，问题解决得快", "包装规范，到货无破损", "新牌号试用效果很好"]
+PROVINCES = [
+    "浙江省",
+    "江苏省",
+    "上海市",
+    "安徽省",
+    "山东省",
+    "北京市",
+    "天津市",
+    "河北省",
+    "广东省",
+    "福建省",
+    "四川省",
+    "湖北省",
+]
+COMMENTS = [
+    "交货及时，物流配送很可靠",
+    "产品质量稳定，批次之间差异小",
+    "业务员响应快，沟通顺畅",
+    "价格偏高，希望有更多优惠",
+    "售后响应慢，投诉后三天才有人联系",
+    "旺季时交货经常延迟",
+    "发票开具不够及时",
+    "技术资料更新不及时",
+    "希望账期能更灵活一些",
+    "客服电话经常占线",
+    "产品质量稳定，但价格偏高",
+    "交货及时，售后响应慢一些",
+    "整体满意，希望加强售后回访",
+    "技术支持专业，问题解决得快",
+    "包装规范，到货无破损",
+    "新牌号试用效果很好",
+]
 
 
 def configure(url: str) -> None:
     for k in ("KEHU_DEBUG", "KEHU_TESTING", "KEHU_TEST_DATABASE_URL", "KEHU_LOOKUP_KEY"):
         os.environ.pop(k, None)
-    os.environ.update(KEHU_SECRET_KEY=SECRET, KEHU_FIELD_KEYS=FIELD_KEY, KEHU_DATABASE_URL=url,
-                      DJANGO_SETTINGS_MODULE="kehu.settings", KEHU_VAR_DIR=str(VAR), KEHU_NOTIFY_CHANNELS="inapp")
+    os.environ.update(
+        KEHU_SECRET_KEY=SECRET,
+        KEHU_FIELD_KEYS=FIELD_KEY,
+        KEHU_DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="kehu.settings",
+        KEHU_VAR_DIR=str(VAR),
+        KEHU_NOTIFY_CHANNELS="inapp",
+    )
 
 
 def wipe(db: str, url: str) -> None:
@@ -91,103 +124,213 @@ def build(db: str, n: int) -> dict:
     hq = department_ensure_path(actor=None, path="总部")
     ceo = User.objects.create(username="bench_ceo", role="executive", department=hq, password="!")
     depts = [department_ensure_path(actor=None, path=f"总部/销售部/区域{d:02d}") for d in range(10)]
-    User.objects.bulk_create([User(username=f"bench_mgr{i:02d}", role="manager", department=depts[i], password="!")
-                              for i in range(10)])
-    User.objects.bulk_create([User(username=f"bench_rep{i:02d}", display_name=f"客户经理{i:02d}",
-                                   role="account_manager", department=depts[i], password="!") for i in range(10)])
+    User.objects.bulk_create(
+        [
+            User(username=f"bench_mgr{i:02d}", role="manager", department=depts[i], password="!")
+            for i in range(10)
+        ]
+    )
+    User.objects.bulk_create(
+        [
+            User(
+                username=f"bench_rep{i:02d}",
+                display_name=f"客户经理{i:02d}",
+                role="account_manager",
+                department=depts[i],
+                password="!",
+            )
+            for i in range(10)
+        ]
+    )
     reps = list(User.objects.filter(role="account_manager").order_by("pk").values_list("pk", flat=True))
-    q = Questionnaire.objects.create(title=DEFAULT_TITLE, status="approved", approved_at=timezone.now(), created_by=ceo)
-    Question.objects.bulk_create([Question(questionnaire=q, position=i, dimension=d, kind=k, text=t, options=o,
-                                           required=k != "text") for i, (d, k, t, o) in enumerate(DEFAULT_QUESTIONS, 1)])
-    template = Customer.objects.create(name="浙江华星石化有限公司", kind="organization", industry="石化", province="浙江省",
-                                       city="杭州市", stage="customer", owner_id=reps[0], department=depts[0])
-    policy = GradingPolicy.objects.create(name="客户分级", kind="threshold", state="active", active_from=timezone.localdate())
-    grade = CustomerGrade.objects.create(customer=template, policy_name="客户分级", policy=policy, grade="A",
-                                         graded_at=timezone.now())
+    q = Questionnaire.objects.create(
+        title=DEFAULT_TITLE, status="approved", approved_at=timezone.now(), created_by=ceo
+    )
+    Question.objects.bulk_create(
+        [
+            Question(
+                questionnaire=q, position=i, dimension=d, kind=k, text=t, options=o, required=k != "text"
+            )
+            for i, (d, k, t, o) in enumerate(DEFAULT_QUESTIONS, 1)
+        ]
+    )
+    template = Customer.objects.create(
+        name="浙江华星石化有限公司",
+        kind="organization",
+        industry="石化",
+        province="浙江省",
+        city="杭州市",
+        stage="customer",
+        owner_id=reps[0],
+        department=depts[0],
+    )
+    policy = GradingPolicy.objects.create(
+        name="客户分级", kind="threshold", state="active", active_from=timezone.localdate()
+    )
+    grade = CustomerGrade.objects.create(
+        customer=template, policy_name="客户分级", policy=policy, grade="A", graded_at=timezone.now()
+    )
     now = timezone.now()
-    last = Campaign.objects.create(name="上年度客户满意度调查", stage="closed", questionnaire=q, owner=ceo,
-                                   fieldwork_started_at=now)
-    campaign = Campaign.objects.create(name="年度客户满意度调查（基准）", stage="analysis", questionnaire=q, owner=ceo,
-                                       department=depts[0],
-                                       previous=last, fieldwork_started_at=now)
+    last = Campaign.objects.create(
+        name="上年度客户满意度调查", stage="closed", questionnaire=q, owner=ceo, fieldwork_started_at=now
+    )
+    campaign = Campaign.objects.create(
+        name="年度客户满意度调查（基准）",
+        stage="analysis",
+        questionnaire=q,
+        owner=ceo,
+        department=depts[0],
+        previous=last,
+        fieldwork_started_at=now,
+    )
     questions = list(q.questions.order_by("position"))
     first = reps[0]
     with transaction.atomic(), connection.cursor() as cur:
-        _clone(cur, "customers_customer", Customer, template.pk, series(db, n - 1), {
-            "name": "t.name || '·' || CAST(s.n AS TEXT)", "owner_id": f"{first} + (s.n % 10)",
-            "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n % 10))",
-            "industry": _pick(INDUSTRIES, "s.n / 10"), "province": _pick(PROVINCES, "s.n / 7")})
-        _clone(cur, "grading_customergrade", CustomerGrade, grade.pk, "customers_customer c",
-               {"customer_id": "c.id", "grade": _pick(["A", "B", "C", "D"], "c.id * 7 / 3")}, where=f"c.id <> {template.pk}")
+        _clone(
+            cur,
+            "customers_customer",
+            Customer,
+            template.pk,
+            series(db, n - 1),
+            {
+                "name": "t.name || '·' || CAST(s.n AS TEXT)",
+                "owner_id": f"{first} + (s.n % 10)",
+                "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n % 10))",
+                "industry": _pick(INDUSTRIES, "s.n / 10"),
+                "province": _pick(PROVINCES, "s.n / 7"),
+            },
+        )
+        _clone(
+            cur,
+            "grading_customergrade",
+            CustomerGrade,
+            grade.pk,
+            "customers_customer c",
+            {"customer_id": "c.id", "grade": _pick(["A", "B", "C", "D"], "c.id * 7 / 3")},
+            where=f"c.id <> {template.pk}",
+        )
         ts = "CURRENT_TIMESTAMP"
-        cur.execute("INSERT INTO surveys_invitation (campaign_id, customer_id, channel, reminders, sent_at, responded_at) "
-                    f"SELECT {campaign.pk}, c.id, 'link', 0, {ts}, {ts} FROM customers_customer c")
-        cur.execute("INSERT INTO surveys_response (campaign_id, invitation_id, customer_id, channel, submitted_at) "
-                    f"SELECT campaign_id, id, customer_id, 'link', {ts} FROM surveys_invitation WHERE campaign_id = {campaign.pk}")
+        cur.execute(
+            "INSERT INTO surveys_invitation (campaign_id, customer_id, channel, reminders, sent_at, responded_at) "
+            f"SELECT {campaign.pk}, c.id, 'link', 0, {ts}, {ts} FROM customers_customer c"
+        )
+        cur.execute(
+            "INSERT INTO surveys_response (campaign_id, invitation_id, customer_id, channel, submitted_at) "
+            f"SELECT campaign_id, id, customer_id, 'link', {ts} FROM surveys_invitation WHERE campaign_id = {campaign.pk}"
+        )
         # pseudo-random but skewed to the satisfied side, varying by question and response
         h = "((r.id * 2654435761 + {qid} * 40503) % 1000)"
         js = "CAST({} AS jsonb)" if db == "postgres" else "{}"
         for x in questions:
             hq_ = h.format(qid=x.pk)
             cols = '(response_id, campaign_id, question_id, "row", number, choices, text)'
-            base = (f"SELECT r.id, {campaign.pk}, {x.pk}, %s, %s, %s, %s FROM surveys_response r "
-                    f"WHERE r.campaign_id = {campaign.pk}")
+            base = (
+                f"SELECT r.id, {campaign.pk}, {x.pk}, %s, %s, %s, %s FROM surveys_response r "
+                f"WHERE r.campaign_id = {campaign.pk}"
+            )
             if x.kind in ("rating_5", "matrix"):
                 num = f"(CASE WHEN {hq_} < 60 THEN 1 WHEN {hq_} < 150 THEN 2 WHEN {hq_} < 400 THEN 3 WHEN {hq_} < 800 THEN 4 ELSE 5 END)"
-                for o in (x.options if x.kind == "matrix" else [{"value": ""}]):
-                    cur.execute(f"INSERT INTO surveys_answer {cols} " + base % (f"'{o['value']}'", num, js.format("'[]'"), "''"))
+                for o in x.options if x.kind == "matrix" else [{"value": ""}]:
+                    cur.execute(
+                        f"INSERT INTO surveys_answer {cols} "
+                        + base % (f"'{o['value']}'", num, js.format("'[]'"), "''")
+                    )
             elif x.kind == "rating_10":
-                cur.execute(f"INSERT INTO surveys_answer {cols} " + base % ("''", f"10 - (({hq_} * {hq_}) / 111000)", js.format("'[]'"), "''"))
+                cur.execute(
+                    f"INSERT INTO surveys_answer {cols} "
+                    + base % ("''", f"10 - (({hq_} * {hq_}) / 111000)", js.format("'[]'"), "''")
+                )
             elif x.kind == "nps":
-                cur.execute(f"INSERT INTO surveys_answer {cols} " + base % ("''", f"10 - (({hq_} * {hq_}) / 91000)", js.format("'[]'"), "''"))
+                cur.execute(
+                    f"INSERT INTO surveys_answer {cols} "
+                    + base % ("''", f"10 - (({hq_} * {hq_}) / 91000)", js.format("'[]'"), "''")
+                )
             elif x.kind == "single":
-                cur.execute(f"INSERT INTO surveys_answer {cols} " + base % ("''", "NULL", js.format(_pick(['["better"]', '["same"]', '["worse"]'], hq_)), "''"))
+                cur.execute(
+                    f"INSERT INTO surveys_answer {cols} "
+                    + base
+                    % ("''", "NULL", js.format(_pick(['["better"]', '["same"]', '["worse"]'], hq_)), "''")
+                )
             elif x.kind == "multiple":
-                combos = ['["speed"]', '["skill"]', '["speed", "attitude"]', '["followup"]', '["speed", "followup"]']
-                cur.execute(f"INSERT INTO surveys_answer {cols} " + base % ("''", "NULL", js.format(_pick(combos, hq_)), "''"))
+                combos = [
+                    '["speed"]',
+                    '["skill"]',
+                    '["speed", "attitude"]',
+                    '["followup"]',
+                    '["speed", "followup"]',
+                ]
+                cur.execute(
+                    f"INSERT INTO surveys_answer {cols} "
+                    + base % ("''", "NULL", js.format(_pick(combos, hq_)), "''")
+                )
             elif x.kind == "text":
-                cur.execute(f"INSERT INTO surveys_answer {cols} " + base % ("''", "NULL", js.format("'[]'"), _pick(COMMENTS, hq_))
-                            + f" AND {hq_} < 600")
+                cur.execute(
+                    f"INSERT INTO surveys_answer {cols} "
+                    + base % ("''", "NULL", js.format("'[]'"), _pick(COMMENTS, hq_))
+                    + f" AND {hq_} < 600"
+                )
                 text_q = x.pk
         # the keyword rows of each comment (what recording an answer stores)
         cur.execute("CREATE TABLE bench_terms (text VARCHAR(200), term VARCHAR(40))")
         for text in COMMENTS:
             for term in fx.terms(text):
                 cur.execute("INSERT INTO bench_terms (text, term) VALUES (%s, %s)", [text, term])
-        cur.execute("INSERT INTO survey_actions_answerterm (answer_id, campaign_id, term) SELECT a.id, a.campaign_id, "
-                    f"t.term FROM surveys_answer a JOIN bench_terms t ON t.text = a.text WHERE a.question_id = {text_q}")
+        cur.execute(
+            "INSERT INTO survey_actions_answerterm (answer_id, campaign_id, term) SELECT a.id, a.campaign_id, "
+            f"t.term FROM surveys_answer a JOIN bench_terms t ON t.text = a.text WHERE a.question_id = {text_q}"
+        )
         # each response's score row (what recording a response stores): the same counters as figures.Csat
         top, low, norm, rating, nps = _score_sql(questions)
-        cur.execute("INSERT INTO survey_actions_responsescore (response_id, campaign_id, customer_id, ratings, top, low, "
-                    f"norm_sum, nps) SELECT r.id, r.campaign_id, r.customer_id, SUM(CASE WHEN {rating} THEN 1 ELSE 0 END), "
-                    f"SUM(CASE WHEN {top} THEN 1 ELSE 0 END), SUM(CASE WHEN {low} THEN 1 ELSE 0 END), "
-                    f"COALESCE(SUM({norm}), 0), MAX(CASE WHEN {nps} THEN a.number END) FROM surveys_response r "
-                    f"JOIN surveys_answer a ON a.response_id = r.id WHERE r.campaign_id = {campaign.pk} "
-                    "AND a.number IS NOT NULL GROUP BY r.id, r.campaign_id, r.customer_id")
+        cur.execute(
+            "INSERT INTO survey_actions_responsescore (response_id, campaign_id, customer_id, ratings, top, low, "
+            f"norm_sum, nps) SELECT r.id, r.campaign_id, r.customer_id, SUM(CASE WHEN {rating} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN {top} THEN 1 ELSE 0 END), SUM(CASE WHEN {low} THEN 1 ELSE 0 END), "
+            f"COALESCE(SUM({norm}), 0), MAX(CASE WHEN {nps} THEN a.number END) FROM surveys_response r "
+            f"JOIN surveys_answer a ON a.response_id = r.id WHERE r.campaign_id = {campaign.pk} "
+            "AND a.number IS NOT NULL GROUP BY r.id, r.campaign_id, r.customer_id"
+        )
         cur.execute("DROP TABLE bench_terms")
         cur.execute("ANALYZE")
     # last year's report over the whole company, as a snapshot (the comparison reads it)
-    SurveyReport.objects.create(campaign=last, scope_key="all", generated_at=now, generated_by=ceo, figures={
-        "responded": 90000, "nps": {"nps": 18.5}, "overall": {"top_box_pct": 55.0, "mean_100": 66.0},
-        "dimensions": [{"dimension": d, "top_box_pct": 50.0 + i, "mean_100": 60.0 + i}
-                       for i, d in enumerate(dict.fromkeys(x.dimension for x in questions))]})
+    SurveyReport.objects.create(
+        campaign=last,
+        scope_key="all",
+        generated_at=now,
+        generated_by=ceo,
+        figures={
+            "responded": 90000,
+            "nps": {"nps": 18.5},
+            "overall": {"top_box_pct": 55.0, "mean_100": 66.0},
+            "dimensions": [
+                {"dimension": d, "top_box_pct": 50.0 + i, "mean_100": 60.0 + i}
+                for i, d in enumerate(dict.fromkeys(x.dimension for x in questions))
+            ],
+        },
+    )
     from kehu.surveys.models import Answer
 
-    return {"customers": Customer.objects.count(), "responses": campaign.responses.count(),
-            "answers": Answer.objects.count(), "build_seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "customers": Customer.objects.count(),
+        "responses": campaign.responses.count(),
+        "answers": Answer.objects.count(),
+        "build_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _score_sql(questions) -> tuple[str, str, str, str, str]:
     """SQL conditions over ``a`` (an answer): in the top box, in the bottom box, normalised to 100, a rating,
     the NPS question."""
+
     def ids(kinds):
         return ",".join(str(x.pk) for x in questions if x.kind in kinds) or "0"
 
     r5, r10 = ids(("rating_5", "matrix")), ids(("rating_10",))
     top = f"(a.question_id IN ({r5}) AND a.number IN (4, 5)) OR (a.question_id IN ({r10}) AND a.number IN (9, 10))"
     low = f"(a.question_id IN ({r5}) AND a.number = 1) OR (a.question_id IN ({r10}) AND a.number IN (1, 2))"
-    norm = (f"CASE WHEN a.question_id IN ({r5}) THEN (a.number - 1) * 25.0 "
-            f"WHEN a.question_id IN ({r10}) THEN (a.number - 1) * 100.0 / 9.0 END")
+    norm = (
+        f"CASE WHEN a.question_id IN ({r5}) THEN (a.number - 1) * 25.0 "
+        f"WHEN a.question_id IN ({r10}) THEN (a.number - 1) * 100.0 / 9.0 END"
+    )
     return top, low, norm, f"a.question_id IN ({r5},{r10})", f"a.question_id IN ({ids(('nps',))})"
 
 
@@ -204,8 +347,12 @@ def measure_service(username: str, runs: int = 3) -> tuple[list[float], dict]:
         report = services.report_generate(actor=actor, campaign_id=c.pk)
         times.append(time.perf_counter() - t)
     f = report.figures
-    return times, {"responded": f["responded"], "nps": f["nps"]["nps"], "csat": f["overall"]["top_box_pct"],
-                   "scope": report.scope_key[:40]}
+    return times, {
+        "responded": f["responded"],
+        "nps": f["nps"]["nps"],
+        "csat": f["overall"]["top_box_pct"],
+        "scope": report.scope_key[:40],
+    }
 
 
 def raw_statements(campaign_id: int, dept_ids: list[int] | None) -> list[tuple[str, list]]:
@@ -216,29 +363,49 @@ def raw_statements(campaign_id: int, dept_ids: list[int] | None) -> list[tuple[s
     choice = ",".join(str(p) for p, k in qs if k in ("single", "multiple"))
     text = ",".join(str(p) for p, k in qs if k == "text")
     depts = ",".join(str(d) for d in dept_ids or [])
-    via_r = ("JOIN surveys_response r ON r.id = a.response_id JOIN customers_customer c ON c.id = r.customer_id"
-             if dept_ids else "")
+    via_r = (
+        "JOIN surveys_response r ON r.id = a.response_id JOIN customers_customer c ON c.id = r.customer_id"
+        if dept_ids
+        else ""
+    )
     scope = f"AND c.department_id IN ({depts})" if dept_ids else ""
     return [
-        ('SELECT a.question_id, a."row", a.number, COUNT(*) FROM surveys_answer a '
-         f"{via_r} WHERE a.campaign_id = %s AND a.number IS NOT NULL {scope} GROUP BY 1, 2, 3", [campaign_id]),
-        (f"SELECT a.question_id, a.choices, COUNT(*) FROM surveys_answer a {via_r} "
-         f"WHERE a.campaign_id = %s AND a.question_id IN ({choice}) {scope} GROUP BY 1, 2", [campaign_id]),
-        ("SELECT g.grade, c.industry, c.province, c.department_id, COUNT(*), SUM(s.ratings), SUM(s.top), SUM(s.low), "
-         "SUM(s.norm_sum), COUNT(s.nps), SUM(CASE WHEN s.nps >= 9 THEN 1 ELSE 0 END), "
-         "SUM(CASE WHEN s.nps <= 6 THEN 1 ELSE 0 END) FROM survey_actions_responsescore s "
-         "JOIN customers_customer c ON c.id = s.customer_id "
-         "LEFT JOIN grading_customergrade g ON g.customer_id = c.id AND g.policy_name = '客户分级' "
-         f"WHERE s.campaign_id = %s {scope} GROUP BY 1, 2, 3, 4", [campaign_id]),
-        ("SELECT t.term, COUNT(*) FROM survey_actions_answerterm t "
-         + ("JOIN surveys_answer a ON a.id = t.answer_id " + via_r if dept_ids else "")
-         + f" WHERE t.campaign_id = %s {scope} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 30", [campaign_id]),
-        (f"SELECT a.text, r2.submitted_at FROM surveys_answer a JOIN surveys_response r2 ON r2.id = a.response_id "
-         f"{via_r} WHERE a.campaign_id = %s AND a.question_id IN ({text}) AND a.text <> '' {scope} "
-         "ORDER BY r2.submitted_at DESC, a.id DESC LIMIT 30", [campaign_id]),
-        ("SELECT COUNT(*), SUM(CASE WHEN i.responded_at IS NOT NULL THEN 1 ELSE 0 END) FROM surveys_invitation i "
-         f"{'JOIN customers_customer c ON c.id = i.customer_id' if dept_ids else ''} WHERE i.campaign_id = %s {scope}",
-         [campaign_id]),
+        (
+            'SELECT a.question_id, a."row", a.number, COUNT(*) FROM surveys_answer a '
+            f"{via_r} WHERE a.campaign_id = %s AND a.number IS NOT NULL {scope} GROUP BY 1, 2, 3",
+            [campaign_id],
+        ),
+        (
+            f"SELECT a.question_id, a.choices, COUNT(*) FROM surveys_answer a {via_r} "
+            f"WHERE a.campaign_id = %s AND a.question_id IN ({choice}) {scope} GROUP BY 1, 2",
+            [campaign_id],
+        ),
+        (
+            "SELECT g.grade, c.industry, c.province, c.department_id, COUNT(*), SUM(s.ratings), SUM(s.top), SUM(s.low), "
+            "SUM(s.norm_sum), COUNT(s.nps), SUM(CASE WHEN s.nps >= 9 THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN s.nps <= 6 THEN 1 ELSE 0 END) FROM survey_actions_responsescore s "
+            "JOIN customers_customer c ON c.id = s.customer_id "
+            "LEFT JOIN grading_customergrade g ON g.customer_id = c.id AND g.policy_name = '客户分级' "
+            f"WHERE s.campaign_id = %s {scope} GROUP BY 1, 2, 3, 4",
+            [campaign_id],
+        ),
+        (
+            "SELECT t.term, COUNT(*) FROM survey_actions_answerterm t "
+            + ("JOIN surveys_answer a ON a.id = t.answer_id " + via_r if dept_ids else "")
+            + f" WHERE t.campaign_id = %s {scope} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 30",
+            [campaign_id],
+        ),
+        (
+            f"SELECT a.text, r2.submitted_at FROM surveys_answer a JOIN surveys_response r2 ON r2.id = a.response_id "
+            f"{via_r} WHERE a.campaign_id = %s AND a.question_id IN ({text}) AND a.text <> '' {scope} "
+            "ORDER BY r2.submitted_at DESC, a.id DESC LIMIT 30",
+            [campaign_id],
+        ),
+        (
+            "SELECT COUNT(*), SUM(CASE WHEN i.responded_at IS NOT NULL THEN 1 ELSE 0 END) FROM surveys_invitation i "
+            f"{'JOIN customers_customer c ON c.id = i.customer_id' if dept_ids else ''} WHERE i.campaign_id = %s {scope}",
+            [campaign_id],
+        ),
     ]
 
 
@@ -295,15 +462,28 @@ def main(argv=None) -> int:
         meta = build(args.db, args.responses)
     print(json.dumps({"dataset": meta}, ensure_ascii=False), flush=True)
     rows = []
-    for name, user in (("survey_report_generate", "bench_ceo"), ("survey_report_generate_manager", "bench_mgr00")):
+    for name, user in (
+        ("survey_report_generate", "bench_ceo"),
+        ("survey_report_generate_manager", "bench_mgr00"),
+    ):
         times, figures = measure_service(user)
         raw = measure_raw(user)
         median = statistics.median(times)
-        rows.append({"name": name, "db": args.db, "responses": meta["responses"], "first_s": round(times[0], 2),
-                     "median_s": round(median, 2), "raw_sql_s": round(raw, 2),
-                     "ratio": round(median / raw, 1) if raw else None, "figures": figures,
-                     "target": f"<= {TARGET_SECONDS} s", "met": median <= TARGET_SECONDS and times[0] <= TARGET_SECONDS,
-                     "load": list(os.getloadavg())})
+        rows.append(
+            {
+                "name": name,
+                "db": args.db,
+                "responses": meta["responses"],
+                "first_s": round(times[0], 2),
+                "median_s": round(median, 2),
+                "raw_sql_s": round(raw, 2),
+                "ratio": round(median / raw, 1) if raw else None,
+                "figures": figures,
+                "target": f"<= {TARGET_SECONDS} s",
+                "met": median <= TARGET_SECONDS and times[0] <= TARGET_SECONDS,
+                "load": list(os.getloadavg()),
+            }
+        )
         print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     merge(rows)
     return 0

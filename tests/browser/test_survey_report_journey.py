@@ -52,14 +52,18 @@ def test_a_phone_answer_is_counted_in_the_generated_report(org, new_page):
     li = contact(org.rep2, dongfang, "李娜")
     consent(org.rep2, dongfang, li)
     q = approved_questionnaire(org.manager)
-    campaign = services.campaign_create(actor=org.manager, name="2026年度客户满意度调查", plan="华东区年度调查")
+    campaign = services.campaign_create(
+        actor=org.manager, name="2026年度客户满意度调查", plan="华东区年度调查"
+    )
     campaign = walk_to(org.manager, campaign, "fieldwork", questionnaire=q)
     # 东方 answered already: a promoter (NPS 10, 5 everywhere)
     _inv, other = services.invitation_link_issue(
-        actor=org.manager, invitation_id=Invitation.objects.get(campaign=campaign, customer=dongfang).pk)
+        actor=org.manager, invitation_id=Invitation.objects.get(campaign=campaign, customer=dongfang).pk
+    )
     services.response_submit(token=other, form=answers(q, score="5", nps="10", text="产品质量稳定，交货及时"))
     _inv, token = services.invitation_link_issue(
-        actor=org.manager, invitation_id=Invitation.objects.get(campaign=campaign, customer=huaxing).pk)
+        actor=org.manager, invitation_id=Invitation.objects.get(campaign=campaign, customer=huaxing).pk
+    )
 
     # the customer answers on a phone: NPS 3, price 1 (the bottom box), the rest 4, a comment
     phone = new_page(width=375, height=812)
@@ -91,7 +95,9 @@ def test_a_phone_answer_is_counted_in_the_generated_report(org, new_page):
     desk.goto(f"/surveys/campaigns/{campaign.pk}/")
     desk.get_by_test_id("advance-form").locator("textarea[name=note]").fill("回收2份问卷，进入分析。")
     desk.get_by_test_id("advance").click()
-    expect(desk.locator("[data-testid=survey-steps] .step-item.active")).to_have_attribute("data-stage", "analysis")
+    expect(desk.locator("[data-testid=survey-steps] .step-item.active")).to_have_attribute(
+        "data-stage", "analysis"
+    )
     desk.get_by_test_id("tab-report").click()
     expect(desk.get_by_test_id("report-none")).to_be_visible()
     desk.locator("#f-summary").fill("价格和售后响应是主要短板，贬损客户集中在售后问题。")
@@ -115,7 +121,9 @@ def test_a_phone_answer_is_counted_in_the_generated_report(org, new_page):
     expect(desk.get_by_test_id("action-row")).to_contain_text("售后响应时限压缩到24小时")
     shot(desk, "report-desktop")
     desk.get_by_test_id("report-status").screenshot(path=os.path.join(SHOTS, "report-desktop-status.png"))
-    desk.get_by_test_id("report-dimensions").screenshot(path=os.path.join(SHOTS, "report-desktop-dimensions.png"))
+    desk.get_by_test_id("report-dimensions").screenshot(
+        path=os.path.join(SHOTS, "report-desktop-dimensions.png")
+    )
     desk.get_by_test_id("action-plan").screenshot(path=os.path.join(SHOTS, "report-desktop-plan.png"))
 
     narrow = new_page(width=375, height=812)
@@ -124,12 +132,26 @@ def test_a_phone_answer_is_counted_in_the_generated_report(org, new_page):
     expect(narrow.locator("#dim-chart")).to_have_attribute("data-ready", "1")
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 375, narrow.evaluate(WIDER)
     shot(narrow, "report-phone")
-    narrow.get_by_test_id("report-headline").screenshot(path=os.path.join(SHOTS, "report-phone-headline.png"))
-    narrow.goto(f"/surveys/campaigns/{campaign.pk}/report/print/")
-    expect(narrow.get_by_test_id("print-title")).to_have_text("2026年度客户满意度调查")
-    expect(narrow.locator("#nps-chart")).to_have_attribute("data-ready", "1")
-    narrow.emulate_media(media="print")
-    shot(narrow, "report-print")
+    if SHOTS:
+        narrow.get_by_test_id("report-headline").screenshot(
+            path=os.path.join(SHOTS, "report-phone-headline.png")
+        )
+        narrow.get_by_test_id("report-dimensions").screenshot(
+            path=os.path.join(SHOTS, "report-phone-dimensions.png")
+        )
+        narrow.screenshot(path=os.path.join(SHOTS, "report-phone-top.png"))
+
+    # the printable page, A4 wide (794 px at 96 dpi), as printed
+    paper = new_page(width=794, height=1123)
+    log_in(paper, org, "manager")
+    paper.goto(f"/surveys/campaigns/{campaign.pk}/report/print/")
+    expect(paper.get_by_test_id("print-title")).to_have_text("2026年度客户满意度调查")
+    expect(paper.locator("#nps-chart")).to_have_attribute("data-ready", "1")
+    expect(paper.get_by_test_id("print-action-plan")).to_contain_text("售后响应时限压缩到24小时")
+    paper.emulate_media(media="print")
+    assert paper.evaluate("document.documentElement.scrollWidth") <= 794
+    if SHOTS:
+        paper.screenshot(path=os.path.join(SHOTS, "report-print-top.png"))
 
     # the account manager of the detractor: the follow-up on the workbench, closed with what was done
     rep = new_page(width=375, height=812)

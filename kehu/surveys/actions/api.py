@@ -124,40 +124,78 @@ class CloseIn(Schema):
 
 
 def report_out(c, r: SurveyReport) -> dict:
-    return {"id": r.pk, "campaign": c.pk, "name": c.name, "stage": c.stage, "scope": r.scope_key,
-            "summary": r.summary, "generated_at": r.generated_at,
-            "generated_by": str(r.generated_by) if r.generated_by_id else None, "generations": r.generations,
-            "regenerable": c.stage in selectors.REPORT_STAGES, "figures": r.figures}
+    return {
+        "id": r.pk,
+        "campaign": c.pk,
+        "name": c.name,
+        "stage": c.stage,
+        "scope": r.scope_key,
+        "summary": r.summary,
+        "generated_at": r.generated_at,
+        "generated_by": str(r.generated_by) if r.generated_by_id else None,
+        "generations": r.generations,
+        "regenerable": c.stage in selectors.REPORT_STAGES,
+        "figures": r.figures,
+    }
 
 
 def item_out(i: ActionItem) -> dict:
     from django.utils import timezone
 
-    return {"id": i.pk, "campaign": i.campaign_id, "campaign_name": i.campaign.name, "title": i.title,
-            "detail": i.detail, "dimension": i.dimension, "owner": i.owner_id, "owner_name": str(i.owner),
-            "due_date": i.due_date, "status": i.status, "closing_note": i.closing_note, "closed_at": i.closed_at,
-            "overdue": i.status in ("open", "in_progress") and i.due_date < timezone.localdate()}
+    return {
+        "id": i.pk,
+        "campaign": i.campaign_id,
+        "campaign_name": i.campaign.name,
+        "title": i.title,
+        "detail": i.detail,
+        "dimension": i.dimension,
+        "owner": i.owner_id,
+        "owner_name": str(i.owner),
+        "due_date": i.due_date,
+        "status": i.status,
+        "closing_note": i.closing_note,
+        "closed_at": i.closed_at,
+        "overdue": i.status in ("open", "in_progress") and i.due_date < timezone.localdate(),
+    }
 
 
 def follow_up_out(f: FollowUp) -> dict:
-    return {"id": f.pk, "campaign": f.campaign_id, "campaign_name": f.campaign.name, "customer": f.customer_id,
-            "customer_name": f.customer.name, "assigned_to": f.assigned_to_id,
-            "assigned_to_name": str(f.assigned_to) if f.assigned_to_id else None, "reason": f.reason, "nps": f.nps,
-            "low_answers": f.low_answers, "status": f.status, "closing_note": f.closing_note,
-            "closed_at": f.closed_at, "created_at": f.created_at}
+    return {
+        "id": f.pk,
+        "campaign": f.campaign_id,
+        "campaign_name": f.campaign.name,
+        "customer": f.customer_id,
+        "customer_name": f.customer.name,
+        "assigned_to": f.assigned_to_id,
+        "assigned_to_name": str(f.assigned_to) if f.assigned_to_id else None,
+        "reason": f.reason,
+        "nps": f.nps,
+        "low_answers": f.low_answers,
+        "status": f.status,
+        "closing_note": f.closing_note,
+        "closed_at": f.closed_at,
+        "created_at": f.created_at,
+    }
 
 
 # ---------------------------------------------------------------- analysis and report
 
-@router.get("/survey-reports/campaigns/{campaign_id}/analysis", response=AnalysisOut,
-            summary="A survey's live figures over the customers in my scope (CSAT, NPS, distributions, segments)")
+
+@router.get(
+    "/survey-reports/campaigns/{campaign_id}/analysis",
+    response=AnalysisOut,
+    summary="A survey's live figures over the customers in my scope (CSAT, NPS, distributions, segments)",
+)
 def analysis(request, campaign_id: int):
     c, figures = selectors.analysis_get(actor=request.user, campaign_id=campaign_id)
     return {"campaign": c.pk, "name": c.name, "stage": c.stage, "figures": figures}
 
 
-@router.post("/survey-reports/campaigns/{campaign_id}/report", response={201: ReportOut},
-             summary="Generate (or regenerate) the survey's report at its analysis or report step")
+@router.post(
+    "/survey-reports/campaigns/{campaign_id}/report",
+    response={201: ReportOut},
+    summary="Generate (or regenerate) the survey's report at its analysis or report step",
+)
 def report_generate(request, campaign_id: int, payload: ReportIn):
     r = services.report_generate(actor=request.user, campaign_id=campaign_id, summary=payload.summary)
     c, r = selectors.report_get(actor=request.user, campaign_id=campaign_id)
@@ -171,8 +209,9 @@ def _report(request, campaign_id: int):
     return c, r
 
 
-@router.get("/survey-reports/campaigns/{campaign_id}/report", response=ReportOut,
-            summary="The survey's stored report")
+@router.get(
+    "/survey-reports/campaigns/{campaign_id}/report", response=ReportOut, summary="The survey's stored report"
+)
 def report_get(request, campaign_id: int):
     return report_out(*_report(request, campaign_id))
 
@@ -187,7 +226,10 @@ def report_export(request, campaign_id: int):
     return response
 
 
-@router.get("/survey-reports/campaigns/{campaign_id}/charts", summary="The report's chart series (its tables' figures)")
+@router.get(
+    "/survey-reports/campaigns/{campaign_id}/charts",
+    summary="The report's chart series (its tables' figures)",
+)
 def report_charts(request, campaign_id: int, live: bool = False):
     if live:
         _c, figures = selectors.analysis_get(actor=request.user, campaign_id=campaign_id)
@@ -198,7 +240,10 @@ def report_charts(request, campaign_id: int, live: bool = False):
 
 # ---------------------------------------------------------------- action plan
 
-@router.get("/survey-reports/campaigns/{campaign_id}/actions", response=ItemPage, summary="The survey's action plan")
+
+@router.get(
+    "/survey-reports/campaigns/{campaign_id}/actions", response=ItemPage, summary="The survey's action plan"
+)
 def campaign_items(request, campaign_id: int, filters: Query[ItemFilters]):
     data = filters.dict()
     data.pop("mine")
@@ -206,15 +251,21 @@ def campaign_items(request, campaign_id: int, filters: Query[ItemFilters]):
     return {"items": [item_out(i) for i in page.items], "next": page.next}
 
 
-@router.post("/survey-reports/campaigns/{campaign_id}/actions", response={201: ItemOut},
-             summary="Add an item to the survey's action plan")
+@router.post(
+    "/survey-reports/campaigns/{campaign_id}/actions",
+    response={201: ItemOut},
+    summary="Add an item to the survey's action plan",
+)
 def item_create(request, campaign_id: int, payload: ItemIn):
     i = services.action_item_create(actor=request.user, campaign_id=campaign_id, data=payload.dict())
     return Status(201, item_out(i))
 
 
-@router.get("/survey-reports/actions", response=ItemPage,
-            summary="Action items of the surveys in my scope, or mine (mine=true)")
+@router.get(
+    "/survey-reports/actions",
+    response=ItemPage,
+    summary="Action items of the surveys in my scope, or mine (mine=true)",
+)
 def item_list(request, filters: Query[ItemFilters]):
     page = selectors.action_item_list(actor=request.user, **filters.dict())
     return {"items": [item_out(i) for i in page.items], "next": page.next}
@@ -225,15 +276,24 @@ def item_get(request, item_id: int):
     return item_out(selectors.action_item_get(actor=request.user, item_id=item_id))
 
 
-@router.patch("/survey-reports/actions/{item_id}", response=ItemOut,
-              summary="Change an action item, or (its owner) its status with a closing note")
+@router.patch(
+    "/survey-reports/actions/{item_id}",
+    response=ItemOut,
+    summary="Change an action item, or (its owner) its status with a closing note",
+)
 def item_update(request, item_id: int, payload: ItemPatch):
-    return item_out(services.action_item_update(actor=request.user, item_id=item_id,
-                                                data=payload.dict(exclude_unset=True)))
+    return item_out(
+        services.action_item_update(
+            actor=request.user, item_id=item_id, data=payload.dict(exclude_unset=True)
+        )
+    )
 
 
-@router.delete("/survey-reports/actions/{item_id}", response={204: None},
-               summary="Delete an open action written by mistake (while the plan is being written)")
+@router.delete(
+    "/survey-reports/actions/{item_id}",
+    response={204: None},
+    summary="Delete an open action written by mistake (while the plan is being written)",
+)
 def item_delete(request, item_id: int):
     services.action_item_delete(actor=request.user, item_id=item_id)
     return Status(204, None)
@@ -241,8 +301,12 @@ def item_delete(request, item_id: int):
 
 # ---------------------------------------------------------------- follow-ups
 
-@router.get("/survey-reports/follow-ups", response=FollowUpPage,
-            summary="Follow-ups of detractors and low scores (customers in my scope)")
+
+@router.get(
+    "/survey-reports/follow-ups",
+    response=FollowUpPage,
+    summary="Follow-ups of detractors and low scores (customers in my scope)",
+)
 def follow_up_list(request, filters: Query[FollowUpFilters]):
     data = filters.dict()
     page = selectors.follow_up_list(actor=request.user, campaign_id=data.pop("campaign"), **data)
@@ -254,7 +318,12 @@ def follow_up_get(request, follow_up_id: int):
     return follow_up_out(selectors.follow_up_get(actor=request.user, follow_up_id=follow_up_id))
 
 
-@router.post("/survey-reports/follow-ups/{follow_up_id}/close", response=FollowUpOut,
-             summary="Close a follow-up with what was done")
+@router.post(
+    "/survey-reports/follow-ups/{follow_up_id}/close",
+    response=FollowUpOut,
+    summary="Close a follow-up with what was done",
+)
 def follow_up_close(request, follow_up_id: int, payload: CloseIn):
-    return follow_up_out(services.follow_up_close(actor=request.user, follow_up_id=follow_up_id, note=payload.note))
+    return follow_up_out(
+        services.follow_up_close(actor=request.user, follow_up_id=follow_up_id, note=payload.note)
+    )

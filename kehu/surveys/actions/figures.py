@@ -22,10 +22,18 @@ from functools import lru_cache
 
 RATING_KINDS = ("rating_5", "rating_10", "matrix", "visit_quality", "visit_attitude")
 TOP_BOX: dict[str, tuple[int, ...]] = {
-    "rating_5": (4, 5), "matrix": (4, 5), "rating_10": (9, 10), "visit_quality": (100, 90), "visit_attitude": (100, 90),
+    "rating_5": (4, 5),
+    "matrix": (4, 5),
+    "rating_10": (9, 10),
+    "visit_quality": (100, 90),
+    "visit_attitude": (100, 90),
 }
 BOTTOM_BOX: dict[str, tuple[int, ...]] = {
-    "rating_5": (1,), "matrix": (1,), "rating_10": (1, 2), "visit_quality": (60,), "visit_attitude": (30, 0),
+    "rating_5": (1,),
+    "matrix": (1,),
+    "rating_10": (1, 2),
+    "visit_quality": (60,),
+    "visit_attitude": (30, 0),
 }
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
 
@@ -58,9 +66,16 @@ def nps(counts: dict[int, int]) -> dict:
     total = sum(counts.values())
     passives = total - promoters - detractors
     score = round(100.0 * (promoters - detractors) / total, 1) if total else None
-    return {"n": total, "promoters": promoters, "passives": passives, "detractors": detractors, "nps": score,
-            "promoters_pct": pct(promoters, total), "passives_pct": pct(passives, total),
-            "detractors_pct": pct(detractors, total)}
+    return {
+        "n": total,
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
+        "nps": score,
+        "promoters_pct": pct(promoters, total),
+        "passives_pct": pct(passives, total),
+        "detractors_pct": pct(detractors, total),
+    }
 
 
 class Csat:
@@ -86,8 +101,12 @@ class Csat:
         self.norm_sum += other.norm_sum
 
     def out(self) -> dict:
-        return {"n": self.n, "top_box_pct": pct(self.top, self.n), "low_box_pct": pct(self.low, self.n),
-                "mean_100": round(self.norm_sum / self.n, 1) if self.n else None}
+        return {
+            "n": self.n,
+            "top_box_pct": pct(self.top, self.n),
+            "low_box_pct": pct(self.low, self.n),
+            "mean_100": round(self.norm_sum / self.n, 1) if self.n else None,
+        }
 
 
 def csat(kind: str, counts: dict[int, int]) -> dict:
@@ -112,12 +131,14 @@ def delta(now, before):
 # ---------------------------------------------------------------- verbatims
 
 # Common Chinese function words and survey filler (the words every answer has, which say nothing).
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 的 了 和 是 在 我 有 也 就 都 而 及 与 着 或 一个 没有 我们 你们 他们 她们 它们 这个 那个 这些 那些 这样 那样 因为 所以 但是 但 如果
 可以 能够 希望 还是 比较 非常 很 太 更 最 还 又 再 不 没 一些 一下 一点 有点 有些 其他 其它 以及 对于 关于 由于 而且 并且 然后 已经 我司
 贵司 公司 你们公司 贵公司 我公司 方面 问题 情况 目前 现在 时候 时间 觉得 认为 感觉 需要 进行 能 会 要 让 被 把 给 对 向 从 到 为 以 之
 等 等等 什么 怎么 怎样 如何 哪些 谁 吗 呢 吧 啊 哦 嗯 哈 呀 整体 总体 一直 经常 有时 有时候 总是 没什么 暂无 无 没有意见 建议 意见 谢谢
-""".split())
+""".split()
+)
 _WORD = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9]*$")
 
 

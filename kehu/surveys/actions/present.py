@@ -21,24 +21,44 @@ def dimension_label(key: str) -> str:
 
 
 def segment_titles() -> dict[str, str]:
-    return {"grade": _("Grade"), "industry": _("Industry"), "province": _("Region"),
-            "department": _("Account manager's department")}
+    return {
+        "grade": _("Grade"),
+        "industry": _("Industry"),
+        "province": _("Region"),
+        "department": _("Account manager's department"),
+    }
 
 
 def labelled(figures: dict) -> dict:
     """A copy of the figures with the labels the page, the print and the export show."""
     f = dict(figures or {})
     f["dimensions"] = [{**d, "label": dimension_label(d["dimension"])} for d in f.get("dimensions") or []]
-    f["questions"] = [{**q, "dimension_label": dimension_label(q["dimension"]),
-                       "kind_label": str(QuestionKind(q["kind"]).label) if q["kind"] in QuestionKind.values else q["kind"]}
-                      for q in f.get("questions") or []]
+    f["questions"] = [
+        {
+            **q,
+            "dimension_label": dimension_label(q["dimension"]),
+            "kind_label": str(QuestionKind(q["kind"]).label)
+            if q["kind"] in QuestionKind.values
+            else q["kind"],
+        }
+        for q in f.get("questions") or []
+    ]
     segs = f.get("segments") or {}
-    f["segment_tables"] = [{"key": k, "title": t, "rows": [{**r, "label": r["label"] or _("(not recorded)")}
-                                                           for r in segs.get(k) or []]}
-                           for k, t in segment_titles().items()]
+    f["segment_tables"] = [
+        {
+            "key": k,
+            "title": t,
+            "rows": [{**r, "label": r["label"] or _("(not recorded)")} for r in segs.get(k) or []],
+        }
+        for k, t in segment_titles().items()
+    ]
     if f.get("previous"):
-        f["previous"] = {**f["previous"], "dimensions": [{**d, "label": dimension_label(d["dimension"])}
-                                                         for d in f["previous"].get("dimensions") or []]}
+        f["previous"] = {
+            **f["previous"],
+            "dimensions": [
+                {**d, "label": dimension_label(d["dimension"])} for d in f["previous"].get("dimensions") or []
+            ],
+        }
     return f
 
 
@@ -49,19 +69,34 @@ def chart_data(figures: dict) -> dict:
     nps = f.get("nps") or {}
     prev = f.get("previous") or {}
     return {
-        "dimensions": {"labels": [d["label"] for d in f["dimensions"]],
-                       "top_box": [d["top_box_pct"] for d in f["dimensions"]],
-                       "mean_100": [d["mean_100"] for d in f["dimensions"]]},
-        "nps": {"labels": [_("Promoters (9–10)"), _("Passives (7–8)"), _("Detractors (0–6)")],
-                "values": [nps.get("promoters", 0), nps.get("passives", 0), nps.get("detractors", 0)],
-                "nps": nps.get("nps")},
-        "distributions": [{"id": q["id"], "text": q["text"], "labels": [str(x.get("label", x["value"]))
-                                                                       for x in q["distribution"]],
-                           "values": [x["n"] for x in q["distribution"]]}
-                          for q in f["questions"] if q.get("distribution")],
-        "previous": {"name": prev.get("name"), "labels": [d["label"] for d in prev.get("dimensions") or []],
-                     "now": [d["top_box_pct"] for d in prev.get("dimensions") or []],
-                     "before": [d["previous_top_box_pct"] for d in prev.get("dimensions") or []]} if prev else None,
+        "dimensions": {
+            "labels": [d["label"] for d in f["dimensions"]],
+            "top_box": [d["top_box_pct"] for d in f["dimensions"]],
+            "mean_100": [d["mean_100"] for d in f["dimensions"]],
+        },
+        "nps": {
+            "labels": [_("Promoters (9–10)"), _("Passives (7–8)"), _("Detractors (0–6)")],
+            "values": [nps.get("promoters", 0), nps.get("passives", 0), nps.get("detractors", 0)],
+            "nps": nps.get("nps"),
+        },
+        "distributions": [
+            {
+                "id": q["id"],
+                "text": q["text"],
+                "labels": [str(x.get("label", x["value"])) for x in q["distribution"]],
+                "values": [x["n"] for x in q["distribution"]],
+            }
+            for q in f["questions"]
+            if q.get("distribution")
+        ],
+        "previous": {
+            "name": prev.get("name"),
+            "labels": [d["label"] for d in prev.get("dimensions") or []],
+            "now": [d["top_box_pct"] for d in prev.get("dimensions") or []],
+            "before": [d["previous_top_box_pct"] for d in prev.get("dimensions") or []],
+        }
+        if prev
+        else None,
     }
 
 
@@ -92,9 +127,13 @@ def workbook(*, campaign, report, items) -> tuple[str, bytes]:
     rows = [
         (_("Generated at"), report.generated_at.strftime("%Y-%m-%d %H:%M")),
         (_("Generated by"), str(report.generated_by or "")),
-        (_("Invited"), f.get("invited")), (_("Responses"), f.get("responded")), (_("Response rate (%)"), f.get("rate")),
-        (_("NPS"), nps.get("nps")), (_("Promoters (9–10)"), nps.get("promoters")),
-        (_("Passives (7–8)"), nps.get("passives")), (_("Detractors (0–6)"), nps.get("detractors")),
+        (_("Invited"), f.get("invited")),
+        (_("Responses"), f.get("responded")),
+        (_("Response rate (%)"), f.get("rate")),
+        (_("NPS"), nps.get("nps")),
+        (_("Promoters (9–10)"), nps.get("promoters")),
+        (_("Passives (7–8)"), nps.get("passives")),
+        (_("Detractors (0–6)"), nps.get("detractors")),
         (_("CSAT: top-two-box share (%)"), overall.get("top_box_pct")),
         (_("Satisfaction index (mean score out of 100)"), overall.get("mean_100")),
     ]
@@ -103,38 +142,103 @@ def workbook(*, campaign, report, items) -> tuple[str, bytes]:
     if report.summary:
         ws.append([])
         ws.append([_("Summary"), neutralise(report.summary)])
-    sheet(_("Dimensions"), [_("Dimension"), _("Ratings"), _("CSAT: top-two-box share (%)"),
-                            _("Satisfaction index (mean score out of 100)"), _("Bottom box (%)")],
-          [(d["label"], d["n"], d["top_box_pct"], d["mean_100"], d["low_box_pct"]) for d in f["dimensions"]])
+    sheet(
+        _("Dimensions"),
+        [
+            _("Dimension"),
+            _("Ratings"),
+            _("CSAT: top-two-box share (%)"),
+            _("Satisfaction index (mean score out of 100)"),
+            _("Bottom box (%)"),
+        ],
+        [(d["label"], d["n"], d["top_box_pct"], d["mean_100"], d["low_box_pct"]) for d in f["dimensions"]],
+    )
     qrows = []
     for q in f["questions"]:
         if q.get("rows"):
             for r in q["rows"]:
-                qrows.append((q["position"], q["dimension_label"], f"{q['text']} · {r['label']}", r["n"], r["mean"],
-                              r["top_box_pct"], r["mean_100"], "  ".join(f"{x['value']}:{x['n']}" for x in r["distribution"])))
+                qrows.append(
+                    (
+                        q["position"],
+                        q["dimension_label"],
+                        f"{q['text']} · {r['label']}",
+                        r["n"],
+                        r["mean"],
+                        r["top_box_pct"],
+                        r["mean_100"],
+                        "  ".join(f"{x['value']}:{x['n']}" for x in r["distribution"]),
+                    )
+                )
         elif q.get("distribution"):
             dist = "  ".join(f"{x.get('label', x['value'])}:{x['n']}" for x in q["distribution"])
-            qrows.append((q["position"], q["dimension_label"], q["text"], q["n"], q.get("mean"),
-                          q.get("top_box_pct"), q.get("mean_100") if q["kind"] != "nps" else q.get("nps"), dist))
-    sheet(_("Questions"), [_("No."), _("Dimension"), _("Question"), _("Answers"), _("Mean"),
-                           _("CSAT: top-two-box share (%)"), _("Index / NPS"), _("Distribution")], qrows)
+            qrows.append(
+                (
+                    q["position"],
+                    q["dimension_label"],
+                    q["text"],
+                    q["n"],
+                    q.get("mean"),
+                    q.get("top_box_pct"),
+                    q.get("mean_100") if q["kind"] != "nps" else q.get("nps"),
+                    dist,
+                )
+            )
+    sheet(
+        _("Questions"),
+        [
+            _("No."),
+            _("Dimension"),
+            _("Question"),
+            _("Answers"),
+            _("Mean"),
+            _("CSAT: top-two-box share (%)"),
+            _("Index / NPS"),
+            _("Distribution"),
+        ],
+        qrows,
+    )
     seg = []
     for t in f["segment_tables"]:
         for r in t["rows"]:
-            seg.append((t["title"], r["label"], r["n"], r["top_box_pct"], r["mean_100"], r["nps_n"], r["nps"]))
-    sheet(_("Segments"), [_("Segment"), _("Value"), _("Ratings"), _("CSAT: top-two-box share (%)"),
-                          _("Satisfaction index (mean score out of 100)"), _("NPS answers"), _("NPS")], seg)
+            seg.append(
+                (t["title"], r["label"], r["n"], r["top_box_pct"], r["mean_100"], r["nps_n"], r["nps"])
+            )
+    sheet(
+        _("Segments"),
+        [
+            _("Segment"),
+            _("Value"),
+            _("Ratings"),
+            _("CSAT: top-two-box share (%)"),
+            _("Satisfaction index (mean score out of 100)"),
+            _("NPS answers"),
+            _("NPS"),
+        ],
+        seg,
+    )
     prev = f.get("previous")
     if prev:
-        ws2 = sheet(_("Comparison"), [_("Dimension"), _("This survey (%)"), _("Previous survey (%)"), _("Change")],
-                    [(d["label"], d["top_box_pct"], d["previous_top_box_pct"], d["change"]) for d in prev["dimensions"]])
+        ws2 = sheet(
+            _("Comparison"),
+            [_("Dimension"), _("This survey (%)"), _("Previous survey (%)"), _("Change")],
+            [
+                (d["label"], d["top_box_pct"], d["previous_top_box_pct"], d["change"])
+                for d in prev["dimensions"]
+            ],
+        )
         ws2.append([_("NPS"), nps.get("nps"), prev.get("nps"), prev.get("nps_change")])
         ws2.append([_("Previous survey"), neutralise(prev.get("name") or "")])
     sheet(_("Keywords"), [_("Keyword"), _("Answers")], [(k["term"], k["n"]) for k in f.get("keywords") or []])
-    sheet(_("Verbatims"), [_("Date"), _("Industry"), _("Region"), _("NPS"), _("Answer")],
-          [(v["at"], v["industry"], v["province"], v["nps"], v["text"]) for v in f.get("verbatims") or []])
-    sheet(_("Action plan"), [_("Action"), _("Owner"), _("Due date"), _("Status"), _("Closing note")],
-          [(i.title, str(i.owner), i.due_date, str(i.get_status_display()), i.closing_note) for i in items])
+    sheet(
+        _("Verbatims"),
+        [_("Date"), _("Industry"), _("Region"), _("NPS"), _("Answer")],
+        [(v["at"], v["industry"], v["province"], v["nps"], v["text"]) for v in f.get("verbatims") or []],
+    )
+    sheet(
+        _("Action plan"),
+        [_("Improvement action"), _("Owner"), _("Due date"), _("Status"), _("Closing note")],
+        [(i.title, str(i.owner), i.due_date, str(i.get_status_display()), i.closing_note) for i in items],
+    )
     buf = io.BytesIO()
     wb.save(buf)
     return f"survey-report-{campaign.pk}.xlsx", buf.getvalue()

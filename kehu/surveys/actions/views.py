@@ -44,28 +44,57 @@ def _owners(actor):
 
 
 def _item_data(p) -> dict:
-    return {"title": p.get("title", ""), "detail": p.get("detail", ""), "dimension": p.get("dimension", ""),
-            "owner": p.get("owner") or None, "due_date": p.get("due_date", "")}
+    return {
+        "title": p.get("title", ""),
+        "detail": p.get("detail", ""),
+        "dimension": p.get("dimension", ""),
+        "owner": p.get("owner") or None,
+        "due_date": p.get("due_date", ""),
+    }
+
+
+def _report_or_live(actor, campaign_id: int):
+    """The survey and its stored report; a report over a wider scope than the reader's is not shown (the
+    reader gets the live figures of their own scope instead, and cannot overwrite it)."""
+    from kehu.errors import NotFound
+
+    try:
+        c, stored = selectors.report_get(actor=actor, campaign_id=campaign_id)
+        return c, stored, False
+    except NotFound as exc:
+        if exc.code != "report_out_of_scope":
+            raise
+        return survey_selectors.campaign_get(actor=actor, campaign_id=campaign_id), None, True
 
 
 @page
 @require_http_methods(["GET", "POST"])
 def report(request, campaign_id: int):
-    c, stored = selectors.report_get(actor=request.user, campaign_id=campaign_id)
+    c, stored, wider = _report_or_live(request.user, campaign_id)
     errors, values = {}, {}
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "generate":
-                services.report_generate(actor=request.user, campaign_id=c.pk, summary=request.POST.get("summary"))
+                services.report_generate(
+                    actor=request.user, campaign_id=c.pk, summary=request.POST.get("summary")
+                )
                 messages.success(request, _("The report was generated."))
             elif action == "add_item":
                 values = request.POST
-                services.action_item_create(actor=request.user, campaign_id=c.pk, data=_item_data(request.POST))
+                services.action_item_create(
+                    actor=request.user, campaign_id=c.pk, data=_item_data(request.POST)
+                )
                 messages.success(request, _("The action was added to the plan."))
             elif action == "item_status":
-                services.action_item_update(actor=request.user, item_id=int(request.POST.get("item") or 0), data={
-                    "status": request.POST.get("status") or None, "closing_note": request.POST.get("closing_note")})
+                services.action_item_update(
+                    actor=request.user,
+                    item_id=int(request.POST.get("item") or 0),
+                    data={
+                        "status": request.POST.get("status") or None,
+                        "closing_note": request.POST.get("closing_note"),
+                    },
+                )
                 messages.success(request, _("The action was updated."))
             elif action == "delete_item":
                 services.action_item_delete(actor=request.user, item_id=int(request.POST.get("item") or 0))
@@ -78,18 +107,28 @@ def report(request, campaign_id: int):
                 exc = DomainError(_("Not valid."))
             _raise_if_access(exc)
             errors = _errors(exc)
-        c, stored = selectors.report_get(actor=request.user, campaign_id=campaign_id)
+        c, stored, wider = _report_or_live(request.user, campaign_id)
     live = request.GET.get("live") == "1" or stored is None
     figures = selectors.analyse(actor=request.user, campaign=c) if live else stored.figures
     items = selectors.action_items_of(campaign=c)
     ctx = {
-        "c": c, "report": stored, "live": live, "f": present.labelled(figures), "items": items,
-        "errors": errors, "values": values, "can_generate": c.stage in selectors.REPORT_STAGES,
-        "can_plan": c.stage in services.ITEM_EDITABLE_STAGES, "owners": _owners(request.user) if
-        c.stage in services.ITEM_EDITABLE_STAGES else [], "dimensions": Dimension.choices,
-        "statuses": ItemStatus.choices, "today": timezone.localdate(),
+        "c": c,
+        "report": stored,
+        "live": live,
+        "f": present.labelled(figures),
+        "items": items,
+        "errors": errors,
+        "values": values,
+        "can_generate": c.stage in selectors.REPORT_STAGES and not wider,
+        "wider": wider,
+        "can_plan": c.stage in services.ITEM_EDITABLE_STAGES,
+        "owners": _owners(request.user) if c.stage in services.ITEM_EDITABLE_STAGES else [],
+        "dimensions": Dimension.choices,
+        "statuses": ItemStatus.choices,
+        "today": timezone.localdate(),
         "follow_ups": selectors.follow_up_counts(actor=request.user, campaign_id=c.pk),
-        "before_analysis": survey_selectors_stage_index(c.stage) < survey_selectors_stage_index(Stage.ANALYSIS),
+        "before_analysis": survey_selectors_stage_index(c.stage)
+        < survey_selectors_stage_index(Stage.ANALYSIS),
         "chart_src": f"/api/v1/survey-reports/campaigns/{c.pk}/charts" + ("?live=true" if live else ""),
     }
     return render(request, "survey_actions/report.html", ctx, status=400 if errors else 200)
@@ -108,8 +147,11 @@ def report_print(request, campaign_id: int):
         messages.info(request, _("Generate the report first."))
         return redirect("survey_actions:report", c.pk)
     items = selectors.action_items_of(campaign=c)
-    return render(request, "survey_actions/report_print.html", {"c": c, "report": stored,
-                                                                "f": present.labelled(stored.figures), "items": items})
+    return render(
+        request,
+        "survey_actions/report_print.html",
+        {"c": c, "report": stored, "f": present.labelled(stored.figures), "items": items},
+    )
 
 
 @page
@@ -132,8 +174,14 @@ def my_actions(request):
     errors = {}
     if request.method == "POST":
         try:
-            services.action_item_update(actor=request.user, item_id=int(request.POST.get("item") or 0), data={
-                "status": request.POST.get("status") or None, "closing_note": request.POST.get("closing_note")})
+            services.action_item_update(
+                actor=request.user,
+                item_id=int(request.POST.get("item") or 0),
+                data={
+                    "status": request.POST.get("status") or None,
+                    "closing_note": request.POST.get("closing_note"),
+                },
+            )
             messages.success(request, _("The action was updated."))
             return redirect(request.get_full_path())
         except (DomainError, ValueError) as exc:
@@ -143,12 +191,28 @@ def my_actions(request):
             errors = _errors(exc)
     mine = request.GET.get("all") != "1" or not survey_selectors.can_manage(request.user)
     show = request.GET.get("show") or "open"
-    page_ = selectors.action_item_list(actor=request.user, mine=mine, status=None if show == "all" else show,
-                                       limit=PAGE_SIZE, cursor=request.GET.get("cursor"))
-    return render(request, "survey_actions/my_actions.html", {
-        "items": page_.items, "next": page_.next, "mine": mine, "show": show, "errors": errors,
-        "statuses": ItemStatus.choices, "today": timezone.localdate(),
-        "can_manage": survey_selectors.can_manage(request.user)}, status=400 if errors else 200)
+    page_ = selectors.action_item_list(
+        actor=request.user,
+        mine=mine,
+        status=None if show == "all" else show,
+        limit=PAGE_SIZE,
+        cursor=request.GET.get("cursor"),
+    )
+    return render(
+        request,
+        "survey_actions/my_actions.html",
+        {
+            "items": page_.items,
+            "next": page_.next,
+            "mine": mine,
+            "show": show,
+            "errors": errors,
+            "statuses": ItemStatus.choices,
+            "today": timezone.localdate(),
+            "can_manage": survey_selectors.can_manage(request.user),
+        },
+        status=400 if errors else 200,
+    )
 
 
 @page
@@ -158,8 +222,11 @@ def follow_ups(request):
     errors = {}
     if request.method == "POST":
         try:
-            services.follow_up_close(actor=request.user, follow_up_id=int(request.POST.get("follow_up") or 0),
-                                     note=request.POST.get("note", ""))
+            services.follow_up_close(
+                actor=request.user,
+                follow_up_id=int(request.POST.get("follow_up") or 0),
+                note=request.POST.get("note", ""),
+            )
             messages.success(request, _("The follow-up was closed."))
             return redirect(request.get_full_path())
         except (DomainError, ValueError) as exc:
@@ -170,9 +237,24 @@ def follow_ups(request):
     mine = request.GET.get("all") != "1"
     status = request.GET.get("status") or "open"
     campaign = request.GET.get("campaign")
-    page_ = selectors.follow_up_list(actor=request.user, mine=mine, status=None if status == "all" else status,
-                                     campaign_id=int(campaign) if campaign and campaign.isdigit() else None,
-                                     limit=PAGE_SIZE, cursor=request.GET.get("cursor"))
-    return render(request, "survey_actions/follow_ups.html", {
-        "items": page_.items, "next": page_.next, "mine": mine, "status": status, "errors": errors,
-        "campaign": campaign or ""}, status=400 if errors else 200)
+    page_ = selectors.follow_up_list(
+        actor=request.user,
+        mine=mine,
+        status=None if status == "all" else status,
+        campaign_id=int(campaign) if campaign and campaign.isdigit() else None,
+        limit=PAGE_SIZE,
+        cursor=request.GET.get("cursor"),
+    )
+    return render(
+        request,
+        "survey_actions/follow_ups.html",
+        {
+            "items": page_.items,
+            "next": page_.next,
+            "mine": mine,
+            "status": status,
+            "errors": errors,
+            "campaign": campaign or "",
+        },
+        status=400 if errors else 200,
+    )

@@ -47,8 +47,16 @@ def test_csat_of_a_ten_point_question_by_hand():
 def test_csat_of_the_visit_report_scales_reads_the_score_out_of_100():
     """Quality 100, 90, 70, 60: top box (100, 90) 2 of 4; bottom (60) 1 of 4; mean (100 + 90 + 70 + 60) / 4 = 80."""
     assert fx.csat("visit_quality", {100: 1, 90: 1, 70: 1, 60: 1}) == {
-        "n": 4, "top_box_pct": 50.0, "low_box_pct": 25.0, "mean_100": 80.0}
-    assert fx.is_low("visit_attitude", 30) and fx.is_low("visit_attitude", 0) and not fx.is_low("visit_attitude", 80)
+        "n": 4,
+        "top_box_pct": 50.0,
+        "low_box_pct": 25.0,
+        "mean_100": 80.0,
+    }
+    assert (
+        fx.is_low("visit_attitude", 30)
+        and fx.is_low("visit_attitude", 0)
+        and not fx.is_low("visit_attitude", 80)
+    )
 
 
 def test_counters_roll_up_like_the_whole():
@@ -69,7 +77,9 @@ def test_nps_is_between_minus_100_and_100_and_the_groups_add_up(counts):
         assert -100 <= out["nps"] <= 100
 
 
-@pytest.mark.parametrize("kind, low, ok", [("nps", 6, 7), ("rating_5", 1, 2), ("rating_10", 2, 3), ("matrix", 1, 2)])
+@pytest.mark.parametrize(
+    "kind, low, ok", [("nps", 6, 7), ("rating_5", 1, 2), ("rating_10", 2, 3), ("matrix", 1, 2)]
+)
 def test_low_scores_are_the_bottom_box(kind, low, ok):
     assert fx.is_low(kind, low) and not fx.is_low(kind, ok) and not fx.is_low(kind, None)
 
