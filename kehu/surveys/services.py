@@ -61,8 +61,9 @@ class LinkClosed(DomainError):
 
 def config() -> dict:
     """settings.KEHU_SURVEYS over the defaults: days a personal link stays valid, days of fieldwork, days
-    before a non-respondent is reminded and how many times."""
-    base = {"link_days": 30, "fieldwork_days": 30, "remind_after_days": 7, "max_reminders": 2}
+    before a non-respondent is reminded and how many times, days the account manager has to call back a
+    detractor (the follow-up's due date)."""
+    base = {"link_days": 30, "fieldwork_days": 30, "remind_after_days": 7, "max_reminders": 2, "follow_up_days": 3}
     return {**base, **getattr(settings, "KEHU_SURVEYS", {})}
 
 

@@ -75,6 +75,17 @@ def customer_q(actor, prefix: str = "customer") -> Q:
     return scope_q(actor, owner_field=f"{prefix}__owner", department_field=f"{prefix}__department")
 
 
+def any_of(*qs: Q) -> Q:
+    """Rows matching any of ``qs``, where an empty Q means every row (Django drops an empty Q from an OR,
+    which would turn "everything, or mine" into "mine")."""
+    if any(not q for q in qs):
+        return Q()
+    out = qs[0]
+    for q in qs[1:]:
+        out |= q
+    return out
+
+
 def scope_key(actor) -> str:
     """Which customers the actor's figures are over: "all", "subtree:<department ids>" or "own:<user id>"."""
     scope = actor.role_spec.scope
@@ -498,10 +509,9 @@ def report_list(*, actor, limit: int | None = None, cursor: str | None = None) -
 
 
 def _item_q(actor) -> Q:
-    q = Q(owner_id=actor.pk)
     if survey_selectors.can_manage(actor):
-        q |= Q(campaign__in=Campaign.objects.filter(scope_q(actor)))
-    return q
+        return any_of(Q(owner_id=actor.pk), Q(campaign__in=Campaign.objects.filter(scope_q(actor))))
+    return Q(owner_id=actor.pk)
 
 
 def action_item_list(
@@ -579,7 +589,7 @@ def my_open_items(*, actor, limit: int = 10, within_days: int = 7) -> list[Actio
 def follow_up_base(*, actor):
     if not can_follow_up(actor):
         raise Forbidden(_("You are not allowed to follow up survey answers."))
-    return FollowUp.objects.filter(customer_q(actor) | Q(assigned_to_id=actor.pk))
+    return FollowUp.objects.filter(any_of(customer_q(actor), Q(assigned_to_id=actor.pk)))
 
 
 def follow_up_list(
@@ -645,8 +655,8 @@ def yearly_check(*, actor, now: dt.datetime | None = None, days: int = 365) -> d
     now = now or timezone.now()
     since = now - dt.timedelta(days=days)
     ran = Q(stage__in=[Stage.FIELDWORK, *AFTER_FIELDWORK], fieldwork_started_at__isnull=False)
-    mine = Q(scope_q(actor)) | Q(
-        Exists(Invitation.objects.filter(customer_q(actor), campaign_id=OuterRef("pk")))
+    mine = any_of(
+        scope_q(actor), Q(Exists(Invitation.objects.filter(customer_q(actor), campaign_id=OuterRef("pk"))))
     )
     row = (
         Campaign.objects.filter(ran)

@@ -502,3 +502,12 @@ def test_report_generation_queries_do_not_grow_with_the_responses(world, django_
     with django_assert_max_num_queries(len(few.captured_queries)):
         f = selectors.analyse(actor=org.executive, campaign=c)
     assert f["responded"] == 3
+
+
+def test_an_executive_closes_any_follow_up_in_the_company(world, answered):
+    """Whole-company scope: every follow-up, not only those assigned to the executive."""
+    org, book = world
+    f = FollowUp.objects.get(campaign=answered)
+    assert selectors.follow_up_list(actor=org.executive).items == [f]
+    services.follow_up_close(actor=org.executive, follow_up_id=f.pk, note="总经理亲自回访")
+    assert FollowUp.objects.get(pk=f.pk).closed_by_id == org.executive.pk
