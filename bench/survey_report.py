@@ -437,7 +437,7 @@ def merge(results: list) -> None:
     ours = {(r["name"], r["db"]) for r in results}
     kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
+    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=2) + "\n")
 
 
 def main(argv=None) -> int:
