@@ -7,6 +7,7 @@
   function make(el, option) {
     if (!window.echarts || !el || !option) { if (el) el.hidden = true; return; }
     var chart = window.echarts.init(el, null, {renderer: "svg"});
+    option.animation = false;  // a report is read and printed, not watched: draw the final figures at once
     chart.setOption(option);
     charts.push(chart);
     el.dataset.ready = "1";
