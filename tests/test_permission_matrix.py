@@ -238,6 +238,19 @@ OPERATIONS: dict[str, Op] = {
     "/surveys/campaigns/{campaign_id}": Op(Perm.SURVEY_MANAGE, records="absent"),
     "/surveys/campaigns/{campaign_id}/invitations": Op(Perm.SURVEY_MANAGE, records="absent"),
     "/surveys/interviews": Op(Perm.SURVEY_ENTER),
+    # survey analysis and action (调查分析、报告与改进行动): a survey's figures, report, export, charts and action plan
+    # for those who manage surveys (surveys in scope; records built in kehu/surveys/actions/tests); action items
+    # for everyone (their own, or of the surveys they see); follow-ups of detractors for those who manage or enter
+    # surveys, customers in scope
+    "/survey-reports/campaigns/{campaign_id}/analysis": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/survey-reports/campaigns/{campaign_id}/report": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/survey-reports/campaigns/{campaign_id}/report/export": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/survey-reports/campaigns/{campaign_id}/charts": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/survey-reports/campaigns/{campaign_id}/actions": Op(Perm.SURVEY_MANAGE, records="absent"),
+    "/survey-reports/actions": Op(),
+    "/survey-reports/actions/{item_id}": Op(records="absent"),
+    "/survey-reports/follow-ups": Op((Perm.SURVEY_MANAGE, Perm.SURVEY_ENTER)),
+    "/survey-reports/follow-ups/{follow_up_id}": Op((Perm.SURVEY_MANAGE, Perm.SURVEY_ENTER), records="absent"),
     # commissions (佣金): rules and rates, splits of won deals, adjustments, monthly statements (the caller's
     # own by default; another rep's outside the scope is 404: kehu/sales/commissions/tests)
     "/commissions/rules": Op(COMMISSIONS),

@@ -265,7 +265,12 @@ ENDPOINTS += [E("survey_list", "GET", "/surveys/campaigns", need="surveys"),
               E("questionnaire_list", "GET", "/surveys/questionnaires", need="surveys"),
               E("questionnaire_create", "POST", "/surveys/questionnaires", {"title": "客户满意度调查问卷（矩阵）"},
                 "surveys", ok=201),
-              E("survey_interviews", "GET", "/surveys/interviews", need="survey_enter")]
+              E("survey_interviews", "GET", "/surveys/interviews", need="survey_enter"),
+              # survey analysis and action: my action items (everyone's own), follow-ups of detractors for
+              # customers in scope (those who manage or enter surveys); the per-survey reports are scoped by
+              # the survey (kehu/surveys/actions/tests) and declared in the permission matrix
+              E("survey_action_items", "GET", "/survey-reports/actions?mine=true", need="any"),
+              E("survey_follow_ups", "GET", "/survey-reports/follow-ups", need="survey_enter")]
 
 ENDPOINTS += [E("commission_rules", "GET", "/commissions/rules", need="commissions"),
               E("commission_rule_update", "PATCH", "/commissions/rules/referral", {"share_percent": "65"},

@@ -74,10 +74,18 @@ def _approve(req) -> None:
         approval_decide(actor=task.assignee, request_id=req.pk, decision="approve", comment="同意，按此问卷开展调查")
 
 
-def _walk(actor, c: Campaign, to: str, q: Questionnaire, *, segment=None, channel="link", notes=None) -> Campaign:
+def _walk(actor, c: Campaign, to: str, q: Questionnaire, *, segment=None, channel="link", notes=None,
+          plan=None) -> Campaign:
+    from kehu.surveys.actions import services as action_services
+
     notes = notes or {}
     while rules.STAGES.index(c.stage) < rules.STAGES.index(to):
         step = rules.next_stage(c.stage)
+        if step == "report":
+            action_services.report_generate(actor=actor, campaign_id=c.pk, summary=notes.get("analysis", ""))
+        if step == "reevaluation":
+            for item in plan or []:
+                action_services.action_item_create(actor=actor, campaign_id=c.pk, data=item)
         c = services.campaign_advance(
             actor=actor, campaign_id=c.pk, to=step, note=notes.get(step, ""), segment=segment or {}, channel=channel,
             questionnaire_id=q.pk if step in ("drafting", "review") else None,
@@ -105,6 +113,46 @@ LAST_NOTES = {
 }
 
 
+def _plan(users: dict, now: dt.datetime) -> list[dict]:
+    """Last year's action plan (改进行动计划), due over the months after the report."""
+    day = (now - dt.timedelta(days=320)).date()
+    rep, manager = users.get("rep") or users["manager"], users["manager"]
+    return [
+        {"title": "售后响应时限压缩到24小时（投诉受理后24小时内联系客户）", "owner": manager.pk, "dimension": "aftersale",
+         "due_date": day + dt.timedelta(days=60), "detail": "修订售后服务规范，客服部每周通报响应时长。"},
+        {"title": "对合作三年以上的客户实行季度返利", "owner": users["ceo"].pk, "dimension": "product_price",
+         "due_date": day + dt.timedelta(days=90), "detail": "财务部测算返利比例，经总经理审批后执行。"},
+        {"title": "旺季前与物流商锁定运力，交货期承诺写入合同", "owner": rep.pk, "dimension": "insale",
+         "due_date": day + dt.timedelta(days=120)},
+        {"title": "对去年的贬损客户逐一上门回访并形成回访记录", "owner": rep.pk, "dimension": "overall",
+         "due_date": (now - dt.timedelta(days=20)).date(), "detail": "上门回访，了解不满意原因并跟踪整改。"},
+    ]
+
+
+def _track_plan(users: dict, c: Campaign, now: dt.datetime) -> None:
+    """Two items done, one cancelled with its reason, the home visits still in progress and overdue."""
+    from kehu.surveys.actions import services as action_services
+
+    items = list(c.action_items.order_by("id"))
+    notes = [("done", "已发布新版售后服务规范，平均响应时长由52小时降到19小时。"),
+             ("done", "季度返利政策已执行两个季度，涉及客户86家。"),
+             ("cancelled", "与物流商谈判未果，改为在合同中约定备货周期，另列入今年计划。")]
+    for item, (status, note) in zip(items, notes, strict=False):
+        action_services.action_item_update(actor=users["ceo"], item_id=item.pk, data={"status": status,
+                                                                                    "closing_note": note})
+    if len(items) > 3:
+        action_services.action_item_update(actor=users["ceo"], item_id=items[3].pk, data={"status": "in_progress"})
+
+
+def _close_follow_ups(actor, c: Campaign) -> None:
+    """Last year's detractors were called back (this year's wait on the account managers' workbench)."""
+    from kehu.surveys.actions import services as action_services
+    from kehu.surveys.actions.models import FollowUp
+
+    for pk in FollowUp.objects.filter(campaign=c, status="open").values_list("pk", flat=True):
+        action_services.follow_up_close(actor=actor, follow_up_id=pk, note="已电话回访，问题已转相关部门处理并答复客户。")
+
+
 def demo_load(*, users: dict, rng: random.Random) -> str:
     if Campaign.objects.exists():
         return "surveys: demo surveys already there"
@@ -120,7 +168,9 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
             "经部门经理和总经理审核后通过个人链接发放，12月底前完成分析报告和改进行动计划。"))
         last = _walk(ceo, last, "fieldwork", q, notes=LAST_NOTES)
         answered_last = _respond(last, q, rng, 150, ceo)
-        last = _walk(ceo, last, "closed", q, notes=LAST_NOTES)
+        last = _walk(ceo, last, "closed", q, notes=LAST_NOTES, plan=_plan(users, now))
+        _track_plan(users, last, now)
+        _close_follow_ups(ceo, last)
         this = services.campaign_create(actor=ceo, name=f"{year}年度客户满意度调查", previous_id=last.pk, plan=(
             f"{year}年度满意度调查：沿用去年问卷，重点跟踪价格和售后服务两项的改进效果，与{year - 1}年结果对比。"))
         this = _walk(ceo, this, "fieldwork", q, notes={
@@ -135,7 +185,7 @@ def demo_load(*, users: dict, rng: random.Random) -> str:
             pass  # no customer of the demo's east region complained lately: the plan stays a plan
     _backdate(last, this, now, rng)
     return (f"surveys: questionnaire “{q.title}” v{q.version} approved; {last.name} closed with {answered_last} "
-            f"responses; {this.name} in fieldwork with {answered_this} responses; {phone.name} ({phone.get_stage_display()})")
+            f"responses, a report and an action plan of {last.action_items.count()} items; {this.name} in fieldwork with {answered_this} responses; {phone.name} ({phone.get_stage_display()})")
 
 
 def _backdate(last: Campaign, this: Campaign, now: dt.datetime, rng: random.Random) -> None:
@@ -155,6 +205,11 @@ def _backdate(last: Campaign, this: Campaign, now: dt.datetime, rng: random.Rand
     Response.objects.bulk_update(responses, ["submitted_at"])
     for r in responses:
         Invitation.objects.filter(pk=r.invitation_id).update(responded_at=r.submitted_at, sent_at=fieldwork)
+    from kehu.surveys.actions.models import ActionItem, SurveyReport
+
+    report_step = next((s.at for s in steps if s.to_stage == "report"), fieldwork)
+    SurveyReport.objects.filter(campaign=last).update(generated_at=report_step)
+    ActionItem.objects.filter(campaign=last).update(created_at=report_step)
     two_weeks = now - dt.timedelta(days=14)
     this_steps = list(CampaignStep.objects.filter(campaign=this).order_by("id"))
     for i, s in enumerate(this_steps):

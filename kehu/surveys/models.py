@@ -232,6 +232,10 @@ class Answer(models.Model):
 
     response = models.ForeignKey(Response, verbose_name=_("response"), on_delete=models.CASCADE,
                                  related_name="answers")
+    # The response's survey, repeated (0004) so that a report's histogram of 1.4 M answers is one index-only
+    # scan of (campaign, question, row, number) instead of a join through the responses.
+    campaign = models.ForeignKey(Campaign, verbose_name=_("survey"), null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+", db_index=False)
     question = models.ForeignKey(Question, verbose_name=_("question"), on_delete=models.PROTECT,
                                  related_name="answers")
     row = models.CharField(_("matrix row"), max_length=50, blank=True, default="")
@@ -247,7 +251,8 @@ class Answer(models.Model):
             models.CheckConstraint(condition=Q(number__isnull=True) | Q(number__gte=0, number__lte=100),
                                    name="answer_number_range"),
         ]
-        indexes = [models.Index(fields=["question", "number"], name="answer_question_number")]
+        indexes = [models.Index(fields=["question", "number"], name="answer_question_number"),
+                   models.Index(fields=["campaign", "question", "row", "number"], name="answer_campaign_histogram")]
 
     def __str__(self) -> str:
         return f"{self.question_id}{'/' + self.row if self.row else ''}"

@@ -61,8 +61,9 @@ class LinkClosed(DomainError):
 
 def config() -> dict:
     """settings.KEHU_SURVEYS over the defaults: days a personal link stays valid, days of fieldwork, days
-    before a non-respondent is reminded and how many times."""
-    base = {"link_days": 30, "fieldwork_days": 30, "remind_after_days": 7, "max_reminders": 2}
+    before a non-respondent is reminded and how many times, days the account manager has to call back a
+    detractor (the follow-up's due date)."""
+    base = {"link_days": 30, "fieldwork_days": 30, "remind_after_days": 7, "max_reminders": 2, "follow_up_days": 3}
     return {**base, **getattr(settings, "KEHU_SURVEYS", {})}
 
 
@@ -431,6 +432,10 @@ def campaign_advance(*, actor, campaign_id: int, to: str, note: str = "", segmen
     note = (note or "").strip()
     if to in STAGE_NOTES_REQUIRED and not note:
         raise Invalid(_("Write the record of this step."), fields={"note": [_("Required.")]})
+    if to in (Stage.REPORT, Stage.REEVALUATION):
+        from kehu.surveys.actions.services import report_required
+
+        report_required(c, to)
     now = timezone.now()
     data: dict = {}
     frm = c.stage
@@ -475,6 +480,17 @@ def campaign_advance(*, actor, campaign_id: int, to: str, note: str = "", segmen
                 "closes_on": str(closes_on), "emails_sent": sent}
     elif to == Stage.ANALYSIS:
         data = {"invited": c.invitations.count(), "responses": c.responses.count()}
+    elif to == Stage.REPORT:
+        report = c.report
+        data = {"report_generated_at": report.generated_at.isoformat(), "nps": (report.figures.get("nps") or {}).get(
+            "nps"), "csat": (report.figures.get("overall") or {}).get("top_box_pct")}
+    elif to == Stage.REEVALUATION:
+        data = {"action_items": c.action_items.exclude(status="cancelled").count()}
+    elif to == Stage.CLOSED:
+        from kehu.surveys.actions.models import FollowUp
+
+        data = {"action_items_open": c.action_items.filter(status__in=["open", "in_progress"]).count(),
+                "follow_ups_open": FollowUp.objects.filter(campaign=c, status="open").count()}
     c.stage = to
     _clean(c)
     c.save()
@@ -570,10 +586,17 @@ def _store(inv: Invitation, *, channel: str, answers, entered_by=None, now: dt.d
                                                channel=channel, entered_by=entered_by, submitted_at=now)
     except IntegrityError as exc:
         raise LinkUsed(_("This customer has already answered."), code="already_answered") from exc
-    Answer.objects.bulk_create([Answer(response=response, question_id=a.question_id, row=a.row, number=a.number,
-                                       choices=a.choices, text=a.text) for a in answers])
+    stored = Answer.objects.bulk_create([Answer(response=response, campaign_id=inv.campaign_id, question_id=a.question_id,
+                                                row=a.row, number=a.number, choices=a.choices, text=a.text)
+                                         for a in answers])
     inv.responded_at = now
     inv.save(update_fields=["responded_at"])
+    # In the same transaction: a detractor or a low score makes a follow-up for the account manager, and the
+    # free-text answers' keywords are stored once (the report only counts them).
+    from kehu.surveys.actions.services import response_recorded
+
+    response_recorded(response, stored, questions={q.pk: (q.kind, q.text)
+                                                   for q in inv.campaign.questionnaire.questions.all()})
     return response
 
 

@@ -48,11 +48,26 @@ def walk_to(actor, campaign, stage: str, *, segment=None, channel="link", questi
 
     while STAGES.index(campaign.stage) < STAGES.index(stage):
         to = next_stage(campaign.stage)
+        prepare_step(actor, campaign, to)
         campaign = services.campaign_advance(
             actor=actor, campaign_id=campaign.pk, to=to, note=f"{to} 记录", segment=segment or {}, channel=channel,
             questionnaire_id=questionnaire.pk if questionnaire and to == "drafting" else None,
             closes_on=timezone.localdate() + dt.timedelta(days=20) if to == "fieldwork" else None)
     return campaign
+
+
+def prepare_step(actor, campaign, to: str) -> None:
+    """What the procedure asks before a step (surveys.actions): the report generated before "report", an
+    action plan of one item before "reevaluation"."""
+    from kehu.surveys.actions import services as action_services
+    from kehu.surveys.actions.models import ActionItem, SurveyReport
+
+    if to == "report" and not SurveyReport.objects.filter(campaign_id=campaign.pk).exists():
+        action_services.report_generate(actor=actor, campaign_id=campaign.pk)
+    if to == "reevaluation" and not ActionItem.objects.filter(campaign_id=campaign.pk).exists():
+        action_services.action_item_create(actor=actor, campaign_id=campaign.pk, data={
+            "title": "售后响应时限压缩到24小时", "owner": actor.pk,
+            "due_date": timezone.localdate() + dt.timedelta(days=60)})
 
 
 def build_world():

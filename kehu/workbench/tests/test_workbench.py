@@ -299,7 +299,8 @@ def test_workbench_api_is_scoped_to_the_user(api_client, org, book):
     assert figs["customers"]["value"] == 3 and figs["customers"]["change"] == 3
     # (a manager whose department held no customer symposium this year is also warned: symposia's rule; and is
     # reminded of the customer assessment of the quarter that ended: the assessments' rule)
-    assert [t["kind"] for t in body["todos"] if t["kind"] not in ("symposium_yearly", "assessment_due")] == [
+    assert [t["kind"] for t in body["todos"] if t["kind"] not in ("symposium_yearly", "assessment_due",
+                                                                                 "survey_yearly")] == [
         "complaint"]
     body = api_client.as_user(org.north_rep).get("/workbench").json()
     assert {f["key"]: f for f in body["figures"]}["customers"]["value"] == 3 and body["todos"] == []
@@ -339,8 +340,9 @@ def test_workbench_api_query_count_does_not_grow_with_the_todos(api_client, org,
     # (my surveys' next steps, my interviews), the sales pipeline one (overdue instalments and breach cases),
     # reception two (walk-ins and refusals in one query, the duty of the day in one more), ownership four
     # (registrations to verify, lapsing, disputes, referrals), admission two (documents expiring, my pending
-    # customers), the blacklist's flagged registrations and the assessment due one each.
-    with django_assert_max_num_queries(45):
+    # customers), the blacklist's flagged registrations and the assessment due one each; the survey report three
+    # (my action items due, my follow-ups of detractors, the yearly-survey check), one each.
+    with django_assert_max_num_queries(48):
         resp = api_client.get("/workbench")
     assert resp.status_code == 200 and len(resp.json()["todos"]) >= 10
     assert _queries(lambda: api_client.get("/workbench")) == few
@@ -351,8 +353,9 @@ def test_workbench_page_query_count_does_not_grow_with_the_todos(client, org, dj
     _busy(org, 1)
     few = _queries(lambda: client.get("/workbench/"))
     _busy(org, 4, start=1)
-    # 30 before the engagement apps; see the API test above for what the new providers add (13 for sales, surveys and qualification).
-    with django_assert_max_num_queries(51):
+    # 30 before the engagement apps; see the API test above for what the new providers add (13 for sales, surveys and
+    # qualification, then the survey report's three).
+    with django_assert_max_num_queries(52):
         resp = client.get("/workbench/")
     assert resp.status_code == 200
     assert _queries(lambda: client.get("/workbench/")) == few
