@@ -162,7 +162,10 @@ TEMPLATES = [
 
 
 def _database(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=600 if not url.startswith("sqlite") else 0)
+    # Persistent connections on both databases: a new SQLite connection per request (its PRAGMAs, Django's
+    # functions, the schema parsed again on the first statement, a cold page cache) cost 12–18 ms on the migrated
+    # schema — more than most requests' own work (bench/README.md "Per-request overhead").
+    config = dj_database_url.parse(url, conn_max_age=600)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config.setdefault("OPTIONS", {}).update(
             {

@@ -147,3 +147,14 @@ def test_without_the_cache_every_lookup_asks_the_database(org):
     _t, key = services.token_create(actor=org.rep, name="ERP")
     services.token_authenticate(key)
     assert any("access_apitoken" in sql for sql in _auth_queries(key))
+
+
+def test_production_settings_share_the_cache_and_keep_connections():
+    """Several processes must see one cache (else a revocation would reach one process only), and a request
+    must not open a new database connection (bench/README.md "Per-request overhead")."""
+    import kehu.settings as production
+
+    assert production.CACHES["default"]["BACKEND"].endswith(("RedisCache", "FileBasedCache", "LocMemCache"))
+    assert production._database("sqlite:////tmp/kehu.sqlite3")["CONN_MAX_AGE"] > 0
+    assert production._database("postgres://postgres@127.0.0.1:5432/kehu")["CONN_MAX_AGE"] > 0
+    assert production.KEHU_AUTH_CACHE_SECONDS > 0
