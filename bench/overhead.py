@@ -43,6 +43,9 @@ import threading
 import time
 
 os.environ.setdefault("KEHU_BENCH_PG_DB", "kehu_bench_followups")
+# A production-mode server on plain loopback HTTP: no redirect to https, cookies without the Secure flag.
+os.environ.setdefault("KEHU_SSL_REDIRECT", "0")
+os.environ.setdefault("KEHU_SECURE_COOKIES", "0")
 
 from bench.run import RESULTS, ROOT, Client, build, configure, pct, start_server, token  # noqa: E402
 
