@@ -26,7 +26,8 @@ Through gunicorn (bench.run.start_server, production mode, 8 client threads with
 ``--server-seconds`` each): requests/s of the trivial GET, the thread API and the customer detail, and the
 server's CPU ms per request (utime + stime of the gunicorn processes from /proc).
 
-Output: one JSON line per figure, all in bench/results/overhead-<db>-<scale>.json (ignored by git)."""
+Output: one JSON line per figure, all in bench/results/overhead-<db>-<scale>.json (ignored by git);
+``--write-latest`` merges them (names prefixed ``overhead_``) into bench/results/latest.json."""
 
 from __future__ import annotations
 
@@ -294,6 +295,7 @@ def main(argv=None) -> list:
     ap.add_argument("--server-seconds", type=float, default=8, help="0: no gunicorn figures")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", default=None, help="comma-separated in-process case names")
+    ap.add_argument("--write-latest", action="store_true", help="merge into bench/results/latest.json")
     args = ap.parse_args(argv)
     url = configure(args.db, args.scale)
     os.environ.setdefault("KEHU_NOTIFY_CHANNELS", "inapp")
