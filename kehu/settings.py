@@ -104,7 +104,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kehu.access.middleware.CachedAuthenticationMiddleware",  # Django's, the user row from the cache
     "kehu.imports.uploads.UploadLimitMiddleware",  # 413 before an over-large upload is read or spooled
     "kehu.access.middleware.RequestContextMiddleware",
     "kehu.access.middleware.AbsoluteSessionMiddleware",
@@ -115,6 +115,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kehu.ops.replica.ReplicaReadsMiddleware",  # last: it calls the view itself for reporting reads
 ]
+
+# The cache every process of a deployment shares: Redis when KEHU_CACHE_URL (or KEHU_REDIS_URL) is set — needed
+# with several app servers —, else files under var/cache (shared by the processes of one machine). It holds
+# the token → user look-up and the session's user (kehu.access.authcache: dropped at once on revocation and on
+# any change of the user, cluster-wide because the cache is shared), the workbench figures and the calendar
+# warning. Tests use each process's memory.
+KEHU_CACHE_URL = os.environ.get("KEHU_CACHE_URL") or os.environ.get("KEHU_REDIS_URL", "")
+if KEHU_CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": KEHU_CACHE_URL,
+                          "KEY_PREFIX": "kehu"}}
+elif TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kehu"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache"), "OPTIONS": {"MAX_ENTRIES": 50_000}}}
+# How long a live token's look-up and a user row stay cached (0: every request reads them from the database).
+KEHU_AUTH_CACHE_SECONDS = int(os.environ.get("KEHU_AUTH_CACHE_SECONDS", "300"))
+SESSION_ENGINE = "kehu.access.sessions"  # Django's database sessions; on PostgreSQL not waiting for the disk
 
 ROOT_URLCONF = "kehu.urls"
 WSGI_APPLICATION = "kehu.wsgi.application"
@@ -144,7 +162,10 @@ TEMPLATES = [
 
 
 def _database(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=600 if not url.startswith("sqlite") else 0)
+    # Persistent connections on both databases: a new SQLite connection per request (its PRAGMAs, Django's
+    # functions, the schema parsed again on the first statement, a cold page cache) cost 12–18 ms on the migrated
+    # schema — more than most requests' own work (bench/README.md "Per-request overhead").
+    config = dj_database_url.parse(url, conn_max_age=600)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config.setdefault("OPTIONS", {}).update(
             {

@@ -1,12 +1,26 @@
 import time
+from functools import partial
 
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    _get_user_session_key,
+    get_user,
+    load_backend,
+)
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.middleware import auser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from kehu.access import authcache
 from kehu.access.client_ip import client_ip
 from kehu.access.context import current_ip
 
@@ -151,3 +165,43 @@ class NoStoreMiddleware:
             add_never_cache_headers(response)
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+def _session_user(request):
+    """django.contrib.auth.get_user, with the user row from kehu.access.authcache when it is there (the same
+    session checks: the backend, the session hash, an inactive user is nobody)."""
+    from django.conf import settings
+
+    try:
+        user_id = _get_user_session_key(request)
+        backend_path = request.session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS or not authcache.ttl():
+        return get_user(request)
+    backend = load_backend(backend_path)
+    if type(backend) is not ModelBackend:
+        return get_user(request)
+    user = authcache.user_get(user_id)
+    session_hash = request.session.get(HASH_SESSION_KEY)
+    if user is not None and backend.user_can_authenticate(user) and session_hash \
+            and constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return user
+    # Django's own path on the row itself (fallback secrets, cycling, flushing), then cached for the next request
+    user = get_user(request)
+    if user.is_authenticated:
+        authcache.user_put(user)
+    return user
+
+
+class CachedAuthenticationMiddleware:
+    """Django's AuthenticationMiddleware, the session's user read through kehu.access.authcache (no query per
+    request once cached; lazily, so a request that never looks at the user costs nothing)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.user = SimpleLazyObject(lambda: _session_user(request))
+        request.auser = partial(auser, request)
+        return self.get_response(request)

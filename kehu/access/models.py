@@ -88,8 +88,14 @@ class User(AbstractUser):
             if self.department_id is None:
                 cached = []
             else:
-                path = Department.objects.filter(pk=self.department_id).values_list("path", flat=True).first()
-                cached = list(Department.objects.filter(path__startswith=path).values_list("id", flat=True))
+                from kehu.access import authcache
+
+                version = authcache.tree_version()  # before the database (see authcache)
+                cached = authcache.subtree_get(version, self.department_id)
+                if cached is None:
+                    path = Department.objects.filter(pk=self.department_id).values_list("path", flat=True).first()
+                    cached = list(Department.objects.filter(path__startswith=path).values_list("id", flat=True))
+                    authcache.subtree_put(version, self.department_id, cached)
             self._subtree_ids = cached
         return cached
 

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.access import throttle
+from kehu.access import authcache, throttle
 from kehu.access.client_ip import client_ip
 from kehu.access.models import ApiToken, Department, LoginAttempt, User
 from kehu.access.roles import ROLES, Perm
@@ -158,6 +158,7 @@ def token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
                        % {"n": settings.KEHU_TOKEN_MAX_PER_USER}, code="too_many_tokens")
     if replaced:
         ApiToken.objects.filter(pk__in=replaced).update(revoked_at=now)
+        authcache.forget_tokens(ApiToken.objects.filter(pk__in=replaced).values_list("key_hash", flat=True))
     key = "kehu_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=actor, name=name, prefix=key[:12], key_hash=ApiToken.hash_key(key),
                                     expires_at=now + dt.timedelta(days=settings.KEHU_TOKEN_TTL_DAYS))
@@ -177,23 +178,37 @@ def token_revoke(*, actor: User, token_id: int) -> ApiToken:
         raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        token.save(update_fields=["revoked_at"])  # the post_save signal drops its cache entry
         audit_record(actor=actor, action="token.revoke", obj=token)
     return token
 
 
 def token_authenticate(key: str) -> User | None:
     """The user behind a live (unrevoked, unexpired) bearer token of an active user, or None. Touches
-    last_used at most once a minute."""
+    last_used at most once a minute. A live token and its user come from the cache when they are there
+    (kehu.access.authcache: no query at all); revoked, expired and unknown tokens always ask the database."""
     now = timezone.now()
-    token = (ApiToken.objects.select_related("user", "user__department")
-             .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True)
-             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).first())
-    if token is None or not token.user.is_active:
+    key_hash = ApiToken.hash_key(key)
+    entry = authcache.token_get(key_hash)
+    if entry is not None:
+        token_id, expires_at, user = entry
+        if expires_at is not None and expires_at <= now:
+            return None
+    else:
+        token = (ApiToken.objects.select_related("user")
+                 .filter(key_hash=key_hash, revoked_at__isnull=True)
+                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+                 .only("pk", "expires_at", *(f"user__{f.attname}" for f in User._meta.concrete_fields)).first())
+        if token is None:
+            return None
+        token_id, user = token.pk, token.user
+        authcache.token_put(key_hash, token.pk, token.expires_at, user)
+    if not user.is_active:
         return None
-    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    if authcache.token_touch_due(key_hash):
+        ApiToken.objects.filter(pk=token_id).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - dt.timedelta(minutes=1))).update(last_used_at=now)
+    return user
 
 
 # ---------------------------------------------------------------- deactivation
@@ -202,6 +217,7 @@ def _revoke_access(user: User) -> int:
     """End every session and token of ``user`` now; returns how many tokens were revoked."""
     revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)  # session hashes change
+    authcache.forget_user(user.pk)  # the UPDATEs above send no signals
     return revoked
 
 
@@ -293,6 +309,7 @@ def password_reset(*, actor: User, user_id: int, temporary_password: str = "") -
     user.must_change_password, user.password_changed_at = True, timezone.now()
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
     revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    authcache.forget_user(user.pk)
     audit_record(actor=actor, action="user.password_reset", obj=user, changes={"tokens_revoked": revoked})
     return user, temporary_password
 

@@ -40,6 +40,9 @@ def open_step_q() -> Q:
     return Q(next_step_done_at__isnull=True, next_step_due__isnull=False) & ~Q(next_step="")
 
 
+_OWN_FIELDS = [f.name for f in Interaction._meta.concrete_fields]
+
+
 def interaction_list(*, actor, customer: int | None = None, channel: str | None = None, owner: int | None = None,
                      mine: bool = False, team: bool = False, date_from: dt.date | None = None,
                      date_to: dt.date | None = None, overdue: bool = False, open_steps: bool = False,
@@ -47,7 +50,10 @@ def interaction_list(*, actor, customer: int | None = None, channel: str | None 
     """A page of follow-ups in scope, filtered: by customer, channel, account manager (``mine``: the actor's
     own), the day it happened (local dates, inclusive), ``overdue`` (an open next step past its date) and
     ``open_steps`` (any open next step); keyset-paginated."""
-    qs = interaction_base(actor=actor).select_related("customer", "owner", "recorded_by")
+    # The list renders the follow-up's own columns, the customer's name and the account manager's name: only
+    # those are read (not the customer's ~45 columns, ciphertexts included, nor two whole user rows).
+    qs = interaction_base(actor=actor).select_related("customer", "owner").only(
+        *_OWN_FIELDS, "customer__name", "owner__display_name", "owner__username")
     if customer is not None:
         qs = qs.filter(customer_id=customer)
     if channel:
