@@ -56,13 +56,18 @@ def _decimal(value, name: str, *, places: int = 2, low=Decimal("0"), high: Decim
         raise Invalid(_("Enter a number."), fields={name: [_("Enter a number.")]}) from None
     if not d.is_finite():
         raise Invalid(_("Enter a number."), fields={name: [_("Enter a number.")]})
-    if d != d.quantize(Decimal(1).scaleb(-places)):
-        raise Invalid(_("At most %(n)d decimal places.") % {"n": places},
-                      fields={name: [_("At most %(n)d decimal places.") % {"n": places}]})
-    if d < low or (high is not None and d > high):
+    # The range first: quantizing a huge value (1E+30) raises InvalidOperation instead of answering.
+    if d < low or (high is not None and d > high) or d.adjusted() > 15:
         msg = (_("Enter a number between %(low)s and %(high)s.") % {"low": low, "high": high} if high is not None
                else _("Enter a number of at least %(low)s.") % {"low": low})
         raise Invalid(msg, fields={name: [msg]})
+    try:
+        exact = d == d.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise Invalid(_("At most %(n)d decimal places.") % {"n": places},
+                      fields={name: [_("At most %(n)d decimal places.") % {"n": places}]})
     if d.adjusted() >= 12:
         raise Invalid(_("The amount is too large."), fields={name: [_("The amount is too large.")]})
     return d.quantize(Decimal(1).scaleb(-places))

@@ -69,13 +69,6 @@ class Registration(models.Model):
             models.Index(fields=["customer", "-registered_at"], name="reg_customer_at"),
         ]
 
-    @property
-    def last_valid_day(self):
-        """The last day the registration protects (valid_until is the Asia/Shanghai midnight that ends it)."""
-        from django.utils import timezone
-
-        return (timezone.localtime(self.valid_until) - dt.timedelta(microseconds=1)).date()
-
     def __str__(self) -> str:
         return f"{self.customer_id}@{self.registered_at:%Y-%m-%d}"
 
@@ -88,6 +81,13 @@ class Registration(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("registrations are never deleted")
+
+    @property
+    def last_valid_day(self):
+        """The last day the registration protects (valid_until is the Asia/Shanghai midnight that ends it)."""
+        from django.utils import timezone
+
+        return (timezone.localtime(self.valid_until) - dt.timedelta(microseconds=1)).date()
 
 
 class Verification(models.Model):
@@ -147,15 +147,15 @@ class Claim(models.Model):
             models.Index(fields=["valid_until"], condition=Q(ended_at__isnull=True), name="claim_live_until"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id}→{self.rep_id}"
+
     @property
     def last_valid_day(self):
         """The last day the registration protects (valid_until is the Asia/Shanghai midnight that ends it)."""
         from django.utils import timezone
 
         return (timezone.localtime(self.valid_until) - dt.timedelta(microseconds=1)).date()
-
-    def __str__(self) -> str:
-        return f"{self.customer_id}→{self.rep_id}"
 
 
 class MoveKind(models.TextChoices):

@@ -439,3 +439,13 @@ def test_a_managers_adjustments_awaiting_approval_are_on_the_workbench_through_t
 
     todos = approval_todos(org.manager, today=dt.date(2026, 11, 25), now=timezone.now(), limit=10)
     assert any("滨江一号 6-0602" in t.title for t in todos)
+
+
+@pytest.mark.parametrize("value", ["1E+30", "9" * 40, "1e-30", "0.0000000000000000000000000001"])
+def test_a_rate_out_of_any_range_is_a_clear_error_not_a_crash(world, value):
+    """The API fuzzer sent 1E+30: quantizing it raised InvalidOperation (a 500). Now a 400 naming the field."""
+    from kehu.errors import Invalid
+
+    with pytest.raises(Invalid) as exc:
+        services.rate_set(actor=world.manager, prefix="X", name="x", rate_percent=value)
+    assert "rate_percent" in exc.value.fields
