@@ -91,11 +91,9 @@ def wipe(db: str, url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     else:
-        import psycopg
+        from bench.run import pg_recreate
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_NAME}"')
+        pg_recreate(PG_NAME)
 
 
 def _pick(values: list[str], expr: str) -> str:
