@@ -263,13 +263,13 @@ def test_merge_and_undo_write_one_audit_entry_each_with_before_state(org, pair):
     start = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
     record = merge.customer_merge(actor=org.admin, survivor_id=survivor.pk, loser_id=loser.pk,
                                   choices={"name": "loser"})
-    entries = list(AuditEntry.objects.filter(id__gt=start))
+    entries = list(AuditEntry.objects.filter(id__gt=start).order_by("id"))
     assert [e.action for e in entries] == ["customer.merge"]
     ch = entries[0].changes
     assert ch["survivor_before"]["name"] == "北京华星石化有限公司" and ch["loser_before"]["name"] == loser.name
     assert ch["loser"] == loser.pk and ch["merge"] == record.pk
     merge.customer_merge_undo(actor=org.admin, merge_id=record.pk)
-    assert [e.action for e in AuditEntry.objects.filter(id__gt=start)] == ["customer.merge", "customer.merge_undo"]
+    assert [e.action for e in AuditEntry.objects.filter(id__gt=start).order_by("id")] == ["customer.merge", "customer.merge_undo"]
 
 
 def test_merge_into_itself_or_a_tombstone_refused(org, pair):
