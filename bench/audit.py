@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> list:
                    "sealed": status.sealed, "unsealed": status.unsealed, "problems": status.problems[:3],
                    "checkpoints": status.checkpoints, "met": status.intact and not status.unsealed})
     if not opts.no_write:
-        from bench.workdays import merge
+        from bench.run import merge_results as merge
 
         merge(results, RESULTS)
     return results

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bench.grading import series
 from bench.run import FIELD_KEY, PASSWORD, ROOT, SECRET, pct
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 VAR = Path(os.environ.get("KEHU_BENCH_VAR", ROOT / "var" / "bench"))
@@ -267,19 +268,6 @@ def measure(db: str, meta: dict, requests: int) -> list:
     emit(results, "blacklist_screen_import_chunk", db, scale, ms, raw, entries=meta["entries"], rows_per_chunk=2000)
     return results
 
-
-def merge(results: list, path: Path = RESULTS) -> None:
-    """Replace the entries of ours with the same name AND database (the SQLite and PostgreSQL figures stand side
-    by side), keep the rest, write atomically."""
-    try:
-        existing = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    merged = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)] + results
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(merged, ensure_ascii=False, indent=1) + "\n")
-    tmp.replace(path)
 
 
 def main(argv=None) -> list:

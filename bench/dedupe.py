@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench.run import PASSWORD, RESULTS, VAR, configure
-from bench.workdays import merge
+from bench.run import merge_results as merge
 
 TARGET_S_AT_1M = 60.0
 TRADE_CHARS = sorted(set(

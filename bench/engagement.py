@@ -269,7 +269,7 @@ def main(argv=None) -> list:
     (RESULTS / f"engagement-{args.db}-{args.scale}.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=1) + "\n")
     if args.write_latest:
-        from bench.workdays import merge
+        from bench.run import merge_results as merge
 
         merge(results)
     return results

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from bench.run import PASSWORD, VAR, configure
-from bench.workdays import merge
+from bench.run import merge_results as merge
 
 TARGETS = {"export_csv": 10.0, "export_xlsx": 10.0, "review_scan": 60.0}
 DEPARTMENTS = 10

@@ -31,7 +31,7 @@ import sys
 import time
 
 from bench.run import PASSWORD, PG_URL, ROOT, VAR, configure, pg_recreate
-from bench.workdays import merge
+from bench.run import merge_results as merge
 
 TARGETS = {"import_total": 20000, "import_dry_run": None, "import_commit": None, "import_raw_sql": None,
            "import_raw_sql_full": None}

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from bench.run import PASSWORD, PG_URL, ROOT, VAR, RawSQL, configure, pg_recreate
-from bench.workdays import merge
+from bench.run import merge_results as merge
 
 TARGETS = {"inspection_generate_first": 30.0, "inspection_generate_second": 1.0,
            "inspection_overdue_sweep_first": 30.0, "inspection_overdue_sweep_second": 1.0}

@@ -176,7 +176,7 @@ def main(argv=None) -> list:
     emit(results, "orders_import_commit", n, t2 - t1, opts.db, raw_rate=raw_rate, customers=n_customers,
          note="commit = read + validate + scope lookup + bulk insert in 5,000-row transactions + audit per batch")
     if not opts.no_write:
-        from bench.grading import merge as merge_by_db
+        from bench.run import merge_results as merge_by_db
 
         merge_by_db(results)  # by (name, db): the SQLite and PostgreSQL figures side by side
     return results

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from bench.run import FIELD_KEY, PASSWORD, ROOT, SECRET, VAR
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 PG_NAME = os.environ.get("KEHU_BENCH_PG_NAME", "kehu_bench_admission")
@@ -194,16 +195,6 @@ def emit(results: list, row: dict) -> None:
     results.append(row)
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
-
-def merge(results: list) -> None:
-    try:
-        existing = json.loads(RESULTS.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
 
 
 def main(argv=None) -> list:

@@ -60,6 +60,29 @@ def emit(results: list, name: str, scale: int, db: str, **fig) -> None:
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
 
+def merge_results(results: list, path: Path | None = None) -> None:
+    """The one way a benchmark writes bench/results/latest.json: each row replaces the row with the same name
+    AND database where it stands (the SQLite and PostgreSQL figures stay side by side), new rows go at the end,
+    every other module's rows are kept; two-space layout, written atomically."""
+    path = path or RESULTS / "latest.json"
+    try:
+        existing = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        existing = []
+    if not isinstance(existing, list):
+        existing = []
+    ours = {(r["name"], r.get("db")): r for r in results}
+    merged = []
+    for r in existing:
+        key = (r.get("name"), r.get("db")) if isinstance(r, dict) else None
+        merged.append(ours.pop(key) if key in ours else r)
+    merged += [r for r in results if (r["name"], r.get("db")) in ours]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n")
+    tmp.replace(path)
+
+
 # ---------------------------------------------------------------- environment and dataset
 
 def configure(db: str, scale: int) -> str:
@@ -486,7 +509,7 @@ def main(argv=None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = json.dumps(results, ensure_ascii=False, indent=1) + "\n"
     (RESULTS / f"{args.db}-{args.scale}.json").write_text(out)
-    (RESULTS / "latest.json").write_text(out)
+    merge_results(results)  # not a rewrite: the other modules' figures stay
 
 
 if __name__ == "__main__":

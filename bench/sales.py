@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 from bench.run import FIELD_KEY, ROOT, SECRET, VAR
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 PG_NAME = os.environ.get("KEHU_BENCH_PG_DB") or os.environ.get("KEHU_BENCH_PG_NAME", "kehu_bench_ownership")
@@ -621,21 +622,6 @@ def profile_registrations(lanes, n: int, out: str | None) -> dict:
         "note": "under cProfile (slower)",
     }
 
-
-def merge(results: list) -> None:
-    """Replace our figures in bench/results/latest.json where they stand (by name and db), append new ones."""
-    try:
-        existing = json.loads(RESULTS.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]): r for r in results}
-    merged = []
-    for r in existing:
-        key = (r.get("name"), r.get("db")) if isinstance(r, dict) else None
-        merged.append(ours.pop(key) if key in ours else r)
-    merged += [r for r in results if (r["name"], r["db"]) in ours]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n")
 
 
 def _meta_path(db: str, customers: int) -> Path:

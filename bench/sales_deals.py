@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from bench.run import FIELD_KEY, ROOT, SECRET
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 VAR = Path(os.environ.get("KEHU_BENCH_SQLITE_DIR", "/tmp/pipeline_bench"))
@@ -181,16 +182,6 @@ def measure(actor, runs: int) -> dict:
             "raw_sql_p95_ms": round(rp95 * 1000, 1), "ratio": round(p50 / rp50, 2) if rp50 else None,
             "target": f"<= {TARGET_SECONDS:g} s", "met": p95 <= TARGET_SECONDS}
 
-
-def merge(results: list) -> None:
-    try:
-        existing = json.loads(RESULTS.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
 
 
 def main(argv=None) -> int:

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from bench.run import FIELD_KEY, ROOT, SECRET
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 SQLITE_DIR = Path(os.environ.get("KEHU_BENCH_RECEPTION_DIR", "/tmp/reception_bench"))
@@ -253,16 +254,6 @@ def measure_next_turn(db: str, calls: int = 500) -> dict:
             "ratio": round(raw_rate / rate, 1) if raw_rate else None, "turns_spread": fair,
             "target": "fair turns (spread <= 1)", "met": fair is not None and fair <= 1, "load_avg_1m": load()}
 
-
-def merge(results: list) -> None:
-    try:
-        existing = json.loads(RESULTS.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
 
 
 def main(argv=None) -> int:

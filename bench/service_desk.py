@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from bench.run import PASSWORD, ROOT, VAR, Client, RawSQL, configure, fig, start_server, token
-from bench.workdays import merge
+from bench.run import merge_results as merge
 
 TARGETS = {"sla_sweep_first": ("seconds", 5.0), "sla_sweep_idle": ("seconds", 5.0),
            "complaint_board_open": ("p95", 50)}

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from bench.run import FIELD_KEY, SECRET
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 VAR = Path(os.environ.get("KEHU_BENCH_SURVEY_REPORT_DIR", "/tmp/survey_report_bench"))
@@ -426,16 +427,6 @@ def measure_raw(username: str, runs: int = 3) -> float:
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
-
-def merge(results: list) -> None:
-    try:
-        existing = json.loads(RESULTS.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=2) + "\n")
 
 
 def main(argv=None) -> int:

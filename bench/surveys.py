@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench.run import FIELD_KEY, SECRET
+from bench.run import merge_results as merge
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 VAR = Path(os.environ.get("KEHU_BENCH_SURVEYS_DIR", "/tmp/surveys_bench"))
@@ -153,16 +154,6 @@ def measure_raw() -> tuple[float, int]:
         pass
     return seconds, rows
 
-
-def merge(results: list) -> None:
-    try:
-        existing = json.loads(RESULTS.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    ours = {(r["name"], r["db"]) for r in results}
-    kept = [r for r in existing if not (isinstance(r, dict) and (r.get("name"), r.get("db")) in ours)]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(kept + results, ensure_ascii=False, indent=1) + "\n")
 
 
 def main(argv=None) -> int:

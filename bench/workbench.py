@@ -170,7 +170,7 @@ def main(argv=None) -> list:
     (RESULTS / f"workbench-{args.db}-{args.scale}.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=1) + "\n")
     if args.write_latest:
-        from bench.workdays import merge
+        from bench.run import merge_results as merge
 
         merge(results)
     return results

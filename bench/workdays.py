@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.run import merge_results as merge
 from kehu.workdays import statutory
 from kehu.workdays.calendar import SlaRule, WorkCalendar
 
@@ -51,21 +51,6 @@ def emit(results: list, name: str, per_s: float, calls_sample: int) -> None:
     results.append(row)
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
-
-def merge(results: list, path: Path = RESULTS) -> None:
-    """Replace the entries named like ours in ``path``, keep the rest, write atomically."""
-    try:
-        existing = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        existing = []
-    if not isinstance(existing, list):
-        existing = []
-    ours = {r["name"] for r in results}
-    merged = [r for r in existing if not (isinstance(r, dict) and r.get("name") in ours)] + results
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(merged, ensure_ascii=False, indent=1) + "\n")
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> list:
