@@ -26,4 +26,7 @@ def navigation(request):
         "can_see_admission": (user.has_kehu_perm(Perm.CUSTOMER_WRITE) or user.has_kehu_perm(Perm.QUALIFICATION_VERIFY)
                               or user.has_kehu_perm(Perm.QUALIFICATION_MANAGE)),
         "can_see_surveys": user.has_kehu_perm(Perm.SURVEY_MANAGE) or user.has_kehu_perm(Perm.SURVEY_ENTER),
+        # The survey tabs: surveys and questionnaires are the managers' pages, interviews the enterers'.
+        "can_manage_surveys": user.has_kehu_perm(Perm.SURVEY_MANAGE),
+        "can_enter_surveys": user.has_kehu_perm(Perm.SURVEY_ENTER),
     }

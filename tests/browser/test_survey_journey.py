@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from tests.browser.survey_fill import fill_survey
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = os.environ.get("KEHU_SCREENSHOTS", "/tmp/shots/surveys")
@@ -52,21 +54,7 @@ def test_customer_answers_on_a_phone_and_the_manager_sees_the_response_counted(o
     expect(phone.get_by_test_id("survey-form")).to_be_visible()
     expect(phone.get_by_test_id("survey-customer")).to_have_text("浙江华星石化有限公司")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
-    for x in q.questions.order_by("position"):
-        name = f"q{x.pk}"
-        if x.kind == "matrix":
-            for o in x.options:
-                phone.get_by_test_id(f"answer-{name}-{o['value']}-4").check()
-        elif x.kind == "nps":
-            phone.get_by_test_id(f"answer-{name}-9").click()
-        elif x.kind == "rating_10":
-            phone.get_by_test_id(f"answer-{name}-8").click()
-        elif x.kind == "rating_5":
-            phone.get_by_test_id(f"answer-{name}-{2 if x.dimension == 'product_price' else 4}").click()
-        elif x.kind in ("single", "multiple"):
-            phone.get_by_test_id(f"answer-{name}-{x.options[0]['value']}").check()
-        elif x.kind == "text":
-            phone.get_by_test_id(f"answer-{name}").fill("交货及时，产品质量稳定，价格偏高")
+    fill_survey(phone, q, nps=9, rating_10=8, price=2, text="交货及时，产品质量稳定，价格偏高")
     shot(phone, "phone-questionnaire")
     phone.get_by_test_id("survey-submit").click()
     expect(phone.get_by_test_id("survey-thanks")).to_be_visible()

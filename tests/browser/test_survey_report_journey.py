@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from tests.browser.survey_fill import fill_survey
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = os.environ.get("KEHU_SCREENSHOTS", "/tmp/shots/surveys")
@@ -70,21 +72,7 @@ def test_a_phone_answer_is_counted_in_the_generated_report(org, new_page):
     phone.goto(f"/s/{token}/")
     expect(phone.get_by_test_id("survey-form")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
-    for x in q.questions.order_by("position"):
-        name = f"q{x.pk}"
-        if x.kind == "matrix":
-            for o in x.options:
-                phone.get_by_test_id(f"answer-{name}-{o['value']}-4").check()
-        elif x.kind == "nps":
-            phone.get_by_test_id(f"answer-{name}-3").click()
-        elif x.kind == "rating_10":
-            phone.get_by_test_id(f"answer-{name}-6").click()
-        elif x.kind == "rating_5":
-            phone.get_by_test_id(f"answer-{name}-{1 if x.dimension == 'product_price' else 4}").click()
-        elif x.kind in ("single", "multiple"):
-            phone.get_by_test_id(f"answer-{name}-{x.options[-1]['value']}").check()
-        elif x.kind == "text":
-            phone.get_by_test_id(f"answer-{name}").fill("价格偏高，售后响应太慢，投诉三天才有人联系")
+    fill_survey(phone, q, nps=3, rating_10=6, price=1, option=-1, text="价格偏高，售后响应太慢，投诉三天才有人联系")
     phone.get_by_test_id("survey-submit").click()
     expect(phone.get_by_test_id("survey-thanks")).to_be_visible()
     assert FollowUp.objects.get(campaign=campaign).customer_id == huaxing.pk  # with the response

@@ -33,6 +33,20 @@ def _raise_if_access(exc: DomainError) -> None:
         raise exc
 
 
+def _post(request, success: str, apply) -> tuple[HttpResponse | None, dict]:
+    """Run one POSTed change: on success a message and a redirect back to the same list (so a reload does not
+    post again); on a refusal the errors to show on the page (4xx), access errors raised as such."""
+    try:
+        apply()
+    except (DomainError, ValueError) as exc:
+        if isinstance(exc, ValueError):
+            exc = DomainError(_("Not valid."))
+        _raise_if_access(exc)
+        return None, _errors(exc)
+    messages.success(request, success)
+    return redirect(request.get_full_path()), {}
+
+
 def _owners(actor):
     """Who may own an action: active users of the actor's scope (departments), for the select."""
     User = get_user_model()
@@ -173,22 +187,13 @@ def my_actions(request):
     """The action items I own (and, for a survey manager, every open item of the surveys in scope)."""
     errors = {}
     if request.method == "POST":
-        try:
-            services.action_item_update(
-                actor=request.user,
-                item_id=int(request.POST.get("item") or 0),
-                data={
-                    "status": request.POST.get("status") or None,
-                    "closing_note": request.POST.get("closing_note"),
-                },
-            )
-            messages.success(request, _("The action was updated."))
-            return redirect(request.get_full_path())
-        except (DomainError, ValueError) as exc:
-            if isinstance(exc, ValueError):
-                exc = DomainError(_("Not valid."))
-            _raise_if_access(exc)
-            errors = _errors(exc)
+        done, errors = _post(request, _("The action was updated."), lambda: services.action_item_update(
+            actor=request.user,
+            item_id=int(request.POST.get("item") or 0),
+            data={"status": request.POST.get("status") or None, "closing_note": request.POST.get("closing_note")},
+        ))
+        if done:
+            return done
     mine = request.GET.get("all") != "1" or not survey_selectors.can_manage(request.user)
     show = request.GET.get("show") or "open"
     page_ = selectors.action_item_list(
@@ -221,19 +226,13 @@ def follow_ups(request):
     """Follow-ups of detractors and low scores: mine (the account manager's), or every one in my scope."""
     errors = {}
     if request.method == "POST":
-        try:
-            services.follow_up_close(
-                actor=request.user,
-                follow_up_id=int(request.POST.get("follow_up") or 0),
-                note=request.POST.get("note", ""),
-            )
-            messages.success(request, _("The follow-up was closed."))
-            return redirect(request.get_full_path())
-        except (DomainError, ValueError) as exc:
-            if isinstance(exc, ValueError):
-                exc = DomainError(_("Not valid."))
-            _raise_if_access(exc)
-            errors = _errors(exc)
+        done, errors = _post(request, _("The follow-up was closed."), lambda: services.follow_up_close(
+            actor=request.user,
+            follow_up_id=int(request.POST.get("follow_up") or 0),
+            note=request.POST.get("note", ""),
+        ))
+        if done:
+            return done
     mine = request.GET.get("all") != "1"
     status = request.GET.get("status") or "open"
     campaign = request.GET.get("campaign")

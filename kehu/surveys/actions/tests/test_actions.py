@@ -511,3 +511,26 @@ def test_an_executive_closes_any_follow_up_in_the_company(world, answered):
     assert selectors.follow_up_list(actor=org.executive).items == [f]
     services.follow_up_close(actor=org.executive, follow_up_id=f.pk, note="总经理亲自回访")
     assert FollowUp.objects.get(pk=f.pk).closed_by_id == org.executive.pk
+
+
+def test_survey_tabs_and_menu_link_only_to_pages_the_user_may_open(world, answered, client):
+    """An account manager (may enter answers, not manage surveys) sees no Surveys or Questionnaires tab, and the
+    menu takes them to the interviews; every link they are shown opens. A survey manager sees all five tabs."""
+    import re
+
+    org, _book = world
+    client.force_login(org.rep2)
+    page = client.get(reverse("survey_actions:follow_ups")).content.decode()
+    assert 'data-testid="tab-questionnaires"' not in page and 'data-testid="tab-surveys"' not in page
+    assert 'data-testid="tab-interviews"' in page and 'data-testid="tab-actions"' in page
+    menu = re.search(r'href="([^"]+)" data-testid="nav-surveys"', page).group(1)
+    assert menu == reverse("surveys:interviews")
+    tabs = re.search(r'data-testid="surveys-tabs".*?</nav>', page, re.S).group(0)
+    for href in re.findall(r'href="([^"]+)"', tabs) + [menu]:
+        assert client.get(href).status_code == 200, href
+    assert client.get(reverse("surveys:questionnaires")).status_code == 403
+    client.force_login(org.manager)
+    page = client.get(reverse("survey_actions:follow_ups")).content.decode()
+    assert all(f'data-testid="tab-{t}"' in page for t in ("surveys", "questionnaires", "interviews", "follow-ups",
+                                                          "actions"))
+    assert re.search(r'href="([^"]+)" data-testid="nav-surveys"', page).group(1) == reverse("surveys:list")
