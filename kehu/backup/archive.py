@@ -34,7 +34,7 @@ from pathlib import Path
 from django.conf import settings
 
 FORMAT = 1
-SKIP_VAR = ("huey.sqlite3", "backups")  # the task queue (transient) and backups themselves
+SKIP_VAR = ("huey.sqlite3", "backups", "cache")  # the task queue and the file cache (transient), backups themselves
 
 KEY_REMINDER = (
     "KEY ESCROW: this backup does NOT contain the encryption keys. Mobiles, ID numbers and the stored upload "
@@ -301,6 +301,27 @@ def _pg_is_empty(db: dict) -> bool:
         conn.close()
 
 
+def clear_cache() -> str:
+    """Drop Kehu's cached rows (token → user, session users, scopes) after a restore: they describe the database
+    that was there before. On Redis only Kehu's keys go (``<KEY_PREFIX>:*``, scanned), never the whole Redis
+    database, which a deployment may share with the task queue; a file or memory cache is cleared whole."""
+    from django.core.cache import caches
+
+    done = []
+    for alias, conf in settings.CACHES.items():
+        cache, prefix = caches[alias], conf.get("KEY_PREFIX")
+        if conf["BACKEND"].endswith("RedisCache") and prefix:
+            client = cache._cache.get_client(write=True)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            for i in range(0, len(keys), 1000):
+                client.delete(*keys[i:i + 1000])
+            done.append(f"{alias} ({len(keys)} keys under {prefix}:)")
+        else:
+            cache.clear()
+            done.append(alias)
+    return "the cache " + ", ".join(done)
+
+
 def restore(archive: Path, *, target: Target | None = None, var_dir: Path | None = None,
             log: Callable[[str], None] = print) -> dict:
     """Restore an archive into an EMPTY database and var dir, then recompute every table's count and checksum
@@ -364,6 +385,8 @@ def restore(archive: Path, *, target: Target | None = None, var_dir: Path | None
             problems.append(f"file {rel}: missing or different")
     if problems:
         raise BackupError("restore differs from the backup:\n" + "\n".join(problems[:50]))
+    cleared = clear_cache()
+    log(f"cleared {cleared}: cached users and tokens of the database that was there before")
     log(f"restored {archive}: {len(tables)} tables, {sum(t['rows'] for t in tables.values())} rows and "
         f"{len(manifest['files'])} var files, counts and checksums identical to the backup's manifest")
     if manifest.get("key_fingerprint") != key_fingerprint():

@@ -159,3 +159,48 @@ def test_missing_pg_dump_gives_a_clear_error(monkeypatch, settings):
     monkeypatch.setattr(archive.Path, "glob", lambda self, _p: iter(()))
     with pytest.raises(archive.BackupError, match="pg_dump was not found"):
         archive.pg_tool("pg_dump")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite round trip")
+def test_restore_clears_the_cached_users_and_a_backup_leaves_the_file_cache_out(seeded, tmp_path):
+    """A cached token or user describes the database before the restore: it goes. The file cache under var/ is
+    transient: not archived, and not a reason to call a var dir "not empty"."""
+    from django.core.cache import cache
+
+    (seeded / "cache").mkdir()
+    (seeded / "cache" / "x.djcache").write_bytes(b"stale")
+    path, manifest, _out = _backup(tmp_path, seeded)
+    assert not any(rel.startswith("cache/") for rel in manifest["files"])
+    cache.set("access:token:abc", 42)
+    var2 = tmp_path / "var2"
+    (var2 / "cache").mkdir(parents=True)
+    (var2 / "cache" / "y.djcache").write_bytes(b"stale")
+    out: list[str] = []
+    archive.restore(path, target=archive.Target("sqlite", path=tmp_path / "r.sqlite3"), var_dir=var2, log=out.append)
+    assert cache.get("access:token:abc") is None
+    assert any(line.startswith("cleared the cache") for line in out)
+
+
+def test_clear_cache_on_redis_drops_only_kehus_keys(settings):
+    """On a Redis shared with other users (the task queue, say) only Kehu's prefixed keys are deleted."""
+    import redis
+    from django.core.cache import caches
+
+    url = "redis://127.0.0.1:6379/13"
+    try:
+        raw = redis.Redis.from_url(url)
+        raw.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    raw.flushdb()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                                   "KEY_PREFIX": "kehu"}}
+    try:
+        caches["default"].set("access:token:abc", 42)
+        raw.set("huey.queue.x", b"task")
+        assert "1 keys under kehu:" in archive.clear_cache()
+        assert caches["default"].get("access:token:abc") is None and raw.get("huey.queue.x") == b"task"
+    finally:
+        raw.flushdb()
+        caches["default"].close()
