@@ -242,12 +242,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_env() -> dict:
+    """The benchmark's server runs in production mode over plain HTTP on loopback: without these it would answer
+    every request with a redirect to HTTPS (and set cookies a plain-HTTP client never sends back)."""
+    env = os.environ.copy()
+    env.setdefault("KEHU_SSL_REDIRECT", "0")
+    env.setdefault("KEHU_SECURE_COOKIES", "0")
+    return env
+
+
 def start_server(workers: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     proc = subprocess.Popen([gunicorn, "kehu.wsgi:application", "--workers", str(workers), "--worker-class", "gthread",
                              "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "--keep-alive", "75"], cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+                             "--keep-alive", "75"], cwd=ROOT, env=server_env(), start_new_session=True)
     for _ in range(300):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
