@@ -9,7 +9,7 @@ SCALE ?= 1000000
 CUSTOMERS ?= 2000
 export KEHU_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: run test install demo lint format bench bench-quick clean messages
+.PHONY: run test install demo lint format bench bench-quick load clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,6 +54,11 @@ messages: $(STAMP)
 # Benchmarks at SCALE customers (default 1,000,000; `make bench SCALE=100000` for a quick run).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --scale $(SCALE)
+
+# Load test with Locust: 2 app servers against PostgreSQL (bench/README.md "Load test").
+load: $(STAMP)
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python -m bench.load --db postgres --scale $(SCALE) --reuse
 
 clean:
 	rm -rf var .pytest_cache
