@@ -322,15 +322,21 @@ def interaction_create(*, actor, data: dict, files: Iterable | None = None) -> t
     returns the row the first request made and True (decided by the database's unique key, so two racing
     requests make one row). Attachments given in ``files`` as (name, chunks) are stored with it.
 
-    The key is looked up only when the insert collides with it (or the request is refused): a fresh key —
-    nearly every request — costs no look-up, and a replay still answers with the first row whatever its
-    payload says now (the look-up comes before any refusal is raised)."""
+    The key is looked up only when the insert collides with it (or the request is refused, or it brings
+    files, which a replay must not store again): a fresh key — nearly every request — costs no look-up, and a
+    replay still answers with the first row whatever its payload says now (the look-up comes before any
+    refusal is raised)."""
     require_write(actor)
     now = timezone.now()
     key = _client_key(data.get("client_key"))
+    files = list(files or [])
+    if files and key is not None:  # a replay with its photos: answer before storing them again
+        existing = _replayed(actor, key)
+        if existing is not None:
+            return existing, True
     try:
         values = clean(data, actor=actor, now=now)
-        stored = [_store(name, chunks) for name, chunks in (files or [])]
+        stored = [_store(name, chunks) for name, chunks in files]
         if len(stored) > config()["attachments_per_interaction"]:
             raise Invalid(_("Too many attachments."), fields={"file": [_("Too many attachments.")]})
     except (Invalid, NotFound, Forbidden):

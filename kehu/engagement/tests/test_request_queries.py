@@ -76,7 +76,10 @@ def test_the_360_thread_page_costs_a_constant_number_of_statements(org, client, 
     ]  # the session's user: cached
     # the session row read and written, the customer, which kinds of items the customer has (one statement
     # for every provider), the follow-ups; nothing per item, nothing for the kinds it has none of
-    assert len(many) <= 6, many
+    # (the session's save is a savepoint and its release inside the test's transaction: BEGIN/COMMIT outside
+    # it, transaction control, not queries)
+    sql = [s for s in many if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert len(sql) <= 6, sql
     assert len([s for s in many if "engagement_interaction" in s]) == 2, many  # the kinds, the follow-ups
     assert not [s for s in many if '"sales_deal"."' in s or '"service_desk_complaint"."' in s]
 

@@ -124,6 +124,20 @@ def test_a_replay_answers_the_first_row_even_when_its_payload_would_now_be_refus
         record(org.rep, hx, summary="", channel="fax")
 
 
+def test_a_replay_with_its_photo_answers_the_first_row_and_stores_nothing_again(org, hx, var):
+    key = str(uuid.uuid4())
+    first, _ = services.interaction_create(
+        actor=org.rep, data={"customer": hx.pk, "channel": "visit", "summary": "拜访", "client_key": key},
+        files=[("a.jpg", [JPEG])])
+    stored = sorted(p.name for p in services.attachment_dir().iterdir())
+    again, replayed = services.interaction_create(
+        actor=org.rep, data={"customer": hx.pk, "channel": "visit", "summary": "拜访", "client_key": key},
+        files=[("b.jpg", [JPEG + b"another photo"])])
+    assert replayed and again.pk == first.pk
+    assert sorted(p.name for p in services.attachment_dir().iterdir()) == stored
+    assert InteractionAttachment.objects.count() == 1
+
+
 def test_another_users_client_key_is_a_conflict_not_a_read(org, hx):
     key = str(uuid.uuid4())
     record(org.rep, hx, client_key=key)
