@@ -35,17 +35,51 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 os.environ.setdefault("KEHU_BENCH_PG_DB", "kehu_bench_followups")
+# A production-mode server over plain HTTP: without these every in-process page answers 301 to https.
+os.environ.setdefault("KEHU_SSL_REDIRECT", "0")
+os.environ.setdefault("KEHU_SECURE_COOKIES", "0")
 
-from bench.run import RESULTS, ROOT, Client, RawSQL, build, configure, fig, pct, start_server, token  # noqa: E402
+from bench.run import RESULTS, ROOT, Client, RawSQL, build, configure, fig, pct, token  # noqa: E402
 
 TIMELINE_TARGET_MS = 50
 CREATE_TARGET = 300
 PAGE = 20
 
 
+def start_server(workers: int, wait: float = 240) -> tuple:
+    """bench.run.start_server with a longer wait: on the shared box at a load of 10+ three workers importing
+    Django took longer than its 30 s."""
+    import shutil
+    import subprocess
+
+    from bench.run import free_port
+
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    proc = subprocess.Popen([gunicorn, "kehu.wsgi:application", "--workers", str(workers), "--worker-class", "gthread",
+                             "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "--keep-alive", "75"], cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/api/v1/openapi.json")
+            c.getresponse().read()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise RuntimeError("gunicorn did not start")
+
+
 def emit(results: list, row: dict) -> None:
+    try:  # the shared box's load beside every figure
+        row.setdefault("load_avg", open("/proc/loadavg").read().split()[0])
+    except OSError:
+        pass
     results.append(row)
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
@@ -234,6 +268,50 @@ def bench_create(db: str, url: str, scale: int, seconds: float, workers: int) ->
             "met": rate >= CREATE_TARGET and errors[0] == 0}
 
 
+def profile_create(requests: int) -> None:
+    """``requests`` creates through Django's handler in-process (Bearer token, no socket) under cProfile: the
+    top functions by cumulative and by own CPU time to bench/results/engagement-create-profile.txt."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.conf import settings
+    from django.test import Client as DjangoClient
+
+    from kehu.access.models import User
+    from kehu.access.services import token_create
+    from kehu.customers.models import Customer
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    rep = User.objects.get(username="bench_rep00_1")
+    _t, key = token_create(actor=rep, name=f"profile-{uuid.uuid4().hex[:6]}")
+    mine = list(Customer.objects.filter(owner=rep, deleted_at__isnull=True).values_list("id", flat=True)[:200])
+    client, rng = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {key}"), random.Random(3)
+
+    def one():
+        r = client.post("/api/v1/engagement/interactions", content_type="application/json", data={
+            "customer": rng.choice(mine), "channel": "phone", "summary": "电话沟通下月提货计划", "next_step": "发送报价单",
+            "next_step_due": str(dt.date.today() + dt.timedelta(days=3)), "client_key": str(uuid.uuid4())})
+        assert r.status_code == 201, (r.status_code, r.content[:300])
+    for _ in range(5):
+        one()
+    prof = cProfile.Profile(time.process_time)  # CPU, not the wait for a busy server
+    t, c = time.perf_counter(), time.process_time()
+    prof.enable()
+    for _ in range(requests):
+        one()
+    prof.disable()
+    wall, cpu = (time.perf_counter() - t) * 1000 / requests, (time.process_time() - c) * 1000 / requests
+    out = io.StringIO()
+    out.write(f"# {requests} creates in-process: {wall:.1f} ms wall, {cpu:.1f} ms CPU each (profiled)\n")
+    for order in ("cumulative", "tottime"):
+        pstats.Stats(prof, stream=out).sort_stats(order).print_stats(40)
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_callees("services.py.*interaction_create|clean")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "engagement-create-profile.txt").write_text(out.getvalue())
+    print(out.getvalue()[:200], file=sys.stderr)
+
+
 def main(argv=None) -> list:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -244,6 +322,8 @@ def main(argv=None) -> list:
     ap.add_argument("--create-seconds", type=float, default=15)
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--only", choices=["timeline", "create"], default=None)
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="profile N creates in-process instead (bench/results/engagement-create-profile.txt)")
     ap.add_argument("--write-latest", action="store_true", help="merge into bench/results/latest.json")
     args = ap.parse_args(argv)
     url = configure(args.db, args.scale)
@@ -259,6 +339,9 @@ def main(argv=None) -> list:
 
     django.setup()
     customer_id = seed_thread(args.interactions)
+    if args.profile:
+        profile_create(args.profile)
+        return []
     results: list = []
     if args.only in (None, "timeline"):
         for row in bench_timeline(args.db, url, args.scale, customer_id, args.requests):

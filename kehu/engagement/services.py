@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -276,23 +276,74 @@ def models_nulls_last(field: str):
     return F(field).asc(nulls_last=True)
 
 
+def summary_record(interaction: Interaction) -> None:
+    """Count a just-inserted follow-up into its customer's summary with one statement: an upsert that adds it
+    to the counts and takes it as the last contact / the next open step only where it is newer / sooner than
+    what the row holds (the database evaluates the CASEs against the row as committed — PostgreSQL's ON
+    CONFLICT DO UPDATE locks it and re-reads it — so two follow-ups recorded at once both count and the
+    later one wins). The same ordering as summary_refresh: last by (occurred_at, id), next open step by
+    (due date, nulls last, id); the new row's id is the highest, so it wins no tie. Only for a fresh insert
+    (its step cannot be done yet); a correction, a tick or a reopen recounts with summary_refresh."""
+    ops = connection.ops
+    table = ops.quote_name(CustomerContactSummary._meta.db_table)
+    has_step = bool(interaction.next_step) and interaction.next_step_done_at is None
+    at = ops.adapt_datetimefield_value(interaction.occurred_at)
+    due = ops.adapt_datefield_value(interaction.next_step_due) if has_step else None
+    now = ops.adapt_datetimefield_value(timezone.now())
+    newer = (f"({table}.last_contact_at IS NULL OR excluded.last_contact_at > {table}.last_contact_at"
+             f" OR (excluded.last_contact_at = {table}.last_contact_at"
+             f" AND excluded.last_interaction_id > COALESCE({table}.last_interaction_id, 0)))")
+    if has_step:
+        sooner = (f"({table}.next_interaction_id IS NULL OR (excluded.next_step_due IS NOT NULL"
+                  f" AND ({table}.next_step_due IS NULL OR excluded.next_step_due < {table}.next_step_due)))")
+    else:
+        sooner = "(1 = 0)"
+    sets = [f"{col} = CASE WHEN {newer} THEN excluded.{col} ELSE {table}.{col} END"
+            for col in ("last_contact_at", "last_interaction_id", "last_channel")]
+    sets += [f"{col} = CASE WHEN {sooner} THEN excluded.{col} ELSE {table}.{col} END"
+             for col in ("next_step", "next_step_due", "next_interaction_id")]
+    sets += [f"open_steps = {table}.open_steps + excluded.open_steps",
+             f"interactions = {table}.interactions + 1", "updated_at = excluded.updated_at"]
+    sql = (f"INSERT INTO {table} (customer_id, last_contact_at, last_interaction_id, last_channel, next_step,"
+           " next_step_due, next_interaction_id, open_steps, interactions, updated_at)"
+           " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s)"
+           f" ON CONFLICT (customer_id) DO UPDATE SET {', '.join(sets)}")
+    with connection.cursor() as cur:
+        cur.execute(sql, [interaction.customer_id, at, interaction.pk, interaction.channel,
+                          interaction.next_step if has_step else "", due, interaction.pk if has_step else None,
+                          1 if has_step else 0, now])
+
+
+
 # ---------------------------------------------------------------- writes
 
 def interaction_create(*, actor, data: dict, files: Iterable | None = None) -> tuple[Interaction, bool]:
     """Record a follow-up for a customer in the actor's scope. With a client key it is idempotent: a replay
     returns the row the first request made and True (decided by the database's unique key, so two racing
-    requests make one row). Attachments given in ``files`` as (name, chunks) are stored with it."""
+    requests make one row). Attachments given in ``files`` as (name, chunks) are stored with it.
+
+    The key is looked up only when the insert collides with it (or the request is refused, or it brings
+    files, which a replay must not store again): a fresh key — nearly every request — costs no look-up, and a
+    replay still answers with the first row whatever its payload says now (the look-up comes before any
+    refusal is raised)."""
     require_write(actor)
     now = timezone.now()
-    key = data.get("client_key")
-    if key not in (None, ""):
+    key = _client_key(data.get("client_key"))
+    files = list(files or [])
+    if files and key is not None:  # a replay with its photos: answer before storing them again
         existing = _replayed(actor, key)
         if existing is not None:
             return existing, True
-    values = clean(data, actor=actor, now=now)
-    stored = [_store(name, chunks) for name, chunks in (files or [])]
-    if len(stored) > config()["attachments_per_interaction"]:
-        raise Invalid(_("Too many attachments."), fields={"file": [_("Too many attachments.")]})
+    try:
+        values = clean(data, actor=actor, now=now)
+        stored = [_store(name, chunks) for name, chunks in files]
+        if len(stored) > config()["attachments_per_interaction"]:
+            raise Invalid(_("Too many attachments."), fields={"file": [_("Too many attachments.")]})
+    except (Invalid, NotFound, Forbidden):
+        existing = _replayed(actor, key) if key is not None else None
+        if existing is None:
+            raise
+        return existing, True
     contacts = values.pop("contacts")
     customer = values.pop("_customer")
     try:
@@ -305,7 +356,7 @@ def interaction_create(*, actor, data: dict, files: Iterable | None = None) -> t
             # What the caller shows next, without reading it back.
             interaction.fresh_contact_ids = contacts
             interaction.fresh_attachments = [_attach(actor, interaction, info)[0] for info in stored]
-            summary_refresh(interaction.customer_id)
+            summary_record(interaction)
             audit_record(actor=actor, action="interaction.create", obj=interaction,
                          changes={"channel": interaction.channel, "customer": interaction.customer_id,
                                   **({"next_step_due": str(interaction.next_step_due)}
@@ -313,20 +364,25 @@ def interaction_create(*, actor, data: dict, files: Iterable | None = None) -> t
                                   **({"location": True} if interaction.latitude is not None else {})})
             interaction_recorded(interaction, actor=actor)
     except IntegrityError:
-        # The same key committed by a racing request between our look-up and our insert.
-        existing = _replayed(actor, values.get("client_key")) if values.get("client_key") else None
+        # A replay, or the same key committed by a racing request: the unique key refused our row.
+        existing = _replayed(actor, key) if key is not None else None
         if existing is None:
             raise
         return existing, True
     return interaction, False
 
 
-def _replayed(actor, key) -> Interaction | None:
+def _client_key(key) -> uuid.UUID | None:
+    if key in (None, ""):
+        return None
     try:
-        key = uuid.UUID(str(key))
+        return uuid.UUID(str(key))
     except (ValueError, AttributeError):
         raise Invalid(_("The client key must be a UUID."),
                       fields={"client_key": [_("The client key must be a UUID.")]}) from None
+
+
+def _replayed(actor, key: uuid.UUID) -> Interaction | None:
     existing = Interaction.objects.filter(client_key=key).first()
     if existing is None:
         return None

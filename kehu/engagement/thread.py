@@ -12,7 +12,7 @@ from kehu.engagement.models import Channel
 from kehu.engagement.selectors import interaction_base
 
 
-@thread_provider("followup", label=gettext_lazy("Follow-ups"))
+@thread_provider("followup", label=gettext_lazy("Follow-ups"), source="engagement.Interaction")
 def followup_thread(actor, customer_id, before, limit):
     qs = interaction_base(actor=actor).filter(customer_id=customer_id)
     if before is not None:

@@ -74,10 +74,29 @@ def test_the_360_thread_page_costs_a_constant_number_of_statements(org, client, 
     assert not [
         s for s in many if 'FROM "access_user" WHERE "access_user"."id"' in s
     ]  # the session's user: cached
-    # the session row read and written, the customer, one query per thread provider; nothing per item
-    from kehu.customers.profile import thread_providers
+    # the session row read and written, the customer, which kinds of items the customer has (one statement
+    # for every provider), the follow-ups; nothing per item, nothing for the kinds it has none of
+    # (the session's save is a savepoint and its release inside the test's transaction: BEGIN/COMMIT outside
+    # it, transaction control, not queries)
+    sql = [s for s in many if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert len(sql) <= 6, sql
+    assert len([s for s in many if "engagement_interaction" in s]) == 2, many  # the kinds, the follow-ups
+    assert not [s for s in many if '"sales_deal"."' in s or '"service_desk_complaint"."' in s]
 
-    assert len(many) <= 2 + 3 + 1 + len(thread_providers()), many
+
+def test_the_thread_asks_only_the_providers_whose_kinds_the_customer_has(org, thread):
+    from kehu.customers.profile import customer_kinds, customer_thread, thread_providers
+
+    hx, grow = thread
+    assert customer_kinds(hx.pk) == set()
+    assert customer_thread(actor=org.rep, customer_id=hx.pk) == ([], None)
+    grow(2)
+    assert customer_kinds(hx.pk) == {"followup"}
+    with CaptureQueriesContext(connection) as ctx:
+        items, _next = customer_thread(actor=org.rep, customer_id=hx.pk)
+    assert [i.kind for i in items] == ["followup", "followup"] and len(ctx.captured_queries) == 2
+    # every provider of the other apps has a table to ask, so none is called blind
+    assert all(p.source for p in thread_providers()), [p.key for p in thread_providers() if not p.source]
 
 
 def test_a_trivial_authenticated_api_request_is_one_statement(org, client, django_assert_max_num_queries):

@@ -94,21 +94,48 @@ def test_replay_with_same_client_key_returns_the_first_row_never_a_second(org, h
     assert AuditEntry.objects.filter(action="interaction.create").count() == 1
 
 
-def test_replay_decided_by_the_unique_key_when_the_lookup_missed(org, hx, monkeypatch):
-    """Two racing requests: the second's look-up ran before the first committed; the database's unique key
-    refuses its insert and it answers with the first row."""
-    key = str(uuid.uuid4())
-    first, _ = record(org.rep, hx, client_key=key)
+def test_replay_decided_by_the_unique_key_a_fresh_key_costs_no_look_up(org, hx, monkeypatch):
+    """The key is not looked up before the insert (two racing requests would both miss it anyway): a fresh key
+    inserts without a look-up; a replay's insert is refused by the database's unique key and only then is the
+    first row looked up and answered."""
     real = services._replayed
     calls = []
 
-    def missed_once(actor, k):
+    def counted(actor, k):
         calls.append(k)
-        return None if len(calls) == 1 else real(actor, k)
+        return real(actor, k)
 
-    monkeypatch.setattr(services, "_replayed", missed_once)
-    again, replayed = record(org.rep, hx, client_key=key)
-    assert replayed and again.pk == first.pk and Interaction.objects.count() == 1
+    monkeypatch.setattr(services, "_replayed", counted)
+    key = str(uuid.uuid4())
+    first, replayed1 = record(org.rep, hx, client_key=key)
+    assert not replayed1 and calls == []
+    again, replayed2 = record(org.rep, hx, client_key=key)
+    assert replayed2 and again.pk == first.pk and Interaction.objects.count() == 1
+    assert calls == [uuid.UUID(key)]
+    assert AuditEntry.objects.filter(action="interaction.create").count() == 1
+
+
+def test_a_replay_answers_the_first_row_even_when_its_payload_would_now_be_refused(org, hx):
+    key = str(uuid.uuid4())
+    first, _ = record(org.rep, hx, client_key=key)
+    again, replayed = record(org.rep, hx, client_key=key, summary="", channel="fax")
+    assert replayed and again.pk == first.pk
+    with pytest.raises(Invalid):  # without the key the same payload is refused
+        record(org.rep, hx, summary="", channel="fax")
+
+
+def test_a_replay_with_its_photo_answers_the_first_row_and_stores_nothing_again(org, hx, var):
+    key = str(uuid.uuid4())
+    first, _ = services.interaction_create(
+        actor=org.rep, data={"customer": hx.pk, "channel": "visit", "summary": "拜访", "client_key": key},
+        files=[("a.jpg", [JPEG])])
+    stored = sorted(p.name for p in services.attachment_dir().iterdir())
+    again, replayed = services.interaction_create(
+        actor=org.rep, data={"customer": hx.pk, "channel": "visit", "summary": "拜访", "client_key": key},
+        files=[("b.jpg", [JPEG + b"another photo"])])
+    assert replayed and again.pk == first.pk
+    assert sorted(p.name for p in services.attachment_dir().iterdir()) == stored
+    assert InteractionAttachment.objects.count() == 1
 
 
 def test_another_users_client_key_is_a_conflict_not_a_read(org, hx):
@@ -160,6 +187,29 @@ def test_summary_keeps_the_latest_contact_and_the_earliest_open_step(org, hx):
     summary = CustomerContactSummary.objects.get(customer=hx)
     assert summary.last_interaction_id == new.pk and summary.last_channel == "wechat"
     assert summary.next_interaction_id == old.pk and summary.open_steps == 2
+
+
+SUMMARY_FIELDS = ("last_contact_at", "last_interaction_id", "last_channel", "next_step", "next_step_due",
+                  "next_interaction_id", "open_steps", "interactions")
+
+
+def test_the_create_upsert_keeps_the_same_summary_a_recount_would(org, hx):
+    """The create counts its row into the summary with one upsert (no lock, no recount): after every create,
+    in any order of back-dated contacts, equal moments, earlier/later/equal/missing due dates and follow-ups
+    without a step, the row equals what summary_refresh recomputes from the thread."""
+    now = timezone.now().replace(microsecond=0)
+    today = timezone.localdate()
+    plan = [  # (days ago, channel, next step, due in days)
+        (5, "phone", "寄样品", 3), (9, "visit", "", None), (5, "wechat", "确认报价", 3), (1, "email", "报价", None),
+        (0, "phone", "", None), (20, "visit", "回访", 1), (0, "wechat", "签合同", None), (3, "phone", "送货", 1),
+        (30, "email", "催款", 0)]
+    for ago, channel, step, due in plan:
+        record(org.rep, hx, occurred_at=(now - dt.timedelta(days=ago)).isoformat(), channel=channel,
+               next_step=step, next_step_due=str(today + dt.timedelta(days=due)) if due is not None else None)
+        kept = CustomerContactSummary.objects.values(*SUMMARY_FIELDS).get(customer=hx)
+        services.summary_refresh(hx.pk)
+        assert kept == CustomerContactSummary.objects.values(*SUMMARY_FIELDS).get(customer=hx)
+    assert kept["interactions"] == len(plan) and kept["open_steps"] == 7
 
 
 def test_photo_attached_type_sniffed_from_content_and_kept_once(org, hx, var):
