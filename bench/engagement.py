@@ -35,44 +35,18 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 os.environ.setdefault("KEHU_BENCH_PG_DB", "kehu_bench_followups")
 # A production-mode server over plain HTTP: without these every in-process page answers 301 to https.
 os.environ.setdefault("KEHU_SSL_REDIRECT", "0")
 os.environ.setdefault("KEHU_SECURE_COOKIES", "0")
 
-from bench.run import RESULTS, ROOT, Client, RawSQL, build, configure, fig, pct, token  # noqa: E402
+from bench.run import RESULTS, ROOT, Client, RawSQL, build, configure, fig, pct, start_server, token  # noqa: E402
 
 TIMELINE_TARGET_MS = 50
 CREATE_TARGET = 300
 PAGE = 20
 
-
-def start_server(workers: int, wait: float = 240) -> tuple:
-    """bench.run.start_server with a longer wait: on the shared box at a load of 10+ three workers importing
-    Django took longer than its 30 s."""
-    import shutil
-    import subprocess
-
-    from bench.run import free_port
-
-    port = free_port()
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    proc = subprocess.Popen([gunicorn, "kehu.wsgi:application", "--workers", str(workers), "--worker-class", "gthread",
-                             "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "--keep-alive", "75"], cwd=ROOT, env=os.environ.copy(), start_new_session=True)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            c.request("GET", "/api/v1/openapi.json")
-            c.getresponse().read()
-            return proc, port
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGTERM)
-    raise RuntimeError("gunicorn did not start")
 
 
 def emit(results: list, row: dict) -> None:

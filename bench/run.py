@@ -260,13 +260,16 @@ def server_env() -> dict:
     return env
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen, int]:
+def start_server(workers: int, wait: float = 240) -> tuple[subprocess.Popen, int]:
+    """gunicorn in production mode on a free loopback port, returned once /readyz answers (within ``wait``
+    seconds: on the shared box at a load of 10+ workers importing Django took more than 30 s)."""
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     proc = subprocess.Popen([gunicorn, "kehu.wsgi:application", "--workers", str(workers), "--worker-class", "gthread",
                              "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
                              "--keep-alive", "75"], cwd=ROOT, env=server_env(), start_new_session=True)
-    for _ in range(600):  # /readyz: the database answers (the OpenAPI document took seconds to build under load)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:  # /readyz: the database answers (not the OpenAPI document: slow to build)
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             c.request("GET", "/readyz")
