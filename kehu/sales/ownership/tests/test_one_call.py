@@ -54,25 +54,29 @@ def _rows(reg: Registration) -> dict:
         "audit": (entry.actor_id, entry.actor_name, entry.ip, entry.object_type, entry.object_repr == name,
                   {**entry.changes, "customer": entry.changes["customer"] == reg.customer_id}),
         "notifications": [(u, t.replace(name, "<name>"), b, r) for u, t, b, r in notes],
-        "returned": (reg.pk == stored.pk, reg.customer.name == name, reg.rep_id, reg.customer_id),
+        "returned": (reg.pk == stored.pk, reg.customer.name == name, reg.customer_id == stored.customer_id,
+                     reg.rep_id, reg.channel, reg.valid_until == stored.valid_until),
     }
 
 
-def test_the_one_call_writes_what_the_python_path_writes(org, book, policy, paths, monkeypatch, settings):
+def test_the_one_call_writes_what_the_python_path_writes(org, book, policy, paths, monkeypatch, settings,
+                                                         django_capture_on_commit_callbacks):
     settings.KEHU_NOTIFY_CHANNELS = ["inapp", "email"]
     org.rep.email = "zhangwei@example.com"
     org.rep.save(update_fields=["email"])
     now = at(2026, 3, 15)
     versions = {c: Customer.objects.get(pk=book[c].pk).version for c in ("huaxing", "dongfang")}
     mail.outbox.clear()
-    fast = services.registration_create(actor=org.north_rep, customer_id=book["huaxing"].pk, channel=Channel.CALL,
-                                        note="电话联系", now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        fast = services.registration_create(actor=org.north_rep, customer_id=book["huaxing"].pk,
+                                            channel=Channel.CALL, note="电话联系", now=now)
     assert paths == []  # one call, no Python path
     fast_mail = [(m.to, m.subject.replace(book["huaxing"].name, "<name>")) for m in mail.outbox]
     mail.outbox.clear()
     monkeypatch.setattr(services, "_register_in_one_call", lambda **kw: None)
-    slow = services.registration_create(actor=org.north_rep, customer_id=book["dongfang"].pk, channel=Channel.CALL,
-                                        note="电话联系", now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        slow = services.registration_create(actor=org.north_rep, customer_id=book["dongfang"].pk,
+                                            channel=Channel.CALL, note="电话联系", now=now)
     assert paths == [book["dongfang"].pk]
     slow_mail = [(m.to, m.subject.replace(book["dongfang"].name, "<name>")) for m in mail.outbox]
     a, b = _rows(fast), _rows(slow)
