@@ -456,7 +456,10 @@ def _register_in_one_call(*, actor, customer_id, channel: str, note: str, now) -
     if reg_id is None:
         return None
     transaction.on_commit(request_seal, robust=True)  # at once when the call was its own transaction
-    customer = Customer(pk=customer_id, name=name, owner_id=actor.pk, department_id=actor.department_id)
+    # Loaded as .only() would load it (the other fields deferred, read on access): building a full instance with
+    # the defaults of its ~40 other fields was a third of this function's CPU.
+    customer = Customer.from_db(connection.alias, ["id", "name", "owner_id", "department_id"],
+                                [customer_id, name, actor.pk, actor.department_id])
     registration.pk, registration.created_at, registration.customer = reg_id, stamp, customer
     registration._state.adding, registration._state.db = False, connection.alias
     if owner_id != actor.pk and is_active and any(c != "inapp" for c in channels):
