@@ -21,7 +21,10 @@ Measures (one JSON line each, merged into bench/results/latest.json by name and 
   each; threads of one process would measure the GIL) call the service ``registration_create`` (not HTTP:
   permission, the look-up, the register row and the conditional claim INSERT … ON CONFLICT, the owner move with
   its history row, the previous owner's notification, the audit entry) on distinct customers owned by another
-  rep for <seconds>; target ≥ 500/s on PostgreSQL. Also the CPU per registration: the clients' process time
+  rep for <seconds>; target ≥ 500/s on PostgreSQL. On PostgreSQL these registrations take the one-call path
+  (``ownership_register``, migration ownership/0003; the Python path decides every other case). No Huey worker
+  runs: on the SQLite queue the audit seal's shared "pending" marker then stays, and a registration enqueues
+  nothing (one seal per 10 s when the marker goes stale; kehu/audit/tasks.py). Also the CPU per registration: the clients' process time
   and (PostgreSQL) the CPU of their server backends, read from /proc (the server runs on this machine) — a
   figure the machine's load does not change much. Raw: threads of one process run the statements that decide
   and record a registration — claim INSERT … ON CONFLICT DO NOTHING RETURNING, register INSERT, customer
