@@ -451,8 +451,8 @@ def _register_in_one_call(*, actor, customer_id, channel: str, note: str, now) -
             " %s::text, %s::inet, %s::jsonb, %s::text, %s::text, %s::text)",
             [customer_id, actor.pk, actor.department_id, channel, now, until, note, stamp, cfg()["pool_username"],
              timezone.localtime(now).date(), ItemState.OPEN, ReferralState.PENDING, Channel.VISIT,
-             actor.get_username(), current_ip.get(), json.dumps(changes), head, tail, link_head])
-        reg_id, name, owner_id, department_id, is_active, email, username, display_name = cur.fetchone()
+             actor.get_username(), current_ip.get() or None, json.dumps(changes), head, tail, link_head])
+        reg_id, name, owner_id, _department_id, is_active, email, username, display_name = cur.fetchone()
     if reg_id is None:
         return None
     transaction.on_commit(request_seal, robust=True)  # at once when the call was its own transaction

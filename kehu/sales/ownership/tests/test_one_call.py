@@ -64,6 +64,9 @@ def test_the_one_call_writes_what_the_python_path_writes(org, book, policy, path
     settings.KEHU_NOTIFY_CHANNELS = ["inapp", "email"]
     org.rep.email = "zhangwei@example.com"
     org.rep.save(update_fields=["email"])
+    from kehu.access.context import current_ip
+
+    token = current_ip.set("10.8.0.15")  # the request's address, in both audit entries
     now = at(2026, 3, 15)
     versions = {c: Customer.objects.get(pk=book[c].pk).version for c in ("huaxing", "dongfang")}
     mail.outbox.clear()
@@ -79,12 +82,14 @@ def test_the_one_call_writes_what_the_python_path_writes(org, book, policy, path
                                             channel=Channel.CALL, note="电话联系", now=now)
     assert paths == [book["dongfang"].pk]
     slow_mail = [(m.to, m.subject.replace(book["dongfang"].name, "<name>")) for m in mail.outbox]
+    current_ip.reset(token)
     a, b = _rows(fast), _rows(slow)
     assert a["customer"][3] == versions["huaxing"] + 1 and b["customer"][3] == versions["dongfang"] + 1
     a["customer"], b["customer"] = a["customer"][:3], b["customer"][:3]
     assert a == b
     assert a["history"][6] == {"owner": [org.rep.pk, org.north_rep.pk],
                                "department": [org.rep.department_id, org.north_rep.department_id]}
+    assert a["audit"][2] == "10.8.0.15"
     assert a["audit"][5]["owner"] == [org.rep.pk, org.north_rep.pk] and a["audit"][5]["from_pool"] is False
     assert len(a["notifications"]) == 1 and a["notifications"][0][0] == org.rep.pk
     assert fast_mail == slow_mail and len(fast_mail) == 1
