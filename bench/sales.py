@@ -21,7 +21,10 @@ Measures (one JSON line each, merged into bench/results/latest.json by name and 
   each; threads of one process would measure the GIL) call the service ``registration_create`` (not HTTP:
   permission, the look-up, the register row and the conditional claim INSERT … ON CONFLICT, the owner move with
   its history row, the previous owner's notification, the audit entry) on distinct customers owned by another
-  rep for <seconds>; target ≥ 500/s on PostgreSQL. Also the CPU per registration: the clients' process time
+  rep for <seconds>; target ≥ 500/s on PostgreSQL. On PostgreSQL these registrations take the one-call path
+  (``ownership_register``, migration ownership/0003; the Python path decides every other case). No Huey worker
+  runs: on the SQLite queue the audit seal's shared "pending" marker then stays, and a registration enqueues
+  nothing (one seal per 10 s when the marker goes stale; kehu/audit/tasks.py). Also the CPU per registration: the clients' process time
   and (PostgreSQL) the CPU of their server backends, read from /proc (the server runs on this machine) — a
   figure the machine's load does not change much. Raw: threads of one process run the statements that decide
   and record a registration — claim INSERT … ON CONFLICT DO NOTHING RETURNING, register INSERT, customer
@@ -578,23 +581,33 @@ def registration_statements(lanes) -> list[str]:
             log.append("[prepared] " + sql)
         return own(self, sql, params)
 
+    python_path = services._register
+
+    def in_transaction(**kwargs):
+        # The Python path runs in transaction.atomic: its BEGIN and COMMIT are round trips too on PostgreSQL
+        # (SQLite's BEGIN IMMEDIATE goes through the cursor: the wrapper sees it). The one-call path on
+        # PostgreSQL is a single statement in autocommit: no BEGIN, no COMMIT.
+        if connection.vendor == "postgresql":
+            log.append("BEGIN")
+        return python_path(**kwargs)
+
     services._Cursor.execute = traced
+    services._register = in_transaction
     try:
         with connection.execute_wrapper(wrapper):
             connection.ensure_connection()
-            # registration_create is one transaction (@transaction.atomic): its BEGIN and COMMIT are round trips too
-            # (SQLite's BEGIN IMMEDIATE goes through the cursor: the wrapper sees it)
-            if connection.vendor == "postgresql":
-                log.append("BEGIN")
             services.registration_create(actor=actor, customer_id=cid, channel="call")
-            log.append("COMMIT")
+            if connection.vendor != "postgresql" or log[0] == "BEGIN":
+                log.append("COMMIT")
     finally:
         services._Cursor.execute = own
+        services._register = python_path
     return log
 
 
 def profile_registrations(lanes, n: int, out: str | None) -> dict:
-    """cProfile ``n`` registrations in this process, one after another; wall, process CPU and server CPU."""
+    """cProfile ``n`` registrations in this process, one after another, timed by this process's CPU (waiting for
+    the server does not show); wall, process CPU and server CPU."""
     import cProfile
     import pstats
 
@@ -604,7 +617,7 @@ def profile_registrations(lanes, n: int, out: str | None) -> dict:
     users = {u.pk: u for u in User.objects.filter(role="account_manager")}
     pairs = [pair for lane in lanes for pair in lane][:n]
     s0, c0, t0 = server_cpu(), time.process_time(), time.perf_counter()
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)  # CPU, not wall: the waits for the server are not ours
     prof.enable()
     for rep, cid in pairs:
         services.registration_create(actor=users[rep], customer_id=cid, channel="call")

@@ -4,6 +4,7 @@ newest entries, and the worker wiring (after commit, debounced; every minute) se
 
 import json
 import logging
+import os
 from io import StringIO
 
 import pytest
@@ -185,3 +186,56 @@ def test_the_viewer_and_the_api_show_sealed_and_unsealed(client, org, api_client
     items = api.get("/audit", {"limit": 3}).json()["items"]
     assert [(e["id"], e["sealed"], e["seq"]) for e in items][:2] == [(newest.pk, False, None), (items[1]["id"], True, sealed)]
     assert items[0]["hash"] is None and items[1]["hash"]
+
+
+def test_request_seal_on_the_sqlite_queue_enqueues_once_while_a_seal_is_pending(monkeypatch, tmp_path):
+    """On the SQLite queue the processes share a "seal pending" marker: the commit that creates it enqueues
+    the seal, later commits find it and enqueue nothing, the seal removes it when it starts (so the next commit
+    enqueues again), a stale marker (its task lost, no worker) is taken over, and a failed enqueue leaves no
+    marker behind."""
+    calls, marker = [], tmp_path / "huey.sqlite3.seal-pending"
+    monkeypatch.setattr(tasks, "_inline", lambda: False)
+    monkeypatch.setattr(tasks, "pending_marker", lambda: str(marker))
+    monkeypatch.setattr(tasks, "audit_seal_task", lambda not_before=None: calls.append(not_before))
+    tasks.request_seal()
+    assert calls == [None] and marker.exists()
+    for _ in range(5):
+        tasks.request_seal()
+    assert len(calls) == 1
+    tasks._clear_pending()  # what the seal does first, before reading the entries
+    assert not marker.exists()
+    tasks.request_seal()
+    tasks.request_seal()
+    assert len(calls) == 2
+    old = marker.stat().st_mtime - tasks.STALE_SECONDS - 1
+    os.utime(marker, (old, old))
+    tasks.request_seal()
+    tasks.request_seal()
+    assert len(calls) == 3
+
+    def broken(not_before=None):
+        raise OSError("queue unavailable")
+
+    tasks._clear_pending()
+    monkeypatch.setattr(tasks, "audit_seal_task", broken)
+    with pytest.raises(OSError):
+        tasks.request_seal()
+    assert not marker.exists()
+
+
+def test_the_seal_task_removes_the_marker_before_it_seals(monkeypatch, tmp_path, db):
+    marker = tmp_path / "huey.sqlite3.seal-pending"
+    marker.touch()
+    monkeypatch.setattr(tasks, "pending_marker", lambda: str(marker))
+    seen = []
+    monkeypatch.setattr(tasks, "audit_seal", lambda: seen.append(marker.exists()) or 0)
+    tasks.audit_seal_task.call_local()
+    assert seen == [False]
+    marker.touch()
+    tasks.audit_seal_periodic.call_local()
+    assert seen == [False, False]
+
+
+def test_the_marker_is_used_only_for_a_queued_sqlite_huey():
+    """Immediate mode (tests) seals inline; Redis keeps the per-process debounce."""
+    assert tasks.pending_marker() is None  # HUEY.immediate in tests
