@@ -16,7 +16,7 @@ from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from kehu.customers.models import Customer
-from kehu.grading.kinds.base import months_back
+from kehu.grading.kinds.base import Window, months_back
 from kehu.grading.models import HandScore
 from kehu.orders.models import Order, Payment
 
@@ -64,14 +64,19 @@ def monthly_rows(*, as_of: dt.date, months: int) -> list[dict]:
     return list(rows.values())
 
 
-def customer_facts(*, as_of: dt.date, with_scores: bool = False) -> dict[int, dict]:
-    """customer → {owner_id, department_id, first_order_month, lifetime_amount[, scores]} for the population."""
+def customer_facts(*, as_of: dt.date, with_scores: bool = False, with_history: bool = True) -> dict[int, dict]:
+    """customer → {owner_id, department_id, first_order_month, lifetime_amount[, scores]} for the population
+    (``with_history`` False: without the first order month and lifetime amount, which ABC and RFM never read —
+    their GROUP BY runs over every order ever)."""
     facts = {pk: {"owner_id": owner, "department_id": dept, "first_order_month": None, "lifetime_amount": Decimal(0)}
              for pk, owner, dept in graded_customers().values_list("pk", "owner_id", "department_id").iterator(
                  chunk_size=5000)}
-    history = (Order.objects.filter(order_date__lte=as_of, customer_id__in=graded_customers().values("pk"))
-               .values("customer_id").annotate(first=Min("order_date"), lifetime=Coalesce(Sum("amount"), ZERO))
-               .order_by())
+    if not with_history:
+        history = ()
+    else:
+        history = (Order.objects.filter(order_date__lte=as_of, customer_id__in=graded_customers().values("pk"))
+                   .values("customer_id").annotate(first=Min("order_date"), lifetime=Coalesce(Sum("amount"), ZERO))
+                   .order_by())
     for row in history:
         item = facts.get(row["customer_id"])
         if item is not None:
@@ -84,6 +89,53 @@ def customer_facts(*, as_of: dt.date, with_scores: bool = False) -> dict[int, di
             if cid in facts:
                 facts[cid].setdefault("scores", {})[dimension] = score
     return facts
+
+
+def window(*, as_of: dt.date, months: int, chunk: int = 20000) -> Window | None:
+    """The ABC / RFM / scorecard inputs (kinds.base.Window) over the ``months`` ending with ``as_of``'s month in
+    one GROUP BY per table — a row per customer instead of ``monthly_rows``' Python dict per customer and month
+    (several GB at a million customers). PostgreSQL only (numeric sums are exact, so summing the window at once
+    gives what adding up the months gives); None on SQLite, whose float sums the kinds add month by month."""
+    if connection.vendor != "postgresql":
+        return None
+    span = months_back(as_of, months)
+    bounds = span[1:] + [as_of + dt.timedelta(days=1)]
+    mid = span[len(span) // 2]
+    stages = list(getattr(settings, "KEHU_GRADING_STAGES", ("customer",)))
+    population = ("customer_id IN (SELECT id FROM customers_customer WHERE deleted_at IS NULL AND stage IN "
+                  f"({', '.join(['%s'] * len(stages))}))")
+    active = " + ".join("CASE WHEN COALESCE(SUM(CASE WHEN order_date >= %s AND order_date < %s THEN amount END), 0) "
+                        "<> 0 THEN 1 ELSE 0 END" for _m in span)
+    active_params = [d for pair in zip(span, bounds, strict=True) for d in pair]
+    zero = Decimal(0)
+    sums: dict[int, dict[str, Decimal]] = {}
+    last: dict[int, dt.date] = {}
+    halves: dict[int, tuple[Decimal, Decimal, int]] = {}
+    with connection.cursor() as cur:
+        cur.execute("SELECT customer_id, SUM(quantity_t), SUM(amount), SUM(gross_margin), COUNT(*), MAX(order_date), "
+                    "SUM(CASE WHEN order_date < %s THEN amount END), SUM(CASE WHEN order_date >= %s THEN amount END), "
+                    f"{active} FROM orders_order WHERE order_date >= %s AND order_date <= %s AND {population} "
+                    "GROUP BY customer_id", [mid, mid, *active_params, span[0], as_of, *stages])
+        while rows := cur.fetchmany(chunk):
+            for cid, q, a, gm, n, day, first, second, months_active in rows:
+                sums[cid] = {"quantity_t": q if q is not None else zero, "amount": a if a is not None else zero,
+                             "gross_margin": gm if gm is not None else zero, "order_count": Decimal(n),
+                             "due_amount": zero, "paid_on_time_amount": zero}
+                last[cid] = day
+                halves[cid] = (first if first is not None else zero, second if second is not None else zero,
+                               months_active)
+        cur.execute("SELECT customer_id, SUM(amount), SUM(CASE WHEN paid_date <= due_date THEN amount END) "
+                    f"FROM orders_payment WHERE due_date >= %s AND due_date <= %s AND {population} "
+                    "GROUP BY customer_id", [span[0], as_of, *stages])
+        while rows := cur.fetchmany(chunk):
+            for cid, due, on_time in rows:
+                per = sums.get(cid)
+                if per is None:
+                    per = sums[cid] = {"quantity_t": zero, "amount": zero, "gross_margin": zero, "order_count": zero}
+                    halves[cid] = (zero, zero, 0)
+                per["due_amount"] = due if due is not None else zero
+                per["paid_on_time_amount"] = on_time if on_time is not None else zero
+    return Window(sums, last, halves)
 
 
 # ---------------------------------------------------------------- the set-based path (threshold, consecutive)
