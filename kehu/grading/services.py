@@ -266,7 +266,7 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                    .values_list("customer_id", "grade", "policy_id", "overridden_until_run").iterator(chunk_size=10000)
                    if cid in facts}
         # One row per customer from SQL on PostgreSQL; SQLite adds up the months' float sums as the kinds do.
-        rows_in = metrics.window(as_of=as_of, months=config["months"])
+        rows_in = metrics.window(as_of=as_of, months=config["months"], with_halves=scored)
         if rows_in is None:
             rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
         results = kind.grade(config, rows=rows_in, customers=facts,

@@ -12,7 +12,16 @@ archive's), so orders get this dedicated service instead, reusing kehu/imports/p
   the same file again after an interruption writes only what is missing.
 
 Customers are found in the actor's scope by id (客户编号), unified social credit code or exact name.
-Imported history is not checked against the payment terms (those guard new orders)."""
+Imported history is not checked against the payment terms (those guard new orders). A row with a control
+character (NUL …) in a read cell is a row error (PostgreSQL cannot store NUL).
+
+Orders on PostgreSQL (``_PgOrders``): each batch's cells go as text into a temporary staging table (one COPY)
+and are looked up, validated and converted in SQL — the customer in scope, the plain-row rules of
+``_fast_order``, the external ids already imported — and the good rows are written with one ``INSERT …
+SELECT … ON CONFLICT DO NOTHING``. Rows SQL does not pass go through the general cleaning as on SQLite, for
+their messages (the same as SQLite's, the dry run's the same as the commit's) or, when the general cleaning
+accepts them (2026/3/1, 1,200.5, a sales rep, XLSX cells), to be written as SQLite writes them.
+kehu/orders/tests/test_import_sql.py proves both paths report and write the same."""
 
 from __future__ import annotations
 

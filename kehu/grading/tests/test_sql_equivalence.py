@@ -159,6 +159,7 @@ def test_window_kinds_grade_like_the_pure_kind(org, seed, case):
         if window is not None:
             months = base.months_back(as_of, cfg["months"])
             assert window == base.window_of(metrics.monthly_rows(as_of=as_of, months=cfg["months"]), months)
+            assert metrics.window(as_of=as_of, months=cfg["months"], with_halves=False).sums == window.sums
         facts = metrics.customer_facts(as_of=as_of, with_scores=True)
         previous = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade"))
         expected = KINDS[kind].grade(cfg, rows=metrics.monthly_rows(as_of=as_of, months=cfg["months"]),
