@@ -680,6 +680,6 @@ class _PgOrders:
                 targets=[bulk_fk.Target("orders_order", staged={"customer_id": "customer_id"},
                                         values={"created_by_id": self.actor.pk})]):
             cur.execute(insert, args)
-        written = cur.rowcount
+            written = cur.rowcount  # before the context's own statements reset it
         self.report.skipped_existing += rows - written  # imported meanwhile by another import of the file
         return first, last, written

@@ -130,6 +130,7 @@ def test_sql_validation_writes_and_reports_what_the_python_path_does(org, tmp_pa
               "quantity_t", "amount", "gross_margin", "channel", "currency", "source", "created_by_id")
     reports = {}
     rows = {}
+    monkeypatch.setattr(imports, "BULK_FK_CHECK_AFTER", 1)  # the foreign keys checked per batch (kehu.bulk_fk)
     for sql in (False, True):
         monkeypatch.setattr(imports, "SQL_VALIDATION", sql)
         dry = order_import(actor=org.rep, path=path, file_name="r.csv", batch_size=200)
