@@ -266,7 +266,9 @@ def history_page(db: str, url: str, scale: dict, results: list, n: int, ids: lis
 
 
 def other_kinds(args, admin, as_of: dt.date, scale: dict, results: list) -> None:
-    """First and repeat run of the kinds that read a Python row per customer and month (kinds' ``grade``)."""
+    """Preview, first and repeat run of the kinds graded by their pure ``grade`` (ABC, RFM, scorecard, key
+    account) over one row per customer (kehu.grading.metrics.window on PostgreSQL, monthly_rows on SQLite);
+    raw SQL: the per-customer GROUP BY of their window and the INSERT … SELECT of a grade per customer."""
     from kehu.grading import services
     from kehu.grading.kinds import KINDS
 
@@ -276,6 +278,15 @@ def other_kinds(args, admin, as_of: dt.date, scale: dict, results: list) -> None
         raw_w = raw_write(args.db, as_of, config.get("months", 12))
         policy = services.policy_create(actor=admin, name=f"bench-{kind}", kind=kind, config=config)
         services.policy_activate(actor=admin, policy_id=policy.pk)
+        name = f"grading_preview_{kind}"
+        TARGETS.setdefault(name, ("seconds", 30))
+        t, c = time.perf_counter(), time.process_time()
+        preview = services.run_preview(actor=admin, policy_id=policy.pk, as_of=as_of)
+        seconds = time.perf_counter() - t
+        emit(results, {"name": name, **scale, "load_avg_1m": round(load(), 1), "as_of": as_of.isoformat(),
+                       "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - c, 2),
+                       "changed": preview["changed"], "raw_sql_seconds": round(raw_s, 2),
+                       "ratio": round(seconds / raw_s, 1), "months": config.get("months")})
         for name in (f"grading_regrade_{kind}", f"grading_regrade_{kind}_again"):
             TARGETS.setdefault(name, ("seconds", 60))
             t, c = time.perf_counter(), time.process_time()

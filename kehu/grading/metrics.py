@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from kehu.customers.models import Customer
-from kehu.grading.kinds.base import months_back
+from kehu.grading.kinds.base import Window, months_back
 from kehu.grading.models import HandScore
 from kehu.orders.models import Order, Payment
 
@@ -64,14 +65,19 @@ def monthly_rows(*, as_of: dt.date, months: int) -> list[dict]:
     return list(rows.values())
 
 
-def customer_facts(*, as_of: dt.date, with_scores: bool = False) -> dict[int, dict]:
-    """customer → {owner_id, department_id, first_order_month, lifetime_amount[, scores]} for the population."""
+def customer_facts(*, as_of: dt.date, with_scores: bool = False, with_history: bool = True) -> dict[int, dict]:
+    """customer → {owner_id, department_id, first_order_month, lifetime_amount[, scores]} for the population
+    (``with_history`` False: without the first order month and lifetime amount, which ABC and RFM never read —
+    their GROUP BY runs over every order ever)."""
     facts = {pk: {"owner_id": owner, "department_id": dept, "first_order_month": None, "lifetime_amount": Decimal(0)}
              for pk, owner, dept in graded_customers().values_list("pk", "owner_id", "department_id").iterator(
                  chunk_size=5000)}
-    history = (Order.objects.filter(order_date__lte=as_of, customer_id__in=graded_customers().values("pk"))
-               .values("customer_id").annotate(first=Min("order_date"), lifetime=Coalesce(Sum("amount"), ZERO))
-               .order_by())
+    if not with_history:
+        history = ()
+    else:
+        history = (Order.objects.filter(order_date__lte=as_of, customer_id__in=graded_customers().values("pk"))
+                   .values("customer_id").annotate(first=Min("order_date"), lifetime=Coalesce(Sum("amount"), ZERO))
+                   .order_by())
     for row in history:
         item = facts.get(row["customer_id"])
         if item is not None:
@@ -84,6 +90,71 @@ def customer_facts(*, as_of: dt.date, with_scores: bool = False) -> dict[int, di
             if cid in facts:
                 facts[cid].setdefault("scores", {})[dimension] = score
     return facts
+
+
+WINDOW_WORK_MEM = "256MB"  # a million customers' aggregates hashed in memory instead of spilled to disk
+
+
+@contextmanager
+def _work_mem(cur, value: str):
+    """``work_mem`` raised for the statements inside, restored after."""
+    cur.execute("SHOW work_mem")
+    before = cur.fetchone()[0]
+    cur.execute("SELECT set_config('work_mem', %s, false)", [value])
+    yield  # on an error a transaction's rollback restores it (SET is transactional)
+    cur.execute("SELECT set_config('work_mem', %s, false)", [before])
+
+
+def window(*, as_of: dt.date, months: int, with_halves: bool = True, chunk: int = 20000) -> Window | None:
+    """The ABC / RFM / scorecard inputs (kinds.base.Window) over the ``months`` ending with ``as_of``'s month in
+    one GROUP BY per table — a row per customer instead of ``monthly_rows``' Python dict per customer and month
+    (several GB at a million customers). PostgreSQL only (numeric sums are exact, so summing the window at once
+    gives what adding up the months gives); None on SQLite, whose float sums the kinds add month by month.
+    ``with_halves`` False: without ``halves`` (only the scorecard reads them)."""
+    if connection.vendor != "postgresql":
+        return None
+    span = months_back(as_of, months)
+    mid = span[len(span) // 2]
+    stages = list(getattr(settings, "KEHU_GRADING_STAGES", ("customer",)))
+    population = ("customer_id IN (SELECT id FROM customers_customer WHERE deleted_at IS NULL AND stage IN "
+                  f"({', '.join(['%s'] * len(stages))}))")
+    # The months with an amount, as bits of one integer: amounts are never negative (Order's check), so a
+    # month's sum is not 0 exactly when one of its orders has an amount above 0.
+    base_month = span[0].year * 12 + span[0].month - 1
+    active = ("bit_or(CAST(1 AS bigint) << (CAST(EXTRACT(YEAR FROM order_date) AS integer) * 12 "
+              f"+ CAST(EXTRACT(MONTH FROM order_date) AS integer) - 1 - {int(base_month)})) FILTER (WHERE amount > 0)")
+    zero = Decimal(0)
+    sums: dict[int, dict[str, Decimal]] = {}
+    last: dict[int, dt.date] = {}
+    halves: dict[int, tuple[Decimal, Decimal, int]] = {}
+    halves_sql = ("SUM(CASE WHEN order_date < %s THEN amount END), SUM(CASE WHEN order_date >= %s THEN amount END), "
+                  f"{active}" if with_halves else "NULL, NULL, NULL")
+    with connection.cursor() as cur, _work_mem(cur, WINDOW_WORK_MEM):
+        cur.execute("SELECT customer_id, SUM(quantity_t), SUM(amount), SUM(gross_margin), COUNT(*), MAX(order_date), "
+                    f"{halves_sql} FROM orders_order WHERE order_date >= %s AND order_date <= %s AND {population} "
+                    "GROUP BY customer_id", [*([mid, mid] if with_halves else []), span[0], as_of, *stages])
+        while rows := cur.fetchmany(chunk):
+            for cid, q, a, gm, n, day, first, second, bits in rows:
+                sums[cid] = {"quantity_t": q if q is not None else zero, "amount": a if a is not None else zero,
+                             "gross_margin": gm if gm is not None else zero, "order_count": Decimal(n),
+                             "due_amount": zero, "paid_on_time_amount": zero}
+                last[cid] = day
+                if with_halves:
+                    halves[cid] = (first if first is not None else zero, second if second is not None else zero,
+                                   (bits or 0).bit_count())
+        cur.execute("SELECT customer_id, SUM(amount), SUM(CASE WHEN paid_date <= due_date THEN amount END) "
+                    f"FROM orders_payment WHERE due_date >= %s AND due_date <= %s AND {population} "
+                    "GROUP BY customer_id", [span[0], as_of, *stages])
+        while rows := cur.fetchmany(chunk):
+            for cid, due, on_time in rows:
+                per = sums.get(cid)
+                if per is None:
+                    per = sums[cid] = {"quantity_t": zero, "amount": zero, "gross_margin": zero, "order_count": zero}
+                    if with_halves:
+                        halves[cid] = (zero, zero, 0)
+                per["due_amount"] = due if due is not None else zero
+                per["paid_on_time_amount"] = on_time if on_time is not None else zero
+    return Window(sums, last, halves)
 
 
 # ---------------------------------------------------------------- the set-based path (threshold, consecutive)

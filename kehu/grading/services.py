@@ -260,11 +260,15 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                     explanation, computed = text_one(config, ctx, values, detail, final, prev)
                 rows.append((cid, final, computed, explanation, prev, owner, dept))
     else:
-        facts = metrics.customer_facts(as_of=as_of, with_scores=policy.kind in ("scorecard", "key_account"))
+        scored = policy.kind in ("scorecard", "key_account")
+        facts = metrics.customer_facts(as_of=as_of, with_scores=scored, with_history=scored)
         current = {cid: (g, pid, o) for cid, g, pid, o in CustomerGrade.objects.filter(policy_name=policy.name)
                    .values_list("customer_id", "grade", "policy_id", "overridden_until_run").iterator(chunk_size=10000)
                    if cid in facts}
-        rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
+        # One row per customer from SQL on PostgreSQL; SQLite adds up the months' float sums as the kinds do.
+        rows_in = metrics.window(as_of=as_of, months=config["months"], with_halves=scored)
+        if rows_in is None:
+            rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
         results = kind.grade(config, rows=rows_in, customers=facts,
                              previous={cid: v[0] for cid, v in current.items()}, as_of=as_of)
         for cid in sorted(results):

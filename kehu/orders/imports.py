@@ -12,11 +12,22 @@ archive's), so orders get this dedicated service instead, reusing kehu/imports/p
   the same file again after an interruption writes only what is missing.
 
 Customers are found in the actor's scope by id (客户编号), unified social credit code or exact name.
-Imported history is not checked against the payment terms (those guard new orders)."""
+Imported history is not checked against the payment terms (those guard new orders). A row with a control
+character (NUL …) in a read cell is a row error (PostgreSQL cannot store NUL).
+
+Orders on PostgreSQL (``_PgOrders``): each batch's cells go as text into a temporary staging table (one COPY)
+and are looked up, validated and converted in SQL — the customer in scope, the plain-row rules of
+``_fast_order``, the external ids already imported — and the good rows are written with one ``INSERT …
+SELECT … ON CONFLICT DO NOTHING``. Rows SQL does not pass go through the general cleaning as on SQLite, for
+their messages (the same as SQLite's, the dry run's the same as the commit's) or, when the general cleaning
+accepts them (2026/3/1, 1,200.5, a sales rep, XLSX cells), to be written as SQLite writes them.
+kehu/orders/tests/test_import_sql.py proves both paths report and write the same."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -41,6 +52,7 @@ from kehu.orders.models import Order, Payment, Source, to_tonnes
 DEFAULT_BATCH = 5_000
 ID_BLOCK = 4_096  # customer ids looked up per query
 MAX_REPORTED_ERRORS = 1_000
+SQL_VALIDATION = True  # orders on PostgreSQL: staged as text and validated in SQL (_PgOrders)
 
 # field → header aliases (compared lower-case without spaces and decorations)
 ORDER_COLUMNS = {
@@ -136,6 +148,12 @@ class _Customers:
         return None
 
 
+def _control_message(row: list, mapping: dict, columns: dict) -> str:
+    fields = [name for name in columns if (i := mapping.get(name)) is not None and i < len(row)
+              and parsing.has_control(row[i])]
+    return _("%(f)s contains a control character (such as NUL) that cannot be stored.") % {"f": "、".join(fields)}
+
+
 def _cell(row: list, mapping: dict, name: str) -> str:
     i = mapping.get(name)
     return parsing.cell_text(row[i]) if i is not None and i < len(row) else ""
@@ -217,17 +235,39 @@ def order_import(*, actor, path: Path, file_name: str, kind: str = "orders", dry
     customers = _Customers(actor)
     users = {u.pk: u for u in User.objects.filter(is_active=True)} if "sales_rep" in mapping else {}
     usernames = {u.username: u.pk for u in users.values()}
+    if kind == "orders" and connection.vendor == "postgresql" and SQL_VALIDATION:
+        pg = _PgOrders(actor=actor, mapping=mapping, report=report, source=source, dry_run=dry_run, users=users,
+                       usernames=usernames)
+        rows: list[tuple[int, list]] = []
+        for item in parsing.iter_data_rows(Path(path), info):
+            rows.append(item)
+            if len(rows) >= batch_size:
+                pg.batch(rows)
+                rows = []
+        if rows:
+            pg.batch(rows)
+        return report
     seen_external: set[str] = set()
     batch: list[tuple[int, dict]] = []
+    mapping_index = tuple(mapping.values())
     fast_index = tuple(mapping.get(name) for name in FAST_FIELDS)
     for number, row in parsing.iter_data_rows(Path(path), info):
         report.rows += 1
         errors: list[str] = []
+        ext = _cell(row, mapping, "external_id") or None
+        if any(parsing.has_control(row[i]) for i in mapping_index if i < len(row)):
+            # NUL and the other control characters: refused as the customer import and the API refuse them
+            # (PostgreSQL cannot store NUL; SQLite would keep it silently).
+            if ext is not None:
+                seen_external.add(ext)
+            report.error_count += 1
+            if len(report.errors) < MAX_REPORTED_ERRORS:
+                report.errors.append({"row": number, "messages": [_control_message(row, mapping, columns)]})
+            continue
         customer_id = customers.find(_cell(row, mapping, "customer_id"), _cell(row, mapping, "uscc"),
                                      _cell(row, mapping, "customer"))
         if customer_id is None:
             errors.append(_("Customer not found in your scope (or the name is ambiguous)."))
-        ext = _cell(row, mapping, "external_id") or None
         if ext is not None:
             if ext in seen_external:
                 errors.append(_("The external id “%(e)s” appears twice in the file.") % {"e": ext})
@@ -396,3 +436,250 @@ def _flush(actor, kind: str, batch: list[tuple[int, dict]], report: ImportReport
                               "source": source})
     report.written += len(rows)
     report.batches += 1
+
+
+# ---------------------------------------------------------------- orders on PostgreSQL: validated in SQL
+
+# The cells staged per row, in the staging table's column order (after the row number).
+STAGE_FIELDS = ("customer_id", "uscc", "customer", "external_id", "order_date", "delivered_on", "product_line",
+                "quantity", "unit", "amount", "gross_margin", "channel", "sales_rep")
+_STAGE = "orders_import_stage"
+_CHECKED = "orders_import_checked"
+_STAGE_DDL = (f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (n integer, cid text, uscc text, cname text, ext text, "
+              "day text, delivered text, line text, qty text, unit text, amount text, margin text, channel text, "
+              "rep text, dup boolean)")
+_CHECKED_DDL = (f"CREATE TEMP TABLE IF NOT EXISTS {_CHECKED} (n integer, ext text, dup boolean, customer_id bigint, "
+                "ok boolean, good boolean, existing boolean, order_date date, delivered_on date, product_line text, "
+                "quantity numeric(16, 3), unit text, quantity_t numeric(16, 3), amount numeric(16, 2), "
+                "gross_margin numeric(16, 2), channel text)")
+
+
+def _iso_date(col: str) -> str:
+    """SQL for ``dt.date.fromisoformat`` of a YYYY-MM-DD cell (ASCII digits), NULL for anything else — a
+    regular expression and the month's length instead of a cast, which would abort the statement."""
+    month_days = (f"EXTRACT(DAY FROM make_date(CAST(substr({col}, 1, 4) AS integer), "
+                  f"CAST(substr({col}, 6, 2) AS integer), 1) + INTERVAL '1 month - 1 day')")
+    return (f"CASE WHEN {col} ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' "
+            f"AND substr({col}, 1, 4) <> '0000' THEN CASE WHEN CAST(substr({col}, 9, 2) AS integer) <= {month_days} "
+            f"THEN CAST({col} AS date) END END")
+
+
+def _mapped(col: str, words: dict[str, str], params: list) -> str:
+    """SQL mapping a cell through ``words`` (NULL when it is not one of them)."""
+    params.extend(x for pair in words.items() for x in pair)
+    return f"(CASE {col} " + " ".join("WHEN %s THEN %s" for _w in words) + " END)"
+
+
+def _scope_where(actor) -> tuple[str, list]:
+    """The WHERE clause of ``customer_base(actor)`` over the unaliased customers table, with its parameters."""
+    from django.core.exceptions import EmptyResultSet
+
+    qs = customer_base(actor=actor).values("pk")
+    compiler = qs.query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.compile(qs.query.where)
+    except EmptyResultSet:
+        return "false", []
+    return sql or "true", list(params)
+
+
+def _checked_sql(actor, source: str) -> tuple[str, list]:
+    """The staged text cells of a batch → one row each in the checked table: the customer found in the actor's
+    scope (by id, else USCC, else an unambiguous exact name — as ``_Customers.find``), whether the cells pass
+    the plain-row rules of ``_fast_order`` (ISO dates, plain decimals, a known unit and channel, no sales rep),
+    the converted values, and whether the external id is already imported from ``source``."""
+    scope, scope_params = _scope_where(actor)
+    params: list = []
+    cid = ("CASE WHEN s.cid ~ '^[0-9]+$' AND CAST(s.cid AS numeric) BETWEEN 1 AND 9223372036854775807 "
+           "THEN CAST(s.cid AS bigint) END")
+    customer = (f"CASE WHEN s.cid IS NOT NULL THEN (SELECT id FROM customers_customer WHERE id = {cid} AND {scope}) "
+                f"WHEN s.uscc IS NOT NULL THEN (SELECT id FROM customers_customer WHERE uscc = s.uscc AND {scope} "
+                "ORDER BY name, id LIMIT 1) "
+                "WHEN s.cname IS NOT NULL THEN (SELECT CASE WHEN count(*) = 1 THEN min(x.id) END FROM "
+                f"(SELECT id FROM customers_customer WHERE name = s.cname AND {scope} LIMIT 2) x) END")
+    params += scope_params * 3
+    unit = _mapped("coalesce(s.unit, '')", _UNIT_WORDS, params)
+    words = {**{c: c for c in services.CHANNELS}, **{w: c for w, c in CHANNEL_WORDS.items()
+                                                       if c in services.CHANNELS}, "": "direct"}
+    channel = _mapped("coalesce(s.channel, '')", words, params)
+    qty_ok = r"s.qty ~ '^[0-9]{1,13}(\.[0-9]{1,3})?$'"
+    amount_ok = r"s.amount ~ '^[0-9]{1,14}(\.[0-9]{1,2})?$'"
+    margin_ok = r"s.margin ~ '^-?[0-9]{1,14}(\.[0-9]{1,2})?$'"
+    inner = (
+        f"SELECT s.n, s.ext, s.dup, {customer} AS customer_id, {_iso_date('s.day')} AS order_date, "
+        f"{_iso_date('s.delivered')} AS delivered_on, s.line, s.delivered IS NOT NULL AS has_delivered, "
+        f"CASE WHEN {qty_ok} THEN CAST(s.qty AS numeric(16, 3)) END AS quantity, {unit} AS unit, "
+        f"CASE WHEN {amount_ok} THEN CAST(s.amount AS numeric(16, 2)) END AS amount, "
+        f"s.margin IS NOT NULL AS has_margin, "
+        f"CASE WHEN {margin_ok} THEN CAST(s.margin AS numeric(16, 2)) END AS gross_margin, "
+        f"{channel} AS channel, s.rep IS NULL AS no_rep FROM {_STAGE} s")
+    ok = ("coalesce(v.order_date IS NOT NULL AND (NOT v.has_delivered OR v.delivered_on >= v.order_date) "
+          "AND v.line IS NOT NULL AND char_length(v.line) <= 100 AND v.quantity <> 0 AND v.unit IS NOT NULL "
+          "AND v.amount IS NOT NULL AND (NOT v.has_margin OR v.gross_margin IS NOT NULL) "
+          "AND v.channel IS NOT NULL AND v.no_rep, false)")
+    # quantity_t as to_tonnes: kg → tonnes quantized to 0.001 with Decimal's default ROUND_HALF_EVEN, which
+    # for q / 1000 is q rounded half-to-even to a whole number of kilograms.
+    half_even = ("CASE WHEN v.quantity - trunc(v.quantity) = 0.5 AND mod(trunc(v.quantity), 2) = 0 "
+                 "THEN trunc(v.quantity) ELSE round(v.quantity) END")
+    sql = (
+        f"INSERT INTO {_CHECKED} (n, ext, dup, customer_id, ok, good, existing, order_date, delivered_on, "
+        "product_line, quantity, unit, quantity_t, amount, gross_margin, channel) "
+        f"SELECT v.n, v.ext, v.dup, v.customer_id, {ok}, {ok} AND v.customer_id IS NOT NULL AND NOT v.dup, "
+        "v.ext IS NOT NULL AND EXISTS (SELECT 1 FROM orders_order o WHERE o.source = %s AND o.external_id = v.ext), "
+        "v.order_date, v.delivered_on, v.line, v.quantity, v.unit, "
+        f"CASE v.unit WHEN 't' THEN v.quantity WHEN 'kg' THEN ({half_even}) / 1000 END, "
+        f"v.amount, v.gross_margin, v.channel FROM ({inner}) v")
+    return sql, [source, *params]
+
+
+class _PgOrders:
+    """The order import on PostgreSQL: each batch's text cells are COPYed as they are into a temporary staging
+    table and looked up, validated and converted there; the good rows go into orders_order with one
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING``. Rows SQL does not pass are cleaned by ``_clean_order`` as on
+    SQLite: for their messages, or — when the general cleaning accepts what the plain-row rules did not (a
+    date as 2026/3/1, an XLSX serial date, 1,200.5, a sales rep) — to be written like SQLite writes them."""
+
+    def __init__(self, *, actor, mapping: dict, report: ImportReport, source: str, dry_run: bool, users: dict,
+                 usernames: dict):
+        self.actor, self.mapping, self.report, self.source, self.dry_run = actor, mapping, report, source, dry_run
+        self.users, self.usernames = users, usernames
+        self.index = tuple(mapping.get(name) for name in STAGE_FIELDS)
+        self.seen: set[str] = set()
+        self.sql, self.params = _checked_sql(actor, source)
+
+    def _cells(self, row: list) -> list[str] | None:
+        """The row's staged cells as text, stripped; None when one holds a control character."""
+        n = len(row)
+        cells = [row[i] if i is not None and i < n else "" for i in self.index]
+        try:
+            if parsing.CONTROL.search("".join(cells)):
+                return None
+            cells = [c.strip() for c in cells]
+        except TypeError:  # an XLSX cell (number, date): as the text the user typed
+            if any(parsing.has_control(c) for c in cells):
+                return None
+            cells = [parsing.cell_text(c) for c in cells]
+        cid = cells[0]
+        if cid and not cid.isascii() and cid.isdigit():  # full-width digits: int() reads them, as find() does
+            try:
+                cells[0] = str(int(cid))
+            except ValueError:
+                pass
+        if cells[1]:
+            cells[1] = cells[1].upper()
+        return cells
+
+    def batch(self, rows: list[tuple[int, list]]) -> None:
+        report = self.report
+        buf = io.StringIO()
+        out = csv.writer(buf, lineterminator="\n")
+        errors: list[dict] = []
+        raw: dict[int, list] = {}
+        for number, row in rows:
+            report.rows += 1
+            cells = self._cells(row)
+            if cells is None:
+                ext = _cell(row, self.mapping, "external_id")
+                if ext:
+                    self.seen.add(ext)
+                errors.append({"row": number, "messages": [_control_message(row, self.mapping, ORDER_COLUMNS)]})
+                continue
+            ext = cells[3]
+            dup = False
+            if ext:
+                dup = ext in self.seen
+                self.seen.add(ext)
+            raw[number] = row
+            out.writerow((number, *cells, "t" if dup else "f"))
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(_STAGE_DDL)
+            cur.execute(_CHECKED_DDL)
+            cur.execute(f"TRUNCATE {_STAGE}, {_CHECKED}")
+            with cur.cursor.copy(f"COPY {_STAGE} FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buf.getvalue())
+            cur.execute(self.sql, self.params)
+            cur.execute(f"SELECT n, customer_id, ok, dup FROM {_CHECKED} WHERE NOT good")
+            rejected = cur.fetchall()
+            extra: list[tuple[int, dict]] = []  # rows the general cleaning accepts
+            for number, customer_id, ok, dup in rejected:
+                messages = []
+                if customer_id is None:
+                    messages.append(_("Customer not found in your scope (or the name is ambiguous)."))
+                if dup:
+                    messages.append(_("The external id “%(e)s” appears twice in the file.") % {
+                        "e": _cell(raw[number], self.mapping, "external_id")})
+                values = None
+                if not ok:
+                    values, field_errors = _clean_order(raw[number], self.mapping, self.users, self.usernames)
+                    for name, field_messages in field_errors.items():
+                        messages.extend(f"{name}: {m}" for m in field_messages)
+                if messages:
+                    errors.append({"row": number, "messages": messages})
+                else:
+                    values.update(customer_id=customer_id, external_id=_cell(raw[number], self.mapping, "external_id") or None)
+                    extra.append((number, values))
+            errors.sort(key=lambda e: e["row"])
+            report.error_count += len(errors)
+            report.errors.extend(errors[:max(0, MAX_REPORTED_ERRORS - len(report.errors))])
+            cur.execute(f"SELECT count(*), count(*) FILTER (WHERE existing) FROM {_CHECKED} WHERE good")
+            good, existing = cur.fetchone()
+            report.valid += good + len(extra)
+            report.skipped_existing += existing
+            cur.execute(f"SELECT DISTINCT k.customer_id FROM {_CHECKED} k JOIN customers_customer c "
+                        "ON c.id = k.customer_id WHERE k.good AND NOT k.existing AND c.status <> 'active'")
+            blocked = [r[0] for r in cur.fetchall()]
+            if blocked:
+                cur.execute(f"SELECT n, customer_id FROM {_CHECKED} WHERE good AND NOT existing "
+                            "AND customer_id = ANY(%s) ORDER BY n", [blocked])
+                refused = [(n, {"customer_id": c}) for n, c in cur.fetchall()]
+                _refuse_blocked(refused, report)
+            if extra:
+                externals = [v["external_id"] for _n, v in extra if v["external_id"]]
+                there = _existing_external_ids(Order._meta.db_table, self.source, externals) if externals else set()
+                fresh = [(n, v) for n, v in extra if not v["external_id"] or v["external_id"] not in there]
+                report.skipped_existing += len(extra) - len(fresh)
+                extra = _refuse_blocked(fresh, report) if fresh else []
+            if self.dry_run:
+                return
+            written = self._write(cur, blocked)
+            tuples = []
+            if extra:
+                now = timezone.now()
+                for _n, v in extra:
+                    v = dict(v, source=self.source, created_by_id=self.actor.pk, created_at=now)
+                    rep = v.get("sales_rep")
+                    v["sales_rep_id"] = rep.pk if rep else None
+                    tuples.append(tuple(v.get(c) for c in ORDER_INSERT))
+                _insert(Order._meta.db_table, list(ORDER_INSERT), tuples)
+            first, last, count = written
+            numbers = [n for n in (first, last) if n is not None] + [n for n, _v in extra]
+            if not count and not tuples:
+                return
+            audit_record(actor=self.actor, action="order.import", object_type=Order._meta.label_lower,
+                         object_repr=_("%(n)d rows imported") % {"n": count + len(tuples)},
+                         changes={"rows": count + len(tuples), "first_row": min(numbers), "last_row": max(numbers),
+                                  "source": self.source})
+        report.written += count + len(tuples)
+        report.batches += 1
+
+    def _write(self, cur, blocked: list[int]) -> tuple[int | None, int | None, int]:
+        """The good rows that are neither imported already nor of a refused customer, in file order."""
+        where = "good AND NOT existing" + (" AND customer_id <> ALL(%s)" if blocked else "")
+        args = [blocked] if blocked else []
+        cur.execute(f"SELECT min(n), max(n), count(*) FROM {_CHECKED} WHERE {where}", args)
+        first, last, rows = cur.fetchone()
+        if not rows:
+            return None, None, 0
+        cols = ", ".join(ORDER_INSERT)
+        insert = (f"INSERT INTO orders_order ({cols}) SELECT customer_id, ext, %s, order_date, delivered_on, "
+                  "product_line, quantity, unit, quantity_t, amount, 'CNY', gross_margin, channel, NULL, %s, %s "
+                  f"FROM {_CHECKED} WHERE {where} ORDER BY n ON CONFLICT (source, external_id) DO NOTHING")
+        args = [self.source, timezone.now(), self.actor.pk, *args]
+        with bulk_fk.foreign_keys_checked(
+                cur, stage=_CHECKED, rows=rows, min_rows=BULK_FK_CHECK_AFTER,
+                targets=[bulk_fk.Target("orders_order", staged={"customer_id": "customer_id"},
+                                        values={"created_by_id": self.actor.pk})]):
+            cur.execute(insert, args)
+            written = cur.rowcount  # before the context's own statements reset it
+        self.report.skipped_existing += rows - written  # imported meanwhile by another import of the file
+        return first, last, written

@@ -19,7 +19,7 @@ class PlanIn(Schema):
     customer: int
     month: str
     product_line: str
-    participant_type: str
+    participant_type: str | None = None  # none: the type declared at account opening
     quantity_t: Decimal
     capacity_t: Decimal | None = None
     pickup_note: str = ""

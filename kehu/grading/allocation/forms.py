@@ -23,7 +23,10 @@ class PlanForm(StyledForm):
     month = forms.CharField(label=_("Month"), widget=MonthInput)
     product_line = forms.CharField(label=_("Product line"), max_length=100,
                                    widget=forms.TextInput(attrs={"list": "product-lines"}))
-    participant_type = forms.ChoiceField(label=_("Participant type"), choices=ParticipantType.choices)
+    participant_type = forms.ChoiceField(label=_("Participant type"), required=False,
+                                         choices=[("", _("As declared at account opening")),
+                                                  *ParticipantType.choices],
+                                         help_text=_("Left empty: the customer type declared at account opening."))
     quantity_t = forms.DecimalField(label=_("Planned quantity (t)"), max_digits=16, decimal_places=3,
                                     widget=forms.NumberInput(attrs=DECIMAL))
     capacity_t = forms.DecimalField(label=_("Capacity (t)"), max_digits=16, decimal_places=3, required=False,

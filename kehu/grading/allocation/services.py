@@ -99,8 +99,23 @@ TYPE_WORDS = {"直销": "direct", "直销客户": "direct", "独家代理": "exc
               "代理": "exclusive_agent", "代理商": "exclusive_agent", "经销": "dealer", "经销商": "dealer"}
 
 
-def clean_plan(data: dict, *, actor, partial_of: SalesPlan | None = None) -> tuple[dict, dict]:
-    """The plan's fields cleaned, and the errors per field (customer in the actor's scope)."""
+def declared_types(customer_ids) -> dict[int, str]:
+    """customer → the participant type declared at account opening (qualification.CustomerQualification
+    .customer_type, whose codes direct / exclusive_agent / dealer are ParticipantType's), for those that have one."""
+    from kehu.qualification.models import CustomerQualification
+
+    ids = [i for i in customer_ids if i is not None]
+    if not ids:
+        return {}
+    return {cid: code for cid, code in CustomerQualification.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "customer_type__code") if code in ParticipantType.values}
+
+
+def clean_plan(data: dict, *, actor, partial_of: SalesPlan | None = None,
+               declared: dict[int, str] | None = None) -> tuple[dict, dict]:
+    """The plan's fields cleaned, and the errors per field (customer in the actor's scope). A new plan without a
+    participant type takes the type declared for the customer at account opening (``declared``: those already
+    looked up, as ``declared_types`` gives them; else one query)."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
     if partial_of is None:
@@ -124,6 +139,9 @@ def clean_plan(data: dict, *, actor, partial_of: SalesPlan | None = None) -> tup
     values["product_line"] = line
     ptype = data.get("participant_type", partial_of.participant_type if partial_of else None)
     ptype = TYPE_WORDS.get(ptype.strip(), ptype.strip()) if isinstance(ptype, str) else ptype
+    if partial_of is None and ptype in (None, "") and "customer" not in errors:
+        pk = values["customer_id"]
+        ptype = (declared if declared is not None else declared_types([pk])).get(pk, ptype)
     if ptype not in ParticipantType.values:
         errors["participant_type"] = [_("Choose direct customer, exclusive agent or dealer.")]
     values["participant_type"] = ptype
@@ -256,7 +274,8 @@ def plan_import(*, actor, file_name: str, content: bytes, dry_run: bool = False)
             key = aliases.get(_norm(header))
             if key and key not in mapping:
                 mapping[key] = i
-        missing = [c for c in ("month", "product_line", "participant_type", "quantity_t") if c not in mapping]
+        # The type may be left out: each plan then takes the customer's type declared at account opening.
+        missing = [c for c in ("month", "product_line", "quantity_t") if c not in mapping]
         if not ({"customer_id", "customer"} & set(mapping)):
             missing.insert(0, "customer")
         if missing:
@@ -275,6 +294,16 @@ def plan_import(*, actor, file_name: str, content: bytes, dry_run: bool = False)
     row_errors: list[dict] = []
     cleaned: list[dict] = []
     seen: set[tuple] = set()
+    ids = set()
+    for _n, row in rows:
+        i = mapping.get("customer_id")
+        raw = parsing.cell_text(row[i]) if i is not None and i < len(row) else ""
+        named = parsing.cell_text(row[mapping["customer"]]) if "customer" in mapping and mapping["customer"] < len(
+            row) else ""
+        raw = raw or (named if named.isdigit() else str(names.get(named) or ""))
+        if raw.isdigit() and 0 < int(raw) < 2**63:
+            ids.add(int(raw))
+    declared = declared_types(base.filter(pk__in=ids).values_list("pk", flat=True)) if ids else {}
     for number, row in rows:
         def cell(key, row=row):
             i = mapping.get(key)
@@ -284,7 +313,7 @@ def plan_import(*, actor, file_name: str, content: bytes, dry_run: bool = False)
         values, errors = clean_plan({"customer": customer, "month": cell("month"), "product_line": cell("product_line"),
                                      "participant_type": cell("participant_type"), "quantity_t": cell("quantity_t"),
                                      "capacity_t": cell("capacity_t"), "pickup_note": cell("pickup_note")},
-                                    actor=actor)
+                                    actor=actor, declared=declared)
         key = (values.get("customer_id"), values.get("month"), values.get("product_line"))
         if not errors:
             if key in seen:

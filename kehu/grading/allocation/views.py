@@ -75,8 +75,7 @@ def plan_list(request):
 def plan_new(request):
     services.require_manage(request.user)
     initial = {"month": request.GET.get("month") or _this_month().strftime("%Y-%m"),
-               "product_line": request.GET.get("product_line") or "",
-               "participant_type": ParticipantType.EXCLUSIVE_AGENT}
+               "product_line": request.GET.get("product_line") or ""}  # the type: as declared at account opening
     form, status = PlanForm(initial=initial), 200
     if request.method == "POST":
         form = PlanForm(request.POST)

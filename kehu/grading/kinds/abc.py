@@ -20,7 +20,7 @@ from .base import (
     positive_int,
     require_mapping,
     text,
-    totals,
+    window_of,
 )
 
 DEFAULT_CONFIG = {
@@ -94,7 +94,7 @@ def lorenz(values) -> list[tuple[Decimal, Decimal]]:
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
     months = months_back(as_of, config["months"])
-    sums = totals(rows, months)
+    sums = window_of(rows, months).sums
     values = {cid: max(sums.get(cid, {}).get(config["metric"], Decimal(0)), Decimal(0)) for cid in customers}
     total = sum(values.values(), Decimal(0))
     n = len(values)

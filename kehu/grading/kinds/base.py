@@ -148,6 +148,46 @@ def totals(rows: Iterable[Mapping], months: list[dt.date]) -> dict[int, dict[str
     return out
 
 
+@dataclass
+class Window:
+    """What the ABC, RFM and scorecard kinds read of a customer's months, summed over the policy's window:
+    ``sums`` (customer → every metric, only customers with a row), ``last`` (customer → last order date in the
+    window), ``halves`` (customer → amount of the window's older half, of its newer half, and the number of months
+    with an amount). Built from ``monthly_rows`` by ``window_of`` (the pure kinds), or one row per customer in
+    SQL by kehu.grading.metrics.window (a run on PostgreSQL): the same numbers (test_sql_equivalence.py)."""
+
+    sums: dict[int, dict[str, Decimal]]
+    last: dict[int, dt.date] = field(default_factory=dict)
+    halves: dict[int, tuple[Decimal, Decimal, int]] = field(default_factory=dict)
+
+
+def window_of(rows, months: list[dt.date]) -> Window:
+    """``rows`` as a Window over ``months`` (a Window is returned as it is)."""
+    if isinstance(rows, Window):
+        return rows
+    rows = list(rows)
+    wanted = set(months)
+    last: dict[int, dt.date] = {}
+    by_month: dict[int, dict[dt.date, Decimal]] = {}
+    for row in rows:
+        month = month_start(row["month"])
+        if month not in wanted:
+            continue
+        cid = row["customer_id"]
+        per = by_month.setdefault(cid, {})
+        per[month] = per.get(month, Decimal(0)) + Decimal(str(row.get("amount") or 0))
+        if row.get("order_count"):
+            day = row.get("last_order_date") or row["month"]
+            if cid not in last or day > last[cid]:
+                last[cid] = day
+    half = len(months) // 2
+    halves = {cid: (sum((per.get(m, Decimal(0)) for m in months[:half]), Decimal(0)),
+                    sum((per.get(m, Decimal(0)) for m in months[half:]), Decimal(0)),
+                    sum(1 for m in months if per.get(m)))
+              for cid, per in by_month.items()}
+    return Window(totals(rows, months), last, halves)
+
+
 def text(d: Decimal | None) -> str | None:
     """Decimals go into explanations (JSON) as plain strings without exponent noise."""
     if d is None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from .base import Errors, Graded, months_back, positive_int, require_mapping, text, totals
+from .base import Errors, Graded, months_back, positive_int, require_mapping, text, window_of
 
 SEGMENT_KEYS = ("HHH", "LHH", "HLH", "LLH", "HHL", "LHL", "HLL", "LLL")
 
@@ -81,15 +81,8 @@ def quintile_scores(values: dict[int, Decimal | None], *, lower_is_better: bool 
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
     months = months_back(as_of, config["months"])
-    wanted = set(months)
-    sums = totals(rows, months)
-    last: dict[int, dt.date] = {}
-    for row in rows:
-        if row["month"].replace(day=1) not in wanted or not row.get("order_count"):
-            continue
-        day = row.get("last_order_date") or row["month"]
-        if row["customer_id"] not in last or day > last[row["customer_id"]]:
-            last[row["customer_id"]] = day
+    window = window_of(rows, months)
+    sums, last = window.sums, window.last
     recency = {cid: (Decimal((as_of - last[cid]).days) if cid in last else None) for cid in customers}
     frequency = {cid: sums.get(cid, {}).get("order_count", Decimal(0)) for cid in customers}
     monetary = {cid: sums.get(cid, {}).get("amount", Decimal(0)) for cid in customers}

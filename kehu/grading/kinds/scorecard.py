@@ -20,7 +20,7 @@ from .base import (
     positive_int,
     require_mapping,
     text,
-    totals,
+    window_of,
 )
 
 # Values derived from the transactions; "manual" reads the hand score from the customer's facts.
@@ -124,23 +124,21 @@ def levels(config: dict) -> list[str]:
     return [b["grade"] for b in reversed(config["bands"])]
 
 
-def derived_values(sums: dict[str, Decimal], rows_by_month: dict[dt.date, Decimal], months: list[dt.date],
+def derived_values(sums: dict[str, Decimal], halves: tuple[Decimal, Decimal, int], months: list[dt.date],
                    facts: dict) -> dict[str, Decimal | None]:
+    """``halves``: the amount of the window's older and newer half and the months with an amount (base.Window)."""
     values: dict[str, Decimal | None] = dict(sums)
     amount = sums["amount"]
     values["margin_rate"] = sums["gross_margin"] / amount if amount else None
     due = sums["due_amount"]
     values["on_time_rate"] = min(sums["paid_on_time_amount"] / due, Decimal(1)) if due else Decimal(1)
-    half = len(months) // 2
-    first = sum((rows_by_month.get(m, Decimal(0)) for m in months[:half]), Decimal(0))
-    second = sum((rows_by_month.get(m, Decimal(0)) for m in months[half:]), Decimal(0))
+    first, second, active = halves
     if first:
         values["growth"] = (second - first) / first
     else:
         values["growth"] = Decimal(1) if second else Decimal(0)
     lifetime = facts.get("lifetime_amount")
     values["lifetime_amount"] = Decimal(str(lifetime)) if lifetime is not None else amount
-    active = sum(1 for m in months if rows_by_month.get(m))
     values["active_month_share"] = Decimal(active) / len(months)
     return values
 
@@ -154,19 +152,14 @@ def scale(value: Decimal | None, zero: Decimal, full: Decimal) -> Decimal | None
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
     months = months_back(as_of, config["months"])
-    wanted = set(months)
-    sums = totals(rows, months)
-    amount_by_month: dict[int, dict[dt.date, Decimal]] = {}
-    for row in rows:
-        month = row["month"].replace(day=1)
-        if month in wanted:
-            per = amount_by_month.setdefault(row["customer_id"], {})
-            per[month] = per.get(month, Decimal(0)) + Decimal(str(row.get("amount") or 0))
+    window = window_of(rows, months)
+    sums, halves = window.sums, window.halves
     empty = {m: Decimal(0) for m in METRICS}
+    no_halves = (Decimal(0), Decimal(0), 0)
     out: dict[int, Graded] = {}
     for cid, facts in customers.items():
         facts = facts or {}
-        values = derived_values(sums.get(cid, empty), amount_by_month.get(cid, {}), months, facts)
+        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts)
         hand = facts.get("scores") or {}
         total = Decimal(0)
         parts = {}

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from kehu.customers.models import Customer
 from kehu.grading import metrics, services
-from kehu.grading.kinds import KINDS, consecutive, threshold
+from kehu.grading.kinds import KINDS, base, consecutive, threshold
 from kehu.grading.models import CustomerGrade, GradeHistory, Movement
 from kehu.orders.models import Order, Payment
 
@@ -134,3 +134,39 @@ def test_unchanged_grade_keeps_its_row_an_expiring_override_is_rewritten(org):
     others = CustomerGrade.objects.filter(policy_name="保留").exclude(pk=row.pk)
     assert others.exists() and set(others.values_list("run_id", flat=True)) == {first.pk}
     assert second.changed == 1  # the override's customer went back to its computed grade
+
+
+WINDOW_KINDS = [
+    ("abc", {}), ("abc", {"metric": "quantity_t", "months": 5}), ("rfm", {}), ("rfm", {"months": 3}),
+    ("scorecard", {}), ("scorecard", {"months": 7}), ("key_account", {}),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("case", range(len(WINDOW_KINDS)))
+def test_window_kinds_grade_like_the_pure_kind(org, seed, case):
+    """ABC, RFM, scorecard and key-account runs read one row per customer (metrics.window on PostgreSQL, the
+    months added up on SQLite) and give the pure kinds' grades and explanations over monthly_rows."""
+    kind, extra = WINDOW_KINDS[case]
+    random_book(org, seed)
+    config = {**KINDS[kind].DEFAULT_CONFIG, **extra}
+    policy = services.policy_create(actor=org.admin, name=f"窗口{case}", kind=kind, config=config)
+    services.policy_activate(actor=org.admin, policy_id=policy.pk)
+    for as_of in (AS_OF, dt.date(2026, 8, 31)):
+        policy.refresh_from_db()
+        cfg = KINDS[kind].validate(policy.config)
+        window = metrics.window(as_of=as_of, months=cfg["months"])
+        if window is not None:
+            months = base.months_back(as_of, cfg["months"])
+            assert window == base.window_of(metrics.monthly_rows(as_of=as_of, months=cfg["months"]), months)
+            assert metrics.window(as_of=as_of, months=cfg["months"], with_halves=False).sums == window.sums
+        facts = metrics.customer_facts(as_of=as_of, with_scores=True)
+        previous = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade"))
+        expected = KINDS[kind].grade(cfg, rows=metrics.monthly_rows(as_of=as_of, months=cfg["months"]),
+                                     customers=facts, previous=previous, as_of=as_of)
+        comp = services.compute(policy, as_of=as_of)
+        assert sorted(r[0] for r in comp.rows) == sorted(expected)
+        for cid, grade, _computed, explanation, prev, _owner, _dept in comp.rows:
+            assert (grade, services.explanation_dict(explanation), prev) == (
+                expected[cid].grade, expected[cid].explanation, previous.get(cid))
+        services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=as_of).pk)

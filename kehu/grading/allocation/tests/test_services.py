@@ -222,3 +222,46 @@ def test_the_class_order_and_defaults_come_from_settings(org, book, settings):
     settings.KEHU_ALLOCATION = {**services.config(), "class_order": ["exclusive_agent"]}
     with pytest.raises(Conflict):
         services.round_compute(actor=org.admin, round_id=new_round(org, available="1", note="x").pk)
+
+
+def _declare(customer, code: str) -> None:
+    from kehu.qualification.models import CustomerQualification, CustomerType
+
+    CustomerQualification.objects.update_or_create(customer=customer,
+                                                   defaults={"customer_type": CustomerType.objects.get(code=code)})
+
+
+def test_a_plan_without_a_type_takes_the_type_declared_at_account_opening(org, book, client):
+    """qualification.CustomerQualification.customer_type (declared at account opening) is the default of the
+    plan's participant type — in the service (and so the API), the form and the import; a type given wins, and
+    without either the plan is refused as before."""
+    c = book["customers"]
+    _declare(c["华东化工"], "exclusive_agent")
+    _declare(c["苏南经销"], "dealer")
+    plan = services.plan_create(actor=org.admin, data={"customer": c["华东化工"].pk, "month": "2026-12",
+                                                       "product_line": LINE, "quantity_t": "100"})
+    assert plan.participant_type == "exclusive_agent"
+    given = services.plan_create(actor=org.admin, data={"customer": c["苏南经销"].pk, "month": "2026-12",
+                                                        "product_line": LINE, "participant_type": "直销",
+                                                        "quantity_t": "100"})
+    assert given.participant_type == "direct"
+    with pytest.raises(Invalid) as exc:  # 甬兴塑料 declared no type
+        services.plan_create(actor=org.admin, data={"customer": c["甬兴塑料"].pk, "month": "2026-12",
+                                                    "product_line": LINE, "participant_type": "", "quantity_t": "1"})
+    assert list(exc.value.fields) == ["participant_type"]
+    content = _csv("客户名称,月份,产品线,计划量\n苏州苏南化工经销有限公司,2027-01,聚乙烯 PE,200\n"
+                   f"{c['华东化工'].pk},2027-01,聚乙烯 PE,300\n")
+    assert services.plan_import(actor=org.admin, file_name="p.csv", content=content)["created"] == 2
+    got = dict(SalesPlan.objects.filter(month="2027-01-01").values_list("customer_id", "participant_type"))
+    assert got == {c["苏南经销"].pk: "dealer", c["华东化工"].pk: "exclusive_agent"}
+    with pytest.raises(Invalid) as exc:  # the type column left out, a customer without a declared type
+        services.plan_import(actor=org.admin, file_name="p.csv",
+                             content=_csv("客户名称,月份,产品线,计划量\n宁波甬兴塑料有限公司,2027-01,聚乙烯 PE,1\n"))
+    assert exc.value.fields == {"row 2": [exc.value.fields["row 2"][0]]}
+    assert exc.value.fields["row 2"][0].startswith("participant_type: ")
+    client.force_login(org.admin)
+    response = client.post("/allocation/plans/new/", {"customer": str(c["苏南经销"].pk), "month": "2027-02",
+                                                      "product_line": LINE, "participant_type": "",
+                                                      "quantity_t": "50"})
+    assert response.status_code == 302, response.content[:500]
+    assert SalesPlan.objects.get(customer=c["苏南经销"], month="2027-02-01").participant_type == "dealer"
