@@ -189,6 +189,11 @@ def _register_walk_ins(users: dict, rng: random.Random, today: dt.date) -> int:
                .order_by("-day", "id").first())
     other = next((e.rep for e in RegisterEntry.objects.filter(day=today, kind="walk_in")
                   .exclude(rep=husband.rep_id).select_related("rep")[:1]), None) if husband else None
+    if husband is not None and other is None:  # early in the day nobody else has received a visitor yet
+        from kehu.sales.reception.models import DutyShift
+
+        other = next((s.rep for s in DutyShift.objects.filter(duty_day__day=today, rep__is_active=True)
+                      .exclude(rep=husband.rep_id).select_related("rep").order_by("id")[:1]), None)
     if husband is not None and other is not None:
         when = timezone.now()  # she is here now: the register lists entries as the desk writes them
         surname = husband.customer.name[0]

@@ -100,9 +100,15 @@ def _day(rng, *, day, manager, reps, sources, weights, customers, is_today) -> t
     now = timezone.now()
     times = sorted(rng.sample(range(0, 9 * 60), n_walk + n_call))
     if is_today:
-        times = [t for t in times if _at(day, t) <= now] or times[:2]
+        # what the desk has written so far; before it opens (a demo loaded after midnight) the morning's first
+        # entries, so that today always shows walk-ins being received and one refusal waiting for the manager
+        past = [t for t in times if _at(day, t) <= now]
+        times = past if len(past) >= 4 else times[:4]
     kinds = ["walk_in"] * n_walk + ["call"] * n_call
     rng.shuffle(kinds)
+    if is_today and kinds[0] != "walk_in":  # today opens with a walk-in (n_walk ≥ 3)
+        w = kinds.index("walk_in")
+        kinds[0], kinds[w] = kinds[w], kinds[0]
     desk = reps[0]
     # now and then a rep is absent in the morning or sent out by the manager for a while
     away = None
@@ -118,7 +124,7 @@ def _day(rng, *, day, manager, reps, sources, weights, customers, is_today) -> t
                 "visitor_phone": _phone(rng) if rng.random() < 0.8 else "",
                 "intention": rng.choice(CALL_INTENTIONS if kind == "call" else INTENTIONS),
                 "party_size": rng.choice([1, 1, 2, 2, 2, 3, 4])}
-        roll = rng.random()
+        roll = 1.0 if is_today and i == 0 else rng.random()  # today's first walk-in: by rotation (counted)
         if kind == "walk_in" and customers and roll < 0.15:
             data["customer"] = rng.choice(customers).pk  # a returning customer: to their rep
         elif kind == "walk_in" and roll < 0.22:
