@@ -119,10 +119,23 @@ _SEEDING_MIGRATIONS = ("kehu.approvals.migrations.0002_seed_default_chains",
 
 
 def _set_audit_triggers(enabled: bool) -> None:
-    from django.db import connection
+    """Drop or recreate the append-only triggers. On SQLite's shared in-memory test database a schema change
+    needs sqlite_master to itself: a request the live server thread is still answering when the browser test
+    ends (a loaded machine is slow to finish it) holds it for a moment ("database table is locked"), so wait
+    for it — a few seconds at most — instead of failing the teardown and every test after it."""
+    import time
 
-    with connection.schema_editor() as editor:
-        (_append_only.forward if enabled else _append_only.backward)(None, editor)
+    from django.db import OperationalError, connection
+
+    for attempt in range(100):
+        try:
+            with connection.schema_editor() as editor:
+                (_append_only.forward if enabled else _append_only.backward)(None, editor)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.1)
 
 
 def _restore_migration_seeds() -> None:
