@@ -148,7 +148,11 @@ def _day(rng, *, day, manager, reps, sources, weights, customers, is_today) -> t
             if not is_today:
                 services.refusal_resolve(actor=manager, entry_id=entry.pk, decision="reassigned")
             continue
-        services.entry_outcome_set(actor=entry.rep, entry_id=entry.pk, outcome=_pick(rng, dict(OUTCOMES)))
+        outcomes = dict(OUTCOMES)
+        if entry.customer_id is not None and entry.customer.owner_id != entry.rep_id:
+            # a returning customer whose own rep is not on duty: received by another, who cannot register them
+            outcomes = {k: w for k, w in outcomes.items() if k not in ("registered", "deposit")}
+        services.entry_outcome_set(actor=entry.rep, entry_id=entry.pk, outcome=_pick(rng, outcomes))
     if is_today and not RegisterEntry.objects.filter(day=day, refusal="pending").exists():
         last = RegisterEntry.objects.filter(day=day, kind="walk_in", counted=True).order_by("-at").first()
         if last is not None:
