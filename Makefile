@@ -24,7 +24,7 @@ install: $(STAMP)
 run: $(STAMP)
 	mkdir -p var
 	KEHU_DEBUG=1 $(BIN)/kehu migrate --no-input -v0
-	KEHU_DEBUG=1 $(BIN)/kehu demo --customers $(CUSTOMERS) --if-empty
+	KEHU_DEBUG=1 $(BIN)/kehu demo --customers $(CUSTOMERS) --if-empty --url http://$(HOST):$(PORT)
 	KEHU_DEBUG=1 $(BIN)/kehu worker > var/worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	echo "worker started (pid $$worker, log var/worker.log)"; \
@@ -33,7 +33,7 @@ run: $(STAMP)
 demo: $(STAMP)
 	mkdir -p var
 	KEHU_DEBUG=1 $(BIN)/kehu migrate --no-input -v0
-	KEHU_DEBUG=1 $(BIN)/kehu demo --customers $(CUSTOMERS)
+	KEHU_DEBUG=1 $(BIN)/kehu demo --customers $(CUSTOMERS) --url http://$(HOST):$(PORT)
 
 # The whole suite. Browser tests need the system Chromium (/usr/bin/chromium); without it they are
 # reported as skipped with the reason. KEHU_TEST_DATABASE_URL=postgres://… runs it on PostgreSQL.

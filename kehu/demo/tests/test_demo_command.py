@@ -44,6 +44,17 @@ def test_demo_company_reads_true(demo):
     _approvals_are_in_every_state_and_fill_each_approvers_inbox(demo)
     _review_and_inspections_have_content()
     _reps_look_after_their_regions_companies()
+    _a_second_run_only_prints_the_logins_at_the_served_address()
+
+
+def _a_second_run_only_prints_the_logins_at_the_served_address():
+    """`make run PORT=8123` passes the address: the banner names the port the server will answer on."""
+    before = Customer.objects.count()
+    out = io.StringIO()
+    call_command("demo", if_empty=True, url="http://127.0.0.1:8123/", stdout=out)
+    assert "demo data already loaded" in out.getvalue()
+    assert "Demo logins (http://127.0.0.1:8123/login/):" in out.getvalue()
+    assert Customer.objects.count() == before
 
 
 def _reps_look_after_their_regions_companies():

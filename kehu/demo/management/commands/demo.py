@@ -49,8 +49,11 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=2000)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--if-empty", action="store_true", help="do nothing when demo users exist")
+        parser.add_argument("--url", default="http://127.0.0.1:8000",
+                            help="where the server will answer, for the printed login address")
 
-    def handle(self, *args, customers, seed, if_empty, **options):
+    def handle(self, *args, customers, seed, if_empty, url="http://127.0.0.1:8000", **options):
+        self.url = url.rstrip("/")
         if if_empty and User.objects.filter(username="admin").exists():
             self.stdout.write("demo data already loaded")
             self._print_logins()
@@ -199,7 +202,7 @@ class Command(BaseCommand):
         Consent.objects.bulk_create(consents, batch_size=1000)
 
     def _print_logins(self):
-        self.stdout.write("\nDemo logins (http://127.0.0.1:8000/login/):")
+        self.stdout.write(f"\nDemo logins ({self.url}/login/):")
         for username, password, role, dept, name in USERS:
             self.stdout.write(f"  {username:<14} {password:<18} {role:<16} {dept}  {name}")
         from kehu.sales.reception.demo import EXTRA_REPS, PASSWORD
