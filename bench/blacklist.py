@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.grading import series
+from bench.clone import SERIAL_NAMES, clone_customers
 from bench.run import FIELD_KEY, PASSWORD, ROOT, SECRET, pct
 from bench.run import merge_results as merge
 
@@ -124,18 +124,12 @@ def build(db: str, customers: int, entries: int) -> dict:
         row.pop("id_number", None)
         rows.append(row)
     customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     first = Customer.objects.order_by("pk").values_list("pk", flat=True)[0]
     count = Customer.objects.count()
-    overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)", "uscc": "''",
-                 "name_normalized": "t.name_normalized || CAST(s.n AS TEXT)",
-                 "name_core": "t.name_core || CAST(s.n AS TEXT)"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
+    overrides = {**SERIAL_NAMES, "name_core": "t.name_core || CAST(s.n AS TEXT)"}
     t = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
-        if customers > count:
-            cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM "
-                        f"{series(db, customers - count)} JOIN customers_customer t ON t.id = {first} + (s.n % {count})")
+        clone_customers(cur, db, customers - count, first=first, count=count, overrides=overrides)
     meta["clone_seconds"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     now = timezone.now()
@@ -148,9 +142,10 @@ def build(db: str, customers: int, entries: int) -> dict:
             phone_rows.append((i + 1, protection.lookup_hash(mobile(i, k))))
     with transaction.atomic(), connection.cursor() as cur:
         cur.executemany("INSERT INTO blacklist_blacklistentry (id, customer_name, kind, name_core, uscc, id_number_hash, "
-                        "category, reason, state, listed_at, lift_reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                        "%s, '')", entry_rows)
-        cur.executemany("INSERT INTO blacklist_blacklistphone (entry_id, phone_hash) VALUES (%s, %s)", phone_rows)
+                        "id_number_enc, category, reason, state, listed_at, lift_reason) VALUES (%s, %s, %s, %s, %s, %s, '', %s, %s, "
+                        "%s, %s, '')", entry_rows)
+        cur.executemany("INSERT INTO blacklist_blacklistphone (entry_id, phone_hash, phone_enc) VALUES (%s, %s, '')",
+                        phone_rows)
         if db == "postgres":
             cur.execute("SELECT setval(pg_get_serial_sequence('blacklist_blacklistentry', 'id'), %s)", [entries])
     meta["entries_seconds"] = round(time.perf_counter() - t, 1)

@@ -34,6 +34,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from bench.clone import clone_customers
 from bench.run import FIELD_KEY, ROOT, SECRET, VAR
 from bench.run import merge_results as merge
 
@@ -63,12 +64,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
-    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
-
-
 def build(db: str, deals: int) -> dict:
     import datetime as dt
 
@@ -94,12 +89,8 @@ def build(db: str, deals: int) -> dict:
     reps = list(User.objects.filter(role="account_manager").order_by("pk"))
     template = Customer.objects.create(name="李娜", kind="person", city="杭州市", stage="customer",
                                        owner_id=reps[0].pk, department=depts[0])
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
-    overrides = {"name": "t.name || CAST(s.n AS TEXT)"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, 999)} "
-                    f"JOIN customers_customer t ON t.id = {template.pk}")
+        clone_customers(cur, db, 999, first=template.pk, overrides={"name": "t.name || CAST(s.n AS TEXT)"})
     customers = list(Customer.objects.values_list("pk", flat=True))
     rng = random.Random(13)
     rows = []

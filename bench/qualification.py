@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.clone import SERIAL_NAMES, clone_customers, series
 from bench.run import FIELD_KEY, PASSWORD, ROOT, SECRET, VAR
 from bench.run import merge_results as merge
 
@@ -71,12 +72,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
-    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
-
-
 def build(db: str, customers: int, documents: int, anchor: dt.date) -> dict:
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -108,17 +103,11 @@ def build(db: str, customers: int, documents: int, anchor: dt.date) -> dict:
     customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
     customers_admit_established(actor=admin, customer_ids=Customer.objects.values_list("pk", flat=True),
                                 reason="bench: established book")
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
     first, count = ids[0], len(ids)
-    overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)", "uscc": "''",
-                 "name_normalized": "t.name_normalized || CAST(s.n AS TEXT)"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     t = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
-        if customers > count:
-            cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} "
-                        f"FROM {series(db, customers - count)} JOIN customers_customer t ON t.id = {first} + (s.n % {count})")
+        clone_customers(cur, db, customers - count, first=first, count=count, overrides=SERIAL_NAMES)
     meta["clone_seconds"] = round(time.perf_counter() - t, 1)
     lo = first
     ncust = max(customers, count)

@@ -48,6 +48,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench.clone import clone_customers
 from bench.run import FIELD_KEY, ROOT, SECRET, VAR
 from bench.run import merge_results as merge
 
@@ -81,12 +82,6 @@ def wipe(db: str, url: str) -> None:
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-
-
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
-    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
 
 
 def _db(value):
@@ -142,7 +137,6 @@ def build(db: str, customers: int) -> dict:
         owner_id=rep_ids[0],
         department=depts[0],
     )
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     first = rep_ids[0]
     fresh_from = int(customers * 0.9)
     overrides = {
@@ -154,14 +148,10 @@ def build(db: str, customers: int) -> dict:
         " THEN 'prospect' ELSE 'customer' END",
         "updated_at": "%s",
     }
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     created_params = [_db(now), _db(old)]
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, customers - 1)} "
-            f"JOIN customers_customer t ON t.id = {template.pk}",
-            created_params + [_db(old)],
-        )
+        clone_customers(cur, db, customers - 1, first=template.pk, overrides=overrides,
+                        params=created_params + [_db(old)])
         cur.execute("UPDATE customers_customer SET created_at = %s WHERE id = %s", [_db(old), template.pk])
         lo = template.pk
         # 10 % lapsed yesterday, 10 % valid for another two weeks (claims held by the owner)

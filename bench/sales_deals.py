@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.clone import clone_customers, series
 from bench.run import FIELD_KEY, ROOT, SECRET
 from bench.run import merge_results as merge
 
@@ -62,13 +63,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(0 AS bigint), {int(n) - 1}) AS s(n)"
-    return (f"(WITH RECURSIVE r(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n) - 1}) "
-            "SELECT n FROM r) AS s")
-
-
 def build(db: str, deals: int) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -94,11 +88,9 @@ def build(db: str, deals: int) -> dict:
     template = Customer.objects.create(name="浙江华星石化有限公司", kind="organization", industry="石化",
                                        province="浙江省", city="杭州市", stage="customer", owner_id=first_rep,
                                        department_id=reps[0][1])
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     rep_of = f"({first_rep} + (s.n % {n_reps}))"
     overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)", "owner_id": rep_of,
                  "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {rep_of})"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     won = OpportunityStage.objects.get(code="won").pk
     lost = OpportunityStage.objects.get(code="lost").pk
     sources = ["walk_in", "call", "referral", "online", "exhibition", "cold_visit", "old_customer", "展会"]
@@ -110,8 +102,7 @@ def build(db: str, deals: int) -> dict:
         day = f"date('{END}', '-' || ((s.n * 7919) % 730) || ' days')"
         now = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, deals - 1)} "
-                    f"JOIN customers_customer t ON t.id = {template.pk}")
+        clone_customers(cur, db, deals - 1, first=template.pk, overrides=overrides, start=0)
         cur.execute("SELECT MIN(id) FROM customers_customer")
         first_customer = cur.fetchone()[0]
         # opportunities: 1.5 per deal, closed over the 24 months, 40 % won
@@ -124,7 +115,7 @@ def build(db: str, deals: int) -> dict:
             "CASE WHEN s.n % 5 < 2 THEN 'won' ELSE 'lost' END, 100000 + (s.n % 50) * 10000, 'CNY', "
             f"{day}, {src}, {rep_of}, (SELECT department_id FROM access_user u WHERE u.id = {rep_of}), "
             "CASE WHEN s.n % 5 < 2 THEN NULL ELSE (SELECT MIN(id) FROM sales_lostreason) END, NULL, '', "
-            f"{day}, {first_rep}, {now}, {now} FROM {series(db, opp_n)}")
+            f"{day}, {first_rep}, {now}, {now} FROM {series(db, opp_n, 0)}")
         cur.execute("SELECT MIN(id) FROM sales_opportunity")
         first_opp = cur.fetchone()[0]
         stage = ("CASE WHEN s.n % 10 < 7 THEN 'signed' WHEN s.n % 10 = 7 THEN 'small_deposit' "
@@ -135,7 +126,7 @@ def build(db: str, deals: int) -> dict:
             f"SELECT {first_customer} + s.n, '成交', '', 200000 + (s.n % 300) * 10000, 'CNY', {stage}, {rep_of}, "
             f"(SELECT department_id FROM access_user u WHERE u.id = {rep_of}), "
             f"CASE WHEN s.n % 10 < 7 THEN {day} END, {first_rep}, {now}, {now}, "
-            f"CASE WHEN s.n % 2 = 0 THEN {first_opp} + s.n END, NULL, {src}, NULL FROM {series(db, deals)}")
+            f"CASE WHEN s.n % 2 = 0 THEN {first_opp} + s.n END, NULL, {src}, NULL FROM {series(db, deals, 0)}")
         cur.execute("ANALYZE")
     from kehu.sales.models import Deal, Opportunity
 

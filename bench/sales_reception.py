@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.clone import clone_customers, series
 from bench.run import FIELD_KEY, ROOT, SECRET
 from bench.run import merge_results as merge
 
@@ -65,13 +66,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(0 AS bigint), {int(n) - 1}) AS s(n)"
-    return (f"(WITH RECURSIVE r(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n) - 1}) "
-            "SELECT n FROM r) AS s")
-
-
 def load() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -97,14 +91,11 @@ def build(db: str, rows: int, reps: int) -> dict:
     rep_ids = list(User.objects.filter(role="account_manager").order_by("pk").values_list("pk", flat=True))
     template = Customer.objects.create(name="杭州市民王先生", kind="person", city="杭州市", stage="prospect",
                                        owner_id=rep_ids[0], department=office)
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)", "owner_id": f"{rep_ids[0]} + (s.n % {reps})"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     sources = list(SourceChannel.objects.order_by("pk").values_list("pk", flat=True))
     first_customer = template.pk
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} "
-                    f"FROM {series(db, CUSTOMERS - 1)} JOIN customers_customer t ON t.id = {template.pk}")
+        clone_customers(cur, db, CUSTOMERS - 1, first=template.pk, overrides=overrides, start=0)
         cust_ids = (first_customer, first_customer + CUSTOMERS - 1)
         # register rows: n → day of the year, a minute between 09:00 and 18:00, kind, source, rep, customer
         start = dt.date(YEAR, 1, 1)
@@ -130,18 +121,18 @@ def build(db: str, rows: int, reps: int) -> dict:
             "created_by_id, created_at) "
             f"SELECT {kind}, {at}, {day}, {office.pk}, {src}, {customer}, '访客' || CAST(s.n AS TEXT), '', 1 + s.n % 3, "
             f"'两居室', {false}, {rep}, {assignment}, {counted}, NULL, {false}, 'registered', '', '', NULL, NULL, '', "
-            f"{rep_ids[0]}, {now} FROM {series(db, rows)}")
+            f"{rep_ids[0]}, {now} FROM {series(db, rows, 0)}")
         cur.execute(
             "INSERT INTO sales_deal (customer_id, title, object_code, amount, currency, stage, rep_id, department_id, "
-            "signed_on, created_by_id, created_at, updated_at) "
+            "signed_on, created_by_id, created_at, updated_at, source) "
             f"SELECT {cust_ids[0]} + (s.n * 26) % {CUSTOMERS}, '滨江御府' || CAST(s.n AS TEXT), '', 2800000, 'CNY', "
-            f"'signed', {rep_ids[0]} + s.n % {reps}, {office.pk}, DATE '{YEAR}-06-30', {rep_ids[0]}, {now}, {now} "
-            f"FROM {series(db, DEALS)}" if db == "postgres" else
+            f"'signed', {rep_ids[0]} + s.n % {reps}, {office.pk}, DATE '{YEAR}-06-30', {rep_ids[0]}, {now}, {now}, 'walk_in' "
+            f"FROM {series(db, DEALS, 0)}" if db == "postgres" else
             "INSERT INTO sales_deal (customer_id, title, object_code, amount, currency, stage, rep_id, department_id, "
-            "signed_on, created_by_id, created_at, updated_at) "
+            "signed_on, created_by_id, created_at, updated_at, source) "
             f"SELECT {cust_ids[0]} + (s.n * 26) % {CUSTOMERS}, '滨江御府' || CAST(s.n AS TEXT), '', 2800000, 'CNY', "
-            f"'signed', {rep_ids[0]} + s.n % {reps}, {office.pk}, '{YEAR}-06-30', {rep_ids[0]}, {now}, {now} "
-            f"FROM {series(db, DEALS)}")
+            f"'signed', {rep_ids[0]} + s.n % {reps}, {office.pk}, '{YEAR}-06-30', {rep_ids[0]}, {now}, {now}, 'walk_in' "
+            f"FROM {series(db, DEALS, 0)}")
     with transaction.atomic():
         for d in range(365):
             day_ = dt.date(YEAR, 1, 1) + dt.timedelta(days=d)

@@ -108,7 +108,7 @@ def build(db: str, n: int) -> dict:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from bench.surveys import _clone, series
+    from bench.clone import clone, series
     from kehu.access.models import User
     from kehu.access.services import department_ensure_path
     from kehu.customers.models import Customer
@@ -185,13 +185,12 @@ def build(db: str, n: int) -> dict:
     questions = list(q.questions.order_by("position"))
     first = reps[0]
     with transaction.atomic(), connection.cursor() as cur:
-        _clone(
+        clone(
             cur,
-            "customers_customer",
             Customer,
-            template.pk,
             series(db, n - 1),
-            {
+            template=template.pk,
+            overrides={
                 "name": "t.name || '·' || CAST(s.n AS TEXT)",
                 "owner_id": f"{first} + (s.n % 10)",
                 "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n % 10))",
@@ -199,13 +198,12 @@ def build(db: str, n: int) -> dict:
                 "province": _pick(PROVINCES, "s.n / 7"),
             },
         )
-        _clone(
+        clone(
             cur,
-            "grading_customergrade",
             CustomerGrade,
-            grade.pk,
             "customers_customer c",
-            {"customer_id": "c.id", "grade": _pick(["A", "B", "C", "D"], "c.id * 7 / 3")},
+            template=grade.pk,
+            overrides={"customer_id": "c.id", "grade": _pick(["A", "B", "C", "D"], "c.id * 7 / 3")},
             where=f"c.id <> {template.pk}",
         )
         ts = "CURRENT_TIMESTAMP"

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.clone import clone, series
 from bench.run import FIELD_KEY, SECRET
 from bench.run import merge_results as merge
 
@@ -56,19 +57,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
-    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
-
-
-def _clone(cur, table: str, model, template_pk: int, source: str, overrides: dict, where: str = "") -> None:
-    cols = [f.column for f in model._meta.concrete_fields if f.column != "id"]
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
-    cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {source} "
-                f"JOIN {table} t ON t.id = {template_pk}" + (f" WHERE {where}" if where else ""))
-
-
 def build(db: str, customers: int) -> dict:
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -94,15 +82,15 @@ def build(db: str, customers: int) -> dict:
                                      granted_at=timezone.now())
     first = rep_ids[0]
     with transaction.atomic(), connection.cursor() as cur:
-        _clone(cur, "customers_customer", Customer, template.pk, series(db, customers - 1), {
+        clone(cur, Customer, series(db, customers - 1), template=template.pk, overrides={
             "name": "t.name || '·' || CAST(s.n AS TEXT)", "owner_id": f"{first} + (s.n % 10)",
             "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first} + (s.n % 10))"})
-        _clone(cur, "customers_contact", Contact, person.pk, "customers_customer c", {"customer_id": "c.id"},
-               where=f"c.id <> {template.pk}")
+        clone(cur, Contact, "customers_customer c", template=person.pk, overrides={"customer_id": "c.id"},
+              where=f"c.id <> {template.pk}")
         # 90 % consented to be contacted; the rest are on record by contract only (excluded from surveys)
-        _clone(cur, "customers_consent", Consent, consent.pk,
-               "customers_contact c", {"customer_id": "c.customer_id", "contact_id": "c.id"},
-               where=f"c.id <> {person.pk} AND c.id % 10 <> 0")
+        clone(cur, Consent, "customers_contact c", template=consent.pk,
+              overrides={"customer_id": "c.customer_id", "contact_id": "c.id"},
+              where=f"c.id <> {person.pk} AND c.id % 10 <> 0")
         cur.execute("ANALYZE")
     return {"customers": Customer.objects.count(), "contacts": Contact.objects.count(),
             "consents": Consent.objects.count(), "build_seconds": round(time.perf_counter() - t0, 1)}
