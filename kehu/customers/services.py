@@ -1110,6 +1110,8 @@ def _insert_sql(model, attnames: tuple[str, ...]) -> tuple[str, tuple]:
 # From this many customers in a batch, PostgreSQL checks the batch's foreign keys once per statement
 # (kehu.bulk_fk) instead of queuing one trigger event per row and key (≈ 12 per customer with its contacts).
 BULK_FK_CHECK_AFTER = 500
+# PostgreSQL's COPY path; off = the generic executemany (what test_bulk_paths_write_the_same_rows compares it with).
+BULK_COPY = True
 
 
 def _bulk_write(cur, writes: list[tuple]) -> None:
@@ -1120,7 +1122,7 @@ def _bulk_write(cur, writes: list[tuple]) -> None:
     (owners, departments, the actor) checked once per statement and those to the batch's own rows by one
     anti-join after the insert, then INSERT … SELECT with the per-row trigger events off."""
     q = connection.ops.quote_name
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not BULK_COPY:
         for model, attnames, rows, _fresh in writes:
             sql, extra = _insert_sql(model, attnames)
             cur.executemany(sql, [(*r, *extra) for r in rows] if extra else rows)
