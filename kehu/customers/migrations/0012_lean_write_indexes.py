@@ -9,7 +9,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 # The indexes that db_index=True created (Django's names; the same on both databases) and PostgreSQL's twins.
 OLD = [("customers_customer", "mobile_hash", "customers_customer_mobile_hash_9c8271a0"),
        ("customers_customer", "id_number_hash", "customers_customer_id_number_hash_a2e6d584"),
