@@ -30,7 +30,7 @@ import pstats
 import sys
 import time
 
-from bench.run import PASSWORD, PG_URL, ROOT, VAR, configure, pg_recreate
+from bench.run import PASSWORD, PG_DB, PG_URL, ROOT, VAR, configure, pg_recreate
 from bench.run import merge_results as merge
 
 TARGETS = {"import_total": 20000, "import_dry_run": None, "import_commit": None, "import_raw_sql": None,
@@ -70,7 +70,7 @@ def raw_sql(path, owner) -> tuple[int, float]:
     ccols = ["kind", "name", "uscc", "industry", "scale", "province", "city", "district", "address", "source",
              "stage", "status", "needs", "preferences", "pain_points", "owner_id", "department_id", "custom",
              "mobile_enc", "mobile_hash", "mobile_masked", "id_number_enc", "id_number_hash", "id_number_masked",
-             "name_normalized", "name_pinyin", "name_initials", "created_at", "updated_at"]
+             "name_normalized", "name_pinyin", "name_initials", "name_core", "created_at", "updated_at"]
     kcols = ["id", "customer_id", "name", "title", "role", "email", "wechat", "mobile_enc", "mobile_hash",
              "mobile_masked", "preferences", "traits", "created_at", "updated_at"]
     ph = ", ".join(["%s"] * len(ccols))
@@ -91,7 +91,7 @@ def raw_sql(path, owner) -> tuple[int, float]:
                 kind = "person" if r[1] == "个人" else "organization"
                 customers.append((cid, kind, r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], "prospect",
                                   "active", "", "", "", owner.pk, owner.department_id, "{}", "", "", "", "", "", "",
-                                  r[0], "", "", now, now))
+                                  r[0], "", "", "", now, now))
                 if r[11]:
                     kid += 1
                     contacts.append((kid, cid, r[11], r[12], "other", r[14], r[15], r[13], "", r[13][:3] + "****",
@@ -175,7 +175,7 @@ def main(argv=None) -> list:
             (db_path.parent / (db_path.name + suffix)).unlink(missing_ok=True)
         os.environ["KEHU_DATABASE_URL"] = f"sqlite:///{db_path}"
     else:
-        pg_recreate("kehu_bench_imports")
+        pg_recreate(PG_DB + "_imports")  # the database PG_URL + "_imports" names (KEHU_BENCH_PG_DB honoured)
         os.environ["KEHU_DATABASE_URL"] = PG_URL + "_imports"
     os.environ["KEHU_VAR_DIR"] = str(VAR / "imports-var")
     (VAR / "imports-var").mkdir(parents=True, exist_ok=True)

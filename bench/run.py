@@ -107,7 +107,7 @@ def meta_path(db: str, scale: int) -> Path:
     return VAR / f"kehu-{db}-{scale}.meta.json"
 
 
-def build(db: str, scale: int, reuse: bool) -> dict:
+def build(db: str, scale: int, reuse: bool, profile: str | None = None, raw: bool = True) -> dict:
     path = VAR / f"kehu-{scale}.sqlite3"
     mp = meta_path(db, scale)
     if reuse and mp.exists() and (db == "postgres" or path.exists()):
@@ -141,6 +141,11 @@ def build(db: str, scale: int, reuse: bool) -> dict:
                                     role="account_manager", department=dept))
     rng = random.Random(7)
     loaded, seconds, mobiles = 0, 0.0, []
+    prof = None
+    if profile:  # cProfile of the service calls only (the generator and the set-up excluded)
+        import cProfile
+
+        prof = cProfile.Profile()
     while loaded < scale:
         n = min(CHUNK, scale - loaded)
         rows = []
@@ -149,14 +154,21 @@ def build(db: str, scale: int, reuse: bool) -> dict:
             rows.append(row)
         mobiles += [c["mobile"] for row in rows[:: max(1, n // 20)] for c in row["contacts"][:1]]
         t = time.perf_counter()
+        if prof is not None:
+            prof.enable()
         customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
+        if prof is not None:
+            prof.disable()
         seconds += time.perf_counter() - t
         loaded += n
         print(f"# loaded {loaded}/{scale} ({loaded / seconds:,.0f}/s)", file=sys.stderr, flush=True)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
+    if prof is not None:
+        prof.dump_stats(profile)
+        print(f"# profile of the service calls written to {profile}", file=sys.stderr)
     meta = {"scale": scale, "db": db, "load_seconds": seconds, "load_rate": scale / seconds, "mobiles": mobiles}
-    meta["raw_rate"] = raw_load_rate(db, scale)
+    meta["raw_rate"] = raw_load_rate(db, scale) if raw else None
     mp.write_text(json.dumps(meta, ensure_ascii=False))
     return meta
 
@@ -524,10 +536,17 @@ def main(argv=None) -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--create-seconds", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--build-only", action="store_true",
+                    help="build the dataset (the bulk_load figure and its raw limit) and stop: nothing is measured over HTTP")
+    ap.add_argument("--profile", metavar="PATH", help="cProfile the bulk service calls of the build into PATH")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw-SQL load limit (development runs)")
     args = ap.parse_args(argv)
     url = configure(args.db, args.scale)
     sys.path.insert(0, str(ROOT))
-    meta = build(args.db, args.scale, args.reuse)
+    meta = build(args.db, args.scale, args.reuse, profile=args.profile, raw=not args.no_raw)
+    if args.build_only:
+        print(json.dumps({k: v for k, v in meta.items() if k != "mobiles"}), flush=True)
+        return
     results = measure(args.db, url, args.scale, meta, args.requests, args.create_seconds, args.workers)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = json.dumps(results, ensure_ascii=False, indent=1) + "\n"

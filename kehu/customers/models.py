@@ -138,12 +138,12 @@ class Customer(models.Model):
     # A person customer's own mobile and ID number: encrypted, with a keyed hash for exact lookup
     # and the mask kept for lists (masking is cheaper than decrypting 50 rows per page).
     mobile_enc = models.TextField(blank=True, default="")
-    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mobile_hash = models.CharField(max_length=64, blank=True, default="")  # indexed: cust_mobile_hash
     mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
     # The last four digits (尾号), searchable; the mask shows them anyway.
     mobile_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
     id_number_enc = models.TextField(blank=True, default="")
-    id_number_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, default="")  # indexed: cust_id_number_hash
     id_number_masked = models.CharField(_("ID number"), max_length=20, blank=True, default="")
     # Search keys derived from the name (see search.py).
     name_normalized = models.CharField(max_length=200, blank=True, default="")
@@ -164,7 +164,8 @@ class Customer(models.Model):
     # A merged-away duplicate stays as a tombstone (deleted_at set too, so it leaves every list and
     # frees its USCC) pointing at the record that absorbed it; old links and API ids still resolve.
     merged_into = models.ForeignKey("self", verbose_name=_("merged into"), null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="merged_from")
+                                    on_delete=models.PROTECT, related_name="merged_from",
+                                    db_index=False)  # cust_merged_into: partial, only the tombstones
     merged_at = models.DateTimeField(_("merged at"), null=True, blank=True)
 
     class Meta:
@@ -198,6 +199,14 @@ class Customer(models.Model):
             # parameter is not ''), so exact USCC lookups and the duplicate check need their own.
             models.Index(fields=["uscc"], name="cust_uscc"),
             models.Index(fields=["name_core"], name="cust_name_core"),
+            # Exact lookups by keyed hash only: explicit indexes, because db_index=True on a CharField also
+            # gives PostgreSQL a varchar_pattern_ops twin for LIKE, one more index write per insert for
+            # nothing (nobody matches a hash by prefix).
+            models.Index(fields=["mobile_hash"], name="cust_mobile_hash"),
+            models.Index(fields=["id_number_hash"], name="cust_id_number_hash"),
+            # Nearly every row is NULL here; only the tombstones need finding (PROTECT, merge undo). Both
+            # databases use a partial `IS NOT NULL` index for `merged_into_id = …`.
+            models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="cust_merged_into"),
         ]
 
     def __str__(self) -> str:
@@ -216,7 +225,7 @@ class Contact(models.Model):
     email = models.EmailField(_("email"), blank=True, default="")
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True, default="")
     mobile_enc = models.TextField(blank=True, default="")
-    mobile_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mobile_hash = models.CharField(max_length=64, blank=True, default="")  # indexed: contact_mobile_hash
     mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, default="")
     mobile_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
@@ -236,7 +245,8 @@ class Contact(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="contact_name_required"),
             models.CheckConstraint(condition=~Q(reports_to=models.F("id")), name="contact_not_own_superior"),
         ]
-        indexes = [models.Index(fields=["mobile_last4"], name="contact_mobile_last4")]
+        indexes = [models.Index(fields=["mobile_last4"], name="contact_mobile_last4"),
+                   models.Index(fields=["mobile_hash"], name="contact_mobile_hash")]  # no LIKE twin (see Customer)
 
     def __str__(self) -> str:
         return self.name
@@ -262,7 +272,7 @@ class Consent(models.Model):
     explicit consent that sensitive information (the ID number) needs (PIPL 29)."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
-                                 related_name="consents")
+                                 related_name="consents", db_index=False)  # consent_subject_status leads with it
     contact = models.ForeignKey(Contact, verbose_name=_("contact"), null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="consents")
     purpose = models.CharField(_("purpose"), max_length=200)
