@@ -500,6 +500,12 @@ def on_visit_recorded(interaction, *, actor) -> ScheduledVisit | None:
     return visit
 
 
+def on_visit_recorded_sql(values: dict, *, actor):
+    """``on_visit_recorded``'s SQL form (kehu.engagement.hooks): nothing to write for a follow-up that is not a
+    visit; a visit takes the Python path (the match and its audit entry)."""
+    return () if values.get("channel") != "visit" else None
+
+
 # ---------------------------------------------------------------- reports
 
 def _scale_choice(value, scale: str, items: dict[str, list[ScaleItem]], errors: dict) -> ScaleItem | None:
