@@ -280,7 +280,7 @@ def profile_create(requests: int) -> None:
     out.write(f"# {requests} creates in-process: {wall:.1f} ms wall, {cpu:.1f} ms CPU each (profiled)\n")
     for order in ("cumulative", "tottime"):
         pstats.Stats(prof, stream=out).sort_stats(order).print_stats(40)
-    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_callees("services.py.*interaction_create|clean")
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_callees("services.py.*(interaction_create|clean|_create_in_one_statement)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "engagement-create-profile.txt").write_text(out.getvalue())
     print(out.getvalue()[:200], file=sys.stderr)

@@ -6,8 +6,9 @@ a failing handler rolls the interaction back rather than leaving half the work d
 A handler may also give its write as SQL (``sql=``), so that on PostgreSQL the common create is one statement
 (``services._create_in_one_statement``): ``sql(values, actor=...)`` gets the cleaned follow-up (``values``:
 customer_id, channel, occurred_at, next_step, …; the owner is known only to the database) and returns
-``(statement, params)`` — one data-modifying statement that reads the recorded row from the CTE ``recorded``
-(columns id, customer_id, owner_id, channel, occurred_at) and writes exactly what ``fn`` would write for it —,
+``(ctes, params)`` — one or more CTE definitions ``name AS (…), …`` (names of its own, prefixed with its app's
+label) whose data-modifying statements read the recorded row from the CTE ``recorded`` (columns id,
+customer_id, owner_id, channel, occurred_at) and write exactly what ``fn`` would write for it —,
 ``()`` when ``fn`` would write nothing for it, or None when it cannot say (then the create takes the Python path
 and ``fn`` runs). A handler without a SQL form always sends the create to the Python path."""
 
@@ -35,7 +36,7 @@ def interaction_recorded(interaction, *, actor) -> None:
 
 
 def interaction_recorded_sql(values: dict, *, actor) -> list[tuple[str, list]] | None:
-    """Every handler's write for the follow-up ``values`` as statements over the CTE ``recorded``, in the
+    """Every handler's write for the follow-up ``values`` as CTEs over the CTE ``recorded``, in the
     handlers' order; None when one of them has no SQL form for it (the Python path then runs them all)."""
     out = []
     for fn in list(_handlers):

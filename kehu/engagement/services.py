@@ -6,6 +6,7 @@ and keeps the customer's contact summary (last contact, next open step) up to da
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import uuid
@@ -405,7 +406,6 @@ def _create_in_one_statement(*, actor, data: dict, now: dt.datetime) -> Interact
     out-of-scope customer, or the client key already used — and the Python path answers exactly as before
     (refusals, replays). The response is built from what the statement returns, without reading back."""
     from kehu.access.models import User
-    from kehu.audit.models import AuditEntry
     from kehu.audit.tasks import request_seal
     from kehu.customers.models import Customer
     from kehu.engagement.hooks import interaction_recorded_sql
@@ -421,46 +421,25 @@ def _create_in_one_statement(*, actor, data: dict, now: dt.datetime) -> Interact
     if handlers is None:
         return None
     ops = connection.ops
-    q = ops.quote_name
     scoped = customer_base(actor=actor).filter(pk=values["customer_id"]).values_list(
         "id", "name", "owner_id", "owner__username", "owner__display_name")
     scoped_sql, scoped_params = scoped.query.sql_with_params()
     interaction = Interaction(**values, recorded_by=actor)
-    fields = [f for f in Interaction._meta.local_concrete_fields
-              if not f.primary_key and f.attname not in ("customer_id", "owner_id")]
-    cols = [q(f.column) for f in fields]
+    fields, audit_fields = _one_statement_fields()
     row = [f.get_db_prep_save(f.pre_save(interaction, True), connection) for f in fields]
     has_step = bool(interaction.next_step)
-    audit_fields = ("at", "actor", "actor_name", "ip", "action", "object_type", "object_repr", "changes")
     audit = {"at": timezone.now(), "actor": actor.pk, "actor_name": actor.get_username(), "ip": current_ip.get(),
              "action": "interaction.create", "object_type": Interaction._meta.label_lower,
              "object_repr": str(interaction)[:200],
              "changes": {"channel": interaction.channel, "customer": interaction.customer_id,
                          **({"next_step_due": str(interaction.next_step_due)} if interaction.next_step_due else {}),
                          **({"location": True} if interaction.latitude is not None else {})}}
-    audit_opts = AuditEntry._meta
-    audit_cols = [q(audit_opts.get_field(n).column) for n in audit_fields]
-    audit_row = [audit_opts.get_field(n).get_db_prep_save(audit[n], connection) for n in audit_fields]
-
-    def casts(fields_):
-        return ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields_)
-
-    writes = [f"summary AS (INSERT INTO {q(CustomerContactSummary._meta.db_table)} ({SUMMARY_COLUMNS})"
-              f" SELECT recorded.customer_id, recorded.occurred_at, recorded.id, recorded.channel, %s::text,"
-              f" %s::date, {'recorded.id' if has_step else 'NULL::bigint'}, %s::integer, 1, %s::timestamptz"
-              f" FROM recorded {_summary_conflict(has_step)})",
-              f"audit AS (INSERT INTO {q(audit_opts.db_table)} ({', '.join(audit_cols)}, object_id)"
-              f" SELECT {casts(audit_opts.get_field(n) for n in audit_fields)}, recorded.id::text FROM recorded)"]
+    audit_row = [f.get_db_prep_save(audit[f.name], connection) for f in audit_fields]
     params = [interaction.next_step if has_step else "", interaction.next_step_due if has_step else None,
               1 if has_step else 0, ops.adapt_datetimefield_value(timezone.now()), *audit_row]
-    for n, (statement, handler_params) in enumerate(handlers):
-        writes.append(f"handler{n} AS ({statement})")
+    for _statement, handler_params in handlers:
         params += handler_params
-    sql = (f"WITH customer AS ({scoped_sql}),"
-           f" recorded AS (INSERT INTO {q(Interaction._meta.db_table)} ({', '.join(cols)}, customer_id, owner_id)"
-           f" SELECT {casts(fields)}, customer.id, customer.owner_id FROM customer"
-           f" RETURNING id, customer_id, owner_id, channel, occurred_at), {', '.join(writes)}"
-           " SELECT customer.*, recorded.id FROM customer LEFT JOIN recorded ON TRUE")
+    sql = _one_statement_sql(scoped_sql, has_step, tuple(statement for statement, _p in handlers))
     try:
         if connection.in_atomic_block:
             with transaction.atomic(), connection.cursor() as cur:  # a savepoint: a refused key undoes only this
@@ -483,6 +462,47 @@ def _create_in_one_statement(*, actor, data: dict, now: dt.datetime) -> Interact
     interaction._state.adding, interaction._state.db = False, connection.alias
     interaction.fresh_contact_ids, interaction.fresh_attachments = [], []
     return interaction
+
+
+_AUDIT_FIELDS = ("at", "actor", "actor_name", "ip", "action", "object_type", "object_repr", "changes")
+
+
+@functools.cache
+def _one_statement_fields() -> tuple[list, list]:
+    """The follow-up's columns the statement writes from Python (all but id, customer and owner, which come
+    from the customer read in scope) and the audit entry's (all but its id and object id, and the seal's)."""
+    from kehu.audit.models import AuditEntry
+
+    fields = [f for f in Interaction._meta.local_concrete_fields
+              if not f.primary_key and f.attname not in ("customer_id", "owner_id")]
+    return fields, [AuditEntry._meta.get_field(n) for n in _AUDIT_FIELDS]
+
+
+@functools.lru_cache(maxsize=256)
+def _one_statement_sql(scoped_sql: str, has_step: bool, handlers: tuple[str, ...]) -> str:
+    """The statement's text (built once per scope query, step or not, and handlers' statements)."""
+    from kehu.audit.models import AuditEntry
+
+    q = connection.ops.quote_name
+    fields, audit_fields = _one_statement_fields()
+
+    def casts(fields_):
+        return ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields_)
+
+    writes = [f"summary AS (INSERT INTO {q(CustomerContactSummary._meta.db_table)} ({SUMMARY_COLUMNS})"
+              f" SELECT recorded.customer_id, recorded.occurred_at, recorded.id, recorded.channel, %s::text,"
+              f" %s::date, {'recorded.id' if has_step else 'NULL::bigint'}, %s::integer, 1, %s::timestamptz"
+              f" FROM recorded {_summary_conflict(has_step)})",
+              f"audit AS (INSERT INTO {q(AuditEntry._meta.db_table)}"
+              f" ({', '.join(q(f.column) for f in audit_fields)}, object_id)"
+              f" SELECT {casts(audit_fields)}, recorded.id::text FROM recorded)"]
+    writes += handlers
+    return (f"WITH customer AS ({scoped_sql}),"
+            f" recorded AS (INSERT INTO {q(Interaction._meta.db_table)}"
+            f" ({', '.join(q(f.column) for f in fields)}, customer_id, owner_id)"
+            f" SELECT {casts(fields)}, customer.id, customer.owner_id FROM customer"
+            f" RETURNING id, customer_id, owner_id, channel, occurred_at), {', '.join(writes)}"
+            " SELECT customer.*, recorded.id FROM customer LEFT JOIN recorded ON TRUE")
 
 
 def _client_key(key) -> uuid.UUID | None:

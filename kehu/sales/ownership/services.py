@@ -608,10 +608,10 @@ def on_followup_recorded_sql(values: dict, *, actor):
     now = timezone.now()
     until = rules.valid_until(values["occurred_at"], cfg()["valid_months"], _tz())
     table = Claim._meta.db_table
-    return (f"UPDATE {table} SET valid_until = %s::timestamptz, renewed_at = %s::timestamptz FROM recorded"
-            f" WHERE {table}.customer_id = recorded.customer_id AND {table}.rep_id = recorded.owner_id"
+    return (f"ownership_renewal AS (UPDATE {table} SET valid_until = %s::timestamptz, renewed_at = %s::timestamptz"
+            f" FROM recorded WHERE {table}.customer_id = recorded.customer_id AND {table}.rep_id = recorded.owner_id"
             f" AND {table}.ended_at IS NULL AND {table}.valid_until > %s::timestamptz"
-            f" AND {table}.valid_until < %s::timestamptz", [until, now, now, until])
+            f" AND {table}.valid_until < %s::timestamptz)", [until, now, now, until])
 
 
 # ---------------------------------------------------------------- referrals
