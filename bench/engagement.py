@@ -17,7 +17,9 @@ with their summary row.
   /api/v1/engagement/interactions (with a client_key, a next step, for that rep's own customers) to gunicorn
   (bench.run.start_server, production mode) for ``--create-seconds``; every non-201 is an error. Raw: the
   statements of one interaction_create (and its response) replayed in a rolled-back transaction, one after
-  another. Target ≥ 300/s on PostgreSQL, 0 errors.
+  another; and on PostgreSQL the same statements COMMITTED by 8 bare-driver clients at once
+  (raw_sql_committed_rate_per_s: the server's ceiling for this write, its WAL flush per commit included).
+  Target ≥ 300/s on PostgreSQL, 0 errors.
 
 Output: one JSON line per figure, all in bench/results/engagement-<db>-<scale>.json (ignored by git);
 ``--write-latest`` merges them into bench/results/latest.json."""
@@ -231,15 +233,57 @@ def bench_create(db: str, url: str, scale: int, seconds: float, workers: int) ->
             pass
     sqls = RawSQL.capture(one)
     rawrate = RawSQL(db, url).rate_in_rollback(sqls)
+    committed = raw_committed_rate(db, url, sqls, len(reps)) if db == "postgres" else None
     rate = ok[0] / elapsed
     return {"name": "followup_create_8_clients", "scale": scale, "db": db, "clients": len(reps),
             "seconds": round(elapsed, 1), "created": ok[0], "errors": errors[0], "rate_per_s": round(rate, 1),
             "p50_ms": round(pct(lat, 50), 2) if lat else None, "p95_ms": round(pct(lat, 95), 2) if lat else None,
             "queries": len(sqls), "raw_sql_rate_per_s": round(rawrate, 1),
+            "raw_sql_committed_rate_per_s": committed,
             "baseline_get_rate_per_s": round(baseline, 1),
             "ratio": round(rawrate / rate, 2) if rate else None,
             "target": f">= {CREATE_TARGET}/s on PostgreSQL, 0 errors",
             "met": rate >= CREATE_TARGET and errors[0] == 0}
+
+
+def raw_committed_rate(db: str, url: str, sqls: list[str], clients: int, seconds: float = 8.0) -> float:
+    """The create's statements (as one create emitted them, client key replaced by a fresh one each time)
+    COMMITTED by ``clients`` bare-driver connections at once, as many as fit in ``seconds``: what the database
+    server alone gives — its WAL flush per commit included, which the rolled-back raw figure leaves out."""
+    import re
+
+    import psycopg
+
+    work = [q for q in sqls if not q.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                                    "RELEASE"))]
+    keys = {k for q in work for k in re.findall(r"'([0-9a-f]{32}|[0-9a-f-]{36})'::uuid", q)}
+    done, lock = [0], threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client():
+        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+            while time.perf_counter() < stop:
+                fresh = uuid.uuid4()
+                batch = []
+                for q in work:
+                    for k in keys:
+                        q = q.replace(f"'{k}'", f"'{fresh.hex if len(k) == 32 else fresh}'")
+                    batch.append(q)
+                if len(batch) == 1:
+                    conn.execute(batch[0])
+                else:
+                    with conn.transaction():
+                        for q in batch:
+                            conn.execute(q)
+                with lock:
+                    done[0] += 1
+    t = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return round(done[0] / (time.perf_counter() - t), 1)
 
 
 def profile_create(requests: int) -> None:
