@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -421,7 +422,10 @@ def _create_in_one_statement(*, actor, data: dict, now: dt.datetime) -> Interact
     if handlers is None:
         return None
     ops = connection.ops
-    scoped_sql, scoped_params = _scoped_customers(actor)
+    try:
+        scoped_sql, scoped_params = _scoped_customers(actor)
+    except EmptyResultSet:  # a scope that holds nothing: the Python path says "not found"
+        return None
     interaction = Interaction(**values, recorded_by=actor)
     fields, audit_fields = _one_statement_fields()
     row = [f.get_db_prep_save(f.pre_save(interaction, True), connection) for f in fields]
