@@ -8,6 +8,9 @@ var/bench/kehu-<scale>.sqlite3 of this worktree, or the PostgreSQL database ``ke
 (KEHU_BENCH_PG_DB) — plus ``--interactions`` follow-ups (default 10,000) of ONE customer, bulk-inserted once
 with their summary row.
 
+On PostgreSQL the bench's database takes docs/deployment.md's planner settings (random_page_cost 1.1 for SSD,
+jit off: PG_SETTINGS); ``--server-defaults`` measures with the server's own instead.
+
 * followup_timeline_first / followup_timeline_deep: the customer 360 page's thread (kehu.customers.profile:
   follow-ups, complaints, service requests, inspections merged, 20 per page) as its owner sees it — the
   whole page request GET /customers/<id>/thread/ through Django's handler in-process (middleware, session,
@@ -17,7 +20,9 @@ with their summary row.
   /api/v1/engagement/interactions (with a client_key, a next step, for that rep's own customers) to gunicorn
   (bench.run.start_server, production mode) for ``--create-seconds``; every non-201 is an error. Raw: the
   statements of one interaction_create (and its response) replayed in a rolled-back transaction, one after
-  another. Target ≥ 300/s on PostgreSQL, 0 errors.
+  another; and on PostgreSQL the same statements COMMITTED by 8 bare-driver clients at once
+  (raw_sql_committed_rate_per_s: the server's ceiling for this write, its WAL flush per commit included).
+  Target ≥ 300/s on PostgreSQL, 0 errors.
 
 Output: one JSON line per figure, all in bench/results/engagement-<db>-<scale>.json (ignored by git);
 ``--write-latest`` merges them into bench/results/latest.json."""
@@ -49,13 +54,37 @@ PAGE = 20
 
 
 
-def emit(results: list, row: dict) -> None:
+def emit(results: list, row: dict, planner: dict | None = None) -> None:
+    if planner:
+        row.setdefault("planner", planner)
     try:  # the shared box's load beside every figure
         row.setdefault("load_avg", open("/proc/loadavg").read().split()[0])
     except OSError:
         pass
     results.append(row)
     print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
+# docs/deployment.md's planner settings that take effect without a restart, on the bench's own database (the
+# shared server runs PostgreSQL's defaults). random_page_cost 4 (a spinning disk's) prices the composite
+# (customer, occurred_at, id) index's scattered heap reads so high that, once newer follow-ups of other
+# customers pile up, the planner reads a long thread's first page backwards through the occurred_at index,
+# filtering the others out (EXPLAIN: 32,883 rows removed, 18,901 buffers, 7–43 ms instead of 0.4 ms).
+PG_SETTINGS = {"random_page_cost": "1.1", "jit": "off"}
+
+
+def pg_settings(db: str, apply: bool) -> dict:
+    from django.db import connection
+
+    if db != "postgres":
+        return {}
+    with connection.cursor() as cur:
+        name = connection.settings_dict["NAME"]
+        for key, value in PG_SETTINGS.items():
+            cur.execute(f'ALTER DATABASE "{name}" SET {key} = {value}' if apply
+                        else f'ALTER DATABASE "{name}" RESET {key}')
+    connection.close()  # the settings apply to new connections
+    return PG_SETTINGS if apply else {"random_page_cost": "server default", "jit": "server default"}
 
 
 def seed_thread(n: int) -> int:
@@ -231,15 +260,55 @@ def bench_create(db: str, url: str, scale: int, seconds: float, workers: int) ->
             pass
     sqls = RawSQL.capture(one)
     rawrate = RawSQL(db, url).rate_in_rollback(sqls)
+    committed = raw_committed_rate(db, url, sqls, len(reps)) if db == "postgres" else None
     rate = ok[0] / elapsed
     return {"name": "followup_create_8_clients", "scale": scale, "db": db, "clients": len(reps),
             "seconds": round(elapsed, 1), "created": ok[0], "errors": errors[0], "rate_per_s": round(rate, 1),
             "p50_ms": round(pct(lat, 50), 2) if lat else None, "p95_ms": round(pct(lat, 95), 2) if lat else None,
             "queries": len(sqls), "raw_sql_rate_per_s": round(rawrate, 1),
+            "raw_sql_committed_rate_per_s": committed,
             "baseline_get_rate_per_s": round(baseline, 1),
             "ratio": round(rawrate / rate, 2) if rate else None,
             "target": f">= {CREATE_TARGET}/s on PostgreSQL, 0 errors",
             "met": rate >= CREATE_TARGET and errors[0] == 0}
+
+
+def raw_committed_rate(db: str, url: str, sqls: list[str], clients: int, seconds: float = 8.0) -> float:
+    """The create's statements (as one create emitted them, client key replaced by a fresh one each time)
+    COMMITTED by ``clients`` bare-driver connections at once, as many as fit in ``seconds``: what the database
+    server alone gives — its WAL flush per commit included, which the rolled-back raw figure leaves out. Only
+    for a create that is one statement (PostgreSQL's common case); None otherwise."""
+    import re
+
+    import psycopg
+
+    work = [q for q in sqls if not q.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                                    "RELEASE"))]
+    if len(work) != 1:  # the Python path's later statements carry the rolled-back row's id: not replayable
+        return None
+    keys = {k for q in work for k in re.findall(r"'([0-9a-f]{32}|[0-9a-f-]{36})'::uuid", q)}
+    done, lock = [0], threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client():
+        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+            while time.perf_counter() < stop:
+                fresh = uuid.uuid4()
+                batch = []
+                for q in work:
+                    for k in keys:
+                        q = q.replace(f"'{k}'", f"'{fresh.hex if len(k) == 32 else fresh}'")
+                    batch.append(q)
+                conn.execute(batch[0])
+                with lock:
+                    done[0] += 1
+    t = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return round(done[0] / (time.perf_counter() - t), 1)
 
 
 def profile_create(requests: int) -> None:
@@ -280,7 +349,7 @@ def profile_create(requests: int) -> None:
     out.write(f"# {requests} creates in-process: {wall:.1f} ms wall, {cpu:.1f} ms CPU each (profiled)\n")
     for order in ("cumulative", "tottime"):
         pstats.Stats(prof, stream=out).sort_stats(order).print_stats(40)
-    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_callees("services.py.*interaction_create|clean")
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_callees("services.py.*(interaction_create|clean|_create_in_one_statement)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "engagement-create-profile.txt").write_text(out.getvalue())
     print(out.getvalue()[:200], file=sys.stderr)
@@ -299,6 +368,8 @@ def main(argv=None) -> list:
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="profile N creates in-process instead (bench/results/engagement-create-profile.txt)")
     ap.add_argument("--write-latest", action="store_true", help="merge into bench/results/latest.json")
+    ap.add_argument("--server-defaults", action="store_true",
+                    help="PostgreSQL: measure with the server's planner defaults, not docs/deployment.md's")
     args = ap.parse_args(argv)
     url = configure(args.db, args.scale)
     os.environ.setdefault("KEHU_NOTIFY_CHANNELS", "inapp")
@@ -313,15 +384,16 @@ def main(argv=None) -> list:
 
     django.setup()
     customer_id = seed_thread(args.interactions)
+    planner = pg_settings(args.db, not args.server_defaults)
     if args.profile:
         profile_create(args.profile)
         return []
     results: list = []
     if args.only in (None, "timeline"):
         for row in bench_timeline(args.db, url, args.scale, customer_id, args.requests):
-            emit(results, row)
+            emit(results, row, planner)
     if args.only in (None, "create"):
-        emit(results, bench_create(args.db, url, args.scale, args.create_seconds, args.workers))
+        emit(results, bench_create(args.db, url, args.scale, args.create_seconds, args.workers), planner)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"engagement-{args.db}-{args.scale}.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=1) + "\n")

@@ -10,6 +10,6 @@ class VisitsConfig(AppConfig):
 
     def ready(self):
         from kehu.engagement.hooks import on_interaction_recorded
-        from kehu.engagement.visits.services import on_visit_recorded
+        from kehu.engagement.visits.services import on_visit_recorded, on_visit_recorded_sql
 
-        on_interaction_recorded(on_visit_recorded)
+        on_interaction_recorded(on_visit_recorded, sql=on_visit_recorded_sql)

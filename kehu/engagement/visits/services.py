@@ -500,6 +500,40 @@ def on_visit_recorded(interaction, *, actor) -> ScheduledVisit | None:
     return visit
 
 
+def on_visit_recorded_sql(values: dict, *, actor):
+    """``on_visit_recorded``'s SQL form (kehu.engagement.hooks): nothing for a follow-up that is not a visit; for a
+    visit the same match — the owner's first 20 open scheduled visits to the customer within the window (by day,
+    locked), the nearest of them (then the earlier day, then the lower id) — ticked done and linked, with the
+    same ``visit.done_by_followup`` audit entry (object_repr as ``str(visit)``: day and customer id)."""
+    if values.get("channel") != "visit":
+        return ()
+    from kehu.access.context import current_ip
+    from kehu.audit.models import AuditEntry
+
+    day = timezone.localdate(values["occurred_at"])
+    window = dt.timedelta(days=int(rules.config()["match_window_days"]))
+    table, audit = ScheduledVisit._meta.db_table, AuditEntry._meta.db_table
+    now = timezone.now()
+    ctes = (
+        f"visits_match AS (SELECT m.id FROM (SELECT v.id, v.planned_on FROM {table} v JOIN recorded"
+        " ON v.owner_id = recorded.owner_id AND v.customer_id = recorded.customer_id"
+        " WHERE v.state = %s AND v.interaction_id IS NULL AND v.planned_on >= %s::date AND v.planned_on <= %s::date"
+        " ORDER BY v.planned_on, v.id LIMIT 20 FOR UPDATE OF v) m"
+        " ORDER BY abs(m.planned_on - %s::date), m.planned_on, m.id LIMIT 1),"
+        f" visits_done AS (UPDATE {table} SET state = %s, done_at = recorded.occurred_at,"
+        " interaction_id = recorded.id, updated_at = %s::timestamptz FROM visits_match, recorded"
+        f" WHERE {table}.id = visits_match.id RETURNING {table}.id, {table}.planned_on, {table}.customer_id,"
+        " recorded.id AS interaction_id),"
+        f" visits_audit AS (INSERT INTO {audit} (at, actor_id, actor_name, ip, action, object_type, object_id,"
+        " object_repr, changes) SELECT %s::timestamptz, %s::bigint, %s::text, %s::inet, %s::text, %s::text,"
+        " d.id::text, left(to_char(d.planned_on, 'YYYY-MM-DD') || ' ' || d.customer_id::text, 200),"
+        " jsonb_build_object('state', jsonb_build_array(%s::text, %s::text),"
+        " 'interaction', jsonb_build_array(NULL, d.interaction_id)) FROM visits_done d)")
+    return ctes, [VisitState.SCHEDULED, day - window, day + window, day, VisitState.DONE, now, now, actor.pk,
+                  actor.get_username(), current_ip.get(), "visit.done_by_followup",
+                  ScheduledVisit._meta.label_lower, VisitState.SCHEDULED, VisitState.DONE]
+
+
 # ---------------------------------------------------------------- reports
 
 def _scale_choice(value, scale: str, items: dict[str, list[ScaleItem]], errors: dict) -> ScaleItem | None:

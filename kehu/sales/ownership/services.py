@@ -601,6 +601,19 @@ def on_followup_recorded(interaction, *, actor) -> None:
                          valid_until__gt=now, valid_until__lt=until).update(valid_until=until, renewed_at=now)
 
 
+def on_followup_recorded_sql(values: dict, *, actor):
+    """``on_followup_recorded`` as one statement over the recorded row (kehu.engagement.hooks): the same UPDATE."""
+    if not cfg()["renew_on_followup"]:
+        return ()
+    now = timezone.now()
+    until = rules.valid_until(values["occurred_at"], cfg()["valid_months"], _tz())
+    table = Claim._meta.db_table
+    return (f"ownership_renewal AS (UPDATE {table} SET valid_until = %s::timestamptz, renewed_at = %s::timestamptz"
+            f" FROM recorded WHERE {table}.customer_id = recorded.customer_id AND {table}.rep_id = recorded.owner_id"
+            f" AND {table}.ended_at IS NULL AND {table}.valid_until > %s::timestamptz"
+            f" AND {table}.valid_until < %s::timestamptz)", [until, now, now, until])
+
+
 # ---------------------------------------------------------------- referrals
 
 
