@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.clone import clone_customers, series
 from bench.run import FIELD_KEY, ROOT, SECRET, VAR
 from bench.run import merge_results as merge
 
@@ -58,12 +59,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    if db == "postgres":
-        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
-    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
-
-
 def build(db: str, reps: int, per_rep: int) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -84,16 +79,13 @@ def build(db: str, reps: int, per_rep: int) -> dict:
     template = Customer.objects.create(name="浙江华星石化有限公司", kind="organization", industry="石化",
                                        province="浙江省", city="杭州市", stage="customer", owner_id=rep_ids[0],
                                        department=depts[0])
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     first_rep = rep_ids[0]
     overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)",
                  "owner_id": f"{first_rep} + (s.n / {per_rep})",
                  "department_id": f"(SELECT department_id FROM access_user u WHERE u.id = {first_rep} + (s.n / {per_rep}))"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
     total = reps * per_rep
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, total - 1)} "
-                    f"JOIN customers_customer t ON t.id = {template.pk}")
+        clone_customers(cur, db, total - 1, first=template.pk, overrides=overrides)
         cur.execute("ANALYZE")
     return {"reps": reps, "customers": Customer.objects.count(), "admin": admin.pk,
             "build_seconds": round(time.perf_counter() - t0, 1)}
