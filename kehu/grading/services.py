@@ -477,13 +477,31 @@ def _stage_and_write(run: GradingRun, staged: list[tuple], now) -> None:
             STEPS["fk_check"] = time.perf_counter() - checking
             with _step("upsert"):
                 cur.execute(f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {grade_select} "
-                            f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}",
+                            f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update} "
+                            f"WHERE {_row_differs(pg)}",
                             [policy.name, policy.pk, run.pk, at])
             with _step("history"):
                 cur.execute(f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) SELECT "
                             f"{history_select} FROM {STAGE} WHERE movement IS NOT NULL ORDER BY customer_id",
                             [policy.name, policy.pk, run.pk, day, run.actor_id, at])
         cur.execute(f"DROP TABLE {STAGE}")
+
+
+def _row_differs(pg: bool) -> str:
+    """The upsert's condition: a customer's current row is rewritten only when its grade, computed grade,
+    policy version, override or explanation changes — the explanation compared without its previous grade,
+    which names the grade before the review that set the current one (a customer whose grade and reasons hold
+    keeps the row, its run and its date, as the threshold and consecutive-period runs never stage it). A
+    repeat ABC / RFM / scorecard run over the same numbers writes nothing."""
+    table = "grading_customergrade"
+    if pg:
+        explanation = f"({table}.explanation - 'previous_grade') IS DISTINCT FROM (excluded.explanation - 'previous_grade')"
+    else:
+        explanation = (f"json_remove({table}.explanation, '$.previous_grade') IS NOT "
+                       "json_remove(excluded.explanation, '$.previous_grade')")
+    same = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" if pg else f"{table}.{c} IS NOT excluded.{c}"
+                       for c in ("grade", "computed_grade", "policy_id", "override_reason", "overridden_until_run"))
+    return f"({same} OR {explanation})"
 
 
 SQLITE_BULK_CACHE_KIB = 512 * 1024  # the page cache of a large run on SQLite (the connection's is 64 MiB)

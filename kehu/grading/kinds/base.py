@@ -29,10 +29,34 @@ class ConfigError(ValueError):
         super().__init__(f"{first[0]}: {first[1][0]}")
 
 
-@dataclass(frozen=True)
 class Graded:
-    grade: str
-    explanation: dict = field(default_factory=dict)
+    """A customer's grade and its explanation. A kind may give ``explain`` (a callable returning the
+    explanation) instead of the explanation itself: it is built on first read, so a preview of a million
+    customers builds only its sample's explanations (ABC, RFM). Equal when grade and explanation are."""
+
+    __slots__ = ("grade", "_explanation", "_explain")
+
+    def __init__(self, grade: str, explanation: dict | None = None, *, explain=None):
+        self.grade = grade
+        self._explanation = explanation if explanation is not None or explain is not None else {}
+        self._explain = explain
+
+    @property
+    def explanation(self) -> dict:
+        if self._explanation is None:
+            self._explanation = self._explain()
+            self._explain = None
+        return self._explanation
+
+    def __eq__(self, other):
+        if not isinstance(other, Graded):
+            return NotImplemented
+        return self.grade == other.grade and self.explanation == other.explanation
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Graded(grade={self.grade!r}, explanation={self.explanation!r})"
 
 
 class Errors:

@@ -6,7 +6,9 @@ row order. A score from ``high_from`` up is high (H); the segment is named by th
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
+from functools import partial
 
 from django.utils.translation import gettext as _
 
@@ -65,35 +67,35 @@ def quintile_scores(values: dict[int, Decimal | None], *, lower_is_better: bool 
     n = len(values)
     if n == 0:
         return {}
-
-    def badness(v):
-        if v is None:
-            return (1, Decimal(0))
-        return (0, v if lower_is_better else -v)
-
-    ordered = sorted(badness(v) for v in values.values())  # best first
-    # customers strictly worse than a value = n - (index of the last equal one + 1)
-    last_index: dict[tuple, int] = {}
-    for i, b in enumerate(ordered):
-        last_index[b] = i
-    return {cid: 1 + (5 * (n - 1 - last_index[badness(v)])) // n for cid, v in values.items()}
+    counts = Counter(values.values())
+    ordered = sorted((v for v in counts if v is not None), reverse=not lower_is_better)  # best first
+    if None in counts:
+        ordered.append(None)
+    score_of: dict = {}
+    seen = 0
+    for v in ordered:  # customers strictly worse than a value = those after its tie group
+        seen += counts[v]
+        score_of[v] = 1 + (5 * (n - seen)) // n
+    return {cid: score_of[v] for cid, v in values.items()}
 
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
     months = months_back(as_of, config["months"])
     window = window_of(rows, months)
     sums, last = window.sums, window.last
+    zero = Decimal(0)
+    empty: dict = {}
     recency = {cid: (Decimal((as_of - last[cid]).days) if cid in last else None) for cid in customers}
-    frequency = {cid: sums.get(cid, {}).get("order_count", Decimal(0)) for cid in customers}
-    monetary = {cid: sums.get(cid, {}).get("amount", Decimal(0)) for cid in customers}
+    frequency = {cid: sums.get(cid, empty).get("order_count", zero) for cid in customers}
+    monetary = {cid: sums.get(cid, empty).get("amount", zero) for cid in customers}
     r = quintile_scores(recency, lower_is_better=True)
     f = quintile_scores(frequency)
     m = quintile_scores(monetary)
     high = config["high_from"]
-    out: dict[int, Graded] = {}
-    for cid in customers:
-        key = "".join("H" if s[cid] >= high else "L" for s in (r, f, m))
-        out[cid] = Graded(config["segments"][key], {
+    segments = config["segments"]
+
+    def explain(cid: int, key: str) -> dict:  # built when read: a preview reads only its sample's
+        return {
             "kind": "rfm",
             "rule": "quintile_segment",
             "recency_days": text(recency[cid]),
@@ -103,5 +105,11 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
             "high_from": high,
             "segment": key,
             "previous_grade": previous.get(cid),
-        })
+        }
+
+    out: dict[int, Graded] = {}
+    letters = {s: ("H" if s >= high else "L") for s in range(1, 6)}
+    for cid in customers:
+        key = letters[r[cid]] + letters[f[cid]] + letters[m[cid]]
+        out[cid] = Graded(segments[key], explain=partial(explain, cid, key))
     return out
