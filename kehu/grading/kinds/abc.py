@@ -6,6 +6,7 @@ depends on the order of the rows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from decimal import Decimal
 from functools import partial
@@ -141,5 +142,27 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
             "previous_grade": previous.get(cid),
         }
 
+    # The same explanation as compact JSON, written without the dict (a run stores a million of these):
+    # test_kinds.py proves it is json.dumps of ``explain``.
+    head = (f'{{"kind":"abc","rule":"cumulative_share_before_below","metric":{_dump(metric)},"value":"')
+    total_text = f'","total":"{text(total)}","share":"'
+    tail = f',"customers":{n},"bound":"'
+    prev_json: dict = {}
+
+    def explain_text(cid: int, v: Decimal) -> str:
+        chosen, larger, first = placed[v]
+        before = larger / total if total > 0 else Decimal(1)
+        share = v / total if total > 0 else zero
+        prev = previous.get(cid)
+        prev_text = prev_json.get(prev)
+        if prev_text is None:
+            prev_text = prev_json[prev] = _dump(prev)
+        return (f'{head}{text(v)}{total_text}{text(round(share, 6))}","cumulative_share_before":"'
+                f'{text(round(before, 6))}","rank":{first}{tail}{text(chosen["share"])}","previous_grade":{prev_text}}}')
+
     grade_of = {v: p[0]["grade"] for v, p in placed.items()}
-    return {cid: Graded(grade_of[v], explain=partial(explain, cid, v)) for cid, v in values.items()}
+    return {cid: Graded(grade_of[v], explain=partial(explain, cid, v), text=partial(explain_text, cid, v))
+            for cid, v in values.items()}
+
+
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
