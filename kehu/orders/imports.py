@@ -532,10 +532,13 @@ def _checked_sql(actor, source: str) -> tuple[str, list]:
         f"INSERT INTO {_CHECKED} (n, ext, dup, customer_id, ok, good, existing, order_date, delivered_on, "
         "product_line, quantity, unit, quantity_t, amount, gross_margin, channel) "
         f"SELECT v.n, v.ext, v.dup, v.customer_id, {ok}, {ok} AND v.customer_id IS NOT NULL AND NOT v.dup, "
-        "v.ext IS NOT NULL AND EXISTS (SELECT 1 FROM orders_order o WHERE o.source = %s AND o.external_id = v.ext), "
+        # OFFSET 0 keeps this a probe of the unique index per row: unfenced, PostgreSQL hashes every order of the
+        # source once per batch, and a million-row import reads its own growing orders again each batch.
+        "v.ext IS NOT NULL AND EXISTS (SELECT 1 FROM orders_order o WHERE o.source = %s AND o.external_id = v.ext "
+        "OFFSET 0), "
         "v.order_date, v.delivered_on, v.line, v.quantity, v.unit, "
         f"CASE v.unit WHEN 't' THEN v.quantity WHEN 'kg' THEN ({half_even}) / 1000 END, "
-        f"v.amount, v.gross_margin, v.channel FROM ({inner}) v")
+        f"v.amount, v.gross_margin, v.channel FROM ({inner} OFFSET 0) v")  # v computed once per row, not inlined
     return sql, [source, *params]
 
 
@@ -599,6 +602,9 @@ class _PgOrders:
             raw[number] = row
             out.writerow((number, *cells, "t" if dup else "f"))
         with transaction.atomic(), connection.cursor() as cur:
+            # The batch's statements are planned for thousands of rows: PostgreSQL would JIT-compile each one
+            # (up to a second per statement, more than running it — measured with EXPLAIN ANALYZE at 5,000 rows).
+            cur.execute("SET LOCAL jit = off")
             cur.execute(_STAGE_DDL)
             cur.execute(_CHECKED_DDL)
             cur.execute(f"TRUNCATE {_STAGE}, {_CHECKED}")
