@@ -6,6 +6,7 @@ row order. A score from ``high_from`` up is high (H); the segment is named by th
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from decimal import Decimal
 from functools import partial
@@ -107,9 +108,27 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
             "previous_grade": previous.get(cid),
         }
 
+    # The same explanation as compact JSON without the dict (test_kinds.py proves it is json.dumps of explain).
+    prev_json: dict = {}
+    tail = f',"high_from":{high},"segment":"'
+
+    def explain_text(cid: int, key: str) -> str:
+        prev = previous.get(cid)
+        prev_text = prev_json.get(prev)
+        if prev_text is None:
+            prev_text = prev_json[prev] = _dump(prev)
+        days = recency[cid]
+        return (f'{{"kind":"rfm","rule":"quintile_segment","recency_days":'
+                f'{"null" if days is None else chr(34) + text(days) + chr(34)},"frequency":"{text(frequency[cid])}",'
+                f'"monetary":"{text(monetary[cid])}","scores":{{"R":{r[cid]},"F":{f[cid]},"M":{m[cid]}}}'
+                f'{tail}{key}","previous_grade":{prev_text}}}')
+
     out: dict[int, Graded] = {}
     letters = {s: ("H" if s >= high else "L") for s in range(1, 6)}
     for cid in customers:
         key = letters[r[cid]] + letters[f[cid]] + letters[m[cid]]
-        out[cid] = Graded(segments[key], explain=partial(explain, cid, key))
+        out[cid] = Graded(segments[key], explain=partial(explain, cid, key), text=partial(explain_text, cid, key))
     return out
+
+
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
