@@ -68,7 +68,9 @@ def _foreign_keys(cur, table: str) -> list[tuple[str, str, str]]:
     return list(cur.fetchall())
 
 
-def _check(cur, stage: str, targets: list[Target], rows: int, lock_tables: frozenset[str]) -> None:
+def _check(cur, stage: str, targets: list[Target], rows: int, lock_tables: frozenset[str],
+           lock_after: int | None = None) -> None:
+    lock_after = LOCK_TABLE_AFTER if lock_after is None else lock_after
     done: set[tuple] = set()
     for target in targets:
         for column, ref_table, ref_column in _foreign_keys(cur, target.table):
@@ -79,7 +81,7 @@ def _check(cur, stage: str, targets: list[Target], rows: int, lock_tables: froze
                 if key in done:
                     continue
                 among = f"r.{q(ref_column)} IN (SELECT {q(source)} FROM {stage})"
-                if rows >= LOCK_TABLE_AFTER and ref_table in lock_tables:
+                if rows >= lock_after and ref_table in lock_tables:
                     # A lock in each of a million rows is a million heap writes and the WAL of the whole table
                     # (90 s for the customers at 1M on the loaded test box): hold off the table's writers
                     # instead, until COMMIT (SHARE: reads go on; INSERT, UPDATE, DELETE wait), and look for a
@@ -116,16 +118,17 @@ def available(cur, *, tables: list[str], rows: int, min_rows: int) -> bool:
 
 @contextmanager
 def foreign_keys_checked(cur, *, stage: str, targets: list[Target], rows: int, min_rows: int,
-                         known_available: bool | None = None, lock_tables: frozenset[str] = frozenset()):
+                         known_available: bool | None = None, lock_tables: frozenset[str] = frozenset(),
+                         lock_after: int | None = None):
     """See the module doc. Yields True when the foreign keys were checked in bulk (triggers off inside).
-    ``lock_tables``: referenced tables with (about) a row per staged row, locked whole from LOCK_TABLE_AFTER
-    staged rows on."""
+    ``lock_tables``: referenced tables with (about) a row per staged row, locked whole from ``lock_after``
+    (default LOCK_TABLE_AFTER) staged rows on."""
     if known_available is None:
         known_available = available(cur, tables=[t.table for t in targets], rows=rows, min_rows=min_rows)
     if not known_available:
         yield False
         return
-    _check(cur, stage, targets, rows, lock_tables)
+    _check(cur, stage, targets, rows, lock_tables, lock_after)
     cur.execute("SHOW session_replication_role")
     before = cur.fetchone()[0]
     cur.execute("SET LOCAL session_replication_role = replica")

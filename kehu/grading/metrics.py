@@ -17,7 +17,7 @@ from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from kehu.customers.models import Customer
-from kehu.grading.kinds.base import Window, months_back
+from kehu.grading.kinds.base import METRICS, Window, months_back
 from kehu.grading.models import HandScore
 from kehu.orders.models import Order, Payment
 
@@ -105,12 +105,20 @@ def _work_mem(cur, value: str):
     cur.execute("SELECT set_config('work_mem', %s, false)", [before])
 
 
-def window(*, as_of: dt.date, months: int, with_halves: bool = True, chunk: int = 20000) -> Window | None:
+ORDER_SUMS = {"quantity_t": "SUM(quantity_t)", "amount": "SUM(amount)", "gross_margin": "SUM(gross_margin)",
+              "order_count": "COUNT(*)"}
+
+
+def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: frozenset[str] | None = None,
+           with_last: bool = True, chunk: int = 20000) -> Window | None:
     """The ABC / RFM / scorecard inputs (kinds.base.Window) over the ``months`` ending with ``as_of``'s month in
     one GROUP BY per table — a row per customer instead of ``monthly_rows``' Python dict per customer and month
     (several GB at a million customers). PostgreSQL only (numeric sums are exact, so summing the window at once
     gives what adding up the months gives); None on SQLite, whose float sums the kinds add month by month.
-    ``with_halves`` False: without ``halves`` (only the scorecard reads them)."""
+    ``with_halves`` False: without ``halves`` (only the scorecard reads them). ``needs``: the metrics the kind
+    reads (None: all) — only those are summed (the others read 0), and the payments are not read unless one of
+    theirs is needed: an ABC policy on the amount sums one column of the orders. ``with_last`` False: without
+    the last order date (only RFM reads it)."""
     if connection.vendor != "postgresql":
         return None
     span = months_back(as_of, months)
@@ -124,24 +132,32 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, chunk: int 
     active = ("bit_or(CAST(1 AS bigint) << (CAST(EXTRACT(YEAR FROM order_date) AS integer) * 12 "
               f"+ CAST(EXTRACT(MONTH FROM order_date) AS integer) - 1 - {int(base_month)})) FILTER (WHERE amount > 0)")
     zero = Decimal(0)
+    wanted = frozenset(METRICS) if needs is None else frozenset(needs)
     sums: dict[int, dict[str, Decimal]] = {}
     last: dict[int, dt.date] = {}
     halves: dict[int, tuple[Decimal, Decimal, int]] = {}
     halves_sql = ("SUM(CASE WHEN order_date < %s THEN amount END), SUM(CASE WHEN order_date >= %s THEN amount END), "
                   f"{active}" if with_halves else "NULL, NULL, NULL")
+    order_sums = ", ".join(ORDER_SUMS[m] if m in wanted else "NULL" for m in ORDER_SUMS)
+    read_orders = with_halves or with_last or bool(wanted & set(ORDER_SUMS))
     with connection.cursor() as cur, _work_mem(cur, WINDOW_WORK_MEM):
-        cur.execute("SELECT customer_id, SUM(quantity_t), SUM(amount), SUM(gross_margin), COUNT(*), MAX(order_date), "
-                    f"{halves_sql} FROM orders_order WHERE order_date >= %s AND order_date <= %s AND {population} "
-                    "GROUP BY customer_id", [*([mid, mid] if with_halves else []), span[0], as_of, *stages])
-        while rows := cur.fetchmany(chunk):
+        if read_orders:
+            cur.execute(f"SELECT customer_id, {order_sums}, {'MAX(order_date)' if with_last else 'NULL'}, "
+                        f"{halves_sql} FROM orders_order WHERE order_date >= %s AND order_date <= %s AND {population} "
+                        "GROUP BY customer_id", [*([mid, mid] if with_halves else []), span[0], as_of, *stages])
+        while read_orders and (rows := cur.fetchmany(chunk)):
             for cid, q, a, gm, n, day, first, second, bits in rows:
                 sums[cid] = {"quantity_t": q if q is not None else zero, "amount": a if a is not None else zero,
-                             "gross_margin": gm if gm is not None else zero, "order_count": Decimal(n),
+                             "gross_margin": gm if gm is not None else zero,
+                             "order_count": Decimal(n) if n is not None else zero,
                              "due_amount": zero, "paid_on_time_amount": zero}
-                last[cid] = day
+                if with_last:
+                    last[cid] = day
                 if with_halves:
                     halves[cid] = (first if first is not None else zero, second if second is not None else zero,
                                    (bits or 0).bit_count())
+        if not wanted & {"due_amount", "paid_on_time_amount"}:
+            return Window(sums, last, halves)
         cur.execute("SELECT customer_id, SUM(amount), SUM(CASE WHEN paid_date <= due_date THEN amount END) "
                     f"FROM orders_payment WHERE due_date >= %s AND due_date <= %s AND {population} "
                     "GROUP BY customer_id", [span[0], as_of, *stages])

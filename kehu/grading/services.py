@@ -194,8 +194,8 @@ def movement_of(levels: list[str], previous: str | None, grade: str) -> str:
 class Computation:
     """The outcome of grading a population under a policy. Only what a run writes (or a preview shows) keeps
     its explanation: ``rows`` are ``(customer, grade, computed grade, explanation, previous grade, owner,
-    department)`` for the customers whose current grade row must be written (the explanation a mapping, or its
-    JSON text for a run of a threshold or consecutive policy: ``explanation_dict`` reads either)."""
+    department)`` for the customers whose current grade row must be written (the explanation a mapping in a
+    preview, its JSON text in a run: ``explanation_dict`` reads either)."""
 
     policy: GradingPolicy
     as_of: dt.date
@@ -214,6 +214,9 @@ class Computation:
 
 
 MATRIX_KINDS = ("threshold", "consecutive")
+# The metrics of its window a kind reads (metrics.window sums only those); a kind not named reads them all.
+WINDOW_NEEDS = {"abc": lambda config: frozenset({config["metric"]}),
+                "rfm": lambda config: frozenset({"order_count", "amount"})}
 
 
 def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") -> Computation:
@@ -266,7 +269,8 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
                    .values_list("customer_id", "grade", "policy_id", "overridden_until_run").iterator(chunk_size=10000)
                    if cid in facts}
         # One row per customer from SQL on PostgreSQL; SQLite adds up the months' float sums as the kinds do.
-        rows_in = metrics.window(as_of=as_of, months=config["months"], with_halves=scored)
+        rows_in = metrics.window(as_of=as_of, months=config["months"], with_halves=scored,
+                                 with_last=policy.kind != "abc", needs=WINDOW_NEEDS.get(policy.kind, lambda c: None)(config))
         if rows_in is None:
             rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
         results = kind.grade(config, rows=rows_in, customers=facts,
@@ -283,9 +287,10 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
             # These kinds read hand scores and whole-book ranks: every row is rewritten, so an explanation
             # follows a new hand score even when the grade holds (the threshold/consecutive rows above are
             # written only when something about the grade changes).
-            if not sample or (moved and len(rows) < SAMPLE):
-                rows.append((cid, graded.grade, graded.explanation.get("computed_grade", graded.grade),
-                             graded.explanation, prev, facts[cid]["owner_id"], facts[cid]["department_id"]))
+            if not sample or (moved and len(rows) < SAMPLE):  # a run keeps the text it stores, a preview the dict
+                rows.append((cid, graded.grade, graded.computed_grade,
+                             graded.explanation if sample else graded.explanation_text(), prev,
+                             facts[cid]["owner_id"], facts[cid]["department_id"]))
     lost = metrics.lost_customers(policy_name=policy.name)
     return Computation(policy, as_of, kind.levels(config), customers, moves, changed, rows, lost)
 
@@ -477,13 +482,31 @@ def _stage_and_write(run: GradingRun, staged: list[tuple], now) -> None:
             STEPS["fk_check"] = time.perf_counter() - checking
             with _step("upsert"):
                 cur.execute(f"INSERT INTO grading_customergrade ({', '.join(GRADE_COLUMNS)}) SELECT {grade_select} "
-                            f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update}",
+                            f"FROM {STAGE} WHERE true ON CONFLICT (customer_id, policy_name) DO UPDATE SET {update} "
+                            f"WHERE {_row_differs(pg)}",
                             [policy.name, policy.pk, run.pk, at])
             with _step("history"):
                 cur.execute(f"INSERT INTO grading_gradehistory ({', '.join(HISTORY_COLUMNS)}) SELECT "
                             f"{history_select} FROM {STAGE} WHERE movement IS NOT NULL ORDER BY customer_id",
                             [policy.name, policy.pk, run.pk, day, run.actor_id, at])
         cur.execute(f"DROP TABLE {STAGE}")
+
+
+def _row_differs(pg: bool) -> str:
+    """The upsert's condition: a customer's current row is rewritten only when its grade, computed grade,
+    policy version, override or explanation changes — the explanation compared without its previous grade,
+    which names the grade before the review that set the current one (a customer whose grade and reasons hold
+    keeps the row, its run and its date, as the threshold and consecutive-period runs never stage it). A
+    repeat ABC / RFM / scorecard run over the same numbers writes nothing."""
+    table = "grading_customergrade"
+    if pg:
+        explanation = f"({table}.explanation - 'previous_grade') IS DISTINCT FROM (excluded.explanation - 'previous_grade')"
+    else:
+        explanation = (f"json_remove({table}.explanation, '$.previous_grade') IS NOT "
+                       "json_remove(excluded.explanation, '$.previous_grade')")
+    same = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" if pg else f"{table}.{c} IS NOT excluded.{c}"
+                       for c in ("grade", "computed_grade", "policy_id", "override_reason", "overridden_until_run"))
+    return f"({same} OR {explanation})"
 
 
 SQLITE_BULK_CACHE_KIB = 512 * 1024  # the page cache of a large run on SQLite (the connection's is 64 MiB)

@@ -6,7 +6,10 @@ depends on the order of the rows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from decimal import Decimal
+from functools import partial
 
 from django.utils.translation import gettext as _
 
@@ -95,38 +98,71 @@ def lorenz(values) -> list[tuple[Decimal, Decimal]]:
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
     months = months_back(as_of, config["months"])
     sums = window_of(rows, months).sums
-    values = {cid: max(sums.get(cid, {}).get(config["metric"], Decimal(0)), Decimal(0)) for cid in customers}
-    total = sum(values.values(), Decimal(0))
+    metric = config["metric"]
+    zero = Decimal(0)
+    empty: dict = {}
+    values = {cid: max(sums.get(cid, empty).get(metric, zero), zero) for cid in customers}
+    # Everything a class or an explanation needs depends only on the value: walk the distinct values once,
+    # highest first (the sum of the larger values before a tie group, its first rank, its class), then give
+    # each customer its value's class. Explanations are built only when read (a preview reads its sample's).
+    counts = Counter(values.values())
+    total = sum((v * k for v, k in counts.items()), zero)
     n = len(values)
-    out: dict[int, Graded] = {}
-    before_by_value: dict[Decimal, Decimal] = {}
-    running = Decimal(0)
-    for _cid, v in ranked(values):
-        before_by_value.setdefault(v, running)
-        running += v
-    rank_of_value: dict[Decimal, int] = {}
-    for i, (_cid, v) in enumerate(ranked(values), start=1):
-        rank_of_value.setdefault(v, i)
-    for cid, v in values.items():
-        before = before_by_value[v] / total if total > 0 else Decimal(1)
-        share = v / total if total > 0 else Decimal(0)
-        chosen = config["classes"][-1]
+    classes = config["classes"]
+    last = classes[-1]
+    placed: dict[Decimal, tuple] = {}  # value → (class, sum of the larger values, rank)
+    running, rank = zero, 1
+    for v in sorted(counts, reverse=True):
+        before = running / total if total > 0 else Decimal(1)
+        chosen = last
         if v > 0:
-            for cls in config["classes"]:
+            for cls in classes:
                 if before < cls["share"]:
                     chosen = cls
                     break
-        out[cid] = Graded(chosen["grade"], {
+        placed[v] = (chosen, running, rank)
+        running += v * counts[v]
+        rank += counts[v]
+
+    def explain(cid: int, v: Decimal) -> dict:
+        chosen, larger, first = placed[v]
+        before = larger / total if total > 0 else Decimal(1)
+        share = v / total if total > 0 else zero
+        return {
             "kind": "abc",
             "rule": "cumulative_share_before_below",
-            "metric": config["metric"],
+            "metric": metric,
             "value": text(v),
             "total": text(total),
             "share": text(round(share, 6)),
             "cumulative_share_before": text(round(before, 6)),
-            "rank": rank_of_value[v],
+            "rank": first,
             "customers": n,
             "bound": text(chosen["share"]),
             "previous_grade": previous.get(cid),
-        })
-    return out
+        }
+
+    # The same explanation as compact JSON, written without the dict (a run stores a million of these):
+    # test_kinds.py proves it is json.dumps of ``explain``.
+    head = (f'{{"kind":"abc","rule":"cumulative_share_before_below","metric":{_dump(metric)},"value":"')
+    total_text = f'","total":"{text(total)}","share":"'
+    tail = f',"customers":{n},"bound":"'
+    prev_json: dict = {}
+
+    def explain_text(cid: int, v: Decimal) -> str:
+        chosen, larger, first = placed[v]
+        before = larger / total if total > 0 else Decimal(1)
+        share = v / total if total > 0 else zero
+        prev = previous.get(cid)
+        prev_text = prev_json.get(prev)
+        if prev_text is None:
+            prev_text = prev_json[prev] = _dump(prev)
+        return (f'{head}{text(v)}{total_text}{text(round(share, 6))}","cumulative_share_before":"'
+                f'{text(round(before, 6))}","rank":{first}{tail}{text(chosen["share"])}","previous_grade":{prev_text}}}')
+
+    grade_of = {v: p[0]["grade"] for v, p in placed.items()}
+    return {cid: Graded(grade_of[v], explain=partial(explain, cid, v), text=partial(explain_text, cid, v))
+            for cid, v in values.items()}
+
+
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -10,6 +10,7 @@ order of the rows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -29,10 +30,52 @@ class ConfigError(ValueError):
         super().__init__(f"{first[0]}: {first[1][0]}")
 
 
-@dataclass(frozen=True)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 class Graded:
-    grade: str
-    explanation: dict = field(default_factory=dict)
+    """A customer's grade and its explanation. A kind may give ``explain`` (a callable returning the
+    explanation) instead of the explanation itself: it is built on first read, so a preview of a million
+    customers builds only its sample's explanations (ABC, RFM). Equal when grade and explanation are."""
+
+    __slots__ = ("grade", "_explanation", "_explain", "_text")
+
+    def __init__(self, grade: str, explanation: dict | None = None, *, explain=None, text=None):
+        self.grade = grade
+        self._explanation = explanation if explanation is not None or explain is not None else {}
+        self._explain = explain
+        self._text = text
+
+    def explanation_text(self) -> str:
+        """The explanation as a run stores it: compact JSON (``ensure_ascii`` off). A kind with a lazy
+        explanation may give ``text``, a callable writing the same text without the dict (ABC)."""
+        if self._text is not None and self._explanation is None:
+            return self._text()
+        return _dumps(self.explanation)
+
+    @property
+    def computed_grade(self) -> str:
+        """What the rule computed (an explanation's ``computed_grade``; a lazy explanation never holds one)."""
+        if self._explanation is None:
+            return self.grade
+        return self._explanation.get("computed_grade", self.grade)
+
+    @property
+    def explanation(self) -> dict:
+        if self._explanation is None:
+            self._explanation = self._explain()
+            self._explain = None
+        return self._explanation
+
+    def __eq__(self, other):
+        if not isinstance(other, Graded):
+            return NotImplemented
+        return self.grade == other.grade and self.explanation == other.explanation
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Graded(grade={self.grade!r}, explanation={self.explanation!r})"
 
 
 class Errors:

@@ -6,7 +6,10 @@ row order. A score from ``high_from`` up is high (H); the segment is named by th
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from decimal import Decimal
+from functools import partial
 
 from django.utils.translation import gettext as _
 
@@ -65,35 +68,35 @@ def quintile_scores(values: dict[int, Decimal | None], *, lower_is_better: bool 
     n = len(values)
     if n == 0:
         return {}
-
-    def badness(v):
-        if v is None:
-            return (1, Decimal(0))
-        return (0, v if lower_is_better else -v)
-
-    ordered = sorted(badness(v) for v in values.values())  # best first
-    # customers strictly worse than a value = n - (index of the last equal one + 1)
-    last_index: dict[tuple, int] = {}
-    for i, b in enumerate(ordered):
-        last_index[b] = i
-    return {cid: 1 + (5 * (n - 1 - last_index[badness(v)])) // n for cid, v in values.items()}
+    counts = Counter(values.values())
+    ordered = sorted((v for v in counts if v is not None), reverse=not lower_is_better)  # best first
+    if None in counts:
+        ordered.append(None)
+    score_of: dict = {}
+    seen = 0
+    for v in ordered:  # customers strictly worse than a value = those after its tie group
+        seen += counts[v]
+        score_of[v] = 1 + (5 * (n - seen)) // n
+    return {cid: score_of[v] for cid, v in values.items()}
 
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
     months = months_back(as_of, config["months"])
     window = window_of(rows, months)
     sums, last = window.sums, window.last
+    zero = Decimal(0)
+    empty: dict = {}
     recency = {cid: (Decimal((as_of - last[cid]).days) if cid in last else None) for cid in customers}
-    frequency = {cid: sums.get(cid, {}).get("order_count", Decimal(0)) for cid in customers}
-    monetary = {cid: sums.get(cid, {}).get("amount", Decimal(0)) for cid in customers}
+    frequency = {cid: sums.get(cid, empty).get("order_count", zero) for cid in customers}
+    monetary = {cid: sums.get(cid, empty).get("amount", zero) for cid in customers}
     r = quintile_scores(recency, lower_is_better=True)
     f = quintile_scores(frequency)
     m = quintile_scores(monetary)
     high = config["high_from"]
-    out: dict[int, Graded] = {}
-    for cid in customers:
-        key = "".join("H" if s[cid] >= high else "L" for s in (r, f, m))
-        out[cid] = Graded(config["segments"][key], {
+    segments = config["segments"]
+
+    def explain(cid: int, key: str) -> dict:  # built when read: a preview reads only its sample's
+        return {
             "kind": "rfm",
             "rule": "quintile_segment",
             "recency_days": text(recency[cid]),
@@ -103,5 +106,29 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
             "high_from": high,
             "segment": key,
             "previous_grade": previous.get(cid),
-        })
+        }
+
+    # The same explanation as compact JSON without the dict (test_kinds.py proves it is json.dumps of explain).
+    prev_json: dict = {}
+    tail = f',"high_from":{high},"segment":"'
+
+    def explain_text(cid: int, key: str) -> str:
+        prev = previous.get(cid)
+        prev_text = prev_json.get(prev)
+        if prev_text is None:
+            prev_text = prev_json[prev] = _dump(prev)
+        days = recency[cid]
+        return (f'{{"kind":"rfm","rule":"quintile_segment","recency_days":'
+                f'{"null" if days is None else chr(34) + text(days) + chr(34)},"frequency":"{text(frequency[cid])}",'
+                f'"monetary":"{text(monetary[cid])}","scores":{{"R":{r[cid]},"F":{f[cid]},"M":{m[cid]}}}'
+                f'{tail}{key}","previous_grade":{prev_text}}}')
+
+    out: dict[int, Graded] = {}
+    letters = {s: ("H" if s >= high else "L") for s in range(1, 6)}
+    for cid in customers:
+        key = letters[r[cid]] + letters[f[cid]] + letters[m[cid]]
+        out[cid] = Graded(segments[key], explain=partial(explain, cid, key), text=partial(explain_text, cid, key))
     return out
+
+
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

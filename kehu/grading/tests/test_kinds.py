@@ -206,6 +206,50 @@ def test_abc_classes_on_a_known_pareto_set():
     assert result[1].explanation["rank"] == 1
 
 
+@given(values=st.lists(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False), min_size=1, max_size=30),
+       previous=st.lists(st.sampled_from(["A", "B", "C", "A\"B", "旧等级", None]), min_size=30, max_size=30),
+       zero_total=st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_abc_explanation_text_is_the_serialised_explanation(values, previous, zero_total):
+    """A run stores ABC's explanation_text, written without the dict; it must be exactly the compact JSON of
+    the explanation a preview (and the page) shows, and the lazy explanation the eager one's content."""
+    import json
+
+    if zero_total:
+        values = [Decimal(0)] * len(values)
+    data = dict(enumerate(values, start=1))
+    prev = {c: p for c, p in zip(data, previous, strict=False) if p is not None}
+    config = abc.validate({**abc.DEFAULT_CONFIG, "classes": [{"grade": "A", "share": "0.7"},
+                                                            {"grade": "A\"B", "share": 0.9}, {"grade": "C", "share": 1}]})
+    result = abc.grade(config, rows=abc_rows(data), customers={c: {} for c in data}, previous=prev, as_of=AS_OF)
+    texts = {c: g.explanation_text() for c, g in result.items()}  # before any dict is built
+    for cid, graded in result.items():
+        assert texts[cid] == json.dumps(graded.explanation, ensure_ascii=False, separators=(",", ":"))
+        assert graded.explanation["previous_grade"] == prev.get(cid)
+        assert graded.computed_grade == graded.grade
+
+
+@given(rows=st.lists(st.tuples(st.integers(1, 12), st.integers(0, 300), st.decimals(min_value=0, max_value=10**7,
+                                                                                   places=2, allow_nan=False)),
+                     max_size=40),
+       previous=st.lists(st.sampled_from(["重要价值", "一般挽留", "A\"B", None]), min_size=12, max_size=12),
+       high=st.integers(1, 5))
+@settings(max_examples=150, deadline=None)
+def test_rfm_explanation_text_is_the_serialised_explanation(rows, previous, high):
+    """RFM's explanation_text (what a run stores) is exactly the compact JSON of its explanation."""
+    import json
+
+    data = [{"customer_id": cid, "month": months_back(AS_OF, 12)[day % 12], "amount": amount, "order_count": 1,
+             "last_order_date": months_back(AS_OF, 12)[day % 12]} for cid, day, amount in rows]
+    prev = {c: p for c, p in enumerate(previous, start=1) if p is not None}
+    config = rfm.validate({**rfm.DEFAULT_CONFIG, "high_from": high})
+    result = rfm.grade(config, rows=data, customers={c: {} for c in range(1, 13)}, previous=prev, as_of=AS_OF)
+    texts = {c: g.explanation_text() for c, g in result.items()}
+    for cid, graded in result.items():
+        assert texts[cid] == json.dumps(graded.explanation, ensure_ascii=False, separators=(",", ":"))
+        assert graded.computed_grade == graded.grade
+
+
 def test_abc_shares_are_configurable():
     config = abc.validate({**abc.DEFAULT_CONFIG, "classes": [{"grade": "A", "share": 0.5},
                                                              {"grade": "B", "share": 1}]})

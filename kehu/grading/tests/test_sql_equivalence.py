@@ -170,3 +170,8 @@ def test_window_kinds_grade_like_the_pure_kind(org, seed, case):
             assert (grade, services.explanation_dict(explanation), prev) == (
                 expected[cid].grade, expected[cid].explanation, previous.get(cid))
         services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=as_of).pk)
+    # The same review again: nothing changed, so no row is rewritten (each keeps the run that set it).
+    rows = CustomerGrade.objects.filter(policy_name=policy.name)
+    kept = sorted(rows.values_list("customer_id", "run_id", "grade", "explanation"))
+    again = services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=as_of).pk)
+    assert again.changed == 0 and kept and sorted(rows.values_list("customer_id", "run_id", "grade", "explanation")) == kept

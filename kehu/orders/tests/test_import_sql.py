@@ -131,6 +131,7 @@ def test_sql_validation_writes_and_reports_what_the_python_path_does(org, tmp_pa
     reports = {}
     rows = {}
     monkeypatch.setattr(imports, "BULK_FK_CHECK_AFTER", 1)  # the foreign keys checked per batch (kehu.bulk_fk)
+    monkeypatch.setattr(imports, "PG_LOCK_CUSTOMERS_AFTER", 1)  # with the customers table locked, not each row
     for sql in (False, True):
         monkeypatch.setattr(imports, "SQL_VALIDATION", sql)
         dry = order_import(actor=org.rep, path=path, file_name="r.csv", batch_size=200)

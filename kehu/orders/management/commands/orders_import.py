@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kehu.access.models import User
 from kehu.errors import DomainError
-from kehu.orders.imports import DEFAULT_BATCH, order_import
+from kehu.orders.imports import DEFAULT_BATCH, PG_BATCH, order_import
 
 
 class Command(BaseCommand):
@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="who imports (scope and permission apply)")
         parser.add_argument("--payments", action="store_true")
         parser.add_argument("--commit", action="store_true")
-        parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
+        parser.add_argument("--batch", type=int, default=None,
+                            help=f"rows per transaction (default {DEFAULT_BATCH}; {PG_BATCH} on PostgreSQL)")
 
     def handle(self, *args, **opts):
         actor = User.objects.filter(username=opts["user"], is_active=True).first()
