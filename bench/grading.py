@@ -34,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.clone import SERIAL_NAMES, clone_customers, series
 from bench.run import FIELD_KEY, PASSWORD, ROOT, SECRET, VAR, pct
 from bench.run import merge_results as merge
 
@@ -74,13 +75,6 @@ def wipe(db: str, url: str) -> None:
             conn.execute(f'CREATE DATABASE "{PG_NAME}"')
 
 
-def series(db: str, n: int) -> str:
-    """A row source ``s(n)`` of 1..n."""
-    if db == "postgres":
-        return f"generate_series(CAST(1 AS bigint), {int(n)}) AS s(n)"
-    return f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {int(n)}) SELECT n FROM r) AS s"
-
-
 def build(db: str, customers: int, orders: int, anchor: dt.date) -> dict:
     """Create the dataset; return its meta (timings, anchor)."""
     from django.core.management import call_command
@@ -112,19 +106,12 @@ def build(db: str, customers: int, orders: int, anchor: dt.date) -> dict:
         rows.append(row)
     customer_bulk_create(actor=admin, rows=rows, basis={"basis": "contract", "purpose": "客户关系管理与合同履行"})
     Customer.objects.update(stage="customer")
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     first, last = Customer.objects.order_by("pk").values_list("pk", flat=True)[:1][0], \
         Customer.objects.order_by("-pk").values_list("pk", flat=True)[:1][0]
     count = last - first + 1
-    overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)", "uscc": "''",
-                 "name_normalized": "t.name_normalized || CAST(s.n AS TEXT)"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
-    extra = customers - count
     t = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
-        if extra > 0:
-            cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series(db, extra)} "
-                        f"JOIN customers_customer t ON t.id = {first} + (s.n % {count})")
+        clone_customers(cur, db, customers - count, first=first, count=count, overrides=SERIAL_NAMES)
     meta["clone_seconds"] = round(time.perf_counter() - t, 1)
     lo, hi = first, first + max(customers, count) - 1
     ncust = hi - lo + 1

@@ -63,25 +63,16 @@ def write_csv(path, n: int, customer_ids: list[int]) -> None:
 
 
 def clone_customers(db: str, n: int) -> None:
-    """The customers beyond the first TEMPLATES cloned set-based, as bench.grading builds its 1M (every column
-    of a template, owner included; a serial in the name; USCC cleared; no search tokens or contacts, which the
-    import never reads)."""
+    """The customers beyond the first TEMPLATES cloned set-based (bench.clone: every column of a template, owner
+    included; a serial in the name; USCC cleared; no search documents or contacts, which the import never reads)."""
     from django.db import connection, transaction
 
+    from bench import clone
     from kehu.customers.models import Customer
 
-    cols = [c.column for c in Customer._meta.concrete_fields if c.column != "id"]
     ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
-    first, count = ids[0], len(ids)
-    overrides = {"name": "t.name || '·' || CAST(s.n AS TEXT)", "uscc": "''",
-                 "name_normalized": "t.name_normalized || CAST(s.n AS TEXT)"}
-    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
-    series = (f"generate_series(CAST(1 AS bigint), {n - count}) AS s(n)" if db == "postgres" else
-              f"(WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {n - count}) "
-              "SELECT n FROM r) AS s")
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"INSERT INTO customers_customer ({', '.join(cols)}) SELECT {select} FROM {series} "
-                    f"JOIN customers_customer t ON t.id = {first} + (s.n % {count})")
+        clone.clone_customers(cur, db, n - len(ids), first=ids[0], count=len(ids), overrides=clone.SERIAL_NAMES)
         cur.execute("ANALYZE customers_customer")
 
 

@@ -506,9 +506,12 @@ def _one_statement_sql(scoped_sql: str, has_step: bool, handlers: tuple[str, ...
     def casts(fields_):
         return ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields_)
 
+    next_id = "NULL::bigint"  # the new row is the next open step only when it has one
+    if has_step:
+        next_id = "recorded.id"
     writes = [f"summary AS (INSERT INTO {q(CustomerContactSummary._meta.db_table)} ({SUMMARY_COLUMNS})"
               f" SELECT recorded.customer_id, recorded.occurred_at, recorded.id, recorded.channel, %s::text,"
-              f" %s::date, {'recorded.id' if has_step else 'NULL::bigint'}, %s::integer, 1, %s::timestamptz"
+              f" %s::date, {next_id}, %s::integer, 1, %s::timestamptz"
               f" FROM recorded {_summary_conflict(has_step)})",
               f"audit AS (INSERT INTO {q(AuditEntry._meta.db_table)}"
               f" ({', '.join(q(f.column) for f in audit_fields)}, object_id)"
