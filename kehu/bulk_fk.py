@@ -134,3 +134,40 @@ def foreign_keys_checked(cur, *, stage: str, targets: list[Target], rows: int, m
     cur.execute("SET LOCAL session_replication_role = replica")
     yield True  # on an error the transaction (or savepoint) rolls back, and the SET LOCAL with it
     cur.execute("SELECT set_config('session_replication_role', %s, true)", [before])
+
+
+def copy_rows(cur, *, table: str, cols: list[str], rows, staged: bool, min_rows: int, extra: tuple = (),
+              fresh: dict[str, str] | None = None, lock_tables: frozenset[str] = frozenset(),
+              lock_after: int | None = None) -> None:
+    """Write ``rows`` (tuples in ``cols`` order, each followed by ``extra``) into ``table`` with COPY — no
+    per-row statement, no parameter binding. ``staged`` (from ``available``): through a temporary staging
+    table, the foreign keys to existing rows checked once per statement (``foreign_keys_checked``) and
+    ``INSERT … SELECT`` with the per-row trigger events off; ``fresh`` maps the columns that point at rows
+    written earlier in this same transaction to their table: those are proved by one anti-join after the
+    insert (rows nobody else can see, so nobody can remove them before COMMIT). Otherwise straight into the
+    table, each row checked by its constraints at COMMIT. ``cols`` may be quoted."""
+    q = connection.ops.quote_name
+    fresh = fresh or {}
+    target = f"{table}_bulk" if staged else q(table)
+    column_list = ", ".join(cols)
+    if staged:
+        cur.execute(f"CREATE TEMP TABLE {target} ON COMMIT DROP AS SELECT {column_list} FROM {q(table)} "
+                    "WITH NO DATA")
+    with cur.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row((*r, *extra) if extra else r)
+    if not staged:
+        return
+    plain = [c.strip('"') for c in cols]
+    checked = Target(table, staged={c: c for c in plain if c not in fresh})
+    with foreign_keys_checked(cur, stage=target, targets=[checked], rows=len(rows), min_rows=min_rows,
+                              known_available=True, lock_tables=lock_tables, lock_after=lock_after):
+        cur.execute(f"INSERT INTO {q(table)} ({column_list}) SELECT {column_list} FROM {target}")
+        for column, ref_table in fresh.items():
+            cur.execute(f"SELECT count(*) FROM {target} s WHERE s.{q(column)} IS NOT NULL AND NOT EXISTS "
+                        f"(SELECT 1 FROM {q(ref_table)} r WHERE r.id = s.{q(column)})")
+            missing = cur.fetchone()[0]
+            if missing:
+                raise IntegrityError(f"insert into {table}: {missing} referenced row(s) of {ref_table} "
+                                     f"missing ({column})")
+    cur.execute(f"DROP TABLE {target}")

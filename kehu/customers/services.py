@@ -1121,7 +1121,6 @@ def _bulk_write(cur, writes: list[tuple]) -> None:
     many rows and the right to (kehu.bulk_fk), into a staging table first, the foreign keys to existing rows
     (owners, departments, the actor) checked once per statement and those to the batch's own rows by one
     anti-join after the insert, then INSERT … SELECT with the per-row trigger events off."""
-    q = connection.ops.quote_name
     if connection.vendor != "postgresql" or not BULK_COPY:
         for model, attnames, rows, _fresh in writes:
             sql, extra = _insert_sql(model, attnames)
@@ -1131,33 +1130,10 @@ def _bulk_write(cur, writes: list[tuple]) -> None:
     tables = [model._meta.db_table for model, *_rest in writes]
     staged = bulk_fk.available(cur, tables=tables, rows=n, min_rows=BULK_FK_CHECK_AFTER)
     for model, attnames, rows, fresh in writes:
-        table = model._meta.db_table
         cols, extra = _copy_columns(model, attnames)
-        target = f"{table}_bulk" if staged else table
-        if staged:
-            cur.execute(f"CREATE TEMP TABLE {target} ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {q(table)} "
-                        "WITH NO DATA")
-        with cur.cursor.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row((*r, *extra) if extra else r)
-        if not staged:
-            continue
-        plain = [c.strip('"') for c in cols]
-        checked = bulk_fk.Target(table, staged={c: c for c in plain if c not in fresh})
-        with bulk_fk.foreign_keys_checked(cur, stage=target, targets=[checked], rows=len(rows),
-                                          min_rows=BULK_FK_CHECK_AFTER, known_available=True):
-            cur.execute(f"INSERT INTO {q(table)} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {target}")
-            for column, ref in fresh.items():
-                # The batch's own rows: inserted by this transaction and invisible to any other until COMMIT,
-                # so nobody can remove them meanwhile; one anti-join proves every reference.
-                ref_table = q(ref._meta.db_table)
-                cur.execute(f"SELECT count(*) FROM {target} s WHERE s.{q(column)} IS NOT NULL AND NOT EXISTS "
-                            f"(SELECT 1 FROM {ref_table} r WHERE r.id = s.{q(column)})")
-                missing = cur.fetchone()[0]
-                if missing:
-                    raise IntegrityError(f"insert into {table}: {missing} referenced row(s) of {ref_table} "
-                                         f"missing ({column})")
-        cur.execute(f"DROP TABLE {target}")
+        bulk_fk.copy_rows(cur, table=model._meta.db_table, cols=cols, rows=rows, extra=extra, staged=staged,
+                          min_rows=BULK_FK_CHECK_AFTER,
+                          fresh={column: ref._meta.db_table for column, ref in fresh.items()})
 
 
 def _copy_columns(model, attnames: tuple[str, ...]) -> tuple[list[str], tuple]:

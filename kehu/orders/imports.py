@@ -348,19 +348,7 @@ def _insert(table: str, cols: list[str], rows: list[tuple]) -> None:
             bulk = bulk_fk.available(cur, tables=[table], rows=len(rows), min_rows=BULK_FK_CHECK_AFTER)
             # With the foreign keys checked once per batch (kehu.bulk_fk) the rows go through a staging
             # table; otherwise straight in, each checked by its constraints at COMMIT.
-            target = f"{table}_stage" if bulk else table
-            if bulk:
-                cur.execute(f"CREATE TEMP TABLE {target} ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} "
-                            "WITH NO DATA")
-            with cur.cursor.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            if bulk:
-                with bulk_fk.foreign_keys_checked(cur, stage=target, rows=len(rows), min_rows=BULK_FK_CHECK_AFTER,
-                                                  targets=[bulk_fk.Target(table, staged={c: c for c in cols})],
-                                                  known_available=True):
-                    cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {target}")
-                cur.execute(f"DROP TABLE {target}")
+            bulk_fk.copy_rows(cur, table=table, cols=cols, rows=rows, staged=bulk, min_rows=BULK_FK_CHECK_AFTER)
             return
         i = cols.index("created_at")
         stamp = connection.ops.adapt_datetimefield_value(rows[0][i]) if rows else None
