@@ -88,6 +88,9 @@ def audit_row(*, actor, action: str, obj=None, object_type: str = "", object_id=
     return row
 
 
+COPY_AFTER = 50  # entries: from here audit_record_many writes them with COPY on PostgreSQL
+
+
 def audit_record_many(*, actor, action: str, objects: list, changes: list[dict] | None = None) -> int:
     """Append one entry per object (bulk registration, sweeps). Same guarantees as audit_record."""
     if not objects:
@@ -102,12 +105,17 @@ def audit_record_many(*, actor, action: str, objects: list, changes: list[dict] 
     rows = [(at_db, actor_id, actor_name, ip, action, obj._meta.label_lower, str(obj.pk), str(obj)[:200],
              changes_field.get_db_prep_save(changes[i] if changes else {}, connection))
             for i, obj in enumerate(objects)]
+    columns = "at, actor_id, actor_name, ip, action, object_type, object_id, object_repr, changes"
     with transaction.atomic(), connection.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO {AuditEntry._meta.db_table} (at, actor_id, actor_name, ip, action, object_type,"
-            " object_id, object_repr, changes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
+        if connection.vendor == "postgresql" and len(rows) >= COPY_AFTER:
+            # COPY: no per-row statement or parameter binding (executemany was 2.6 s of a 20,000-customer
+            # bulk registration's write on PostgreSQL)
+            with cur.cursor.copy(f"COPY {AuditEntry._meta.db_table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cur.executemany(f"INSERT INTO {AuditEntry._meta.db_table} ({columns}) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
     transaction.on_commit(_seal_after_commit, robust=True)
     return len(rows)
 

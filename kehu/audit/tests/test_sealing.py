@@ -239,3 +239,30 @@ def test_the_seal_task_removes_the_marker_before_it_seals(monkeypatch, tmp_path,
 def test_the_marker_is_used_only_for_a_queued_sqlite_huey():
     """Immediate mode (tests) seals inline; Redis keeps the per-process debounce."""
     assert tasks.pending_marker() is None  # HUEY.immediate in tests
+
+
+def test_many_entries_by_copy_and_by_executemany_are_the_same_and_seal(monkeypatch):
+    """audit_record_many writes a large batch with COPY on PostgreSQL and row by row otherwise: both give the
+    same entries (actor, IP, changes with Chinese text and nesting, representation) and the chain verifies."""
+    from kehu.access.context import current_ip
+    from kehu.access.models import User
+    from kehu.audit import services
+
+    actor = User.objects.create_user(username="bulk_rep", password="x")
+    objects = [User(id=10_000 + i, username=f"华星石化_{i}") for i in range(services.COPY_AFTER)]
+    changes = [{"name": [None, f"浙江华星石化有限公司 {i}"], "tags": {"a": [1, 2.5, None]}} for i in range(len(objects))]
+    token = current_ip.set("10.0.0.9")
+    try:
+        services.audit_record_many(actor=actor, action="customer.create", objects=objects, changes=changes)
+        monkeypatch.setattr(services, "COPY_AFTER", 10 ** 9)  # the executemany path for the same batch
+        services.audit_record_many(actor=actor, action="customer.create", objects=objects, changes=changes)
+    finally:
+        current_ip.reset(token)
+    fields = ("actor_id", "actor_name", "ip", "action", "object_type", "object_id", "object_repr", "changes")
+    rows = list(AuditEntry.objects.order_by("id").values_list(*fields))
+    n = len(objects)
+    assert len(rows) == 2 * n and rows[:n] == rows[n:]
+    assert rows[3] == (actor.pk, "bulk_rep", "10.0.0.9", "customer.create", "access.user", "10003", "华星石化_3",
+                       changes[3])
+    assert audit_seal() == 2 * n
+    assert audit_verify() == []
