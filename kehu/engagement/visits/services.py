@@ -220,10 +220,10 @@ CHUNK = 5_000
 STEPS: dict[str, float] = {}
 
 
-def _plan_customers(owner_ids):
-    """(customer id, owner id) of the owners' live customers, by owner then id."""
+def _plan_customers(owner_ids, chunk: int):
+    """(customer id, owner id) of the owners' live customers, by owner then id, streamed."""
     return (Customer.objects.filter(owner_id__in=owner_ids, deleted_at__isnull=True).exclude(status="disqualified")
-            .order_by("owner_id", "id").values_list("id", "owner_id"))
+            .order_by("owner_id", "id").values_list("id", "owner_id").iterator(chunk_size=chunk))
 
 
 class _VisitWriter:
@@ -381,7 +381,7 @@ def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int | None
             writer.add(rows)
 
         t = _t()
-        for row in _plan_customers(list(plan_by_owner)).iterator(chunk_size=chunk):
+        for row in _plan_customers(list(plan_by_owner), chunk):
             part.append(row)
             if len(part) >= chunk:
                 _step("read_customers", t)
