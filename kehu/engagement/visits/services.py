@@ -222,9 +222,31 @@ STEPS: dict[str, float] = {}
 
 
 def _plan_customers(owner_ids, chunk: int):
-    """(customer id, owner id) of the owners' live customers, by owner then id, streamed."""
-    return (Customer.objects.filter(owner_id__in=owner_ids, deleted_at__isnull=True).exclude(status="disqualified")
-            .order_by("owner_id", "id").values_list("id", "owner_id").iterator(chunk_size=chunk))
+    """(customer id, owner id, service level or None) of the owners' live customers, by owner then id, streamed:
+    one pass over the customers with their grades joined (a row per grade), each customer's best service level
+    by service_levels_for's rule — instead of a grade look-up per batch of ids."""
+    from kehu.grading.selectors import service_levels_ranked
+
+    ranked = service_levels_ranked()
+    rows = (Customer.objects.filter(owner_id__in=owner_ids, deleted_at__isnull=True).exclude(status="disqualified")
+            .order_by("owner_id", "id"))
+    if not ranked:  # no service policy: no customer has a level, the grades need not be read
+        for cid, owner_id in rows.values_list("id", "owner_id").iterator(chunk_size=chunk):
+            yield cid, owner_id, None
+        return
+    current = None
+    for cid, owner_id, policy_name, grade in rows.values_list("id", "owner_id", "grades__policy_name",
+                                                               "grades__grade").iterator(chunk_size=chunk):
+        found = ranked.get((policy_name, grade)) if policy_name is not None else None
+        if current is not None and current[0] == cid:
+            if found is not None and (current[2] is None or found[0] < current[2][0]):
+                current = (cid, owner_id, found)
+            continue
+        if current is not None:
+            yield current[0], current[1], current[2][1] if current[2] else None
+        current = (cid, owner_id, found)
+    if current is not None:
+        yield current[0], current[1], current[2][1] if current[2] else None
 
 
 class _VisitWriter:
@@ -350,12 +372,10 @@ def _step(name: str, since: float) -> None:
 
 def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int | None = None) -> tuple[int, int]:
     """The visits of the plans (same year), replacing their generated, still scheduled ones: (removed,
-    created). Per CHUNK customers: one look-up of their grades' service levels, and the visits written as
-    plain rows (not model instances: a company's plans are millions of rows) — see _VisitWriter. Runs in the
-    caller's transaction."""
+    created). One pass over the owners' customers with their grades (_plan_customers); per CHUNK customers the
+    visits written as plain rows (not model instances: a company's plans are millions of rows) — see
+    _VisitWriter. Runs in the caller's transaction."""
     from django.db import connection
-
-    from kehu.grading.selectors import service_levels_for
 
     STEPS.clear()
     if not plans:
@@ -376,7 +396,7 @@ def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int | None
     prepped = {d: day_prep(d, connection) for d in days}
     _step("prepare", t)
     k = 0
-    part: list[tuple[int, int]] = []
+    part: list[tuple] = []
 
     with connection.cursor() as cur:
         writer = _VisitWriter(cur, {p.pk: p for p in plans}, now)
@@ -384,13 +404,10 @@ def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int | None
         def flush(part):
             nonlocal k
             t = _t()
-            levels = service_levels_for([cid for cid, _o in part])
-            _step("service_levels", t)
-            t = _t()
             rows = []
-            for cid, owner_id in part:
+            for cid, owner_id, level in part:
                 plan_id = plan_by_owner[owner_id].pk
-                count = rules.visits_per_year(levels.get(cid), conf)
+                count = rules.visits_per_year(level, conf)
                 for day in rules.spread(days, count, phase=rules.phase_of(k)):
                     if (cid, day) not in kept:
                         rows.append((plan_id, cid, prepped[day]))

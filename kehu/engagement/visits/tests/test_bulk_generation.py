@@ -62,9 +62,30 @@ def test_a_missing_customer_fails_the_generation_and_writes_nothing(org, book, m
     missing = (Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
     real = services._plan_customers
     monkeypatch.setattr(services, "_plan_customers", lambda owner_ids, chunk: [*real(owner_ids, chunk),
-                                                                              (missing, org.rep.pk)])
+                                                                              (missing, org.rep.pk, None)])
     monkeypatch.setattr(services, "BULK_AFTER", bulk_after)
     with pytest.raises(IntegrityError):
         services.plans_generate_company(actor=org.admin, year=YEAR, start=START, owner_ids=[org.rep.pk])
     assert not ScheduledVisit.objects.exists()
     assert not VisitPlan.objects.exists() and not PlanEvent.objects.exists()
+
+
+def test_the_one_pass_grade_look_up_gives_service_levels_for_levels(org, book):
+    """_plan_customers reads the customers with their grades joined and keeps each one's best service level:
+    the same levels as grading's service_levels_for, also for a customer graded under two policy names (the
+    better response priority wins), a grade without a service policy, and none."""
+    from kehu.grading.selectors import service_levels_for
+    from kehu.service_desk.tests.grading import grade, service
+
+    service("VIP", policy_name="大客户评级", visit_every_days=15, response_priority=1, resource_priority=1)
+    service("B", policy_name="大客户评级", visit_every_days=60, response_priority=5)
+    grade(book["huaxing"], "VIP", policy_name="大客户评级")  # also A (priority 1, resource 3): VIP wins
+    grade(book["plain"], "B", policy_name="大客户评级")  # also C (priority 3): C wins
+    grade(book["dongfang"], "Z", policy_name="大客户评级")  # a grade no service policy names
+    owners = [org.rep.pk, org.rep2.pk, org.north_rep.pk]
+    rows = list(services._plan_customers(owners, 2))
+    ids = [cid for cid, _o, _l in rows]
+    assert len(ids) == len(set(ids)) == 5
+    expected = service_levels_for(ids)
+    assert {cid: level for cid, _o, level in rows if level is not None} == expected
+    assert expected[book["huaxing"].pk].grade == "VIP" and expected[book["plain"].pk].grade == "C"
