@@ -221,6 +221,15 @@ def response_priority_expression(customer_field: str = "customer_id"):
     return Coalesce(Subquery(best, output_field=IntegerField()), Value(NO_PRIORITY))
 
 
+def service_levels_ranked() -> dict[tuple[str, str], tuple[int, ServiceLevel]]:
+    """{(policy name, grade): (rank, service level)} of every service policy, rank 0 the best by
+    service_levels_for's rule (response priority, then resource priority, then policy name): for a caller that
+    reads many customers' grades itself (one pass) and keeps, per customer, the level of lowest rank."""
+    rows = (ServicePolicy.objects.order_by("response_priority", "resource_priority", "policy_name")
+            .values(*SERVICE_FIELDS))
+    return {(row["policy_name"], row["grade"]): (rank, ServiceLevel(**row)) for rank, row in enumerate(rows)}
+
+
 def service_levels_for(customer_ids) -> dict[int, ServiceLevel]:
     """{customer id: service level} for a page of customers in two queries (their grades, then those
     grades' service policies), with service_policy_for's rule: the best response priority, then resource

@@ -138,9 +138,13 @@ class PlanEvent(models.Model):
 class ScheduledVisit(models.Model):
     """One planned visit of a plan to a customer, on a working day."""
 
-    plan = models.ForeignKey(VisitPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="visits")
+    # Indexes: a company's plans write millions of rows at once, and every index is one more entry per row.
+    # The plan and the customer are found through the composites below (schedvisit_plan_day,
+    # schedvisit_customer_day: both lead with the key), so they have no single-column index of their own.
+    plan = models.ForeignKey(VisitPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="visits",
+                             db_index=False)
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
-                                 related_name="+")
+                                 related_name="+", db_index=False)
     # The plan's owner and department, copied for the scope filter and its indexes. No database constraint of
     # their own (the plan's foreign keys hold them): a company's plans insert millions of rows, and each
     # deferred foreign-key check costs a trigger call at commit on PostgreSQL.
@@ -155,12 +159,17 @@ class ScheduledVisit(models.Model):
     # 大客户回访 under the leadership's authorisation (004 第1篇 7).
     is_return_visit = models.BooleanField(_("return visit"), default=False)
     needs_authorisation = models.BooleanField(_("needs a leader's authorisation"), default=False)
+    # Indexed only where set (schedvisit_authorised_by): nobody lists visits by their authoriser, but deleting
+    # a user looks them up; generated visits never have one.
     authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("authorised by"), null=True,
-                                      blank=True, on_delete=models.SET_NULL, related_name="+")
+                                      blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     authorised_at = models.DateTimeField(_("authorised at"), null=True, blank=True)
     cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True, default="")
-    interaction = models.OneToOneField("engagement.Interaction", verbose_name=_("follow-up"), null=True, blank=True,
-                                       on_delete=models.SET_NULL, related_name="scheduled_visit")
+    # The follow-up that ticked the visit: at most one visit per follow-up (schedvisit_interaction_once, a
+    # unique index of the linked rows only — a OneToOneField's index would hold an entry for every unlinked
+    # visit on PostgreSQL, i.e. for nearly all of them).
+    interaction = models.ForeignKey("engagement.Interaction", verbose_name=_("follow-up"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="scheduled_visits", db_index=False)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -178,11 +187,16 @@ class ScheduledVisit(models.Model):
                                    name="scheduledvisit_done_has_time"),
             models.CheckConstraint(condition=Q(authorised_at__isnull=True) | Q(needs_authorisation=True),
                                    name="scheduledvisit_authorised_only_if_needed"),
+            models.UniqueConstraint(fields=["interaction"], condition=Q(interaction__isnull=False),
+                                    name="schedvisit_interaction_once"),
         ]
         indexes = [
+            models.Index(fields=["plan", "planned_on"], name="schedvisit_plan_day"),
             models.Index(fields=["owner", "state", "planned_on"], name="schedvisit_owner_state_day"),
             models.Index(fields=["department", "state", "planned_on"], name="schedvisit_dept_state_day"),
             models.Index(fields=["customer", "planned_on"], name="schedvisit_customer_day"),
+            models.Index(fields=["authorised_by"], condition=Q(authorised_by__isnull=False),
+                         name="schedvisit_authorised_by"),
         ]
 
     def __str__(self) -> str:

@@ -209,17 +209,179 @@ def plan_generate(*, actor, year, owner_id=None, start: dt.date | None = None) -
     return plan
 
 
-def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int = 1000) -> tuple[int, int]:
+# From this many visits in one generation they are staged — the varying columns (plan, customer, day) into a
+# temporary table, by COPY on PostgreSQL, executemany on SQLite — and inserted with one INSERT … SELECT; on
+# PostgreSQL their foreign keys are checked once per statement (kehu.bulk_fk) instead of row by row at COMMIT.
+# Fewer are written straight into the table (COPY / executemany of every column: the generic path, which
+# test_bulk_path_writes_the_same_rows compares it with).
+BULK_AFTER = 20_000
+# Customers per grade look-up and per write batch.
+CHUNK = 5_000
+# Seconds per step of the last generation (bench.visits prints them).
+STEPS: dict[str, float] = {}
+
+
+def _plan_customers(owner_ids, chunk: int):
+    """(customer id, owner id, service level or None) of the owners' live customers, by owner then id, streamed:
+    one pass over the customers with their grades joined (a row per grade), each customer's best service level
+    by service_levels_for's rule — instead of a grade look-up per batch of ids."""
+    from kehu.grading.selectors import service_levels_ranked
+
+    ranked = service_levels_ranked()
+    rows = (Customer.objects.filter(owner_id__in=owner_ids, deleted_at__isnull=True).exclude(status="disqualified")
+            .order_by("owner_id", "id"))
+    if not ranked:  # no service policy: no customer has a level, the grades need not be read
+        for cid, owner_id in rows.values_list("id", "owner_id").iterator(chunk_size=chunk):
+            yield cid, owner_id, None
+        return
+    current = None
+    for cid, owner_id, policy_name, grade in rows.values_list("id", "owner_id", "grades__policy_name",
+                                                               "grades__grade").iterator(chunk_size=chunk):
+        found = ranked.get((policy_name, grade)) if policy_name is not None else None
+        if current is not None and current[0] == cid:
+            if found is not None and (current[2] is None or found[0] < current[2][0]):
+                current = (cid, owner_id, found)
+            continue
+        if current is not None:
+            yield current[0], current[1], current[2][1] if current[2] else None
+        current = (cid, owner_id, found)
+    if current is not None:
+        yield current[0], current[1], current[2][1] if current[2] else None
+
+
+class _VisitWriter:
+    """Writes generated visits: (plan id, customer id, day) triples, the other columns from the plan or
+    constants. See BULK_AFTER."""
+
+    STAGE = "visits_generated_stage"
+
+    def __init__(self, cur, plans: dict[int, VisitPlan], now):
+        from django.db import connection
+
+        self.cur, self.plans, self.now = cur, plans, now
+        self.postgres = connection.vendor == "postgresql"
+        self.table = ScheduledVisit._meta.db_table
+        self.pending: list[tuple] = []
+        self.staged = 0
+        self.written = 0
+        self.bulk = None  # decided at BULK_AFTER rows (PostgreSQL)
+
+    COLUMNS = ("plan_id", "customer_id", "owner_id", "department_id", "planned_on", "state", "source", "purpose",
+               "is_return_visit", "needs_authorisation", "cancel_reason", "created_at", "updated_at")
+
+    def _full(self, rows):
+        plans, now = self.plans, self.now
+        for plan_id, cid, day in rows:
+            plan = plans[plan_id]
+            yield (plan_id, cid, plan.owner_id, plan.department_id, day, VisitState.SCHEDULED,
+                   VisitSource.GENERATED, "", False, False, "", now, now)
+
+    def add(self, rows: list[tuple]) -> None:
+        self.pending.extend(rows)
+        if self.bulk is None and len(self.pending) >= BULK_AFTER:
+            from kehu import bulk_fk
+
+            # SQLite checks each row's foreign keys as it inserts it, whatever the path: the staging table
+            # only saves binding 13 values a row (it has 3).
+            self.bulk = not self.postgres or bulk_fk.available(self.cur, tables=[self.table], rows=len(self.pending),
+                                                               min_rows=BULK_AFTER)
+            if self.bulk:
+                self.cur.execute(f"DROP TABLE IF EXISTS {self.STAGE}")
+                self.cur.execute(f"CREATE TEMPORARY TABLE {self.STAGE} (plan_id bigint NOT NULL, "
+                                 "customer_id bigint NOT NULL, planned_on date NOT NULL)"
+                                 + (" ON COMMIT DROP" if self.postgres else ""))
+        if self.bulk is not None:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self.pending = self.pending, []
+        if not rows:
+            return
+        t = _t()
+        cur = self.cur
+        if self.bulk and self.postgres:
+            with cur.cursor.copy(f"COPY {self.STAGE} (plan_id, customer_id, planned_on) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            self.staged += len(rows)
+        elif self.bulk:
+            cur.executemany(f"INSERT INTO {self.STAGE} (plan_id, customer_id, planned_on) VALUES (%s, %s, %s)", rows)
+            self.staged += len(rows)
+        elif self.postgres:
+            # COPY: the driver binds each value in C (a 6,500-parameter INSERT is formatted in Python).
+            with cur.cursor.copy(f"COPY {self.table} ({', '.join(self.COLUMNS)}) FROM STDIN") as copy:
+                for row in self._full(rows):
+                    copy.write_row(row)
+            self.written += len(rows)
+        else:
+            cur.executemany(f"INSERT INTO {self.table} ({', '.join(self.COLUMNS)}) VALUES "
+                            f"({', '.join(['%s'] * len(self.COLUMNS))})", list(self._full(rows)))
+            self.written += len(rows)
+        _step("stage" if self.bulk else "write", t)
+
+    def finish(self) -> int:
+        self._flush()
+        if not self.bulk or not self.staged:
+            return self.written
+        from contextlib import nullcontext
+
+        from kehu import bulk_fk
+
+        cur, stage, plan_table = self.cur, self.STAGE, VisitPlan._meta.db_table
+        t = _t()
+        target = bulk_fk.Target(self.table, staged={"plan_id": "plan_id", "customer_id": "customer_id"})
+        checked = (bulk_fk.foreign_keys_checked(cur, stage=stage, targets=[target], rows=self.staged,
+                                                min_rows=BULK_AFTER, known_available=True,
+                                                lock_tables=frozenset({"customers_customer"}))
+                   if self.postgres else nullcontext())
+        with checked:
+            if self.postgres:
+                _step("fk_check", t)
+            t = _t()
+            # The plan's owner and department from the plan (a hash join of the few plans), the rest constant;
+            # in the order staged (owner, customer, day), which keeps every index's inserts but the
+            # department's local.
+            cur.execute(
+                f"INSERT INTO {self.table} ({', '.join(self.COLUMNS)}) SELECT s.plan_id, s.customer_id, p.owner_id, "
+                "p.department_id, s.planned_on, %s, %s, '', %s, %s, '', %s, %s "
+                f"FROM {stage} s JOIN {plan_table} p ON p.id = s.plan_id",
+                [VisitState.SCHEDULED, VisitSource.GENERATED, False, False, self.now, self.now])
+            inserted = cur.rowcount
+            _step("insert", t)
+        if inserted != self.staged:
+            raise RuntimeError(f"{self.staged} visits staged, {inserted} inserted")
+        cur.execute(f"DROP TABLE {stage}")
+        if not self.postgres:
+            return self.written + inserted
+        t = _t()
+        # The plan and calendar pages' plans need the new rows' statistics (a table that just grew by millions).
+        cur.execute(f"ANALYZE {self.table}")
+        _step("analyze", t)
+        return self.written + inserted
+
+
+def _t() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+def _step(name: str, since: float) -> None:
+    STEPS[name] = STEPS.get(name, 0.0) + _t() - since
+
+
+def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int | None = None) -> tuple[int, int]:
     """The visits of the plans (same year), replacing their generated, still scheduled ones: (removed,
-    created). Per 1,000 customers: two queries for their service levels and multi-row INSERTs of the visits
-    (plain rows, not model instances: a company's plans are millions of rows; COPY on PostgreSQL). Runs in
-    the caller's transaction."""
+    created). One pass over the owners' customers with their grades (_plan_customers); per CHUNK customers the
+    visits written as plain rows (not model instances: a company's plans are millions of rows) — see
+    _VisitWriter. Runs in the caller's transaction."""
     from django.db import connection
 
-    from kehu.grading.selectors import service_levels_for
-
+    STEPS.clear()
     if not plans:
         return 0, 0
+    chunk = chunk or CHUNK
+    t = _t()
     year = plans[0].year
     days = _working_days(year, start)
     conf = rules.config()
@@ -229,51 +391,42 @@ def generate_visits(*, plans: list[VisitPlan], start: dt.date, chunk: int = 1000
                    .filter(planned_on__gte=start).delete())
     kept = set(ScheduledVisit.objects.filter(plan__in=plans, planned_on__gte=start)
                .exclude(state=VisitState.CANCELLED).values_list("customer_id", "planned_on"))
-    customers = (Customer.objects.filter(owner_id__in=plan_by_owner, deleted_at__isnull=True)
-                 .exclude(status="disqualified").order_by("owner_id", "id").values_list("id", "owner_id"))
     now = ScheduledVisit._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
     day_prep = ScheduledVisit._meta.get_field("planned_on").get_db_prep_save
-    table = ScheduledVisit._meta.db_table
-    cols = ("plan_id", "customer_id", "owner_id", "department_id", "planned_on", "state", "source", "purpose",
-            "is_return_visit", "needs_authorisation", "cancel_reason", "created_at", "updated_at")
-    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
     prepped = {d: day_prep(d, connection) for d in days}
-    created = 0
+    _step("prepare", t)
     k = 0
-    part: list[tuple[int, int]] = []
+    part: list[tuple] = []
 
-    def flush(part):
-        nonlocal created, k
-        levels = service_levels_for([cid for cid, _o in part])
-        rows = []
-        for cid, owner_id in part:
-            plan = plan_by_owner[owner_id]
-            count = rules.visits_per_year(levels.get(cid), conf)
-            for day in rules.spread(days, count, phase=rules.phase_of(k)):
-                if (cid, day) not in kept:
-                    rows.append((plan.pk, cid, owner_id, plan.department_id, prepped[day], VisitState.SCHEDULED,
-                                 VisitSource.GENERATED, "", False, False, "", now, now))
-            k += 1
-        with connection.cursor() as cur:
-            if connection.vendor == "postgresql":
-                # COPY: the driver binds each value in C (a 6,500-parameter INSERT is formatted in Python).
-                with cur.cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                for i in range(0, len(rows), 500):
-                    batch = rows[i:i + 500]
-                    cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES " + ", ".join([one] * len(batch)),
-                                [v for row in batch for v in row])
-        created += len(rows)
+    with connection.cursor() as cur:
+        writer = _VisitWriter(cur, {p.pk: p for p in plans}, now)
 
-    for row in customers.iterator(chunk_size=chunk):
-        part.append(row)
-        if len(part) >= chunk:
+        def flush(part):
+            nonlocal k
+            t = _t()
+            rows = []
+            for cid, owner_id, level in part:
+                plan_id = plan_by_owner[owner_id].pk
+                count = rules.visits_per_year(level, conf)
+                for day in rules.spread(days, count, phase=rules.phase_of(k)):
+                    if (cid, day) not in kept:
+                        rows.append((plan_id, cid, prepped[day]))
+                k += 1
+            _step("rows", t)
+            writer.add(rows)
+
+        t = _t()
+        for row in _plan_customers(list(plan_by_owner), chunk):
+            part.append(row)
+            if len(part) >= chunk:
+                _step("read_customers", t)
+                flush(part)
+                t = _t()
+                part = []
+        _step("read_customers", t)
+        if part:
             flush(part)
-            part = []
-    if part:
-        flush(part)
+        created = writer.finish()
     return removed, created
 
 
