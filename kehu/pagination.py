@@ -81,7 +81,11 @@ def paginate(qs: QuerySet, *, ordering: str, allowed: dict[str, type], limit: in
         if field == "id":
             qs = qs.filter(**{f"id__{op}": last_id})
         else:
-            qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+            # (field, id) after (value, last_id). The redundant bound ``field <=/>= value`` is what an index on
+            # (…, field, id) can start its range at: with the OR alone the database read the list from its
+            # start and filtered (50 pages deep into city=杭州市 at 1M: 2,500 index entries for 50 rows).
+            qs = qs.filter(Q(**{f"{field}__{op}e": value}),
+                           Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

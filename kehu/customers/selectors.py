@@ -269,7 +269,14 @@ def _count(qs: QuerySet[Customer], *, searched: bool = False) -> ListCount:
     the planner itself puts the list above the cap (column statistics; it cannot see a search's selectivity),
     else the bound: "more than <cap>" is all that was counted."""
     cap = _count_cap(searched)
-    n = qs.values("id")[: cap + 1].count()
+    ids = qs.values("id")
+    if not searched:
+        # Counted in the order of the (filter, -updated_at, -id) indexes the lists read: the planner then walks
+        # one of them and stops after cap + 1 entries. Unordered, it read the table until cap + 1 rows matched
+        # (city=杭州市 at 1M: a sequential scan of 21,000 rows, 8–11 ms, against 0.4–1 ms by the index). A
+        # search's count is driven by its postings instead (ordering it would turn it into a list read).
+        ids = ids.order_by("-updated_at", "-id")
+    n = ids[: cap + 1].count()
     if n <= cap:
         return ListCount(n, "exact")
     guess = _planner_estimate(qs) if not searched and connection.vendor == "postgresql" else None
