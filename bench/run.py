@@ -343,7 +343,10 @@ class RawSQL:
         else:
             import psycopg
 
-            self.conn = psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True)
+            # The app's session settings (kehu.settings: JIT off), so that the replay is the same statement run
+            # the same way.
+            self.conn = psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True,
+                                        options="-c jit=off")
 
     @staticmethod
     def capture(fn) -> list[str]:

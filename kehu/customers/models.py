@@ -190,6 +190,10 @@ class Customer(models.Model):
             models.Index(fields=["owner", "-updated_at", "-id"], name="cust_owner_upd"),
             models.Index(fields=["department", "-updated_at", "-id"], name="cust_dept_upd"),
             models.Index(fields=["city", "-updated_at", "-id"], name="cust_city_upd"),
+            # A department's customers in one city (a manager's list filtered by city): without it the count
+            # intersects the whole city's and the whole department's bitmaps (31 ms at 1M customers, 6.7 with
+            # it; bench/README.md "Reads at 1M").
+            models.Index(fields=["department", "city", "-updated_at", "-id"], name="cust_dept_city_upd"),
             models.Index(fields=["industry", "-updated_at", "-id"], name="cust_industry_upd"),
             models.Index(fields=["-updated_at", "-id"], name="cust_upd"),
             models.Index(fields=["name", "id"], name="cust_name"),

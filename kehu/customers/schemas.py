@@ -84,9 +84,10 @@ class CustomerPage(BaseModel):
     next: str | None
     prev: str | None = Field(None, description="Cursor of the page before this one (None on the first page).")
     count: int = Field(description="Customers matching the filters: exact up to KEHU_LIST_EXACT_COUNT_MAX "
-                                   "(10,000), beyond it see count_kind.")
+                                   "(1,000; with q, KEHU_SEARCH_EXACT_COUNT_MAX: 200), beyond it see count_kind.")
     count_kind: Literal["exact", "estimate", "at_least"] = Field(
-        description="exact; estimate (the database's planner estimate, shown as 约 N); at_least (a lower bound).")
+        description="exact; estimate (PostgreSQL's planner estimate for a list without q, shown as 约 N); "
+                    "at_least (more than `count` match: counting stopped there, shown as 超过 N).")
 
 
 def tag_out(t) -> dict:

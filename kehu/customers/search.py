@@ -226,8 +226,9 @@ def plan(query: str) -> Plan:
     if not n:
         return Plan("empty")
     if _ASCII_WORD.match(n):
-        if len(n) >= INITIALS_N:
-            probes = [_exact(("i:" + n[:INITIALS_N],), "name_initials", n)]
+        if len(n) >= INITIALS_N:  # every run of three initials in the query: hxsh needs i:hxs and i:xsh
+            probes = [_exact(("i:" + n[k:k + INITIALS_N] for k in range(len(n) - INITIALS_N + 1)),
+                             "name_initials", n)]
         else:
             probes = [_prefix("i:" + n, "name_initials", n)]
         if len(n) >= PINYIN_N:

@@ -41,10 +41,14 @@ def test_list_count_is_exact_up_to_the_cap(org):
 
 
 def test_list_count_beyond_the_cap_is_an_estimate_not_a_full_count(org, settings, client):
-    """Beyond the cap the count is PostgreSQL's planner estimate (约 N), or on SQLite the bound
-    (超过 N): never a full scan of a million rows."""
+    """Beyond the cap the count is PostgreSQL's planner estimate (约 N) when the planner too puts the list
+    above the cap, or the bound (超过 N; always on SQLite): never a full scan of a million rows. (The table is
+    analysed so that the planner knows its six rows: an estimate at or below the cap would be the bound.)"""
     settings.KEHU_LIST_EXACT_COUNT_MAX = 3
     services.customer_bulk_create(actor=org.rep, rows=[{"name": f"华星{i}号公司"} for i in range(6)])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE customers_customer")
     count = selectors.customer_count(actor=org.rep)
     if connection.vendor == "postgresql":
         assert count.kind == "estimate" and count.value > 3
@@ -53,6 +57,62 @@ def test_list_count_beyond_the_cap_is_an_estimate_not_a_full_count(org, settings
     body = login(client, org, org.rep).get(reverse("customers:list")).content.decode()
     shown = body[body.index('data-testid="customer-count"'):][:200]
     assert f'data-count-kind="{count.kind}"' in shown and str(count.value) in shown
+
+
+def test_a_search_counts_up_to_its_own_cap_then_says_more_than(org, settings, client, api_client):
+    """A search stops counting at KEHU_SEARCH_EXACT_COUNT_MAX (each match of a common term costs two random
+    reads): beyond it the API says at_least with the cap, on both databases (no planner estimate, which cannot
+    see a search's selectivity), and the page says 超过 N; the same list without the search is still counted."""
+    settings.KEHU_LIST_EXACT_COUNT_MAX = 10
+    settings.KEHU_SEARCH_EXACT_COUNT_MAX = 3
+    services.customer_bulk_create(actor=org.rep, rows=[{"name": f"华星{i}号公司"} for i in range(6)]
+                                  + [{"name": "东方贸易"}])
+    assert selectors.customer_count(actor=org.rep, q="华星") == selectors.ListCount(3, "at_least")
+    assert selectors.customer_count(actor=org.rep, q="东方") == selectors.ListCount(1, "exact")
+    assert selectors.customer_count(actor=org.rep) == selectors.ListCount(7, "exact")
+    body = api_client.as_user(org.rep).get("/customers", {"q": "华星", "limit": 2}).json()
+    assert (len(body["items"]), body["count"], body["count_kind"]) == (2, 3, "at_least")
+    html = login(client, org, org.rep).get(reverse("customers:list"), {"q": "华星"}).content.decode()
+    shown = html[html.index('data-testid="customer-count"'):][:200]
+    assert 'data-count-kind="at_least"' in shown and ">超过 3 位客户<" in shown
+
+
+def test_a_first_page_holding_every_match_is_its_own_count(org, settings):
+    """When the first page holds every match the count is the page's length: no counting statement; a later
+    page (or a full first page) still counts."""
+    from django.test.utils import CaptureQueriesContext
+
+    services.customer_bulk_create(actor=org.rep, rows=[{"name": f"华星{i}号公司"} for i in range(3)])
+
+    def counted(**kw):
+        with CaptureQueriesContext(connection) as ctx:
+            page, count = selectors.customer_list_counted(actor=org.rep, **kw)
+        return page, count, sum('COUNT(*) FROM (SELECT "customers_customer"' in q["sql"] for q in ctx.captured_queries)
+
+    page, count, statements = counted(q="华星")
+    assert (len(page.items), count, statements) == (3, selectors.ListCount(3, "exact"), 0)
+    page, count, statements = counted(q="华星", limit=2)
+    assert (len(page.items), count, statements) == (2, selectors.ListCount(3, "exact"), 1)
+    _page, count, statements = counted(q="华星", limit=2, cursor=page.next)
+    assert (count, statements) == (selectors.ListCount(3, "exact"), 1)
+
+
+def test_a_dense_search_is_not_counted_the_page_says_what_it_proves(org, monkeypatch, api_client):
+    """A search whose terms hold DENSE_POSTINGS customers or more is read in list order and not counted (the
+    count would fetch every posting): the answer says "more than" the rows the page shows while there is a
+    next page, and the exact number when the first page holds every match."""
+    from kehu.customers import search_index
+
+    monkeypatch.setattr(search_index, "DENSE_POSTINGS", 1)
+    services.customer_bulk_create(actor=org.rep, rows=[{"name": f"华星{i}号公司"} for i in range(5)])
+    api = api_client.as_user(org.rep)
+    first = api.get("/customers", {"q": "华星", "limit": 2}).json()
+    assert (len(first["items"]), first["count"], first["count_kind"]) == (2, 2, "at_least")
+    last = api.get("/customers", {"q": "华星", "limit": 3, "cursor": first["next"]}).json()
+    assert (len(last["items"]), last["next"], last["count"], last["count_kind"]) == (3, None, 3, "at_least")
+    whole = api.get("/customers", {"q": "华星", "limit": 5}).json()
+    assert (whole["count"], whole["count_kind"]) == (5, "exact")
+    assert selectors.customer_count(actor=org.rep, q="华星") == selectors.ListCount(5, "exact")  # still counts
 
 
 def test_list_page_shows_the_count(client, org):
