@@ -158,8 +158,10 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
 
     params: list = []
     cols = []
+    # The newer half's amount is the window's amount less the older half's (exact: numeric) — one sum fewer.
+    summed_metrics = wanted | ({"amount"} if with_halves and with_half_amounts else set())
     for m, summed in ORDER_SUMS.items():
-        if m in wanted:
+        if m in summed_metrics:
             if summed is None:
                 cols.append(f"COUNT(*) FILTER (WHERE {in_window})" if in_window else "COUNT(*)")
             else:
@@ -175,10 +177,9 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
     if with_halves and with_half_amounts:
         cols.append(_scaled_sum("amount", where=f"order_date < %s{' AND ' + in_window if in_window else ''}"))
         params += [mid] + ([span[0]] if in_window else [])
-        cols.append(_scaled_sum("amount", where="order_date >= %s"))
-        params += [mid]
     else:
-        cols += ["NULL", "NULL"]
+        cols.append("NULL")
+    cols.append("NULL")
     if with_halves:
         cols.append(active)
         params += [span[0]] if in_window and with_active else []
@@ -188,7 +189,7 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
         cols.append("COUNT(*) FILTER (WHERE order_date >= %s)")
         cols.append(_scaled_sum("amount"))
         params += [span[0]]
-    read_orders = with_halves or with_last or with_lifetime or bool(wanted & set(ORDER_SUMS))
+    read_orders = with_halves or with_last or with_lifetime or bool(summed_metrics & set(ORDER_SUMS))
     with connection.cursor() as cur, _work_mem(cur, WINDOW_WORK_MEM):
         if read_orders:
             cur.execute(f"SELECT customer_id, {', '.join(cols)} FROM orders_order WHERE "
@@ -196,7 +197,7 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
                         "GROUP BY customer_id", [*params, *([] if with_lifetime else [span[0]]), as_of, *stages])
         while read_orders and (rows := cur.fetchmany(chunk)):
             for row in rows:
-                cid, q, a, gm, n, day, first, second, bits = row[:9]
+                cid, q, a, gm, n, day, first, _second, bits = row[:9]
                 if with_lifetime:
                     lifetime[cid] = row[10] if row[10] is not None else zero
                     if not row[9]:
@@ -208,8 +209,8 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
                 if with_last:
                     last[cid] = day
                 if with_halves:
-                    halves[cid] = (first if first is not None else zero, second if second is not None else zero,
-                                   (bits or 0).bit_count())
+                    first = first if first is not None else zero
+                    halves[cid] = (first, a - first if with_half_amounts else zero, (bits or 0).bit_count())
         if not wanted & {"due_amount", "paid_on_time_amount"}:
             return Window(sums, last, halves, lifetime)
         cur.execute(f"SELECT customer_id, {_scaled_sum('amount')}, {_scaled_sum('amount', where='paid_date <= due_date')} "

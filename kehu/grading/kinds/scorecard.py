@@ -238,32 +238,50 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
             "previous_grade": previous.get(cid),
         }
 
-    # The explanation's JSON without the dict: the constant pieces once per run.
+    # The explanation's JSON without the dict: the constant pieces once per run — a dimension without a value
+    # (no hand score, no payments …) is one constant fragment.
     head = f'{{"kind":{_dumps(kind)},"rule":"score_band","score":"'
-    key_json = [f'{_dumps(key)}:{{"value":' for key, *_rest in dims]
-    weight_json = [f',"weight":"{text(weight)}","missing":' for _k, _s, weight, _l, _f in dims]
+    missing_text = text(round(missing_score, 2))
+    fragments = []
+    for i, (key, source, weight, _l, _f) in enumerate(dims):
+        start = f'{"," if i else ""}{_dumps(key)}:{{"value":'
+        tail = f',"weight":"{text(weight)}","missing":'
+        fragments.append((start, tail, f'{start}null,"score":"{missing_text}"{tail}true}}', source == "manual", key,
+                          source))
     band_json = {id(b): f'","band_min":"{text(b["min"])}","dimensions":{{' for b in bands}
     prev_json: dict = {}
 
     def explain_text(cid: int, facts: dict) -> str:
-        total, parts = parts_of(cid, facts)
-        out = [head, text(round(total, 2)), band_json[id(band_of(total))]]
-        for i, (shown, score, missing) in enumerate(parts):
-            if i:
-                out.append(",")
-            out.append(key_json[i])
-            out.append("null" if shown is None else f'"{shown}"')
-            out.append(f',"score":"{text(round(score, 2))}"')
-            out.append(weight_json[i])
-            out.append("true}" if missing else "false}")
+        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
+        hand = facts.get("scores") or {}
+        total = Decimal(0)
+        out = []
+        for (start, tail, absent, manual, key, source), (_k, _s, weight, low, full) in zip(fragments, dims,
+                                                                                           strict=True):
+            if manual:  # the same arithmetic as parts_of, in the same order
+                raw = hand.get(key)
+                if raw is None:
+                    total += missing_score * weight
+                    out.append(absent)
+                    continue
+                score = min(max(Decimal(str(raw)), zero), hundred)
+                shown = text(Decimal(str(raw)))
+            else:
+                value = values[source]
+                score = scale(value, low, full)
+                if score is None:
+                    total += missing_score * weight
+                    out.append(absent if value is None else f'{start}"{text(value)}","score":"{missing_text}"{tail}true}}')
+                    continue
+                shown = text(value)
+            total += score * weight
+            out.append(f'{start}"{shown}","score":"{text(round(score, 2))}"{tail}false}}')
         prev = previous.get(cid)
         prev_text = prev_json.get(prev)
         if prev_text is None:
             prev_text = prev_json[prev] = _dumps(prev)
-        out.append('},"previous_grade":')
-        out.append(prev_text)
-        out.append("}")
-        return "".join(out)
+        return "".join((head, text(round(total, 2)), band_json[id(band_of(total))], *out,
+                        '},"previous_grade":', prev_text, "}"))
 
     out: dict[int, Graded] = {}
     for cid, facts in customers.items():
