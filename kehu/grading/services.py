@@ -287,7 +287,8 @@ def compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written") 
         if rows_in is None:
             rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
         results = kind.grade(config, rows=rows_in, customers=facts,
-                             previous={cid: v[0] for cid, v in current.items()}, as_of=as_of)
+                             previous={cid: v[0] for cid, v in current.items()}, as_of=as_of,
+                             **({"texts": not sample} if scored else {}))
         for cid in sorted(results):
             graded = results[cid]
             prev, prev_policy, overridden = current.get(cid, (None, None, False))

@@ -178,10 +178,11 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date,
-          kind: str = "scorecard") -> dict[int, Graded]:
+          kind: str = "scorecard", texts: bool = False) -> dict[int, Graded]:
     """The total of every customer and its band; the explanation of a customer is built when read (a preview
     reads its sample's), as a dict (``explain``) or straight as its compact JSON (``explanation_text``, what a
-    run stores; test_kinds.py proves it is the JSON of the dict)."""
+    run stores; test_kinds.py proves it is the JSON of the dict). ``texts``: every customer's JSON text built
+    while grading (a run stores them all: one pass instead of a total and then the text)."""
     months = months_back(as_of, config["months"])
     window = window_of(rows, months)
     sums, halves = window.sums, window.halves
@@ -252,6 +253,9 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
     prev_json: dict = {}
 
     def explain_text(cid: int, facts: dict) -> str:
+        return text_and_band(cid, facts)[0]
+
+    def text_and_band(cid: int, facts: dict) -> tuple[str, dict]:
         values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
         hand = facts.get("scores") or {}
         total = Decimal(0)
@@ -280,12 +284,17 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
         prev_text = prev_json.get(prev)
         if prev_text is None:
             prev_text = prev_json[prev] = _dumps(prev)
-        return "".join((head, text(round(total, 2)), band_json[id(band_of(total))], *out,
-                        '},"previous_grade":', prev_text, "}"))
+        chosen = band_of(total)
+        return "".join((head, text(round(total, 2)), band_json[id(chosen)], *out,
+                        '},"previous_grade":', prev_text, "}")), chosen
 
     out: dict[int, Graded] = {}
     for cid, facts in customers.items():
         facts = facts or {}
+        if texts:  # a run stores every text: build it while grading, in one pass
+            stored, chosen = text_and_band(cid, facts)
+            out[cid] = Graded(chosen["grade"], explain=partial(explain, cid, facts), text=stored.__str__)
+            continue
         total, _parts = parts_of(cid, facts, False)
         out[cid] = Graded(band_of(total)["grade"], explain=partial(explain, cid, facts),
                           text=partial(explain_text, cid, facts))

@@ -569,6 +569,9 @@ def test_scorecard_lazy_explanations_and_text_equal_the_eager_kind(rows, hand, l
     expected = eager_scorecard(config, rows=data, customers=customers, previous=prev, as_of=AS_OF,
                                kind="key_account" if kind_name == "key_account" else "scorecard")
     texts = {c: g.explanation_text() for c, g in result.items()}  # before any dict is built
+    eager = module.grade(config, rows=data, customers=customers, previous=prev, as_of=AS_OF, texts=True)
+    assert {c: (g.grade, g.explanation_text()) for c, g in eager.items()} == {
+        c: (g.grade, texts[c]) for c, g in result.items()}  # a run's one pass: the same grades and texts
     assert set(result) == set(expected)
     for cid, graded in result.items():
         assert (graded.grade, graded.explanation) == expected[cid]
