@@ -202,6 +202,8 @@ class Window:
     sums: dict[int, dict[str, Decimal]]
     last: dict[int, dt.date] = field(default_factory=dict)
     halves: dict[int, tuple[Decimal, Decimal, int]] = field(default_factory=dict)
+    # customer → amount of every order up to the review date (metrics.window ``with_lifetime``; else empty)
+    lifetime: dict[int, Decimal] = field(default_factory=dict)
 
 
 def window_of(rows, months: list[dt.date]) -> Window:

@@ -26,8 +26,8 @@ validate = scorecard.validate
 levels = scorecard.levels
 
 
+needs = scorecard.needs
+
+
 def grade(config: dict, **kwargs):
-    result = scorecard.grade(config, **kwargs)
-    for graded in result.values():
-        graded.explanation["kind"] = "key_account"
-    return result
+    return scorecard.grade(config, kind="key_account", **kwargs)

@@ -6,7 +6,9 @@ placed in score bands → 核心 / 重点 / 普通 / 潜在·边缘."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from functools import partial
 
 from django.utils.translation import gettext as _
 
@@ -125,21 +127,27 @@ def levels(config: dict) -> list[str]:
 
 
 def derived_values(sums: dict[str, Decimal], halves: tuple[Decimal, Decimal, int], months: list[dt.date],
-                   facts: dict) -> dict[str, Decimal | None]:
-    """``halves``: the amount of the window's older and newer half and the months with an amount (base.Window)."""
+                   facts: dict, sources=None) -> dict[str, Decimal | None]:
+    """``halves``: the amount of the window's older and newer half and the months with an amount (base.Window).
+    ``sources``: the derived values wanted (None: all; the sums are always there)."""
     values: dict[str, Decimal | None] = dict(sums)
     amount = sums["amount"]
-    values["margin_rate"] = sums["gross_margin"] / amount if amount else None
-    due = sums["due_amount"]
-    values["on_time_rate"] = min(sums["paid_on_time_amount"] / due, Decimal(1)) if due else Decimal(1)
+    if sources is None or "margin_rate" in sources:
+        values["margin_rate"] = sums["gross_margin"] / amount if amount else None
+    if sources is None or "on_time_rate" in sources:
+        due = sums["due_amount"]
+        values["on_time_rate"] = min(sums["paid_on_time_amount"] / due, Decimal(1)) if due else Decimal(1)
     first, second, active = halves
-    if first:
-        values["growth"] = (second - first) / first
-    else:
-        values["growth"] = Decimal(1) if second else Decimal(0)
-    lifetime = facts.get("lifetime_amount")
-    values["lifetime_amount"] = Decimal(str(lifetime)) if lifetime is not None else amount
-    values["active_month_share"] = Decimal(active) / len(months)
+    if sources is None or "growth" in sources:
+        if first:
+            values["growth"] = (second - first) / first
+        else:
+            values["growth"] = Decimal(1) if second else Decimal(0)
+    if sources is None or "lifetime_amount" in sources:
+        lifetime = facts.get("lifetime_amount")
+        values["lifetime_amount"] = Decimal(str(lifetime)) if lifetime is not None else amount
+    if sources is None or "active_month_share" in sources:
+        values["active_month_share"] = Decimal(active) / len(months)
     return values
 
 
@@ -150,44 +158,169 @@ def scale(value: Decimal | None, zero: Decimal, full: Decimal) -> Decimal | None
     return min(max(ratio, Decimal(0)), Decimal(1)) * HUNDRED
 
 
-def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date) -> dict[int, Graded]:
+def needs(config: dict) -> dict:
+    """What of the window a config reads: ``metrics`` (the sums), ``halves`` (the two half-window amounts, for
+    growth), ``active`` (the months with an amount), ``lifetime`` (the lifetime amount). kehu.grading.metrics.window
+    computes only those; the values a config does not read are never shown (only a dimension's source is)."""
+    sources = {d["source"] for d in config["dimensions"]}
+    wanted: set[str] = {s for s in sources if s in METRICS}
+    if "margin_rate" in sources:
+        wanted |= {"gross_margin", "amount"}
+    if "on_time_rate" in sources:
+        wanted |= {"due_amount", "paid_on_time_amount"}
+    if "lifetime_amount" in sources:
+        wanted.add("amount")  # a customer without any order history falls back to the window's amount
+    return {"metrics": frozenset(wanted), "halves": "growth" in sources, "active": "active_month_share" in sources,
+            "lifetime": "lifetime_amount" in sources}
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date,
+          kind: str = "scorecard", texts: bool = False) -> dict[int, Graded]:
+    """The total of every customer and its band; the explanation of a customer is built when read (a preview
+    reads its sample's), as a dict (``explain``) or straight as its compact JSON (``explanation_text``, what a
+    run stores; test_kinds.py proves it is the JSON of the dict). ``texts``: every customer's JSON text built
+    while grading (a run stores them all: one pass instead of a total and then the text)."""
     months = months_back(as_of, config["months"])
     window = window_of(rows, months)
     sums, halves = window.sums, window.halves
     empty = {m: Decimal(0) for m in METRICS}
     no_halves = (Decimal(0), Decimal(0), 0)
-    out: dict[int, Graded] = {}
-    for cid, facts in customers.items():
-        facts = facts or {}
-        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts)
+    zero, hundred = Decimal(0), HUNDRED
+    missing_score = config["missing_score"]
+    dims = [(d["key"], d["source"], d["weight"], d.get("zero"), d.get("full")) for d in config["dimensions"]]
+    bands = config["bands"]
+    last_band = bands[-1]
+
+    sources = {source for _k, source, _w, _l, _f in dims if source != "manual"}
+
+    def parts_of(cid: int, facts: dict):
+        """(total, [(shown value, score, missing) per dimension]) — the eager kind's arithmetic, in its order."""
+        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
         hand = facts.get("scores") or {}
         total = Decimal(0)
-        parts = {}
-        for dim in config["dimensions"]:
-            if dim["source"] == "manual":
-                raw = hand.get(dim["key"])
-                score = None if raw is None else min(max(Decimal(str(raw)), Decimal(0)), HUNDRED)
+        out = []
+        for key, source, weight, low, full in dims:
+            if source == "manual":
+                raw = hand.get(key)
+                score = None if raw is None else min(max(Decimal(str(raw)), zero), hundred)
                 shown = None if raw is None else text(Decimal(str(raw)))
             else:
-                score = scale(values[dim["source"]], dim["zero"], dim["full"])
-                shown = text(values[dim["source"]])
+                score = scale(values[source], low, full)
+                shown = text(values[source])
             missing = score is None
             if missing:
-                score = config["missing_score"]
-            total += score * dim["weight"]
-            parts[dim["key"]] = {"value": shown, "score": text(round(score, 2)), "weight": text(dim["weight"]),
-                                 "missing": missing}
-        chosen = config["bands"][-1]
-        for band in config["bands"]:
+                score = missing_score
+            total += score * weight
+            out.append((shown, score, missing))
+        return total, out
+
+    one = Decimal(1)
+    # Per dimension: (key, hand-scored, source, weight, zero, full − zero, what a missing value adds).
+    plan = [(key, source == "manual", source, weight, low, None if source == "manual" else full - low,
+             missing_score * weight) for key, source, weight, low, full in dims]
+
+    def total_of(cid: int, facts: dict) -> Decimal:
+        """parts_of's total alone, inlined (a preview grades a million customers with it): ``scale`` and the
+        missing score's product written out — the same operations on the same values, in the same order."""
+        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
+        hand = facts.get("scores") or {}
+        total = Decimal(0)
+        for key, manual, source, weight, low, span, absent in plan:
+            if manual:
+                raw = hand.get(key)
+                if raw is None:
+                    total += absent
+                    continue
+                score = min(max(Decimal(str(raw)), zero), hundred)
+            else:
+                value = values[source]
+                if value is None:
+                    total += absent
+                    continue
+                score = min(max((value - low) / span, zero), one) * hundred
+            total += score * weight
+        return total
+
+    def band_of(total: Decimal) -> dict:
+        for band in bands:
             if total >= band["min"]:
-                chosen = band
-                break
-        out[cid] = Graded(chosen["grade"], {
-            "kind": "scorecard",
+                return band
+        return last_band
+
+    def explain(cid: int, facts: dict) -> dict:
+        total, parts = parts_of(cid, facts)
+        chosen = band_of(total)
+        return {
+            "kind": kind,
             "rule": "score_band",
             "score": text(round(total, 2)),
             "band_min": text(chosen["min"]),
-            "dimensions": parts,
+            "dimensions": {key: {"value": shown, "score": text(round(score, 2)), "weight": text(weight),
+                                 "missing": missing}
+                           for (key, _s, weight, _l, _f), (shown, score, missing) in zip(dims, parts, strict=True)},
             "previous_grade": previous.get(cid),
-        })
+        }
+
+    # The explanation's JSON without the dict: the constant pieces once per run — a dimension without a value
+    # (no hand score, no payments …) is one constant fragment.
+    head = f'{{"kind":{_dumps(kind)},"rule":"score_band","score":"'
+    missing_text = text(round(missing_score, 2))
+    fragments = []
+    for i, (key, source, weight, _l, _f) in enumerate(dims):
+        start = f'{"," if i else ""}{_dumps(key)}:{{"value":'
+        tail = f',"weight":"{text(weight)}","missing":'
+        fragments.append((start, tail, f'{start}null,"score":"{missing_text}"{tail}true}}', source == "manual", key,
+                          source))
+    band_json = {id(b): f'","band_min":"{text(b["min"])}","dimensions":{{' for b in bands}
+    prev_json: dict = {}
+
+    def explain_text(cid: int, facts: dict) -> str:
+        return text_and_band(cid, facts)[0]
+
+    def text_and_band(cid: int, facts: dict) -> tuple[str, dict]:
+        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
+        hand = facts.get("scores") or {}
+        total = Decimal(0)
+        out = []
+        for (start, tail, absent, manual, key, source), (_k, _s, weight, low, full) in zip(fragments, dims,
+                                                                                           strict=True):
+            if manual:  # the same arithmetic as parts_of, in the same order
+                raw = hand.get(key)
+                if raw is None:
+                    total += missing_score * weight
+                    out.append(absent)
+                    continue
+                score = min(max(Decimal(str(raw)), zero), hundred)
+                shown = text(Decimal(str(raw)))
+            else:
+                value = values[source]
+                score = scale(value, low, full)
+                if score is None:
+                    total += missing_score * weight
+                    out.append(absent if value is None else f'{start}"{text(value)}","score":"{missing_text}"{tail}true}}')
+                    continue
+                shown = text(value)
+            total += score * weight
+            out.append(f'{start}"{shown}","score":"{text(round(score, 2))}"{tail}false}}')
+        prev = previous.get(cid)
+        prev_text = prev_json.get(prev)
+        if prev_text is None:
+            prev_text = prev_json[prev] = _dumps(prev)
+        chosen = band_of(total)
+        return "".join((head, text(round(total, 2)), band_json[id(chosen)], *out,
+                        '},"previous_grade":', prev_text, "}")), chosen
+
+    out: dict[int, Graded] = {}
+    for cid, facts in customers.items():
+        facts = facts or {}
+        if texts:  # a run stores every text: build it while grading, in one pass
+            stored, chosen = text_and_band(cid, facts)
+            out[cid] = Graded(chosen["grade"], explain=partial(explain, cid, facts), text=stored.__str__)
+            continue
+        total = total_of(cid, facts)
+        out[cid] = Graded(band_of(total)["grade"], explain=partial(explain, cid, facts),
+                          text=partial(explain_text, cid, facts))
     return out

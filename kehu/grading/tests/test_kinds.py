@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kehu.grading.kinds import KINDS, ConfigError, abc, consecutive, key_account, rfm, scorecard, threshold
-from kehu.grading.kinds.base import months_back
+from kehu.grading.kinds.base import METRICS, months_back, text, window_of
 
 AS_OF = dt.date(2026, 6, 30)
 OLD = {"first_order_month": dt.date(2024, 1, 1)}
@@ -476,3 +476,104 @@ def test_abc_higher_contribution_never_gets_a_lower_class(values):
         for b in values:
             if values[a] > values[b]:
                 assert order.index(result[a].grade) >= order.index(result[b].grade)
+
+
+def eager_scorecard(config, *, rows, customers, previous, as_of, kind="scorecard"):
+    """The scorecard as it graded before its explanations were built lazily (session score11): every customer's
+    explanation dict at once. The reference the lazy kind and its JSON text must equal."""
+    months = months_back(as_of, config["months"])
+    window = window_of(rows, months)
+    empty = {m: Decimal(0) for m in METRICS}
+    out = {}
+    for cid, facts in customers.items():
+        facts = facts or {}
+        values = scorecard.derived_values(window.sums.get(cid, empty), window.halves.get(cid, (Decimal(0),) * 2 + (0,)),
+                                          months, facts)
+        hand = facts.get("scores") or {}
+        total = Decimal(0)
+        parts = {}
+        for dim in config["dimensions"]:
+            if dim["source"] == "manual":
+                raw = hand.get(dim["key"])
+                score = None if raw is None else min(max(Decimal(str(raw)), Decimal(0)), Decimal(100))
+                shown = None if raw is None else text(Decimal(str(raw)))
+            else:
+                score = scorecard.scale(values[dim["source"]], dim["zero"], dim["full"])
+                shown = text(values[dim["source"]])
+            missing = score is None
+            if missing:
+                score = config["missing_score"]
+            total += score * dim["weight"]
+            parts[dim["key"]] = {"value": shown, "score": text(round(score, 2)), "weight": text(dim["weight"]),
+                                 "missing": missing}
+        chosen = config["bands"][-1]
+        for band in config["bands"]:
+            if total >= band["min"]:
+                chosen = band
+                break
+        out[cid] = (chosen["grade"], {"kind": kind, "rule": "score_band", "score": text(round(total, 2)),
+                                      "band_min": text(chosen["min"]), "dimensions": parts,
+                                      "previous_grade": previous.get(cid)})
+    return out
+
+
+ALL_SOURCES_CONFIG = {
+    "months": 6, "missing_score": "37.5",
+    "dimensions": [
+        {"key": "volume", "source": "amount", "weight": 0.1, "zero": 0, "full": 50000},
+        {"key": "tonnes", "source": "quantity_t", "weight": 0.05, "zero": 10, "full": 400},
+        {"key": "orders", "source": "order_count", "weight": 0.05, "zero": 0, "full": 9},
+        {"key": "margin", "source": "margin_rate", "weight": 0.1, "zero": 0, "full": 0.3},
+        {"key": "payment", "source": "on_time_rate", "weight": 0.1, "zero": 0.5, "full": 1},
+        {"key": "growth", "source": "growth", "weight": 0.1, "zero": -0.2, "full": 0.5},
+        {"key": "life", "source": "lifetime_amount", "weight": 0.1, "zero": 0, "full": 200000},
+        {"key": "loyal", "source": "active_month_share", "weight": 0.1, "zero": 0, "full": 1},
+        {"key": "fit \"A\"", "source": "manual", "weight": 0.15},
+        {"key": "满意度", "source": "manual", "weight": 0.15},
+    ],
+    "bands": [{"grade": "核心", "min": "61.5"}, {"grade": "A\"B", "min": 45}, {"grade": "普通", "min": 30},
+              {"grade": "潜在·边缘", "min": 0}],
+}
+
+
+money = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False)
+
+
+@given(rows=st.lists(st.tuples(st.integers(1, 8), st.integers(0, 7), money, st.one_of(st.none(), money), money,
+                               money), max_size=40),
+       hand=st.lists(st.tuples(st.sampled_from(["fit \"A\"", "满意度", "unused"]),
+                               st.decimals(min_value=0, max_value=100, places=2, allow_nan=False)), max_size=10),
+       lifetime=st.dictionaries(st.integers(1, 8), st.one_of(st.none(), money), max_size=8),
+       previous=st.lists(st.sampled_from(["核心", "A\"B", "旧等级", None]), min_size=8, max_size=8),
+       kind_name=st.sampled_from(["scorecard", "key_account", "all"]))
+@settings(max_examples=200, deadline=None)
+def test_scorecard_lazy_explanations_and_text_equal_the_eager_kind(rows, hand, lifetime, previous, kind_name):
+    """The scorecard and key-account kinds compute totals first and build an explanation only when read (a dict,
+    or straight as the JSON text a run stores): the grade and explanation are those of the eager kind, and the
+    text is exactly the compact JSON of the explanation."""
+    import json
+
+    span = months_back(AS_OF, 8)
+    data = [{"customer_id": cid, "month": span[m], "amount": a, "gross_margin": gm, "due_amount": due,
+             "paid_on_time_amount": min(paid, due), "quantity_t": a / 7, "order_count": 1}
+            for cid, m, a, gm, due, paid in rows]
+    customers = {c: {} for c in range(1, 9)}
+    for i, (key, score) in enumerate(hand):
+        customers[1 + i % 8].setdefault("scores", {})[key] = score
+    for cid, amount in lifetime.items():
+        customers[cid]["lifetime_amount"] = amount
+    prev = {c: p for c, p in enumerate(previous, start=1) if p is not None}
+    module = key_account if kind_name == "key_account" else scorecard
+    config = module.validate(ALL_SOURCES_CONFIG if kind_name == "all" else module.DEFAULT_CONFIG)
+    result = module.grade(config, rows=data, customers=customers, previous=prev, as_of=AS_OF)
+    expected = eager_scorecard(config, rows=data, customers=customers, previous=prev, as_of=AS_OF,
+                               kind="key_account" if kind_name == "key_account" else "scorecard")
+    texts = {c: g.explanation_text() for c, g in result.items()}  # before any dict is built
+    eager = module.grade(config, rows=data, customers=customers, previous=prev, as_of=AS_OF, texts=True)
+    assert {c: (g.grade, g.explanation_text()) for c, g in eager.items()} == {
+        c: (g.grade, texts[c]) for c, g in result.items()}  # a run's one pass: the same grades and texts
+    assert set(result) == set(expected)
+    for cid, graded in result.items():
+        assert (graded.grade, graded.explanation) == expected[cid]
+        assert texts[cid] == json.dumps(expected[cid][1], ensure_ascii=False, separators=(",", ":"))
+        assert graded.computed_grade == graded.grade

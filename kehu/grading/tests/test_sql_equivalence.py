@@ -175,3 +175,73 @@ def test_window_kinds_grade_like_the_pure_kind(org, seed, case):
     kept = sorted(rows.values_list("customer_id", "run_id", "grade", "explanation"))
     again = services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=as_of).pk)
     assert again.changed == 0 and kept and sorted(rows.values_list("customer_id", "run_id", "grade", "explanation")) == kept
+
+
+SCORED_CONFIGS = [
+    ("scorecard", None), ("key_account", None),
+    ("scorecard", {
+        "months": 6, "missing_score": "37.5",
+        "dimensions": [
+            {"key": "volume", "source": "amount", "weight": 0.1, "zero": 0, "full": 50000},
+            {"key": "tonnes", "source": "quantity_t", "weight": 0.05, "zero": 10, "full": 400},
+            {"key": "orders", "source": "order_count", "weight": 0.05, "zero": 0, "full": 9},
+            {"key": "margin", "source": "margin_rate", "weight": 0.1, "zero": 0, "full": 0.3},
+            {"key": "payment", "source": "on_time_rate", "weight": 0.1, "zero": 0.5, "full": 1},
+            {"key": "growth", "source": "growth", "weight": 0.1, "zero": -0.2, "full": 0.5},
+            {"key": "life", "source": "lifetime_amount", "weight": 0.1, "zero": 0, "full": 200000},
+            {"key": "loyal", "source": "active_month_share", "weight": 0.1, "zero": 0, "full": 1},
+            {"key": "fit", "source": "manual", "weight": 0.15},
+            {"key": "satisfaction", "source": "manual", "weight": 0.15}],
+        "bands": [{"grade": "核心", "min": "41.5"}, {"grade": "重点", "min": 30}, {"grade": "普通", "min": 20},
+                  {"grade": "潜在·边缘", "min": 0}]}),
+    ("key_account", {"months": 5, "missing_score": 10, "dimensions": [
+        {"key": "life", "source": "lifetime_amount", "weight": 0.5, "zero": 0, "full": 30000},
+        {"key": "loyal", "source": "active_month_share", "weight": 0.5, "zero": 0, "full": 1}],
+        "bands": [{"grade": "一级", "min": 60}, {"grade": "二级", "min": 30}, {"grade": "三级", "min": 0}]}),
+]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("case", range(len(SCORED_CONFIGS)))
+def test_scorecard_window_reads_only_what_it_needs_and_grades_like_the_pure_kind(org, seed, case):
+    """A scorecard or key-account run sums only what its dimensions read (metrics.window ``needs``, halves,
+    active months) as int8 sums scaled back, and takes the lifetime amount from the same scan (``with_lifetime``)
+    instead of customer_facts' GROUP BY: grades and explanations are the pure kind's over monthly_rows and
+    customer_facts, hand scores included, on both databases."""
+    from kehu.grading.models import HandScore
+
+    kind, config = SCORED_CONFIGS[case]
+    customers = random_book(org, seed)
+    rng = random.Random(seed)
+    for c in customers[::2]:
+        for dim in ("influence", "fit", "satisfaction", "potential_value"):
+            if rng.random() < 0.6:
+                HandScore.objects.create(customer=c, dimension=dim, score=Decimal(rng.randrange(0, 10001)) / 100)
+    policy = services.policy_create(actor=org.admin, name=f"评分{case}", kind=kind,
+                                    config=config or KINDS[kind].DEFAULT_CONFIG)
+    services.policy_activate(actor=org.admin, policy_id=policy.pk)
+    for as_of in (AS_OF, dt.date(2026, 8, 31), dt.date(2026, 4, 30)):
+        policy.refresh_from_db()
+        cfg = KINDS[kind].validate(policy.config)
+        full = metrics.window(as_of=as_of, months=cfg["months"], with_lifetime=True)
+        if full is not None:  # PostgreSQL: the lifetime from the window's scan is customer_facts' lifetime
+            facts = metrics.customer_facts(as_of=as_of)
+            assert full.lifetime == {cid: f["lifetime_amount"] for cid, f in facts.items()
+                                     if f["first_order_month"] is not None}
+            assert full == base.Window(**{**metrics.window(as_of=as_of, months=cfg["months"]).__dict__,
+                                          "lifetime": full.lifetime})
+        facts = metrics.customer_facts(as_of=as_of, with_scores=True)
+        previous = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade"))
+        expected = KINDS[kind].grade(cfg, rows=metrics.monthly_rows(as_of=as_of, months=cfg["months"]),
+                                     customers=facts, previous=previous, as_of=as_of)
+        comp = services.compute(policy, as_of=as_of)
+        assert sorted(r[0] for r in comp.rows) == sorted(expected)
+        assert any(f.get("scores") for f in facts.values())
+        for cid, grade, _computed, explanation, prev, _owner, _dept in comp.rows:
+            assert (grade, services.explanation_dict(explanation), prev) == (
+                expected[cid].grade, expected[cid].explanation, previous.get(cid))
+        preview = services.compute(policy, as_of=as_of, explain="sample")
+        assert preview.moves == comp.moves and preview.changed == comp.changed
+        for cid, grade, _computed, explanation, _prev, _owner, _dept in preview.rows:
+            assert (grade, explanation) == (expected[cid].grade, expected[cid].explanation)
+        services.run_execute(run_id=services.run_start(actor=org.admin, policy_id=policy.pk, as_of=as_of).pk)
