@@ -60,11 +60,31 @@ def emit(results: list, name: str, scale: int, db: str, **fig) -> None:
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
 
+# The server settings a PostgreSQL figure depends on most (docs/deployment.md "PostgreSQL"); rows from before
+# session 11 have none: they were measured with the test server's defaults (128 MB shared_buffers, 1 GB max_wal_size).
+PG_SETTINGS = ("shared_buffers", "max_wal_size", "work_mem", "checkpoint_timeout", "wal_compression", "jit")
+
+
+def pg_server_settings() -> dict | None:
+    """The running PostgreSQL server's settings of PG_SETTINGS, as ``SHOW`` prints them; None when it does not answer."""
+    try:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3) as conn:
+            return {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in PG_SETTINGS}
+    except Exception:  # noqa: BLE001 — a figure is still worth keeping without its settings
+        return None
+
+
 def merge_results(results: list, path: Path | None = None) -> None:
     """The one way a benchmark writes bench/results/latest.json: each row replaces the row with the same name
     AND database where it stands (the SQLite and PostgreSQL figures stay side by side), new rows go at the end,
     every other module's rows are kept; two-space layout, written atomically."""
     path = path or RESULTS / "latest.json"
+    server = pg_server_settings() if any(r.get("db") == "postgres" for r in results) else None
+    for r in results:
+        if server and r.get("db") == "postgres":
+            r.setdefault("pg_settings", server)
     try:
         existing = json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
