@@ -35,11 +35,12 @@ from bench.run import merge_results as merge
 
 TARGETS = {"import_total": 20000, "import_dry_run": None, "import_commit": None, "import_raw_sql": None,
            "import_raw_sql_full": None}
+SQLITE_TARGETS = {"import_total": 10000}  # issue 10: ≥ 20,000 rows/s on PostgreSQL, ≥ 10,000 on SQLite
 
 
 def emit(results: list, name: str, rows: int, seconds: float, db: str, raw_rate: float | None = None, **extra):
     rate = rows / seconds
-    target = TARGETS[name]
+    target = SQLITE_TARGETS.get(name, TARGETS[name]) if db == "sqlite" else TARGETS[name]
     row = {"name": name, "db": db, "rows": rows, "seconds": round(seconds, 2), "rate_per_s": round(rate),
            **extra, "target": f">= {target}/s" if target else "none",
            "met": bool(target is None or rate >= target)}
