@@ -99,6 +99,14 @@ def overdue_q(today: dt.date) -> Q:
     return Q(state=VisitState.SCHEDULED, planned_on__lt=overdue_cutoff(today))
 
 
+def year_q(year: int) -> Q:
+    """The visits of the plans of ``year``: a plan's visits are all on days of its year (visit_add and visit_move
+    refuse another), so the days say it without joining the plans — one range of ``planned_on`` that the
+    owner / department / plan indexes (…, planned_on) can use, instead of a nested loop over the company's
+    plans."""
+    return Q(planned_on__gte=dt.date(year, 1, 1), planned_on__lte=dt.date(year, 12, 31))
+
+
 def visit_base(*, actor) -> QuerySet[ScheduledVisit]:
     require_read(actor)
     return ScheduledVisit.objects.filter(scope_q(actor))
@@ -147,7 +155,7 @@ def completion(*, actor, year: int, today: dt.date, by: str = "owner") -> list[d
     key = {"owner": ("owner_id", "owner__display_name", "owner__username"),
            "department": ("department_id", "department__name", "department__name")}[by]
     cutoff = overdue_cutoff(today)
-    rows = (visit_base(actor=actor).filter(plan__year=year).exclude(state=VisitState.CANCELLED)
+    rows = (visit_base(actor=actor).filter(year_q(year)).exclude(state=VisitState.CANCELLED)
             .values(*key).annotate(
                 planned=Count("id"),
                 due=Count("id", filter=Q(planned_on__lte=today) | Q(state=VisitState.DONE)),
