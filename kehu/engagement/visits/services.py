@@ -209,14 +209,11 @@ def plan_generate(*, actor, year, owner_id=None, start: dt.date | None = None) -
     return plan
 
 
-# From this many visits in one generation they are written in bulk. On PostgreSQL (when kehu.bulk_fk is
-# available): COPY (binary) straight into the table with the per-row foreign-key trigger events off, each
-# distinct customer and plan put into a small key table as it goes, and the keys checked once, set-based, when
-# the last row is written (bulk_fk.foreign_keys_checked_after: the customers table locked SHARE from 50,000
-# visits on). On SQLite: the varying columns (plan, customer, day) staged by executemany and one INSERT …
-# SELECT (SQLite checks each row's keys as it inserts it, whatever the path). Fewer visits are written straight
-# into the table with their constraints checking row by row (the generic path, which
-# test_bulk_path_writes_the_same_rows compares the bulk one with).
+# From this many visits in one generation they are staged — the varying columns (plan, customer, day) into a
+# temporary table, by COPY on PostgreSQL, executemany on SQLite — and inserted with one INSERT … SELECT; on
+# PostgreSQL their foreign keys are checked once per statement (kehu.bulk_fk) instead of row by row at COMMIT.
+# Fewer are written straight into the table (COPY / executemany of every column: the generic path, which
+# test_bulk_path_writes_the_same_rows compares it with).
 BULK_AFTER = 20_000
 # Customers per grade look-up and per write batch.
 CHUNK = 5_000
@@ -256,8 +253,7 @@ class _VisitWriter:
     """Writes generated visits: (plan id, customer id, day) triples, the other columns from the plan or
     constants. See BULK_AFTER."""
 
-    STAGE = "visits_generated_stage"  # SQLite's staged rows
-    KEYS = "visits_generated_keys"  # PostgreSQL's distinct keys of the rows written, checked at the end
+    STAGE = "visits_generated_stage"
 
     def __init__(self, cur, plans: dict[int, VisitPlan], now):
         from django.db import connection
@@ -268,44 +264,32 @@ class _VisitWriter:
         self.pending: list[tuple] = []
         self.staged = 0
         self.written = 0
-        self.bulk = None  # decided at BULK_AFTER rows
-        self.checked = None  # PostgreSQL's bulk path: the open bulk_fk.foreign_keys_checked_after
-        self.written_in_bulk = None
+        self.bulk = None  # decided at BULK_AFTER rows (PostgreSQL)
 
-    VARYING = ("plan_id", "customer_id", "owner_id", "department_id", "planned_on")
-    COLUMNS = (*VARYING, "state", "source", "purpose", "is_return_visit", "needs_authorisation", "cancel_reason",
-               "created_at", "updated_at")
-
-    def _constants(self) -> tuple:
-        return (VisitState.SCHEDULED, VisitSource.GENERATED, "", False, False, "", self.now, self.now)
+    COLUMNS = ("plan_id", "customer_id", "owner_id", "department_id", "planned_on", "state", "source", "purpose",
+               "is_return_visit", "needs_authorisation", "cancel_reason", "created_at", "updated_at")
 
     def _full(self, rows):
-        plans = self.plans
+        plans, now = self.plans, self.now
         for plan_id, cid, day in rows:
             plan = plans[plan_id]
-            yield (plan_id, cid, plan.owner_id, plan.department_id, day)
+            yield (plan_id, cid, plan.owner_id, plan.department_id, day, VisitState.SCHEDULED,
+                   VisitSource.GENERATED, "", False, False, "", now, now)
 
     def add(self, rows: list[tuple]) -> None:
         self.pending.extend(rows)
         if self.bulk is None and len(self.pending) >= BULK_AFTER:
             from kehu import bulk_fk
 
+            # SQLite checks each row's foreign keys as it inserts it, whatever the path: the staging table
+            # only saves binding 13 values a row (it has 3).
             self.bulk = not self.postgres or bulk_fk.available(self.cur, tables=[self.table], rows=len(self.pending),
                                                                min_rows=BULK_AFTER)
-            if self.bulk and self.postgres:
-                self.cur.execute(f"DROP TABLE IF EXISTS {self.KEYS}")
-                self.cur.execute(f"CREATE TEMPORARY TABLE {self.KEYS} (plan_id bigint, customer_id bigint) "
-                                 "ON COMMIT DROP")
-                target = bulk_fk.Target(self.table, staged={"plan_id": "plan_id", "customer_id": "customer_id"})
-                # entered here, left in finish(): an error in between rolls the transaction (and the SET LOCAL
-                # that turned the trigger events off) back
-                self.checked = bulk_fk.foreign_keys_checked_after(self.cur, stage=self.KEYS, targets=[target],
-                                                                  lock_tables=frozenset({"customers_customer"}))
-                self.written_in_bulk = self.checked.__enter__()
-            elif self.bulk:
+            if self.bulk:
                 self.cur.execute(f"DROP TABLE IF EXISTS {self.STAGE}")
                 self.cur.execute(f"CREATE TEMPORARY TABLE {self.STAGE} (plan_id bigint NOT NULL, "
-                                 "customer_id bigint NOT NULL, planned_on date NOT NULL)")
+                                 "customer_id bigint NOT NULL, planned_on date NOT NULL)"
+                                 + (" ON COMMIT DROP" if self.postgres else ""))
         if self.bulk is not None:
             self._flush()
 
@@ -315,62 +299,67 @@ class _VisitWriter:
             return
         t = _t()
         cur = self.cur
-        if self.bulk and not self.postgres:
+        if self.bulk and self.postgres:
+            from kehu import bulk_fk
+
+            # binary: the driver packs the three values in C
+            bulk_fk.copy_rows(cur, table=self.STAGE, cols=["plan_id", "customer_id", "planned_on"], rows=rows,
+                              staged=False, min_rows=BULK_AFTER, binary=True)
+            self.staged += len(rows)
+        elif self.bulk:
             cur.executemany(f"INSERT INTO {self.STAGE} (plan_id, customer_id, planned_on) VALUES (%s, %s, %s)", rows)
             self.staged += len(rows)
         elif self.postgres:
             from kehu import bulk_fk
 
-            # COPY, binary: the driver packs each value in C (a 6,500-parameter INSERT is formatted in Python,
-            # a text COPY of 13 columns costs ~5 µs a row of Python).
+            # COPY, binary: the driver packs each value in C (a 6,500-parameter INSERT is formatted in Python).
             bulk_fk.copy_rows(cur, table=self.table, cols=list(self.COLUMNS), rows=list(self._full(rows)),
-                              extra=self._constants(), staged=False, min_rows=BULK_AFTER, binary=True)
+                              staged=False, min_rows=BULK_AFTER, binary=True)
             self.written += len(rows)
-            if self.bulk:  # the chunk's customers (whole: a customer's visits are never split), each once
-                bulk_fk.copy_rows(cur, table=self.KEYS, cols=["customer_id"],
-                                  rows=[(cid,) for cid in dict.fromkeys(r[1] for r in rows)], staged=False,
-                                  min_rows=BULK_AFTER, binary=True)
         else:
             cur.executemany(f"INSERT INTO {self.table} ({', '.join(self.COLUMNS)}) VALUES "
-                            f"({', '.join(['%s'] * len(self.COLUMNS))})",
-                            [(*r, *self._constants()) for r in self._full(rows)])
+                            f"({', '.join(['%s'] * len(self.COLUMNS))})", list(self._full(rows)))
             self.written += len(rows)
-        _step("stage" if self.bulk and not self.postgres else "write", t)
+        _step("stage" if self.bulk else "write", t)
 
     def finish(self) -> int:
         self._flush()
-        if not self.bulk:
+        if not self.bulk or not self.staged:
             return self.written
-        cur = self.cur
-        if self.postgres:
-            t = _t()
-            cur.execute(f"INSERT INTO {self.KEYS} (plan_id) SELECT unnest(CAST(%s AS bigint[]))", [list(self.plans)])
-            checked, self.checked = self.checked, None
-            # the customers are locked whole from bulk_fk.LOCK_TABLE_AFTER visits on, as when the rows were staged
-            self.written_in_bulk.rows = self.written
-            checked.__exit__(None, None, None)
-            _step("fk_check", t)
-            cur.execute(f"DROP TABLE {self.KEYS}")
-            t = _t()
-            # The plan and calendar pages' plans need the new rows' statistics (a table that just grew by millions).
-            cur.execute(f"ANALYZE {self.table}")
-            _step("analyze", t)
-            return self.written
-        if not self.staged:
-            return self.written
+        from contextlib import nullcontext
+
+        from kehu import bulk_fk
+
+        cur, stage, plan_table = self.cur, self.STAGE, VisitPlan._meta.db_table
         t = _t()
-        stage, plan_table = self.STAGE, VisitPlan._meta.db_table
-        # The plan's owner and department from the plan, the rest constant.
-        cur.execute(
-            f"INSERT INTO {self.table} ({', '.join(self.COLUMNS)}) SELECT s.plan_id, s.customer_id, p.owner_id, "
-            "p.department_id, s.planned_on, %s, %s, '', %s, %s, '', %s, %s "
-            f"FROM {stage} s JOIN {plan_table} p ON p.id = s.plan_id",
-            [VisitState.SCHEDULED, VisitSource.GENERATED, False, False, self.now, self.now])
-        inserted = cur.rowcount
-        _step("insert", t)
+        target = bulk_fk.Target(self.table, staged={"plan_id": "plan_id", "customer_id": "customer_id"})
+        checked = (bulk_fk.foreign_keys_checked(cur, stage=stage, targets=[target], rows=self.staged,
+                                                min_rows=BULK_AFTER, known_available=True,
+                                                lock_tables=frozenset({"customers_customer"}))
+                   if self.postgres else nullcontext())
+        with checked:
+            if self.postgres:
+                _step("fk_check", t)
+            t = _t()
+            # The plan's owner and department from the plan (a hash join of the few plans), the rest constant;
+            # in the order staged (owner, customer, day), which keeps every index's inserts but the
+            # department's local.
+            cur.execute(
+                f"INSERT INTO {self.table} ({', '.join(self.COLUMNS)}) SELECT s.plan_id, s.customer_id, p.owner_id, "
+                "p.department_id, s.planned_on, %s, %s, '', %s, %s, '', %s, %s "
+                f"FROM {stage} s JOIN {plan_table} p ON p.id = s.plan_id",
+                [VisitState.SCHEDULED, VisitSource.GENERATED, False, False, self.now, self.now])
+            inserted = cur.rowcount
+            _step("insert", t)
         if inserted != self.staged:
             raise RuntimeError(f"{self.staged} visits staged, {inserted} inserted")
         cur.execute(f"DROP TABLE {stage}")
+        if not self.postgres:
+            return self.written + inserted
+        t = _t()
+        # The plan and calendar pages' plans need the new rows' statistics (a table that just grew by millions).
+        cur.execute(f"ANALYZE {self.table}")
+        _step("analyze", t)
         return self.written + inserted
 
 
