@@ -197,6 +197,11 @@ class ScheduledVisit(models.Model):
             models.Index(fields=["customer", "planned_on"], name="schedvisit_customer_day"),
             models.Index(fields=["authorised_by"], condition=Q(authorised_by__isnull=False),
                          name="schedvisit_authorised_by"),
+            # The leaders' "awaiting authorisation" list and to-dos (a sequential scan of the table at 4M
+            # visits). Generated visits never need authorisation: no entry for them, so free for the
+            # company-wide generation.
+            models.Index(fields=["planned_on", "id"], condition=Q(needs_authorisation=True, authorised_at__isnull=True),
+                         name="schedvisit_awaiting_auth"),
         ]
 
     def __str__(self) -> str:

@@ -99,6 +99,14 @@ def overdue_q(today: dt.date) -> Q:
     return Q(state=VisitState.SCHEDULED, planned_on__lt=overdue_cutoff(today))
 
 
+def year_q(year: int) -> Q:
+    """The visits of the plans of ``year``: a plan's visits are all on days of its year (visit_add and visit_move
+    refuse another), so the days say it without joining the plans — one range of ``planned_on`` that the
+    owner / department / plan indexes (…, planned_on) can use, instead of a nested loop over the company's
+    plans."""
+    return Q(planned_on__gte=dt.date(year, 1, 1), planned_on__lte=dt.date(year, 12, 31))
+
+
 def visit_base(*, actor) -> QuerySet[ScheduledVisit]:
     require_read(actor)
     return ScheduledVisit.objects.filter(scope_q(actor))
@@ -108,7 +116,10 @@ def visit_list(*, actor, plan: int | None = None, state: str | None = None, over
                customer: int | None = None, owner: int | None = None, date_from: dt.date | None = None,
                date_to: dt.date | None = None, today: dt.date | None = None, awaiting_authorisation: bool = False,
                ordering: str = "planned_on", limit: int | None = None, cursor: str | None = None) -> Page:
-    qs = visit_base(actor=actor).select_related("customer", "owner", "report")
+    # The customer, owner and report by three look-ups of the page's keys, not joined: joined, PostgreSQL sorts
+    # the join of every matching visit for the page (an administrator's overdue list at 4M scheduled visits:
+    # 1.7M rows joined, 5.6 s); alone, the visits' top-N (0.7 s), or an index read in order.
+    qs = visit_base(actor=actor).prefetch_related("customer", "owner", "report")
     if plan:
         qs = qs.filter(plan_id=plan)
     if state:
@@ -147,7 +158,7 @@ def completion(*, actor, year: int, today: dt.date, by: str = "owner") -> list[d
     key = {"owner": ("owner_id", "owner__display_name", "owner__username"),
            "department": ("department_id", "department__name", "department__name")}[by]
     cutoff = overdue_cutoff(today)
-    rows = (visit_base(actor=actor).filter(plan__year=year).exclude(state=VisitState.CANCELLED)
+    rows = (visit_base(actor=actor).filter(year_q(year)).exclude(state=VisitState.CANCELLED)
             .values(*key).annotate(
                 planned=Count("id"),
                 due=Count("id", filter=Q(planned_on__lte=today) | Q(state=VisitState.DONE)),

@@ -72,7 +72,7 @@ def _year_figures(user, today: dt.date, now) -> dict:
     key = (user.pk, user.role, today, now)
     if _MEMO.get("key") != key:
         cutoff = selectors.overdue_cutoff(today)
-        row = (selectors.visit_base(actor=user).filter(plan__year=today.year).exclude(state=VisitState.CANCELLED)
+        row = (selectors.visit_base(actor=user).filter(selectors.year_q(today.year)).exclude(state=VisitState.CANCELLED)
                .aggregate(due=Count("id", filter=Q(planned_on__lte=today) | Q(state=VisitState.DONE)),
                           done=Count("id", filter=Q(state=VisitState.DONE)),
                           overdue=Count("id", filter=Q(state=VisitState.SCHEDULED, planned_on__lt=cutoff))))
