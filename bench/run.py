@@ -70,7 +70,7 @@ def emit(results: list, name: str, scale: int, db: str, **fig) -> None:
 
 # The server settings a PostgreSQL figure depends on most (docs/deployment.md "PostgreSQL"); rows from before
 # session 11 have none: they were measured with the test server's defaults (128 MB shared_buffers, 1 GB max_wal_size).
-PG_SETTINGS = ("shared_buffers", "max_wal_size", "work_mem", "checkpoint_timeout", "wal_compression", "jit")
+PG_SETTINGS = ("shared_buffers", "max_wal_size", "work_mem", "checkpoint_timeout", "wal_compression", "jit", "autovacuum")
 
 
 def pg_server_settings() -> dict | None:
