@@ -216,6 +216,9 @@ class Computation:
 
 
 MATRIX_KINDS = ("threshold", "consecutive")
+# The kinds whose Graded gives ``canonical_text``: a run on PostgreSQL skips their customers whose stored row it
+# would leave unchanged (``_current_grades``); the others' rows are all staged and compared in the upsert.
+CANONICAL_KINDS = ("rfm", "scorecard", "key_account")
 # The metrics of its window a kind reads (metrics.window sums only those); a kind not named reads them all.
 WINDOW_NEEDS = {"abc": lambda config: frozenset({config["metric"]}),
                 "rfm": lambda config: frozenset({"order_count", "amount"})}
@@ -291,7 +294,8 @@ def _compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written")
         # On PostgreSQL the window's scan also gives the lifetime amount (the only fact of the order history a
         # scorecard reads), when a dimension reads it; SQLite keeps customer_facts' GROUP BY.
         facts = metrics.customer_facts(as_of=as_of, with_scores=scored, with_history=scored and not pg)
-        current, digests = _current_grades(policy, facts, with_digests=pg and not sample)
+        current, digests = _current_grades(policy, facts,
+                                           with_digests=pg and not sample and policy.kind in CANONICAL_KINDS)
         # One row per customer from SQL on PostgreSQL; SQLite adds up the months' float sums as the kinds do.
         if scored:
             need = kind.needs(config)
