@@ -286,26 +286,26 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
         hand = facts.get("scores") or {}
         total = Decimal(0)
         out = []
-        for (start, tail, absent, manual, key, source), (_k, _s, weight, low, full) in zip(fragments, dims,
-                                                                                           strict=True):
-            if manual:  # the same arithmetic as parts_of, in the same order
+        for (start, tail, absent, manual, key, source), (_k, _m, _s, weight, low, span, absent_adds) in zip(
+                fragments, plan, strict=True):
+            if manual:  # the same arithmetic as parts_of, in the same order (scale written out as in total_of)
                 raw = hand.get(key)
                 if raw is None:
-                    total += missing_score * weight
+                    total += absent_adds
                     out.append(absent)
                     continue
                 score = min(max(Decimal(str(raw)), zero), hundred)
                 shown = text(Decimal(str(raw)))
             else:
                 value = values[source]
-                score = scale(value, low, full)
-                if score is None:
-                    total += missing_score * weight
-                    out.append(absent if value is None else f'{start}"{text(value)}","score":"{missing_text}"{tail}true}}')
+                if value is None:
+                    total += absent_adds
+                    out.append(absent)
                     continue
-                shown = text(value)
+                score = min(max((value - low) / span, zero), one) * hundred
+                shown = format(value.normalize(), "f")
             total += score * weight
-            out.append(f'{start}"{shown}","score":"{text(round(score, 2))}"{tail}false}}')
+            out.append(f'{start}"{shown}","score":"{format(round(score, 2).normalize(), "f")}"{tail}false}}')
         prev = previous.get(cid)
         prev_text = prev_json.get(prev)
         if prev_text is None:
@@ -330,25 +330,26 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
         hand = facts.get("scores") or {}
         total = Decimal(0)
         parts = []
-        for (start, tail, absent), (key, source, weight, low, full) in zip(canonical_fragments, dims, strict=True):
-            if source == "manual":  # the same arithmetic as parts_of, in the same order
+        for (start, tail, absent), (key, manual, source, weight, low, span, absent_adds) in zip(
+                canonical_fragments, plan, strict=True):
+            if manual:  # the same arithmetic as parts_of, in the same order (scale written out as in total_of)
                 raw = hand.get(key)
                 if raw is None:
-                    total += missing_score * weight
+                    total += absent_adds
                     parts.append(absent)
                     continue
                 score = min(max(Decimal(str(raw)), zero), hundred)
                 shown = text(Decimal(str(raw)))
             else:
                 value = values[source]
-                score = scale(value, low, full)
-                if score is None:
-                    total += missing_score * weight
-                    parts.append(absent if value is None else f'{start}{missing_text}", "value": "{text(value)}"{tail}true}}')
+                if value is None:
+                    total += absent_adds
+                    parts.append(absent)
                     continue
-                shown = text(value)
+                score = min(max((value - low) / span, zero), one) * hundred
+                shown = format(value.normalize(), "f")
             total += score * weight
-            parts.append(f'{start}{text(round(score, 2))}", "value": "{shown}"{tail}false}}')
+            parts.append(f'{start}{format(round(score, 2).normalize(), "f")}", "value": "{shown}"{tail}false}}')
         chosen = band_of(total)
         return "".join((canonical_head, text(round(total, 2)), canonical_band[id(chosen)],
                         ", ".join([parts[i] for i in order]), "}}")), chosen
