@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import gc
+import hashlib
 import json
 import time
 from contextlib import contextmanager
@@ -215,6 +216,9 @@ class Computation:
 
 
 MATRIX_KINDS = ("threshold", "consecutive")
+# The kinds whose Graded gives ``canonical_text``: a run on PostgreSQL skips their customers whose stored row it
+# would leave unchanged (``_current_grades``); the others' rows are all staged and compared in the upsert.
+CANONICAL_KINDS = ("rfm", "scorecard", "key_account")
 # The metrics of its window a kind reads (metrics.window sums only those); a kind not named reads them all.
 WINDOW_NEEDS = {"abc": lambda config: frozenset({config["metric"]}),
                 "rfm": lambda config: frozenset({"order_count", "amount"})}
@@ -290,9 +294,8 @@ def _compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written")
         # On PostgreSQL the window's scan also gives the lifetime amount (the only fact of the order history a
         # scorecard reads), when a dimension reads it; SQLite keeps customer_facts' GROUP BY.
         facts = metrics.customer_facts(as_of=as_of, with_scores=scored, with_history=scored and not pg)
-        current = {cid: (g, pid, o) for cid, g, pid, o in CustomerGrade.objects.filter(policy_name=policy.name)
-                   .values_list("customer_id", "grade", "policy_id", "overridden_until_run").iterator(chunk_size=10000)
-                   if cid in facts}
+        current, digests = _current_grades(policy, facts,
+                                           with_digests=pg and not sample and policy.kind in CANONICAL_KINDS)
         # One row per customer from SQL on PostgreSQL; SQLite adds up the months' float sums as the kinds do.
         if scored:
             need = kind.needs(config)
@@ -310,7 +313,7 @@ def _compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written")
             rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
         results = kind.grade(config, rows=rows_in, customers=facts,
                              previous={cid: v[0] for cid, v in current.items()}, as_of=as_of,
-                             **({"texts": not sample} if scored else {}))
+                             **({"texts": not sample, "canonical": digests} if scored else {}))
         for cid in sorted(results):
             graded = results[cid]
             prev, prev_policy, overridden = current.get(cid, (None, None, False))
@@ -323,12 +326,44 @@ def _compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written")
             # These kinds read hand scores and whole-book ranks: every row is rewritten, so an explanation
             # follows a new hand score even when the grade holds (the threshold/consecutive rows above are
             # written only when something about the grade changes).
+            if not sample and not moved and cid in digests and graded.computed_grade == prev:
+                canonical = graded.canonical_text()
+                if canonical is not None and hashlib.md5(canonical.encode(), usedforsecurity=False).digest() == digests[cid]:
+                    continue  # the stored row says exactly this: the upsert would leave it as it is
             if not sample or (moved and len(rows) < SAMPLE):  # a run keeps the text it stores, a preview the dict
                 rows.append((cid, graded.grade, graded.computed_grade,
                              graded.explanation if sample else graded.explanation_text(), prev,
                              facts[cid]["owner_id"], facts[cid]["department_id"]))
     lost = metrics.lost_customers(policy_name=policy.name)
     return Computation(policy, as_of, kind.levels(config), customers, moves, changed, rows, lost)
+
+
+def _current_grades(policy: GradingPolicy, facts: dict, *, with_digests: bool) -> tuple[dict, dict]:
+    """The current rows of ``policy``'s name for the graded customers: customer → (grade, policy version,
+    overridden), and (``with_digests``, PostgreSQL) customer → MD5 of its stored explanation without the previous
+    grade as ``jsonb`` prints it, for the rows a run could leave as they are (this version, not overridden, no
+    override reason, computed grade = grade): a run whose grade and canonical explanation text
+    (``Graded.canonical_text``) hash the same skips the customer instead of staging it for the upsert to find
+    it unchanged (``_row_differs`` — the same comparison, in SQL, for every row staged). A repeat run of a
+    million customers then ships and compares only what changed."""
+    if not with_digests:
+        current = {cid: (g, pid, o) for cid, g, pid, o in CustomerGrade.objects.filter(policy_name=policy.name)
+                   .values_list("customer_id", "grade", "policy_id", "overridden_until_run")
+                   .iterator(chunk_size=10000) if cid in facts}
+        return current, {}
+    current, digests = {}, {}
+    with connection.cursor() as cur:
+        cur.execute("SELECT customer_id, grade, policy_id, overridden_until_run, CASE WHEN policy_id = %s AND NOT "
+                    "overridden_until_run AND override_reason = '' AND computed_grade = grade THEN "
+                    "decode(md5((explanation - 'previous_grade')::text), 'hex') END "
+                    "FROM grading_customergrade WHERE policy_name = %s", [policy.pk, policy.name])
+        while rows := cur.fetchmany(20000):
+            for cid, grade, pid, overridden, digest in rows:
+                if cid in facts:
+                    current[cid] = (grade, pid, overridden)
+                    if digest is not None:
+                        digests[cid] = bytes(digest)
+    return current, digests
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -38,13 +38,21 @@ class Graded:
     explanation) instead of the explanation itself: it is built on first read, so a preview of a million
     customers builds only its sample's explanations (ABC, RFM). Equal when grade and explanation are."""
 
-    __slots__ = ("grade", "_explanation", "_explain", "_text")
+    __slots__ = ("grade", "_explanation", "_explain", "_text", "_canonical")
 
-    def __init__(self, grade: str, explanation: dict | None = None, *, explain=None, text=None):
+    def __init__(self, grade: str, explanation: dict | None = None, *, explain=None, text=None, canonical=None):
         self.grade = grade
         self._explanation = explanation if explanation is not None or explain is not None else {}
         self._explain = explain
         self._text = text
+        self._canonical = canonical
+
+    def canonical_text(self) -> str | None:
+        """The explanation without its ``previous_grade`` as PostgreSQL prints it as ``jsonb`` (``jsonb_text``:
+        keys by length then bytes, ``", "`` and ``": "``), when the kind gives it (``canonical``, a callable):
+        a run compares its digest with the stored row's to skip staging a row that would not change. None when
+        the kind gives none (the row is then staged and compared in SQL, as before)."""
+        return self._canonical() if self._canonical is not None else None
 
     def explanation_text(self) -> str:
         """The explanation as a run stores it: compact JSON (``ensure_ascii`` off). A kind with a lazy
@@ -231,6 +239,24 @@ def window_of(rows, months: list[dt.date]) -> Window:
                     sum(1 for m in months if per.get(m)))
               for cid, per in by_month.items()}
     return Window(totals(rows, months), last, halves)
+
+
+def jsonb_key(key: str) -> tuple[int, bytes]:
+    """Where ``jsonb`` puts an object's key: by its UTF-8 length, then bytewise."""
+    raw = key.encode()
+    return len(raw), raw
+
+
+def jsonb_text(value) -> str:
+    """``value`` as PostgreSQL prints a ``jsonb`` (``jsonb::text``): object keys ordered by their UTF-8 length,
+    then bytewise, ``", "`` between items and ``": "`` after a key, strings escaped as ``json.dumps`` with
+    ``ensure_ascii`` off escapes them (the same characters). The reference the kinds' ``canonical`` texts are
+    tested against (test_kinds.py) and, on PostgreSQL, the database itself (test_sql_equivalence.py)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_dumps(k)}: {jsonb_text(value[k])}" for k in sorted(value, key=jsonb_key)) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(jsonb_text(v) for v in value) + "]"
+    return _dumps(value)
 
 
 def text(d: Decimal | None) -> str | None:

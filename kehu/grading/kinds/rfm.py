@@ -123,11 +123,23 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
                 f'"monetary":"{text(monetary[cid])}","scores":{{"R":{r[cid]},"F":{f[cid]},"M":{m[cid]}}}'
                 f'{tail}{key}","previous_grade":{prev_text}}}')
 
+    # The explanation without previous_grade as PostgreSQL prints the stored jsonb (base.jsonb_text: keys by
+    # length, then bytes): a run skips a customer whose stored row already says this (services.compute).
+    canonical_tail = f', "high_from": {high}, "recency_days": '
+
+    def canonical_text(cid: int, key: str) -> str:
+        days = recency[cid]
+        return (f'{{"kind": "rfm", "rule": "quintile_segment", "scores": {{"F": {f[cid]}, "M": {m[cid]}, '
+                f'"R": {r[cid]}}}, "segment": "{key}", "monetary": "{text(monetary[cid])}", '
+                f'"frequency": "{text(frequency[cid])}"{canonical_tail}'
+                f'{"null" if days is None else chr(34) + text(days) + chr(34)}}}')
+
     out: dict[int, Graded] = {}
     letters = {s: ("H" if s >= high else "L") for s in range(1, 6)}
     for cid in customers:
         key = letters[r[cid]] + letters[f[cid]] + letters[m[cid]]
-        out[cid] = Graded(segments[key], explain=partial(explain, cid, key), text=partial(explain_text, cid, key))
+        out[cid] = Graded(segments[key], explain=partial(explain, cid, key), text=partial(explain_text, cid, key),
+                          canonical=partial(canonical_text, cid, key))
     return out
 
 

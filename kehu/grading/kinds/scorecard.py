@@ -18,6 +18,7 @@ from .base import (
     Graded,
     as_decimal,
     grade_name,
+    jsonb_key,
     months_back,
     positive_int,
     require_mapping,
@@ -178,7 +179,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date,
-          kind: str = "scorecard", texts: bool = False) -> dict[int, Graded]:
+          kind: str = "scorecard", texts: bool = False, canonical=()) -> dict[int, Graded]:
     """The total of every customer and its band; the explanation of a customer is built when read (a preview
     reads its sample's), as a dict (``explain``) or straight as its compact JSON (``explanation_text``, what a
     run stores; test_kinds.py proves it is the JSON of the dict). ``texts``: every customer's JSON text built
@@ -285,26 +286,26 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
         hand = facts.get("scores") or {}
         total = Decimal(0)
         out = []
-        for (start, tail, absent, manual, key, source), (_k, _s, weight, low, full) in zip(fragments, dims,
-                                                                                           strict=True):
-            if manual:  # the same arithmetic as parts_of, in the same order
+        for (start, tail, absent, manual, key, source), (_k, _m, _s, weight, low, span, absent_adds) in zip(
+                fragments, plan, strict=True):
+            if manual:  # the same arithmetic as parts_of, in the same order (scale written out as in total_of)
                 raw = hand.get(key)
                 if raw is None:
-                    total += missing_score * weight
+                    total += absent_adds
                     out.append(absent)
                     continue
                 score = min(max(Decimal(str(raw)), zero), hundred)
                 shown = text(Decimal(str(raw)))
             else:
                 value = values[source]
-                score = scale(value, low, full)
-                if score is None:
-                    total += missing_score * weight
-                    out.append(absent if value is None else f'{start}"{text(value)}","score":"{missing_text}"{tail}true}}')
+                if value is None:
+                    total += absent_adds
+                    out.append(absent)
                     continue
-                shown = text(value)
+                score = min(max((value - low) / span, zero), one) * hundred
+                shown = format(value.normalize(), "f")
             total += score * weight
-            out.append(f'{start}"{shown}","score":"{text(round(score, 2))}"{tail}false}}')
+            out.append(f'{start}"{shown}","score":"{format(round(score, 2).normalize(), "f")}"{tail}false}}')
         prev = previous.get(cid)
         prev_text = prev_json.get(prev)
         if prev_text is None:
@@ -313,9 +314,54 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
         return "".join((head, text(round(total, 2)), band_json[id(chosen)], *out,
                         '},"previous_grade":', prev_text, "}")), chosen
 
+    # The same explanation without previous_grade as PostgreSQL prints the stored jsonb (base.jsonb_text): keys
+    # by length then bytes — the dimensions in jsonb's order of their keys.
+    canonical_head = f'{{"kind": {_dumps(kind)}, "rule": "score_band", "score": "'
+    order = sorted(range(len(dims)), key=lambda i: jsonb_key(dims[i][0]))
+    canonical_fragments = []
+    for key, _source, weight, _l, _f in dims:
+        tail = f', "weight": "{text(weight)}", "missing": '
+        canonical_fragments.append((f'{_dumps(key)}: {{"score": "', tail,
+                                    f'{_dumps(key)}: {{"score": "{missing_text}", "value": null{tail}true}}'))
+    canonical_band = {id(b): f'", "band_min": "{text(b["min"])}", "dimensions": {{' for b in bands}
+
+    def canonical_and_band(cid: int, facts: dict) -> tuple[str, dict]:
+        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
+        hand = facts.get("scores") or {}
+        total = Decimal(0)
+        parts = []
+        for (start, tail, absent), (key, manual, source, weight, low, span, absent_adds) in zip(
+                canonical_fragments, plan, strict=True):
+            if manual:  # the same arithmetic as parts_of, in the same order (scale written out as in total_of)
+                raw = hand.get(key)
+                if raw is None:
+                    total += absent_adds
+                    parts.append(absent)
+                    continue
+                score = min(max(Decimal(str(raw)), zero), hundred)
+                shown = text(Decimal(str(raw)))
+            else:
+                value = values[source]
+                if value is None:
+                    total += absent_adds
+                    parts.append(absent)
+                    continue
+                score = min(max((value - low) / span, zero), one) * hundred
+                shown = format(value.normalize(), "f")
+            total += score * weight
+            parts.append(f'{start}{format(round(score, 2).normalize(), "f")}", "value": "{shown}"{tail}false}}')
+        chosen = band_of(total)
+        return "".join((canonical_head, text(round(total, 2)), canonical_band[id(chosen)],
+                        ", ".join([parts[i] for i in order]), "}}")), chosen
+
     out: dict[int, Graded] = {}
     for cid, facts in customers.items():
         facts = facts or {}
+        if cid in canonical:  # a run compares this customer's stored row first: its JSON text only if it differs
+            stored, chosen = canonical_and_band(cid, facts)
+            out[cid] = Graded(chosen["grade"], explain=partial(explain, cid, facts),
+                              text=partial(explain_text, cid, facts), canonical=stored.__str__)
+            continue
         if texts:  # a run stores every text: build it while grading, in one pass
             stored, chosen = text_and_band(cid, facts)
             out[cid] = Graded(chosen["grade"], explain=partial(explain, cid, facts), text=stored.__str__)

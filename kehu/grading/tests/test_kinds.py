@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kehu.grading.kinds import KINDS, ConfigError, abc, consecutive, key_account, rfm, scorecard, threshold
-from kehu.grading.kinds.base import METRICS, months_back, text, window_of
+from kehu.grading.kinds.base import METRICS, jsonb_text, months_back, text, window_of
 
 AS_OF = dt.date(2026, 6, 30)
 OLD = {"first_order_month": dt.date(2024, 1, 1)}
@@ -245,9 +245,12 @@ def test_rfm_explanation_text_is_the_serialised_explanation(rows, previous, high
     config = rfm.validate({**rfm.DEFAULT_CONFIG, "high_from": high})
     result = rfm.grade(config, rows=data, customers={c: {} for c in range(1, 13)}, previous=prev, as_of=AS_OF)
     texts = {c: g.explanation_text() for c, g in result.items()}
+    canonical = {c: g.canonical_text() for c, g in result.items()}
     for cid, graded in result.items():
         assert texts[cid] == json.dumps(graded.explanation, ensure_ascii=False, separators=(",", ":"))
         assert graded.computed_grade == graded.grade
+        # what a run compares with the stored row: the explanation less previous_grade, printed as jsonb prints it
+        assert canonical[cid] == jsonb_text({k: v for k, v in graded.explanation.items() if k != "previous_grade"})
 
 
 def test_abc_shares_are_configurable():
@@ -286,6 +289,15 @@ def test_abc_config_errors():
 
 
 # --- RFM ------------------------------------------------------------------------------------------------
+
+def test_jsonb_text_prints_like_postgresql():
+    """The reference for the kinds' canonical texts: keys by UTF-8 length, then bytes (满意 is 6 bytes, after
+    "score"), ", " and ": ", strings escaped like json.dumps without ensure_ascii (PostgreSQL's own printing is
+    compared in test_sql_equivalence.py)."""
+    value = {"满意": {"value": None, "score": "1.5", "missing": True}, "b": [1, "x\"y\n"], "ab": False, "a": {}}
+    assert jsonb_text(value) == ('{"a": {}, "b": [1, "x\\"y\\n"], "ab": false, "满意": {"score": "1.5", "value": null, '
+                                 '"missing": true}}')
+
 
 def test_rfm_hand_computed_example():
     """Five customers, as_of 2026-06-30, 12 months.
@@ -572,6 +584,17 @@ def test_scorecard_lazy_explanations_and_text_equal_the_eager_kind(rows, hand, l
     eager = module.grade(config, rows=data, customers=customers, previous=prev, as_of=AS_OF, texts=True)
     assert {c: (g.grade, g.explanation_text()) for c, g in eager.items()} == {
         c: (g.grade, texts[c]) for c, g in result.items()}  # a run's one pass: the same grades and texts
+    # A repeat run compares the customers it has a stored row for by their canonical text first (the JSON text
+    # only when read): the same grades and texts, and the canonical text is the explanation less previous_grade
+    # as PostgreSQL prints jsonb.
+    compared = set(list(customers)[::2])
+    repeat = module.grade(config, rows=data, customers=customers, previous=prev, as_of=AS_OF, texts=True,
+                          canonical=compared)
+    assert {c: (g.grade, g.explanation_text()) for c, g in repeat.items()} == {
+        c: (g.grade, texts[c]) for c, g in result.items()}
+    for cid, graded in repeat.items():
+        assert graded.canonical_text() == (jsonb_text({k: v for k, v in expected[cid][1].items()
+                                                       if k != "previous_grade"}) if cid in compared else None)
     assert set(result) == set(expected)
     for cid, graded in result.items():
         assert (graded.grade, graded.explanation) == expected[cid]
