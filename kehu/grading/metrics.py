@@ -172,8 +172,11 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
     if not with_active:
         active = "NULL"
     elif pg:
+        # Up to 63 months in a bigint (a shift by 64 or more wraps around, bit 63 is the sign); a longer window
+        # (a scorecard reads up to 120 months) in a bit string of its length, whose '1's are counted.
+        mask = "bigint" if len(span) < 64 else f"bit({len(span)})"
         base_month = span[0].year * 12 + span[0].month - 1
-        active = ("bit_or(CAST(1 AS bigint) << (CAST(EXTRACT(YEAR FROM order_date) AS integer) * 12 "
+        active = (f"bit_or(CAST(1 AS {mask}) << (CAST(EXTRACT(YEAR FROM order_date) AS integer) * 12 "
                   f"+ CAST(EXTRACT(MONTH FROM order_date) AS integer) - 1 - {int(base_month)})) "
                   f"FILTER (WHERE {active_where})")
     else:
@@ -182,7 +185,7 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
     cents = _identity if pg else _scaled(-2)
     grams = _identity if pg else _scaled(-3)
     day_of = _identity if pg else _iso_date
-    month_count = int.bit_count if pg else int
+    month_count = (int.bit_count if len(span) < 64 else lambda bits: bits.count("1")) if pg else int
     zero = Decimal(0)
     wanted = frozenset(METRICS) if needs is None else frozenset(needs)
     sums: dict[int, dict[str, Decimal]] = {}

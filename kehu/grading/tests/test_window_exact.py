@@ -145,6 +145,9 @@ def test_cents_many_times_large_amounts_zero_months_and_lifetime(org):
     # 4: the prospect (outside the population) with orders and payments: never in the window
     orders.append((5, AS_OF, Decimal("1"), Decimal("3.33"), None))
     payments.append((5, AS_OF, AS_OF, Decimal("3.33")))
+    # 4: active months 64 apart and in a 64-month window's last month (a 64-bit mask wraps, its top bit is the sign)
+    orders += [(4, day, None, Decimal("1.00"), None) for day in (
+        dt.date(2016, 7, 15), dt.date(2021, 3, 10), dt.date(2021, 11, 15), dt.date(2026, 5, 1), dt.date(2026, 6, 1))]
     # 6: payments only: on time, late, unpaid, paid early, outside the window
     payments += [(6, dt.date(2026, 2, 1), dt.date(2026, 2, 1), Decimal("0.01")),
                  (6, dt.date(2026, 2, 1), dt.date(2026, 2, 2), Decimal("100.10")),
@@ -168,8 +171,10 @@ def test_cents_many_times_large_amounts_zero_months_and_lifetime(org):
     assert life[c[3]] == Decimal("1000.10") and c[5] not in life
     # The same customers over other windows, down to one month and up to ten years (more months than a
     # 64-bit mask holds: the active months are counted, not bits).
-    for as_of, months in ((AS_OF, 1), (dt.date(2026, 3, 31), 2), (AS_OF, 7), (AS_OF, 120)):
-        assert_window_exact(orders, payments, as_of=as_of, months=months)
+    for as_of, months, active in ((AS_OF, 1, 1), (dt.date(2026, 3, 31), 2, 0), (AS_OF, 7, 2), (AS_OF, 63, 3),
+                                  (AS_OF, 64, 4), (AS_OF, 65, 4), (AS_OF, 120, 5)):
+        got = assert_window_exact(orders, payments, as_of=as_of, months=months)
+        assert got.halves.get(c[4], (0, 0, 0))[2] == active
 
 
 def test_random_book_window_is_exact(org):
