@@ -182,6 +182,12 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
     else:
         active = f"COUNT(DISTINCT substr(order_date, 1, 7)) FILTER (WHERE {active_where})"
     summed_sql = _scaled_sum if pg else _sqlite_scaled_sum
+    # SQLite: the tables read in storage order and grouped through its sorter. Its plan otherwise walks the
+    # (customer, date) index and fetches each order by rowid — random reads of a table larger than the page
+    # cache at a million customers (100k / 1M: 1.02 s against 1.34 s for ABC's window, 1.02 s against 2.56 s
+    # with a page cache a tenth of the table, the 1M case).
+    orders_table, payments_table = ("orders_order", "orders_payment") if pg else (
+        "orders_order NOT INDEXED", "orders_payment NOT INDEXED")
     cents = _identity if pg else _scaled(-2)
     grams = _identity if pg else _scaled(-3)
     day_of = _identity if pg else _iso_date
@@ -229,7 +235,7 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
     read_orders = with_halves or with_last or with_lifetime or bool(summed_metrics & set(ORDER_SUMS))
     with connection.cursor() as cur, (_work_mem(cur, WINDOW_WORK_MEM) if pg else nullcontext()):
         if read_orders:
-            cur.execute(f"SELECT customer_id, {', '.join(cols)} FROM orders_order WHERE "
+            cur.execute(f"SELECT customer_id, {', '.join(cols)} FROM {orders_table} WHERE "
                         f"{'' if with_lifetime else 'order_date >= %s AND '}order_date <= %s AND {population} "
                         "GROUP BY customer_id", [*params, *([] if with_lifetime else [span[0]]), as_of, *stages])
         while read_orders and (rows := cur.fetchmany(chunk)):
@@ -253,7 +259,7 @@ def window(*, as_of: dt.date, months: int, with_halves: bool = True, needs: froz
         if not wanted & {"due_amount", "paid_on_time_amount"}:
             return Window(sums, last, halves, lifetime)
         cur.execute(f"SELECT customer_id, {summed_sql('amount')}, {summed_sql('amount', where='paid_date <= due_date')} "
-                    f"FROM orders_payment WHERE due_date >= %s AND due_date <= %s AND {population} "
+                    f"FROM {payments_table} WHERE due_date >= %s AND due_date <= %s AND {population} "
                     "GROUP BY customer_id", [span[0], as_of, *stages])
         while rows := cur.fetchmany(chunk):
             for cid, due, on_time in rows:
