@@ -323,6 +323,8 @@ def main(argv=None) -> list:
                         "(comma-separated: abc,rfm,scorecard,key_account), each with its default configuration")
     parser.add_argument("--profile", default="", help="write a cProfile of the first regrade to this file "
                         "(and of each --kinds preview and run to <file>.<benchmark name>)")
+    parser.add_argument("--build-only", action="store_true", help="build (or keep, with --reuse) the dataset and stop "
+                        "(a 1M SQLite build on a busy box takes most of a lock's 12 minutes)")
     args = parser.parse_args(argv)
     url, meta_file = paths(args.db, args.customers, args.orders)
     configure(url)
@@ -342,6 +344,8 @@ def main(argv=None) -> list:
         print(f"# built {json.dumps(meta)}", file=sys.stderr, flush=True)
     else:
         django.setup()
+    if args.build_only:
+        return []
     only = set(filter(None, args.only.split(",")))
 
     from django.urls import reverse
@@ -368,8 +372,12 @@ def main(argv=None) -> list:
     services.policy_activate(actor=admin, policy_id=policy.pk)
     scale = {"customers": args.customers, "orders": args.orders, "db": args.db, "load_avg_1m": round(load(), 1)}
     results: list = []
-    raw_s, metric_rows, raw_cpu = raw_metrics(args.db, as_of, 3)
-    raw_w = raw_write(args.db, as_of, 3)
+    threshold_runs = {"grading_preview", "grading_regrade", "grading_regrade_again", "grading_regrade_next",
+                      "grade_history_page"}
+    if not only or only & threshold_runs:
+        raw_s, metric_rows, raw_cpu = raw_metrics(args.db, as_of, 3)
+        raw_w = raw_write(args.db, as_of, 3)
+    # else (e.g. ``--only none --kinds abc``): the kinds measure their own raw SQL; the threshold's is skipped
 
     if not only or "grading_preview" in only:
         t, c = time.perf_counter(), time.process_time()

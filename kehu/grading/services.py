@@ -252,7 +252,8 @@ def _compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written")
 
     Threshold and consecutive-period policies read one row per customer (the months pivoted in SQL,
     kehu.grading.metrics.month_matrix) and decide with the kinds' own ``decide``/``explain``; the other kinds
-    run their pure ``grade`` over ``monthly_rows``/``customer_facts``. Both give the same grades
+    run their pure ``grade`` over one window row per customer (metrics.window) and ``customer_facts``: the
+    same grades as over ``monthly_rows``
     (kehu/grading/tests/test_sql_equivalence.py)."""
     kind = KINDS[policy.kind]
     try:
@@ -291,26 +292,24 @@ def _compute(policy: GradingPolicy, *, as_of: dt.date, explain: str = "written")
     else:
         scored = policy.kind in ("scorecard", "key_account")
         pg = connection.vendor == "postgresql"
-        # On PostgreSQL the window's scan also gives the lifetime amount (the only fact of the order history a
-        # scorecard reads), when a dimension reads it; SQLite keeps customer_facts' GROUP BY.
-        facts = metrics.customer_facts(as_of=as_of, with_scores=scored, with_history=scored and not pg)
+        # The window's scan also gives the lifetime amount (the only fact of the order history a scorecard
+        # reads), when a dimension reads it: customer_facts runs no GROUP BY of the order history.
+        facts = metrics.customer_facts(as_of=as_of, with_scores=scored, with_history=False)
         current, digests = _current_grades(policy, facts,
                                            with_digests=pg and not sample and policy.kind in CANONICAL_KINDS)
-        # One row per customer from SQL on PostgreSQL; SQLite adds up the months' float sums as the kinds do.
+        # One row per customer from SQL, exact decimals on both databases (metrics.window).
         if scored:
             need = kind.needs(config)
             rows_in = metrics.window(as_of=as_of, months=config["months"], needs=need["metrics"], with_last=False,
                                      with_halves=need["halves"] or need["active"], with_half_amounts=need["halves"],
                                      with_active=need["active"], with_lifetime=need["lifetime"])
-            for cid, amount in (rows_in.lifetime.items() if rows_in is not None else ()):
+            for cid, amount in rows_in.lifetime.items():
                 if cid in facts:
                     facts[cid]["lifetime_amount"] = amount
         else:
             rows_in = metrics.window(as_of=as_of, months=config["months"], with_halves=False,
                                      with_last=policy.kind != "abc",
                                      needs=WINDOW_NEEDS.get(policy.kind, lambda c: None)(config))
-        if rows_in is None:
-            rows_in = metrics.monthly_rows(as_of=as_of, months=config["months"])
         results = kind.grade(config, rows=rows_in, customers=facts,
                              previous={cid: v[0] for cid, v in current.items()}, as_of=as_of,
                              **({"texts": not sample, "canonical": digests} if scored else {}))

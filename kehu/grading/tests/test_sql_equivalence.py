@@ -188,8 +188,11 @@ def test_jsonb_text_is_how_postgresql_prints_jsonb():
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("case", range(len(WINDOW_KINDS)))
 def test_window_kinds_grade_like_the_pure_kind(org, seed, case):
-    """ABC, RFM, scorecard and key-account runs read one row per customer (metrics.window on PostgreSQL, the
-    months added up on SQLite) and give the pure kinds' grades and explanations over monthly_rows."""
+    """ABC, RFM, scorecard and key-account runs read one row per customer (metrics.window, on both databases)
+    and give the pure kinds' grades and explanations over monthly_rows; the window itself equals the exact
+    reference added up in Decimals from the rows (test_window_exact.reference)."""
+    from kehu.grading.tests.test_window_exact import population_ids, reference, stored_rows
+
     kind, extra = WINDOW_KINDS[case]
     random_book(org, seed)
     config = {**KINDS[kind].DEFAULT_CONFIG, **extra}
@@ -199,10 +202,11 @@ def test_window_kinds_grade_like_the_pure_kind(org, seed, case):
         policy.refresh_from_db()
         cfg = KINDS[kind].validate(policy.config)
         window = metrics.window(as_of=as_of, months=cfg["months"])
-        if window is not None:
-            months = base.months_back(as_of, cfg["months"])
-            assert window == base.window_of(metrics.monthly_rows(as_of=as_of, months=cfg["months"]), months)
-            assert metrics.window(as_of=as_of, months=cfg["months"], with_halves=False).sums == window.sums
+        orders, payments = stored_rows()
+        assert window == reference(orders, payments, population_ids(), as_of=as_of, months=cfg["months"])
+        months = base.months_back(as_of, cfg["months"])
+        assert window == base.window_of(metrics.monthly_rows(as_of=as_of, months=cfg["months"]), months)
+        assert metrics.window(as_of=as_of, months=cfg["months"], with_halves=False).sums == window.sums
         facts = metrics.customer_facts(as_of=as_of, with_scores=True)
         previous = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade"))
         expected = KINDS[kind].grade(cfg, rows=metrics.monthly_rows(as_of=as_of, months=cfg["months"]),
@@ -250,8 +254,10 @@ def test_scorecard_window_reads_only_what_it_needs_and_grades_like_the_pure_kind
     """A scorecard or key-account run sums only what its dimensions read (metrics.window ``needs``, halves,
     active months) as int8 sums scaled back, and takes the lifetime amount from the same scan (``with_lifetime``)
     instead of customer_facts' GROUP BY: grades and explanations are the pure kind's over monthly_rows and
-    customer_facts, hand scores included, on both databases."""
+    customer_facts, hand scores included, on both databases; the window with the lifetime equals the exact
+    reference added up in Decimals from the rows."""
     from kehu.grading.models import HandScore
+    from kehu.grading.tests.test_window_exact import population_ids, reference, stored_rows
 
     kind, config = SCORED_CONFIGS[case]
     customers = random_book(org, seed)
@@ -267,12 +273,14 @@ def test_scorecard_window_reads_only_what_it_needs_and_grades_like_the_pure_kind
         policy.refresh_from_db()
         cfg = KINDS[kind].validate(policy.config)
         full = metrics.window(as_of=as_of, months=cfg["months"], with_lifetime=True)
-        if full is not None:  # PostgreSQL: the lifetime from the window's scan is customer_facts' lifetime
-            facts = metrics.customer_facts(as_of=as_of)
-            assert full.lifetime == {cid: f["lifetime_amount"] for cid, f in facts.items()
-                                     if f["first_order_month"] is not None}
-            assert full == base.Window(**{**metrics.window(as_of=as_of, months=cfg["months"]).__dict__,
-                                          "lifetime": full.lifetime})
+        orders, payments = stored_rows()
+        assert full == reference(orders, payments, population_ids(), as_of=as_of, months=cfg["months"],
+                                 with_lifetime=True)
+        facts = metrics.customer_facts(as_of=as_of)  # the lifetime from the window's scan is customer_facts'
+        assert full.lifetime == {cid: f["lifetime_amount"] for cid, f in facts.items()
+                                 if f["first_order_month"] is not None}
+        assert full == base.Window(**{**metrics.window(as_of=as_of, months=cfg["months"]).__dict__,
+                                      "lifetime": full.lifetime})
         facts = metrics.customer_facts(as_of=as_of, with_scores=True)
         previous = dict(CustomerGrade.objects.filter(policy_name=policy.name).values_list("customer_id", "grade"))
         expected = KINDS[kind].grade(cfg, rows=metrics.monthly_rows(as_of=as_of, months=cfg["months"]),
