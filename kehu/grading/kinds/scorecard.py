@@ -281,18 +281,19 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
     def explain_text(cid: int, facts: dict) -> str:
         return text_and_band(cid, facts)[0]
 
-    def text_and_band(cid: int, facts: dict) -> tuple[str, dict]:
+    def scored(cid: int, facts: dict) -> tuple[Decimal, list[tuple[Decimal, str] | None]]:
+        """The total and each dimension's (score, value as shown), None where missing: the same arithmetic as
+        parts_of, in the same order (scale written out as in total_of)."""
         values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
         hand = facts.get("scores") or {}
         total = Decimal(0)
-        out = []
-        for (start, tail, absent, manual, key, source), (_k, _m, _s, weight, low, span, absent_adds) in zip(
-                fragments, plan, strict=True):
-            if manual:  # the same arithmetic as parts_of, in the same order (scale written out as in total_of)
+        out: list[tuple[Decimal, str] | None] = []
+        for key, manual, source, weight, low, span, absent_adds in plan:
+            if manual:
                 raw = hand.get(key)
                 if raw is None:
                     total += absent_adds
-                    out.append(absent)
+                    out.append(None)
                     continue
                 score = min(max(Decimal(str(raw)), zero), hundred)
                 shown = text(Decimal(str(raw)))
@@ -300,12 +301,19 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
                 value = values[source]
                 if value is None:
                     total += absent_adds
-                    out.append(absent)
+                    out.append(None)
                     continue
                 score = min(max((value - low) / span, zero), one) * hundred
                 shown = format(value.normalize(), "f")
             total += score * weight
-            out.append(f'{start}"{shown}","score":"{format(round(score, 2).normalize(), "f")}"{tail}false}}')
+            out.append((score, shown))
+        return total, out
+
+    def text_and_band(cid: int, facts: dict) -> tuple[str, dict]:
+        total, scores = scored(cid, facts)
+        out = [absent if got is None else
+               f'{start}"{got[1]}","score":"{format(round(got[0], 2).normalize(), "f")}"{tail}false}}'
+               for (start, tail, absent, *_rest), got in zip(fragments, scores, strict=True)]
         prev = previous.get(cid)
         prev_text = prev_json.get(prev)
         if prev_text is None:
@@ -326,30 +334,10 @@ def grade(config: dict, *, rows, customers: dict, previous: dict, as_of: dt.date
     canonical_band = {id(b): f'", "band_min": "{text(b["min"])}", "dimensions": {{' for b in bands}
 
     def canonical_and_band(cid: int, facts: dict) -> tuple[str, dict]:
-        values = derived_values(sums.get(cid, empty), halves.get(cid, no_halves), months, facts, sources)
-        hand = facts.get("scores") or {}
-        total = Decimal(0)
-        parts = []
-        for (start, tail, absent), (key, manual, source, weight, low, span, absent_adds) in zip(
-                canonical_fragments, plan, strict=True):
-            if manual:  # the same arithmetic as parts_of, in the same order (scale written out as in total_of)
-                raw = hand.get(key)
-                if raw is None:
-                    total += absent_adds
-                    parts.append(absent)
-                    continue
-                score = min(max(Decimal(str(raw)), zero), hundred)
-                shown = text(Decimal(str(raw)))
-            else:
-                value = values[source]
-                if value is None:
-                    total += absent_adds
-                    parts.append(absent)
-                    continue
-                score = min(max((value - low) / span, zero), one) * hundred
-                shown = format(value.normalize(), "f")
-            total += score * weight
-            parts.append(f'{start}{format(round(score, 2).normalize(), "f")}", "value": "{shown}"{tail}false}}')
+        total, scores = scored(cid, facts)
+        parts = [absent if got is None else
+                 f'{start}{format(round(got[0], 2).normalize(), "f")}", "value": "{got[1]}"{tail}false}}'
+                 for (start, tail, absent), got in zip(canonical_fragments, scores, strict=True)]
         chosen = band_of(total)
         return "".join((canonical_head, text(round(total, 2)), canonical_band[id(chosen)],
                         ", ".join([parts[i] for i in order]), "}}")), chosen
