@@ -87,7 +87,8 @@ def pg_server_settings() -> dict | None:
 def merge_results(results: list, path: Path | None = None) -> None:
     """The one way a benchmark writes bench/results/latest.json: each row replaces the row with the same name
     AND database where it stands (the SQLite and PostgreSQL figures stay side by side), new rows go at the end,
-    every other module's rows are kept; two-space layout, written atomically."""
+    every other module's rows are kept; two-space layout, written atomically. Each PostgreSQL row gets the
+    server's ``pg_settings`` (``pg_server_settings``) unless it carries them already."""
     path = path or RESULTS / "latest.json"
     server = pg_server_settings() if any(r.get("db") == "postgres" for r in results) else None
     for r in results:
