@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.clone import SERIAL_NAMES, clone_customers, series
@@ -169,8 +170,9 @@ def reset_grading() -> None:
         for table in tables:
             cur.execute(f"DELETE FROM {table}")
     if connection.vendor == "postgresql":
-        # The benchmark server runs without autovacuum: without this each earlier run's million grade and history
-        # rows stay as dead tuples that every later scan of these tables reads (2.4 GB each after three kinds).
+        # Each earlier run's million grade and history rows are dead tuples that every later scan of these tables
+        # reads until a vacuum (2.4 GB each after three kinds on a server found without autovacuum; with it, the
+        # next run still need not wait for autovacuum to come round).
         with connection.cursor() as cur:
             cur.execute(f"VACUUM {', '.join(tables)}")
 
@@ -258,6 +260,23 @@ def history_page(db: str, url: str, scale: dict, results: list, n: int, ids: lis
                    "note": "baseline: GET /api/v1/auth/tokens on the same server (HTTP, token auth, Django)"})
 
 
+@contextmanager
+def profiled(path: str, name: str):
+    """cProfile of the block into ``<path>.<name>`` when ``path`` (``--profile``) is given; else nothing."""
+    if not path:
+        yield
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(f"{path}.{name}")
+
+
 def other_kinds(args, admin, as_of: dt.date, scale: dict, results: list) -> None:
     """Preview, first and repeat run of the kinds graded by their pure ``grade`` (ABC, RFM, scorecard, key
     account) over one row per customer (kehu.grading.metrics.window on PostgreSQL, monthly_rows on SQLite);
@@ -273,36 +292,20 @@ def other_kinds(args, admin, as_of: dt.date, scale: dict, results: list) -> None
         services.policy_activate(actor=admin, policy_id=policy.pk)
         name = f"grading_preview_{kind}"
         TARGETS.setdefault(name, ("seconds", 30))
-        profiler = None
-        if args.profile:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
         t, c = time.perf_counter(), time.process_time()
-        preview = services.run_preview(actor=admin, policy_id=policy.pk, as_of=as_of)
+        with profiled(args.profile, name):
+            preview = services.run_preview(actor=admin, policy_id=policy.pk, as_of=as_of)
         seconds = time.perf_counter() - t
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(f"{args.profile}.{name}")
         emit(results, {"name": name, **scale, "load_avg_1m": round(load(), 1), "as_of": as_of.isoformat(),
                        "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - c, 2),
                        "changed": preview["changed"], "raw_sql_seconds": round(raw_s, 2),
                        "ratio": round(seconds / raw_s, 1), "months": config.get("months")})
         for name in (f"grading_regrade_{kind}", f"grading_regrade_{kind}_again"):
             TARGETS.setdefault(name, ("seconds", 60))
-            profiler = None
-            if args.profile:  # each run of each kind: <profile>.<name>
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
             t, c = time.perf_counter(), time.process_time()
-            run = services.run_execute(run_id=services.run_start(actor=admin, policy_id=policy.pk, as_of=as_of).pk)
+            with profiled(args.profile, name):
+                run = services.run_execute(run_id=services.run_start(actor=admin, policy_id=policy.pk, as_of=as_of).pk)
             seconds = time.perf_counter() - t
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(f"{args.profile}.{name}")
             emit(results, {"name": name, **scale, "load_avg_1m": round(load(), 1), "as_of": as_of.isoformat(),
                            "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - c, 2),
                            "changed": run.changed, "raw_sql_seconds": round(raw_s + raw_w, 2),

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu import bulk_fk
 from kehu.access.models import Department, User
 from kehu.access.roles import ROLES, Perm
 from kehu.access.scopes import in_scope
@@ -279,8 +280,6 @@ class _VisitWriter:
     def add(self, rows: list[tuple]) -> None:
         self.pending.extend(rows)
         if self.bulk is None and len(self.pending) >= BULK_AFTER:
-            from kehu import bulk_fk
-
             # SQLite checks each row's foreign keys as it inserts it, whatever the path: the staging table
             # only saves binding 13 values a row (it has 3).
             self.bulk = not self.postgres or bulk_fk.available(self.cur, tables=[self.table], rows=len(self.pending),
@@ -300,8 +299,6 @@ class _VisitWriter:
         t = _t()
         cur = self.cur
         if self.bulk and self.postgres:
-            from kehu import bulk_fk
-
             # binary: the driver packs the three values in C
             bulk_fk.copy_rows(cur, table=self.STAGE, cols=["plan_id", "customer_id", "planned_on"], rows=rows,
                               staged=False, min_rows=BULK_AFTER, binary=True)
@@ -310,10 +307,8 @@ class _VisitWriter:
             cur.executemany(f"INSERT INTO {self.STAGE} (plan_id, customer_id, planned_on) VALUES (%s, %s, %s)", rows)
             self.staged += len(rows)
         elif self.postgres:
-            from kehu import bulk_fk
-
             # COPY, binary: the driver packs each value in C (a 6,500-parameter INSERT is formatted in Python).
-            bulk_fk.copy_rows(cur, table=self.table, cols=list(self.COLUMNS), rows=list(self._full(rows)),
+            bulk_fk.copy_rows(cur, table=self.table, cols=list(self.COLUMNS), rows=self._full(rows),
                               staged=False, min_rows=BULK_AFTER, binary=True)
             self.written += len(rows)
         else:
@@ -327,8 +322,6 @@ class _VisitWriter:
         if not self.bulk or not self.staged:
             return self.written
         from contextlib import nullcontext
-
-        from kehu import bulk_fk
 
         cur, stage, plan_table = self.cur, self.STAGE, VisitPlan._meta.db_table
         t = _t()
